@@ -1,0 +1,29 @@
+//! Ledgerline's billing domain: the Subscription, Entitlements, Invoice and DunningCase
+//! aggregates with their commands, events and rules, and the value types they are made of.
+//! Pure: no IO, no storage, no HTTP, and time only through the injected [`Clock`].
+
+pub mod catalog;
+pub mod clock;
+pub mod dunning;
+pub mod entitlements;
+pub mod error;
+pub mod invoice;
+pub mod money;
+pub mod period;
+pub mod services;
+pub mod subscription;
+pub mod values;
+
+#[cfg(test)]
+pub(crate) mod testing;
+
+pub use catalog::{Limit, Plan, PlanCatalog, PlanDefinition};
+pub use clock::{Clock, ManualClock};
+pub use error::{DomainError, ErrorClass, RuleViolation, ValidationError};
+pub use money::{Currency, Money, MoneyError};
+pub use period::{BillingInterval, BillingPeriod};
+pub use services::BillingServices;
+pub use values::{AccountId, Email, FeatureKey, PaymentMethodToken, PlanId, SeatCount};
+
+/// The `event_version` every event type starts at.
+pub const EVENT_VERSION_1: &str = "1.0";
