@@ -1,1 +1,40 @@
-fn main() {}
+//! The `ledgerline` binary: parses the command line, sets up telemetry and runs the command.
+//! Wiring only; behaviour lives in the modules it calls.
+
+use clap::Parser;
+
+mod cli;
+mod problem;
+mod routes;
+mod server;
+mod telemetry;
+
+use cli::{Cli, Command};
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    telemetry::init(cli.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            tracing::error!(%error, "cannot start the async runtime");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(args) => server::run(args).await,
+        }
+    });
+    match outcome {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error:#}");
+            eprintln!("ledgerline: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -162,14 +162,19 @@ fn required<T>(value: Option<T>, plan: &str, field: &str) -> Result<T, CatalogEr
 fn parse_plan(index: usize, d: PlanDefinition) -> Result<Plan, CatalogError> {
     let label = d.id.clone().unwrap_or_else(|| format!("#{}", index + 1));
     let plan = label.as_str();
-    let id = PlanId::parse(&required(d.id, plan, "id")?).map_err(|e| error(plan, "id", e.reason))?;
+    let id =
+        PlanId::parse(&required(d.id, plan, "id")?).map_err(|e| error(plan, "id", e.reason))?;
     let name = required(d.name, plan, "name")?;
     if name.trim().is_empty() {
         return Err(error(plan, "name", "is empty"));
     }
     let currency = Currency::parse(&required(d.currency, plan, "currency")?)
         .map_err(|e| error(plan, "currency", e.reason))?;
-    let base_price = non_negative(required(d.base_price, plan, "base_price")?, plan, "base_price")?;
+    let base_price = non_negative(
+        required(d.base_price, plan, "base_price")?,
+        plan,
+        "base_price",
+    )?;
     let overage = non_negative(
         required(d.overage_seat_price, plan, "overage_seat_price")?,
         plan,
@@ -181,7 +186,11 @@ fn parse_plan(index: usize, d: PlanDefinition) -> Result<Plan, CatalogError> {
     }
     let trial_days = required(d.trial_days, plan, "trial_days")?;
     if trial_days > MAX_TRIAL_DAYS {
-        return Err(error(plan, "trial_days", format!("must be at most {MAX_TRIAL_DAYS}")));
+        return Err(error(
+            plan,
+            "trial_days",
+            format!("must be at most {MAX_TRIAL_DAYS}"),
+        ));
     }
     let mut features = BTreeSet::new();
     for raw in d.features {
@@ -246,7 +255,10 @@ pub(crate) mod tests {
         let plan = catalog.get(&PlanId::parse("starter").unwrap()).unwrap();
         assert_eq!(plan.base_price.amount, 1900);
         assert!(plan.grants(&FeatureKey::parse("api_calls").unwrap()));
-        assert_eq!(plan.limit_of(&FeatureKey::parse("api_calls").unwrap()), Some(10));
+        assert_eq!(
+            plan.limit_of(&FeatureKey::parse("api_calls").unwrap()),
+            Some(10)
+        );
         assert_eq!(plan.limit_of(&FeatureKey::parse("projects").unwrap()), None);
     }
 
@@ -255,7 +267,10 @@ pub(crate) mod tests {
         let mut d = definition("starter", 1);
         d.seat_limit = None;
         let err = PlanCatalog::from_definitions(vec![d]).unwrap_err();
-        assert_eq!((err.plan.as_str(), err.field.as_str()), ("starter", "seat_limit"));
+        assert_eq!(
+            (err.plan.as_str(), err.field.as_str()),
+            ("starter", "seat_limit")
+        );
     }
 
     #[test]
@@ -296,8 +311,8 @@ pub(crate) mod tests {
 
     #[test]
     fn plans_are_listed_by_rank() {
-        let catalog = PlanCatalog::from_definitions(vec![definition("b", 2), definition("a", 1)])
-            .unwrap();
+        let catalog =
+            PlanCatalog::from_definitions(vec![definition("b", 2), definition("a", 1)]).unwrap();
         let ids: Vec<&str> = catalog.plans().map(|p| p.id.as_str()).collect();
         assert_eq!(ids, ["a", "b"]);
     }

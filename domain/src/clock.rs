@@ -28,7 +28,10 @@ impl ManualClock {
 
     /// Moves the clock to `to` if that is later than now; returns the resulting time.
     pub fn advance_to(&self, to: DateTime<Utc>) -> DateTime<Utc> {
-        let mut now = self.now.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut now = self
+            .now
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if to > *now {
             *now = to;
         }
@@ -44,7 +47,10 @@ impl ManualClock {
 
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
-        *self.now.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        *self
+            .now
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -58,8 +64,14 @@ mod tests {
             .unwrap()
             .to_utc();
         let clock = ManualClock::starting_at(start);
-        assert_eq!(clock.advance(Duration::hours(1)), start + Duration::hours(1));
+        assert_eq!(
+            clock.advance(Duration::hours(1)),
+            start + Duration::hours(1)
+        );
         assert_eq!(clock.advance_to(start), start + Duration::hours(1));
-        assert_eq!(clock.advance(Duration::hours(-5)), start + Duration::hours(1));
+        assert_eq!(
+            clock.advance(Duration::hours(-5)),
+            start + Duration::hours(1)
+        );
     }
 }

@@ -108,7 +108,10 @@ impl Money {
     }
 
     pub fn checked_mul(&self, factor: i64) -> Result<Money, MoneyError> {
-        let amount = self.amount.checked_mul(factor).ok_or(MoneyError::Overflow)?;
+        let amount = self
+            .amount
+            .checked_mul(factor)
+            .ok_or(MoneyError::Overflow)?;
         Ok(Money::new(amount, self.currency.clone()))
     }
 

@@ -60,7 +60,11 @@ impl BillingPeriod {
     }
 
     /// The share of `amount` for the rest of the period from `at` (SPEC's proration formula).
-    pub fn prorate_remaining(&self, amount: &Money, at: DateTime<Utc>) -> Result<Money, MoneyError> {
+    pub fn prorate_remaining(
+        &self,
+        amount: &Money,
+        at: DateTime<Utc>,
+    ) -> Result<Money, MoneyError> {
         prorate(amount, self.remaining_seconds(at), self.seconds())
     }
 
@@ -126,8 +130,16 @@ mod tests {
         let p = BillingPeriod::starting(t("2026-04-01T00:00:00Z"), BillingInterval::Month).unwrap();
         assert_eq!(p.prorate_remaining(&usd(4900), p.start).unwrap(), usd(4900));
         assert_eq!(p.prorate_remaining(&usd(4900), p.end).unwrap(), usd(0));
-        assert_eq!(p.prorate_remaining(&usd(4900), p.end + Duration::days(3)).unwrap(), usd(0));
-        assert_eq!(p.prorate_remaining(&usd(4900), p.start - Duration::days(3)).unwrap(), usd(4900));
+        assert_eq!(
+            p.prorate_remaining(&usd(4900), p.end + Duration::days(3))
+                .unwrap(),
+            usd(0)
+        );
+        assert_eq!(
+            p.prorate_remaining(&usd(4900), p.start - Duration::days(3))
+                .unwrap(),
+            usd(4900)
+        );
     }
 
     #[test]

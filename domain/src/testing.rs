@@ -18,8 +18,8 @@ struct CatalogFile {
 
 /// The default catalog exactly as shipped in `config/plans.toml`.
 pub fn shipped_catalog() -> PlanCatalog {
-    let file: CatalogFile = toml::from_str(include_str!("../../config/plans.toml"))
-        .expect("config/plans.toml parses");
+    let file: CatalogFile =
+        toml::from_str(include_str!("../../config/plans.toml")).expect("config/plans.toml parses");
     PlanCatalog::from_definitions(file.plans).expect("config/plans.toml is valid")
 }
 

@@ -57,9 +57,9 @@ macro_rules! parsed_string {
 fn is_key(value: &str, max: usize, extra: &[u8]) -> bool {
     !value.is_empty()
         && value.len() <= max
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || extra.contains(&b))
+        && value.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || extra.contains(&b)
+        })
 }
 
 parsed_string!(
@@ -187,7 +187,11 @@ mod tests {
 
     #[test]
     fn account_ids_accept_product_identifiers() {
-        for ok in ["acct_42", "4f1c9a4e-1b7e-4b0e-9d55-2f7f2f7e9a10", "org:7.team-1"] {
+        for ok in [
+            "acct_42",
+            "4f1c9a4e-1b7e-4b0e-9d55-2f7f2f7e9a10",
+            "org:7.team-1",
+        ] {
             assert!(AccountId::parse(ok).is_ok(), "{ok}");
         }
         for bad in ["", "has space", "semi;colon", &"x".repeat(65)] {
@@ -207,7 +211,15 @@ mod tests {
     #[test]
     fn emails_need_a_local_part_and_a_dotted_domain() {
         assert!(Email::parse("billing@example.com").is_ok());
-        for bad in ["", "billing", "@example.com", "a@b", "a@@b.com", "a b@c.com", "a@.com"] {
+        for bad in [
+            "",
+            "billing",
+            "@example.com",
+            "a@b",
+            "a@@b.com",
+            "a b@c.com",
+            "a@.com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
     }
@@ -229,7 +241,13 @@ mod tests {
             .unwrap()
             .checked_add(SeatCount::ONE)
             .is_err());
-        assert_eq!(three.checked_sub(SeatCount::parse(2).unwrap()).unwrap().get(), 1);
+        assert_eq!(
+            three
+                .checked_sub(SeatCount::parse(2).unwrap())
+                .unwrap()
+                .get(),
+            1
+        );
         assert!(three.checked_sub(three).is_none());
     }
 

@@ -1,0 +1,119 @@
+//! The first real run: `ledgerline serve` answers health and the plan catalog, speaks
+//! problem+json for unknown routes, stops cleanly on SIGTERM, and refuses a bad catalog.
+
+mod support;
+
+use serde_json::Value;
+use support::{ledgerline, Server};
+
+#[tokio::test]
+async fn serves_the_three_default_plans() {
+    let server = Server::start(&[]);
+    let response = reqwest::get(server.url("/v1/plans")).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    let plans = body["items"].as_array().expect("items is a list");
+    let summary: Vec<(&str, i64, i64, i64)> = plans
+        .iter()
+        .map(|p| {
+            (
+                p["id"].as_str().unwrap(),
+                p["base_price"].as_i64().unwrap(),
+                p["seat_limit"].as_i64().unwrap(),
+                p["trial_days"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("starter", 1900, 5, 14),
+            ("pro", 4900, 20, 14),
+            ("enterprise", 19900, 100, 30)
+        ]
+    );
+    assert_eq!(plans[1]["limits"]["api_calls"], 100_000);
+    assert!(
+        plans[2]["limits"]["api_calls"].is_null(),
+        "enterprise is unlimited"
+    );
+    assert_eq!(body["next_cursor"], Value::Null);
+}
+
+#[tokio::test]
+async fn healthz_answers_ok() {
+    let server = Server::start(&[]);
+    let body: Value = reqwest::get(server.url("/healthz"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["status"], "ok");
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_are_problem_json() {
+    let server = Server::start(&[]);
+    let client = reqwest::Client::new();
+    let cases = [
+        (client.get(server.url("/v1/nope")), 404, "not_found"),
+        (
+            client.delete(server.url("/v1/plans")),
+            405,
+            "method_not_allowed",
+        ),
+    ];
+    for (request, status, code) in cases {
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), status);
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["code"], code);
+        assert_eq!(body["status"], status);
+    }
+}
+
+#[tokio::test]
+async fn sigterm_stops_the_server_cleanly() {
+    let server = Server::start(&[]);
+    let status = server.terminate();
+    assert!(status.success(), "exit status {status}");
+}
+
+#[test]
+fn a_bad_catalog_is_refused_naming_file_plan_and_field() {
+    let dir = std::env::temp_dir().join(format!("ledgerline-catalog-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("plans.toml");
+    let shipped =
+        std::fs::read_to_string(support::workspace_root().join("config/plans.toml")).unwrap();
+    std::fs::write(
+        &file,
+        shipped.replacen("seat_limit = 20", "seat_limit = -3", 1),
+    )
+    .unwrap();
+    let output = ledgerline()
+        .args(["serve", "--bind", "127.0.0.1:0", "--plans"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for needle in [file.to_str().unwrap(), "pro", "seat_limit"] {
+        assert!(stderr.contains(needle), "stderr lacks {needle}: {stderr}");
+    }
+}
+
+#[test]
+fn help_lists_the_serve_options() {
+    let output = ledgerline().args(["serve", "--help"]).output().unwrap();
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    for option in ["--bind", "--plans", "LEDGERLINE_BIND"] {
+        assert!(help.contains(option), "help lacks {option}");
+    }
+}

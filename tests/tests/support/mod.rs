@@ -1,0 +1,120 @@
+//! Starts the real `ledgerline` binary on a free port and stops it when dropped.
+
+#![allow(dead_code)] // each test file uses a different part of this module
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// The workspace root, where `config/plans.toml` lives.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the workspace")
+        .to_owned()
+}
+
+/// Builds the binary once per test process (a no-op when it is fresh) and returns its path.
+/// `cargo test` does not build another package's binaries, so the tests ask for it.
+pub fn binary() -> &'static Path {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "--quiet", "-p", "api", "--bin", "ledgerline"])
+            .current_dir(workspace_root())
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building ledgerline failed");
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| workspace_root().join("target"));
+        target.join("debug").join("ledgerline")
+    })
+}
+
+/// A `ledgerline` command run from the workspace root, with a clean environment for its own
+/// variables so the developer's shell cannot change what a test sees.
+pub fn ledgerline() -> Command {
+    let mut command = Command::new(binary());
+    command.current_dir(workspace_root());
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("LEDGERLINE_") {
+            command.env_remove(key);
+        }
+    }
+    command
+}
+
+pub struct Server {
+    pub base_url: String,
+    child: Child,
+    /// Everything the server logged so far, line by line.
+    pub log: mpsc::Receiver<String>,
+}
+
+impl Server {
+    /// Starts `ledgerline serve --bind 127.0.0.1:0 <extra>` and waits until it listens.
+    pub fn start(extra: &[&str]) -> Server {
+        let mut child = ledgerline()
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("ledgerline starts");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        // Owned by `Server` before waiting, so a failed start still kills the process on drop.
+        let mut server = Server {
+            base_url: String::new(),
+            child,
+            log: rx,
+        };
+        server.base_url = server.wait_for_address();
+        server
+    }
+
+    fn wait_for_address(&self) -> String {
+        loop {
+            let line = self
+                .log
+                .recv_timeout(Duration::from_secs(30))
+                .expect("ledgerline logs its address within 30 s");
+            if let Some(at) = line.find("listening on http://") {
+                return line[at + "listening on ".len()..].trim().to_owned();
+            }
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url, path)
+    }
+
+    /// Sends SIGTERM and waits for the process to exit.
+    pub fn terminate(mut self) -> ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill runs");
+        self.child.wait().expect("ledgerline exits")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
