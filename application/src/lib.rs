@@ -1,2 +1,9 @@
-//! Ports (traits the infrastructure implements) and use cases that span aggregates.
+//! Ports (traits the infrastructure implements) and use cases that span aggregates: command
+//! dispatch with metadata, exactly-once execution and snapshots.
+
+pub mod command_bus;
+pub mod event_log;
+
+pub use command_bus::{CommandBus, CommandContext, DispatchError, Executed};
 pub use domain::Clock;
+pub use event_log::{EventLog, EventLogError};

@@ -1,8 +1,10 @@
-//! Adapters behind the application's ports: the plan catalog file, clocks and, as the event log
-//! arrives, the Postgres and SQLite stores.
+//! Adapters behind the application's ports: the event store on Postgres or SQLite, the plan
+//! catalog file and clocks.
 
 pub mod catalog_file;
 pub mod clock;
+pub mod store;
 
 pub use catalog_file::{load_catalog, CatalogFileError};
 pub use clock::SystemClock;
+pub use store::{Store, StoreError, DEFAULT_DATABASE_URL};

@@ -1,0 +1,167 @@
+//! The event log port: an append-only store of aggregate streams with a global order, command
+//! de-duplication and snapshots. The adapters (Postgres, SQLite) live in `infrastructure`; the
+//! contract test suite there holds both to every promise written here.
+
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+use cqrs_es::persist::SerializedEvent;
+use cqrs_es::Aggregate;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+/// Who and what caused an event; stored with every event (SPEC section 2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventMetadata {
+    pub event_id: Uuid,
+    pub recorded_at: DateTime<Utc>,
+    /// The API key id, or `system:<component>`.
+    pub actor: String,
+    /// The command's name, e.g. `AddSeats`.
+    pub command: String,
+    pub correlation_id: String,
+    /// The request id, or the `event_id` of the event that caused this one.
+    pub causation_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
+}
+
+/// An event ready to append, already serialised.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    pub event_type: String,
+    pub event_version: String,
+    pub payload: Value,
+    pub metadata: EventMetadata,
+}
+
+/// An event as stored, with its place in its stream and in the global log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    /// Unique and strictly increasing in the order readers of the global log see events.
+    pub position: i64,
+    pub aggregate_type: String,
+    pub aggregate_id: String,
+    /// 1-based place in the aggregate's stream.
+    pub sequence: i64,
+    pub event_type: String,
+    pub event_version: String,
+    pub payload: Value,
+    pub metadata: EventMetadata,
+}
+
+/// The serialised state of an aggregate after `version` events.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    pub version: i64,
+    pub payload: Value,
+}
+
+/// What is needed to rebuild an aggregate: the latest snapshot and the events after it, as the
+/// cqrs-es repositories (postgres-es, sqlite-es) return them.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StreamTail {
+    pub snapshot: Option<Snapshot>,
+    pub events: Vec<SerializedEvent>,
+}
+
+/// A command's identity for exactly-once execution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandKey {
+    /// From the `Idempotency-Key` (scoped by the caller) or derived from the causing event.
+    pub command_id: String,
+    /// A digest of the command's content: the same id with another content is refused.
+    pub fingerprint: String,
+}
+
+/// The recorded result of an executed command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandRecord {
+    pub command_id: String,
+    pub fingerprint: String,
+    pub aggregate_type: String,
+    pub aggregate_id: String,
+    /// The aggregate's version after the command.
+    pub version: i64,
+    /// The global position of the command's last event; `None` when it appended nothing.
+    pub position: Option<i64>,
+}
+
+/// One atomic append to one stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Append {
+    pub aggregate_type: String,
+    pub aggregate_id: String,
+    /// The stream's version the events were decided on; the append fails if it moved.
+    pub expected_version: i64,
+    pub events: Vec<NewEvent>,
+    /// A snapshot of the state after these events, when the store should keep one.
+    pub snapshot: Option<Snapshot>,
+    pub command: Option<CommandKey>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EventLogError {
+    /// Another writer appended to the stream since `expected_version`.
+    #[error("the stream was changed concurrently")]
+    Conflict,
+    /// The command id was recorded by a concurrent or earlier execution.
+    #[error("the command was already executed")]
+    DuplicateCommand,
+    /// The store is unreachable or failed; the cause is for the log, not for the client.
+    #[error("event store failure: {0}")]
+    Storage(String),
+}
+
+/// Where a reader of the global log stands. Opaque to readers; only the store interprets it.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+pub struct LogCursor {
+    /// The transaction order key of the last event read (0 on SQLite, whose writes are serial).
+    pub tx: i64,
+    pub position: i64,
+}
+
+/// The event log.
+///
+/// Contract, for every implementation:
+/// - `append` is atomic: all events, the snapshot and the command record, or nothing. It MUST
+///   return `Conflict` when the stream's version is not `expected_version`, and
+///   `DuplicateCommand` when `command.command_id` is already recorded.
+/// - Positions are unique. `read_after` returns events in one total order that never changes:
+///   an event that commits late is never placed before a cursor a reader has already passed.
+/// - `load_stream` returns the newest snapshot and every event after it, in sequence order.
+///
+/// Methods are generic where the cqrs-es repositories are (they key streams by `A::TYPE`), so the
+/// port is used through a concrete type, not `dyn`.
+pub trait EventLog: Send + Sync + 'static {
+    fn load_stream<A: Aggregate>(
+        &self,
+        aggregate_id: &str,
+    ) -> impl Future<Output = Result<StreamTail, EventLogError>> + Send;
+
+    fn append(
+        &self,
+        append: Append,
+    ) -> impl Future<Output = Result<CommandRecord, EventLogError>> + Send;
+
+    fn find_command(
+        &self,
+        command_id: &str,
+    ) -> impl Future<Output = Result<Option<CommandRecord>, EventLogError>> + Send;
+
+    /// Up to `limit` events after `cursor`, in global order, each with the cursor that follows it.
+    fn read_after(
+        &self,
+        cursor: LogCursor,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<(LogCursor, StoredEvent)>, EventLogError>> + Send;
+
+    /// The cursor of the event at `position`; `None` if no committed event has that position.
+    fn cursor_of(
+        &self,
+        position: i64,
+    ) -> impl Future<Output = Result<Option<LogCursor>, EventLogError>> + Send;
+}

@@ -1,0 +1,224 @@
+//! The event log on Postgres. Streams are read through postgres-es's repository; appends are one
+//! statement (events, snapshot, command record and the wake-up NOTIFY together), because
+//! postgres-es cannot share its transaction with anything else.
+//!
+//! Global order: `position` is allocated at insert, so two concurrent transactions can commit in
+//! the opposite order of their positions. Readers therefore order by (`tx_id`, `position`) and read
+//! only rows whose transaction id is below `pg_snapshot_xmin(pg_current_snapshot())`: every
+//! transaction below that horizon has finished, and every later one gets a larger id, so no
+//! event can ever appear before a cursor a reader has passed.
+
+use application::event_log::{
+    Append, CommandRecord, EventLog, EventLogError, LogCursor, Snapshot, StoredEvent, StreamTail,
+};
+use cqrs_es::persist::PersistedEventRepository;
+use cqrs_es::Aggregate;
+use postgres_es::PostgresEventRepository;
+use sqlx::postgres::{PgPool, PgRow};
+use sqlx::Row;
+
+use super::{decode_metadata, storage_error};
+
+/// The channel NOTIFY'd on every append; projectors LISTEN on it.
+pub const EVENTS_CHANNEL: &str = "ledgerline_events";
+
+pub struct PostgresEventLog {
+    pool: PgPool,
+    streams: PostgresEventRepository,
+}
+
+impl PostgresEventLog {
+    pub fn new(pool: PgPool) -> Self {
+        Self {
+            streams: PostgresEventRepository::new(pool.clone()),
+            pool,
+        }
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+const APPEND: &str = r#"
+WITH new_events AS (
+    INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+    SELECT $1, $2, e.sequence, e.event_type, e.event_version, e.payload, e.metadata
+      FROM UNNEST($3::bigint[], $4::text[], $5::text[], $6::jsonb[], $7::jsonb[])
+           AS e(sequence, event_type, event_version, payload, metadata)
+    RETURNING position
+), last AS (
+    SELECT max(position) AS position FROM new_events
+), snapshot AS (
+    INSERT INTO snapshots (aggregate_type, aggregate_id, version, payload)
+    SELECT $1, $2, $8, $9 WHERE $9::jsonb IS NOT NULL
+    ON CONFLICT (aggregate_type, aggregate_id) DO UPDATE
+       SET version = EXCLUDED.version, payload = EXCLUDED.payload
+     WHERE snapshots.version < EXCLUDED.version
+), command AS (
+    INSERT INTO commands (command_id, fingerprint, aggregate_type, aggregate_id, version, position)
+    SELECT $10, $11, $1, $2, $12, (SELECT position FROM last) WHERE $10::text IS NOT NULL
+)
+SELECT (SELECT position FROM last) AS position,
+       CASE WHEN $13 THEN pg_notify('ledgerline_events', '') END AS notified
+"#;
+
+impl EventLog for PostgresEventLog {
+    async fn load_stream<A: Aggregate>(
+        &self,
+        aggregate_id: &str,
+    ) -> Result<StreamTail, EventLogError> {
+        let snapshot = sqlx::query(
+            "SELECT version, payload FROM snapshots WHERE aggregate_type = $1 AND aggregate_id = $2",
+        )
+        .bind(A::TYPE)
+        .bind(aggregate_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(storage_error)?
+        .map(|row| Snapshot {
+            version: row.get("version"),
+            payload: row.get("payload"),
+        });
+        let after = snapshot.as_ref().map_or(0, |s| s.version);
+        let events = self
+            .streams
+            .get_last_events::<A>(aggregate_id, after as usize)
+            .await
+            .map_err(|e| EventLogError::Storage(e.to_string()))?;
+        Ok(StreamTail { snapshot, events })
+    }
+
+    async fn append(&self, append: Append) -> Result<CommandRecord, EventLogError> {
+        let first = append.expected_version + 1;
+        let new_version = append.expected_version + append.events.len() as i64;
+        let sequences: Vec<i64> = (first..=new_version).collect();
+        let types: Vec<&str> = append
+            .events
+            .iter()
+            .map(|e| e.event_type.as_str())
+            .collect();
+        let versions: Vec<&str> = append
+            .events
+            .iter()
+            .map(|e| e.event_version.as_str())
+            .collect();
+        let payloads: Vec<&serde_json::Value> = append.events.iter().map(|e| &e.payload).collect();
+        let metadata = append
+            .events
+            .iter()
+            .map(|e| serde_json::to_value(&e.metadata))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| EventLogError::Storage(e.to_string()))?;
+        let (snapshot_version, snapshot_payload) = match &append.snapshot {
+            Some(s) => (Some(s.version), Some(&s.payload)),
+            None => (None, None),
+        };
+        let row = sqlx::query(APPEND)
+            .bind(&append.aggregate_type)
+            .bind(&append.aggregate_id)
+            .bind(&sequences)
+            .bind(&types)
+            .bind(&versions)
+            .bind(&payloads)
+            .bind(&metadata)
+            .bind(snapshot_version)
+            .bind(snapshot_payload)
+            .bind(append.command.as_ref().map(|c| &c.command_id))
+            .bind(append.command.as_ref().map(|c| &c.fingerprint))
+            .bind(new_version)
+            .bind(!append.events.is_empty())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(classify)?;
+        Ok(CommandRecord {
+            command_id: append
+                .command
+                .as_ref()
+                .map(|c| c.command_id.clone())
+                .unwrap_or_default(),
+            fingerprint: append.command.map(|c| c.fingerprint).unwrap_or_default(),
+            aggregate_type: append.aggregate_type,
+            aggregate_id: append.aggregate_id,
+            version: new_version,
+            position: row.get("position"),
+        })
+    }
+
+    async fn find_command(&self, command_id: &str) -> Result<Option<CommandRecord>, EventLogError> {
+        sqlx::query(
+            "SELECT command_id, fingerprint, aggregate_type, aggregate_id, version, position
+               FROM commands WHERE command_id = $1",
+        )
+        .bind(command_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(storage_error)
+        .map(|row| row.map(|row| super::command_record(&row)))
+    }
+
+    async fn read_after(
+        &self,
+        cursor: LogCursor,
+        limit: u32,
+    ) -> Result<Vec<(LogCursor, StoredEvent)>, EventLogError> {
+        let rows = sqlx::query(
+            "SELECT tx_id::text::bigint AS tx, position, aggregate_type, aggregate_id, sequence,
+                    event_type, event_version, payload, metadata
+               FROM events
+              WHERE (tx_id, position) > ($1::text::xid8, $2)
+                AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+              ORDER BY tx_id, position
+              LIMIT $3",
+        )
+        .bind(cursor.tx.to_string())
+        .bind(cursor.position)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(storage_error)?;
+        rows.iter().map(stored_event).collect()
+    }
+
+    async fn cursor_of(&self, position: i64) -> Result<Option<LogCursor>, EventLogError> {
+        let row = sqlx::query("SELECT tx_id::text::bigint AS tx FROM events WHERE position = $1")
+            .bind(position)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(storage_error)?;
+        Ok(row.map(|row| LogCursor {
+            tx: row.get("tx"),
+            position,
+        }))
+    }
+}
+
+fn stored_event(row: &PgRow) -> Result<(LogCursor, StoredEvent), EventLogError> {
+    let cursor = LogCursor {
+        tx: row.get("tx"),
+        position: row.get("position"),
+    };
+    let event = StoredEvent {
+        position: cursor.position,
+        aggregate_type: row.get("aggregate_type"),
+        aggregate_id: row.get("aggregate_id"),
+        sequence: row.get("sequence"),
+        event_type: row.get("event_type"),
+        event_version: row.get("event_version"),
+        payload: row.get("payload"),
+        metadata: decode_metadata(row.get("metadata"))?,
+    };
+    Ok((cursor, event))
+}
+
+/// A duplicate stream sequence is a concurrency conflict; a duplicate command id is a replay.
+fn classify(error: sqlx::Error) -> EventLogError {
+    if let Some(db) = error.as_database_error() {
+        match db.constraint() {
+            Some("events_pkey") => return EventLogError::Conflict,
+            Some("commands_pkey") => return EventLogError::DuplicateCommand,
+            _ => {}
+        }
+    }
+    storage_error(error)
+}

@@ -1,0 +1,219 @@
+//! The event log on embedded SQLite, the default backend. Streams are read through sqlite-es's
+//! repository; appends are one `BEGIN IMMEDIATE` transaction on the single writer connection, so
+//! writes are serial and the rowid order (`position`) is the commit order. WAL journaling with
+//! `synchronous=FULL`: an acknowledged command survives power loss.
+
+use std::sync::Arc;
+
+use application::event_log::{
+    Append, CommandRecord, EventLog, EventLogError, LogCursor, Snapshot, StoredEvent, StreamTail,
+};
+use cqrs_es::persist::PersistedEventRepository;
+use cqrs_es::Aggregate;
+use sqlite_es::SqliteEventRepository;
+use sqlx::sqlite::{SqlitePool, SqliteRow};
+use sqlx::Row;
+use tokio::sync::watch;
+
+use super::{decode_metadata, storage_error};
+
+pub struct SqliteEventLog {
+    writer: SqlitePool,
+    readers: SqlitePool,
+    streams: SqliteEventRepository,
+    /// Carries the newest appended position to in-process projectors.
+    appended: Arc<watch::Sender<i64>>,
+}
+
+impl SqliteEventLog {
+    pub fn new(writer: SqlitePool, readers: SqlitePool) -> Self {
+        Self {
+            streams: SqliteEventRepository::new(readers.clone()),
+            writer,
+            readers,
+            appended: Arc::new(watch::channel(0).0),
+        }
+    }
+
+    pub fn writer(&self) -> &SqlitePool {
+        &self.writer
+    }
+
+    pub fn readers(&self) -> &SqlitePool {
+        &self.readers
+    }
+
+    /// Wakes whenever an append commits.
+    pub fn subscribe(&self) -> watch::Receiver<i64> {
+        self.appended.subscribe()
+    }
+}
+
+impl EventLog for SqliteEventLog {
+    async fn load_stream<A: Aggregate>(
+        &self,
+        aggregate_id: &str,
+    ) -> Result<StreamTail, EventLogError> {
+        let snapshot = sqlx::query(
+            "SELECT version, payload FROM snapshots WHERE aggregate_type = ? AND aggregate_id = ?",
+        )
+        .bind(A::TYPE)
+        .bind(aggregate_id)
+        .fetch_optional(&self.readers)
+        .await
+        .map_err(storage_error)?
+        .map(|row| Snapshot {
+            version: row.get("version"),
+            payload: row.get("payload"),
+        });
+        let after = snapshot.as_ref().map_or(0, |s| s.version);
+        let events = self
+            .streams
+            .get_last_events::<A>(aggregate_id, after as usize)
+            .await
+            .map_err(|e| EventLogError::Storage(e.to_string()))?;
+        Ok(StreamTail { snapshot, events })
+    }
+
+    async fn append(&self, append: Append) -> Result<CommandRecord, EventLogError> {
+        let mut tx = self
+            .writer
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(storage_error)?;
+        let mut position = None;
+        for (offset, event) in append.events.iter().enumerate() {
+            let metadata = serde_json::to_value(&event.metadata)
+                .map_err(|e| EventLogError::Storage(e.to_string()))?;
+            let row = sqlx::query(
+                "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+                 VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING position",
+            )
+            .bind(&append.aggregate_type)
+            .bind(&append.aggregate_id)
+            .bind(append.expected_version + 1 + offset as i64)
+            .bind(&event.event_type)
+            .bind(&event.event_version)
+            .bind(&event.payload)
+            .bind(&metadata)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(classify)?;
+            position = Some(row.get::<i64, _>("position"));
+        }
+        let version = append.expected_version + append.events.len() as i64;
+        if let Some(snapshot) = &append.snapshot {
+            sqlx::query(
+                "INSERT INTO snapshots (aggregate_type, aggregate_id, version, payload) VALUES (?, ?, ?, ?)
+                 ON CONFLICT (aggregate_type, aggregate_id) DO UPDATE
+                    SET version = excluded.version, payload = excluded.payload
+                  WHERE snapshots.version < excluded.version",
+            )
+            .bind(&append.aggregate_type)
+            .bind(&append.aggregate_id)
+            .bind(snapshot.version)
+            .bind(&snapshot.payload)
+            .execute(&mut *tx)
+            .await
+            .map_err(storage_error)?;
+        }
+        if let Some(command) = &append.command {
+            sqlx::query(
+                "INSERT INTO commands (command_id, fingerprint, aggregate_type, aggregate_id, version, position)
+                 VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(&command.command_id)
+            .bind(&command.fingerprint)
+            .bind(&append.aggregate_type)
+            .bind(&append.aggregate_id)
+            .bind(version)
+            .bind(position)
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+        }
+        tx.commit().await.map_err(storage_error)?;
+        if let Some(position) = position {
+            self.appended.send_replace(position);
+        }
+        Ok(CommandRecord {
+            command_id: append
+                .command
+                .as_ref()
+                .map(|c| c.command_id.clone())
+                .unwrap_or_default(),
+            fingerprint: append.command.map(|c| c.fingerprint).unwrap_or_default(),
+            aggregate_type: append.aggregate_type,
+            aggregate_id: append.aggregate_id,
+            version,
+            position,
+        })
+    }
+
+    async fn find_command(&self, command_id: &str) -> Result<Option<CommandRecord>, EventLogError> {
+        sqlx::query(
+            "SELECT command_id, fingerprint, aggregate_type, aggregate_id, version, position
+               FROM commands WHERE command_id = ?",
+        )
+        .bind(command_id)
+        .fetch_optional(&self.readers)
+        .await
+        .map_err(storage_error)
+        .map(|row| row.map(|row| super::command_record(&row)))
+    }
+
+    async fn read_after(
+        &self,
+        cursor: LogCursor,
+        limit: u32,
+    ) -> Result<Vec<(LogCursor, StoredEvent)>, EventLogError> {
+        let rows = sqlx::query(
+            "SELECT position, aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata
+               FROM events WHERE position > ? ORDER BY position LIMIT ?",
+        )
+        .bind(cursor.position)
+        .bind(i64::from(limit))
+        .fetch_all(&self.readers)
+        .await
+        .map_err(storage_error)?;
+        rows.iter().map(stored_event).collect()
+    }
+
+    async fn cursor_of(&self, position: i64) -> Result<Option<LogCursor>, EventLogError> {
+        let found = sqlx::query("SELECT 1 FROM events WHERE position = ?")
+            .bind(position)
+            .fetch_optional(&self.readers)
+            .await
+            .map_err(storage_error)?;
+        Ok(found.map(|_| LogCursor { tx: 0, position }))
+    }
+}
+
+fn stored_event(row: &SqliteRow) -> Result<(LogCursor, StoredEvent), EventLogError> {
+    let position: i64 = row.get("position");
+    let event = StoredEvent {
+        position,
+        aggregate_type: row.get("aggregate_type"),
+        aggregate_id: row.get("aggregate_id"),
+        sequence: row.get("sequence"),
+        event_type: row.get("event_type"),
+        event_version: row.get("event_version"),
+        payload: row.get("payload"),
+        metadata: decode_metadata(row.get("metadata"))?,
+    };
+    Ok((LogCursor { tx: 0, position }, event))
+}
+
+/// SQLite names the violated columns in the message rather than the constraint.
+fn classify(error: sqlx::Error) -> EventLogError {
+    if let Some(db) = error.as_database_error() {
+        let message = db.message();
+        if message.contains("UNIQUE constraint failed: events.") {
+            return EventLogError::Conflict;
+        }
+        if message.contains("UNIQUE constraint failed: commands.") {
+            return EventLogError::DuplicateCommand;
+        }
+    }
+    storage_error(error)
+}
