@@ -209,3 +209,21 @@ fn a_cancelled_subscription_cannot_be_reactivated() {
             command: "Reactivate",
         }));
 }
+
+#[test]
+fn a_trial_activated_early_keeps_its_cancellation_for_the_first_period_end() {
+    // As in Stripe: `cancel_at_period_end` follows the current period, which activation replaced.
+    let history = vec![
+        pro_trial(),
+        scheduled(
+            "evaluation over",
+            at("2026-03-15T00:00:00Z"),
+            at("2026-03-02T00:00:00Z"),
+        ),
+        activated("pro", 3, april()),
+    ];
+    assert!(fold(history.clone()).cancel_at_period_end());
+    given_at(april().end, history)
+        .when(SubscriptionCommand::RenewPeriod)
+        .then_expect_events(vec![cancelled("evaluation over", april().end)]);
+}
