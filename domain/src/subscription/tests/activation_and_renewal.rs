@@ -95,24 +95,32 @@ fn may() -> BillingPeriod {
     }
 }
 
+fn renewed(
+    plan_id: &str,
+    seat_count: u32,
+    invoice_lines: Vec<InvoiceLine>,
+    now: DateTime<Utc>,
+) -> SubscriptionEvent {
+    SubscriptionEvent::PeriodRenewed {
+        account_id: account(),
+        period: may(),
+        plan_id: plan(plan_id),
+        seats: seats(seat_count),
+        invoice_lines,
+        at: now,
+    }
+}
+
+fn pro_base_in_may() -> InvoiceLine {
+    line("Pro plan, 2026-05-01 – 2026-06-01", LineKind::Base, 1, 4900)
+}
+
 #[test]
 fn renewal_starts_the_next_period_and_bills_the_base_price() {
     let now = at("2026-05-01T00:05:00Z");
     given_at(now, active_pro_in_april(3, false))
         .when(SubscriptionCommand::RenewPeriod)
-        .then_expect_events(vec![SubscriptionEvent::PeriodRenewed {
-            account_id: account(),
-            period: may(),
-            plan_id: plan("pro"),
-            seats: seats(3),
-            invoice_lines: vec![line(
-                "Pro plan, 2026-05-01 – 2026-06-01",
-                LineKind::Base,
-                1,
-                4900,
-            )],
-            at: now,
-        }]);
+        .then_expect_events(vec![renewed("pro", 3, vec![pro_base_in_may()], now)]);
 }
 
 #[test]
@@ -147,13 +155,11 @@ fn the_renewal_invoice_bills_base_overage_seats_and_every_pending_item() {
     });
     given_at(now, history)
         .when(SubscriptionCommand::RenewPeriod)
-        .then_expect_events(vec![SubscriptionEvent::PeriodRenewed {
-            account_id: account(),
-            period: may(),
-            plan_id: plan("pro"),
-            seats: seats(25),
-            invoice_lines: vec![
-                line("Pro plan, 2026-05-01 – 2026-06-01", LineKind::Base, 1, 4900),
+        .then_expect_events(vec![renewed(
+            "pro",
+            25,
+            vec![
+                pro_base_in_may(),
                 line(
                     "Seats beyond 20 on the Pro plan, 2026-05-01 – 2026-06-01",
                     LineKind::Overage,
@@ -163,8 +169,8 @@ fn the_renewal_invoice_bills_base_overage_seats_and_every_pending_item() {
                 pending_seats,
                 pending_more,
             ],
-            at: now,
-        }]);
+            now,
+        )]);
 }
 
 #[test]
@@ -188,19 +194,17 @@ fn a_scheduled_downgrade_is_applied_on_renewal_and_the_new_plan_is_billed() {
                 proration_lines: vec![],
                 at: now,
             },
-            SubscriptionEvent::PeriodRenewed {
-                account_id: account(),
-                period: may(),
-                plan_id: plan("starter"),
-                seats: seats(3),
-                invoice_lines: vec![line(
+            renewed(
+                "starter",
+                3,
+                vec![line(
                     "Starter plan, 2026-05-01 – 2026-06-01",
                     LineKind::Base,
                     1,
                     1900,
                 )],
-                at: now,
-            },
+                now,
+            ),
         ]);
 }
 
@@ -211,19 +215,7 @@ fn a_past_due_subscription_still_renews_and_stays_past_due() {
     history.push(marked_past_due(at("2026-04-02T00:00:00Z")));
     given_at(now, history)
         .when(SubscriptionCommand::RenewPeriod)
-        .then_expect_events(vec![SubscriptionEvent::PeriodRenewed {
-            account_id: account(),
-            period: may(),
-            plan_id: plan("pro"),
-            seats: seats(3),
-            invoice_lines: vec![line(
-                "Pro plan, 2026-05-01 – 2026-06-01",
-                LineKind::Base,
-                1,
-                4900,
-            )],
-            at: now,
-        }]);
+        .then_expect_events(vec![renewed("pro", 3, vec![pro_base_in_may()], now)]);
 }
 
 #[test]

@@ -29,6 +29,15 @@ fn change_scheduled(from: &str, to: &str, now: DateTime<Utc>) -> SubscriptionEve
     }
 }
 
+fn pro_to_enterprise_from_april_16(amount: i64) -> Vec<InvoiceLine> {
+    vec![line(
+        "Upgrade from Pro to Enterprise, prorated 2026-04-16 – 2026-05-01",
+        LineKind::Proration,
+        1,
+        amount,
+    )]
+}
+
 /// `SPEC 3.2`'s proration by hand: `amount × remaining / period`, rounded half-up.
 fn prorated(amount: i64, remaining_seconds: i64, period_seconds: i64) -> i64 {
     (2 * amount * remaining_seconds + period_seconds) / (2 * period_seconds)
@@ -45,12 +54,7 @@ fn an_upgrade_halfway_through_the_period_charges_half_the_price_difference() {
         .then_expect_events(vec![plan_changed(
             "pro",
             "enterprise",
-            vec![line(
-                "Upgrade from Pro to Enterprise, prorated 2026-04-16 – 2026-05-01",
-                LineKind::Proration,
-                1,
-                expected,
-            )],
+            pro_to_enterprise_from_april_16(expected),
             now,
         )]);
 }
@@ -69,12 +73,7 @@ fn an_upgrade_charge_is_the_prorated_difference_rounded_half_up() {
         .then_expect_events(vec![plan_changed(
             "pro",
             "enterprise",
-            vec![line(
-                "Upgrade from Pro to Enterprise, prorated 2026-04-16 – 2026-05-01",
-                LineKind::Proration,
-                1,
-                expected,
-            )],
+            pro_to_enterprise_from_april_16(expected),
             now,
         )]);
 }

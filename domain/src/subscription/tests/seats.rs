@@ -33,6 +33,16 @@ fn overage_billing_set(enabled: bool, now: DateTime<Utc>) -> SubscriptionEvent {
     }
 }
 
+/// The prorated charge for `quantity` Pro overage seats from `from` to the end of April.
+fn pro_seat_proration(from: &str, quantity: u32, unit: i64) -> Option<InvoiceLine> {
+    Some(line(
+        &format!("Seats beyond 20 on the Pro plan, prorated {from} – 2026-05-01"),
+        LineKind::Proration,
+        quantity,
+        unit,
+    ))
+}
+
 #[test]
 fn seats_within_the_limit_are_added_without_a_charge() {
     let now = at("2026-04-16T00:00:00Z");
@@ -60,12 +70,7 @@ fn overage_seats_added_mid_period_accrue_a_prorated_pending_item() {
         .then_expect_events(vec![seats_added(
             3,
             23,
-            Some(line(
-                "Seats beyond 20 on the Pro plan, prorated 2026-04-16 – 2026-05-01",
-                LineKind::Proration,
-                3,
-                200,
-            )),
+            pro_seat_proration("2026-04-16", 3, 200),
             now,
         )]);
 }
@@ -80,12 +85,7 @@ fn only_the_seats_that_go_over_the_limit_are_prorated_and_rounded_half_up() {
         .then_expect_events(vec![seats_added(
             4,
             22,
-            Some(line(
-                "Seats beyond 20 on the Pro plan, prorated 2026-04-11 – 2026-05-01",
-                LineKind::Proration,
-                2,
-                267,
-            )),
+            pro_seat_proration("2026-04-11", 2, 267),
             now,
         )]);
 }
@@ -100,12 +100,7 @@ fn overage_seats_added_while_past_due_are_also_prorated() {
         .then_expect_events(vec![seats_added(
             1,
             22,
-            Some(line(
-                "Seats beyond 20 on the Pro plan, prorated 2026-04-16 – 2026-05-01",
-                LineKind::Proration,
-                1,
-                200,
-            )),
+            pro_seat_proration("2026-04-16", 1, 200),
             now,
         )]);
 }
