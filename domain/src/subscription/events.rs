@@ -1,0 +1,141 @@
+//! What happened to a subscription. Every event names its account and carries the business time
+//! `at`, so policies and projections can act on it without loading the aggregate; events that
+//! start a paid period carry the invoice lines to bill.
+
+use chrono::{DateTime, Utc};
+use cqrs_es::DomainEvent;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::BillingAccount;
+use crate::invoice::InvoiceLine;
+use crate::money::Currency;
+use crate::period::BillingPeriod;
+use crate::values::{AccountId, PlanId, SeatCount};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum SubscriptionEvent {
+    TrialStarted {
+        subscription_id: Uuid,
+        account_id: AccountId,
+        plan_id: PlanId,
+        currency: Currency,
+        seats: SeatCount,
+        overage_billing: bool,
+        billing_account: Option<BillingAccount>,
+        trial_ends_at: DateTime<Utc>,
+        at: DateTime<Utc>,
+    },
+    BillingAccountAttached {
+        account_id: AccountId,
+        billing_account: BillingAccount,
+        /// The subscription is past due: the dunning saga retries the open invoice at once.
+        retry_open_invoice: bool,
+        at: DateTime<Utc>,
+    },
+    /// The first paid period started; `invoice_lines` are the first invoice's.
+    SubscriptionActivated {
+        account_id: AccountId,
+        plan_id: PlanId,
+        period: BillingPeriod,
+        seats: SeatCount,
+        invoice_lines: Vec<InvoiceLine>,
+        at: DateTime<Utc>,
+    },
+    SeatsAdded {
+        account_id: AccountId,
+        count: SeatCount,
+        /// The total after the change.
+        seats: SeatCount,
+        /// The prorated charge for new overage seats, billed on the next invoice.
+        pending_item: Option<InvoiceLine>,
+        at: DateTime<Utc>,
+    },
+    SeatsRemoved {
+        account_id: AccountId,
+        count: SeatCount,
+        /// The total after the change.
+        seats: SeatCount,
+        at: DateTime<Utc>,
+    },
+    OverageBillingSet {
+        account_id: AccountId,
+        enabled: bool,
+        at: DateTime<Utc>,
+    },
+    /// The plan changed now; a non-empty `proration_lines` is invoiced at once.
+    PlanChanged {
+        account_id: AccountId,
+        from_plan: PlanId,
+        to_plan: PlanId,
+        proration_lines: Vec<InvoiceLine>,
+        at: DateTime<Utc>,
+    },
+    /// A downgrade that takes effect at `effective_at`, the current period's end.
+    PlanChangeScheduled {
+        account_id: AccountId,
+        from_plan: PlanId,
+        to_plan: PlanId,
+        effective_at: DateTime<Utc>,
+        at: DateTime<Utc>,
+    },
+    /// The subscription will be cancelled at `effective_at` (trial or period end).
+    CancellationScheduled {
+        account_id: AccountId,
+        reason: String,
+        effective_at: DateTime<Utc>,
+        at: DateTime<Utc>,
+    },
+    SubscriptionCancelled {
+        account_id: AccountId,
+        reason: String,
+        /// When service ended: now for an immediate cancel, the trial or period end otherwise.
+        ended_at: DateTime<Utc>,
+        at: DateTime<Utc>,
+    },
+    /// The next period started; `invoice_lines` are the renewal invoice's.
+    PeriodRenewed {
+        account_id: AccountId,
+        period: BillingPeriod,
+        plan_id: PlanId,
+        seats: SeatCount,
+        invoice_lines: Vec<InvoiceLine>,
+        at: DateTime<Utc>,
+    },
+    SubscriptionMarkedPastDue {
+        account_id: AccountId,
+        dunning_case_id: Uuid,
+        at: DateTime<Utc>,
+    },
+    SubscriptionReactivated {
+        account_id: AccountId,
+        /// The dunning case the subscription recovered from.
+        dunning_case_id: Option<Uuid>,
+        at: DateTime<Utc>,
+    },
+}
+
+impl DomainEvent for SubscriptionEvent {
+    fn event_type(&self) -> String {
+        let name = match self {
+            SubscriptionEvent::TrialStarted { .. } => "TrialStarted",
+            SubscriptionEvent::BillingAccountAttached { .. } => "BillingAccountAttached",
+            SubscriptionEvent::SubscriptionActivated { .. } => "SubscriptionActivated",
+            SubscriptionEvent::SeatsAdded { .. } => "SeatsAdded",
+            SubscriptionEvent::SeatsRemoved { .. } => "SeatsRemoved",
+            SubscriptionEvent::OverageBillingSet { .. } => "OverageBillingSet",
+            SubscriptionEvent::PlanChanged { .. } => "PlanChanged",
+            SubscriptionEvent::PlanChangeScheduled { .. } => "PlanChangeScheduled",
+            SubscriptionEvent::CancellationScheduled { .. } => "CancellationScheduled",
+            SubscriptionEvent::SubscriptionCancelled { .. } => "SubscriptionCancelled",
+            SubscriptionEvent::PeriodRenewed { .. } => "PeriodRenewed",
+            SubscriptionEvent::SubscriptionMarkedPastDue { .. } => "SubscriptionMarkedPastDue",
+            SubscriptionEvent::SubscriptionReactivated { .. } => "SubscriptionReactivated",
+        };
+        name.to_owned()
+    }
+
+    fn event_version(&self) -> String {
+        crate::EVENT_VERSION_1.to_owned()
+    }
+}

@@ -1,0 +1,132 @@
+//! Changing plan. An upgrade (higher rank) applies at once with a prorated charge for the rest of
+//! a paid period; a downgrade waits for the period end, and may not silently take away features
+//! the customer has committed to. During a trial both apply at once: nothing has been paid.
+
+use std::collections::BTreeSet;
+
+use super::invoicing::upgrade_proration_lines;
+use super::{Context, SubscriptionEvent, SubscriptionRule, SubscriptionState, SubscriptionStatus};
+use crate::catalog::Plan;
+use crate::error::DomainError;
+use crate::invoice::InvoiceLine;
+use crate::values::{FeatureKey, PlanId};
+
+type Events = Result<Vec<SubscriptionEvent>, DomainError>;
+
+impl SubscriptionState {
+    pub(super) fn change_plan(
+        &self,
+        plan_id: &PlanId,
+        confirm_feature_removal: bool,
+        committed_features: &BTreeSet<FeatureKey>,
+        ctx: &Context<'_>,
+    ) -> Events {
+        let to = ctx.plan(plan_id)?;
+        let from = ctx.plan(&self.plan_id)?;
+        if to.id == from.id {
+            return Err(SubscriptionRule::SamePlan {
+                plan_id: to.id.clone(),
+            }
+            .into());
+        }
+        if to.currency != from.currency {
+            return Err(SubscriptionRule::PlanCurrencyMismatch {
+                from: from.currency.clone(),
+                to: to.currency.clone(),
+            }
+            .into());
+        }
+        if to.interval != from.interval {
+            return Err(SubscriptionRule::PlanIntervalMismatch {
+                from: from.interval,
+                to: to.interval,
+            }
+            .into());
+        }
+        if to.rank > from.rank {
+            self.upgrade(from, to, ctx)
+        } else {
+            self.downgrade(from, to, confirm_feature_removal, committed_features, ctx)
+        }
+    }
+
+    fn upgrade(&self, from: &Plan, to: &Plan, ctx: &Context<'_>) -> Events {
+        if self.seats.get() > to.seat_limit && !self.overage_billing {
+            return Err(SubscriptionRule::SeatLimitExceeded {
+                limit: to.seat_limit,
+                requested: self.seats.get(),
+            }
+            .into());
+        }
+        let proration_lines = match self.current_period {
+            Some(period) if self.is_billing() => {
+                upgrade_proration_lines(from, to, &period, ctx.now)?
+            }
+            _ => Vec::new(),
+        };
+        Ok(vec![self.plan_changed(from, to, proration_lines, ctx)])
+    }
+
+    fn downgrade(
+        &self,
+        from: &Plan,
+        to: &Plan,
+        confirm_feature_removal: bool,
+        committed_features: &BTreeSet<FeatureKey>,
+        ctx: &Context<'_>,
+    ) -> Events {
+        if self
+            .scheduled_change
+            .as_ref()
+            .is_some_and(|change| change.plan_id == to.id)
+        {
+            return Ok(Vec::new());
+        }
+        // BTreeSet order: the affected features come out sorted.
+        let affected: Vec<FeatureKey> = from
+            .features
+            .difference(&to.features)
+            .filter(|feature| committed_features.contains(*feature))
+            .cloned()
+            .collect();
+        if !affected.is_empty() && !confirm_feature_removal {
+            return Err(
+                SubscriptionRule::CommittedFeaturesWouldBeRemoved { features: affected }.into(),
+            );
+        }
+        if self.seats.get() > to.seat_limit && !self.overage_billing {
+            return Err(SubscriptionRule::DowngradeSeatLimitBelowSeats {
+                limit: to.seat_limit,
+                seats: self.seats.get(),
+            }
+            .into());
+        }
+        if self.status == SubscriptionStatus::Trialing {
+            return Ok(vec![self.plan_changed(from, to, Vec::new(), ctx)]);
+        }
+        let period = self.paid_period("ChangePlan")?;
+        Ok(vec![SubscriptionEvent::PlanChangeScheduled {
+            account_id: self.account_id.clone(),
+            from_plan: from.id.clone(),
+            to_plan: to.id.clone(),
+            effective_at: period.end,
+            at: ctx.now,
+        }])
+    }
+
+    fn plan_changed(
+        &self,
+        from: &Plan,
+        to: &Plan,
+        proration_lines: Vec<InvoiceLine>,
+        ctx: &Context<'_>,
+    ) -> SubscriptionEvent {
+        SubscriptionEvent::PlanChanged {
+            account_id: self.account_id.clone(),
+            from_plan: from.id.clone(),
+            to_plan: to.id.clone(),
+            proration_lines,
+            at: ctx.now,
+        }
+    }
+}
