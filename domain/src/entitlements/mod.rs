@@ -100,8 +100,10 @@ impl Aggregate for Entitlements {
     }
 
     fn apply(&mut self, event: Self::Event) {
-        match (event, &mut self.state) {
+        match (&mut self.state, event) {
+            (Some(state), event) => state.apply(event),
             (
+                None,
                 EntitlementsEvent::EntitlementsEnabled {
                     account_id,
                     plan_id,
@@ -110,34 +112,21 @@ impl Aggregate for Entitlements {
                     period,
                     ..
                 },
-                state,
-            ) => match state {
-                Some(state) => {
-                    state.account_id = account_id;
-                    state.standing = Standing::Enabled;
-                    state.grant(plan_id, features, limits);
-                    if state.period != period {
-                        state.period = period;
-                        state.usage.clear();
-                    }
-                }
-                None => {
-                    *state = Some(EntitlementsState {
-                        account_id,
-                        standing: Standing::Enabled,
-                        plan_id,
-                        features,
-                        limits,
-                        period,
-                        usage: BTreeMap::new(),
-                        seen_usage_ids: BTreeSet::new(),
-                        commitments: BTreeSet::new(),
-                    })
-                }
-            },
+            ) => {
+                self.state = Some(EntitlementsState {
+                    account_id,
+                    standing: Standing::Enabled,
+                    plan_id,
+                    features,
+                    limits,
+                    period,
+                    usage: BTreeMap::new(),
+                    seen_usage_ids: BTreeSet::new(),
+                    commitments: BTreeSet::new(),
+                })
+            }
             // Only EntitlementsEnabled can start a stream; anything else before it is ignored.
-            (_, None) => {}
-            (event, Some(state)) => state.apply(event),
+            (None, _) => {}
         }
     }
 }
@@ -159,7 +148,22 @@ impl EntitlementsState {
 
     fn apply(&mut self, event: EntitlementsEvent) {
         match event {
-            EntitlementsEvent::EntitlementsEnabled { .. } => {}
+            EntitlementsEvent::EntitlementsEnabled {
+                account_id,
+                plan_id,
+                features,
+                limits,
+                period,
+                ..
+            } => {
+                self.account_id = account_id;
+                self.standing = Standing::Enabled;
+                self.grant(plan_id, features, limits);
+                if self.period != period {
+                    self.period = period;
+                    self.usage.clear();
+                }
+            }
             EntitlementsEvent::EntitlementsRecalculated {
                 plan_id,
                 features,
