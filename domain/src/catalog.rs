@@ -275,7 +275,8 @@ pub(crate) mod tests {
 
     #[test]
     fn bad_values_are_named() {
-        let cases: Vec<(fn(&mut PlanDefinition), &str)> = vec![
+        type Mutation = fn(&mut PlanDefinition);
+        let cases: Vec<(Mutation, &str)> = vec![
             (|d| d.base_price = Some(-1), "base_price"),
             (|d| d.overage_seat_price = Some(-1), "overage_seat_price"),
             (|d| d.seat_limit = Some(0), "seat_limit"),
