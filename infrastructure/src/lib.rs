@@ -4,6 +4,8 @@
 pub mod catalog_file;
 pub mod clock;
 pub mod store;
+#[cfg(feature = "test-support")]
+pub mod testing;
 
 pub use catalog_file::{load_catalog, CatalogFileError};
 pub use clock::SystemClock;
