@@ -200,3 +200,51 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn rules_have_unique_snake_case_codes_and_plain_messages() {
+    use crate::invoice::InvoiceRule;
+    let rules = [
+        InvoiceRule::AlreadyIssued,
+        InvoiceRule::InvoiceNotPayable {
+            status: InvoiceStatus::Void,
+        },
+        InvoiceRule::PaymentAttemptInProgress {
+            payment_ref: gateway_ref(1),
+        },
+        InvoiceRule::Overpayment {
+            amount_due: usd(100),
+            amount: usd(200),
+        },
+        InvoiceRule::InvoiceNotRefundable {
+            status: InvoiceStatus::PastDue,
+        },
+        InvoiceRule::RefundExceedsRefundable {
+            refundable: usd(3900),
+        },
+        InvoiceRule::PaidInvoiceCannotBeVoided,
+        InvoiceRule::PartiallyPaidInvoiceCannotBeVoided {
+            amount_paid: usd(100),
+        },
+        InvoiceRule::InvoiceAlreadyClosed {
+            status: InvoiceStatus::Uncollectible,
+        },
+    ];
+    let codes: std::collections::BTreeSet<_> = rules.iter().map(InvoiceRule::code).collect();
+    assert_eq!(codes.len(), rules.len());
+    assert!(codes
+        .iter()
+        .all(|c| c.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')));
+    assert_eq!(
+        rules[5].to_string(),
+        "a refund cannot exceed what was paid and not yet refunded (3900 usd)"
+    );
+    assert_eq!(
+        rules[6].to_string(),
+        "a paid invoice cannot be voided; refund it"
+    );
+    assert_eq!(
+        rules[4].to_string(),
+        "the invoice is past_due: only a paid invoice can be refunded"
+    );
+}
