@@ -1,10 +1,325 @@
-//! Placeholder: the Invoice aggregate is being written.
-pub mod line;
-pub use line::{InvoiceLine, LineKind};
+//! The Invoice aggregate (SPEC 3.4): what an account owes for one bill, and every payment
+//! attempt, payment, failure and refund recorded against it.
+//!
+//! How a charge happens exactly once: `AttemptPayment` only records `PaymentAttempted` with a
+//! deterministic `payment_ref` (`{invoice_id}:attempt:{n}`); it charges nothing. The application
+//! calls the PaymentGateway port after that event has committed, passing `payment_ref` as the
+//! gateway's idempotency key, and reports the result with `RecordPayment` or
+//! `RecordPaymentFailure` carrying the same `payment_ref`. A crash between the charge and the
+//! record re-sends the same `payment_ref`: the gateway answers with the first result instead of
+//! charging again, and the invoice ignores an outcome it has already recorded. While an attempt
+//! has no recorded outcome, no new attempt starts and the invoice cannot be closed, so a charge
+//! in flight can always be recorded.
 
-/// The business rules of this aggregate that can refuse a command.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum InvoiceRule {
-    #[error("placeholder")]
-    Placeholder,
+mod commands;
+mod events;
+pub mod line;
+mod rules;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::Aggregate;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::DomainError;
+use crate::money::{Currency, Money, MoneyError};
+use crate::services::BillingServices;
+use crate::values::AccountId;
+
+pub(crate) use commands::require_text;
+pub use commands::InvoiceCommand;
+pub use events::InvoiceEvent;
+pub use line::{InvoiceLine, LineKind};
+pub use rules::InvoiceRule;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvoiceStatus {
+    /// Awaiting payment; no attempt has failed yet.
+    Issued,
+    /// Awaiting payment after at least one failed attempt.
+    PastDue,
+    /// Fully paid (possibly partly refunded since).
+    Paid,
+    /// Written off: no further collection.
+    Uncollectible,
+    /// Cancelled before any payment: it was never owed.
+    Void,
+    /// Paid, then refunded in full.
+    Refunded,
+}
+
+impl InvoiceStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvoiceStatus::Issued => "issued",
+            InvoiceStatus::PastDue => "past_due",
+            InvoiceStatus::Paid => "paid",
+            InvoiceStatus::Uncollectible => "uncollectible",
+            InvoiceStatus::Void => "void",
+            InvoiceStatus::Refunded => "refunded",
+        }
+    }
+
+    /// Still collectable: issued or past due.
+    pub fn is_open(self) -> bool {
+        matches!(self, InvoiceStatus::Issued | InvoiceStatus::PastDue)
+    }
+}
+
+impl fmt::Display for InvoiceStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One charge through the payment gateway, identified by its idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentAttempt {
+    /// 1-based; failures reported from outside the gateway take a number too.
+    pub attempt: u32,
+    pub payment_ref: String,
+}
+
+/// The Invoice aggregate. `Default` is the invoice before `InvoiceIssued`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invoice {
+    issued: Option<IssuedInvoice>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct IssuedInvoice {
+    invoice_id: Uuid,
+    account_id: AccountId,
+    subscription_id: Option<Uuid>,
+    currency: Currency,
+    lines: Vec<InvoiceLine>,
+    total: Money,
+    issued_at: DateTime<Utc>,
+    due_at: DateTime<Utc>,
+    status: InvoiceStatus,
+    attempts: u32,
+    amount_paid: Money,
+    amount_refunded: Money,
+    /// Every payment_ref with a recorded outcome, success or failure: the idempotency record.
+    recorded_refs: BTreeSet<String>,
+    last_attempt: Option<PaymentAttempt>,
+}
+
+impl IssuedInvoice {
+    fn amount_due(&self) -> Result<Money, MoneyError> {
+        self.total.checked_sub(&self.amount_paid)
+    }
+
+    /// The last gateway attempt when its outcome has not been recorded yet.
+    fn attempt_in_flight(&self) -> Option<&PaymentAttempt> {
+        self.last_attempt
+            .as_ref()
+            .filter(|attempt| !self.recorded_refs.contains(&attempt.payment_ref))
+    }
+
+    fn apply(&mut self, event: InvoiceEvent) {
+        match event {
+            InvoiceEvent::InvoiceIssued { .. } => {}
+            InvoiceEvent::PaymentAttempted {
+                attempt,
+                payment_ref,
+                ..
+            } => {
+                self.attempts = attempt;
+                self.last_attempt = Some(PaymentAttempt {
+                    attempt,
+                    payment_ref,
+                });
+            }
+            InvoiceEvent::PaymentRecorded {
+                payment_ref,
+                amount_paid,
+                ..
+            } => {
+                self.amount_paid = amount_paid;
+                self.recorded_refs.insert(payment_ref);
+            }
+            InvoiceEvent::PaymentFailed {
+                attempt,
+                payment_ref,
+                ..
+            } => {
+                self.attempts = self.attempts.max(attempt);
+                self.status = InvoiceStatus::PastDue;
+                if let Some(payment_ref) = payment_ref {
+                    self.recorded_refs.insert(payment_ref);
+                }
+            }
+            InvoiceEvent::InvoicePaid { amount_paid, .. } => {
+                self.amount_paid = amount_paid;
+                self.status = InvoiceStatus::Paid;
+            }
+            InvoiceEvent::InvoiceRefunded {
+                amount_refunded,
+                fully_refunded,
+                ..
+            } => {
+                self.amount_refunded = amount_refunded;
+                if fully_refunded {
+                    self.status = InvoiceStatus::Refunded;
+                }
+            }
+            InvoiceEvent::InvoiceVoided { .. } => self.status = InvoiceStatus::Void,
+            InvoiceEvent::InvoiceMarkedUncollectible { .. } => {
+                self.status = InvoiceStatus::Uncollectible
+            }
+        }
+    }
+}
+
+impl Aggregate for Invoice {
+    const TYPE: &'static str = "invoice";
+    type Command = InvoiceCommand;
+    type Event = InvoiceEvent;
+    type Error = DomainError;
+    type Services = BillingServices;
+
+    async fn handle(
+        &mut self,
+        command: InvoiceCommand,
+        services: &BillingServices,
+        sink: &EventSink<Self>,
+    ) -> Result<(), DomainError> {
+        // Everything is decided before the first write: a refused command changes nothing.
+        let events = self.decide(command, services.clock.now())?;
+        for event in events {
+            sink.write(event, self).await;
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, event: InvoiceEvent) {
+        match (&mut self.issued, event) {
+            (
+                slot,
+                InvoiceEvent::InvoiceIssued {
+                    invoice_id,
+                    account_id,
+                    subscription_id,
+                    currency,
+                    lines,
+                    total,
+                    issued_at,
+                    due_at,
+                },
+            ) => {
+                *slot = Some(IssuedInvoice {
+                    invoice_id,
+                    account_id,
+                    subscription_id,
+                    amount_paid: Money::zero(currency.clone()),
+                    amount_refunded: Money::zero(currency.clone()),
+                    currency,
+                    lines,
+                    total,
+                    issued_at,
+                    due_at,
+                    status: InvoiceStatus::Issued,
+                    attempts: 0,
+                    recorded_refs: BTreeSet::new(),
+                    last_attempt: None,
+                });
+            }
+            (Some(invoice), event) => invoice.apply(event),
+            // Every stream starts with InvoiceIssued; anything before it has nothing to change.
+            (None, _) => {}
+        }
+    }
+}
+
+/// Read accessors. Each answers `None` (or `false`) for an invoice that was never issued.
+impl Invoice {
+    pub fn exists(&self) -> bool {
+        self.issued.is_some()
+    }
+
+    pub fn invoice_id(&self) -> Option<Uuid> {
+        self.issued.as_ref().map(|i| i.invoice_id)
+    }
+
+    pub fn status(&self) -> Option<InvoiceStatus> {
+        self.issued.as_ref().map(|i| i.status)
+    }
+
+    /// Issued or past due: payments may still be collected.
+    pub fn is_open(&self) -> bool {
+        self.status().is_some_and(InvoiceStatus::is_open)
+    }
+
+    pub fn account_id(&self) -> Option<&AccountId> {
+        self.issued.as_ref().map(|i| &i.account_id)
+    }
+
+    pub fn subscription_id(&self) -> Option<Uuid> {
+        self.issued.as_ref().and_then(|i| i.subscription_id)
+    }
+
+    pub fn currency(&self) -> Option<&Currency> {
+        self.issued.as_ref().map(|i| &i.currency)
+    }
+
+    pub fn lines(&self) -> &[InvoiceLine] {
+        self.issued.as_ref().map_or(&[], |i| &i.lines)
+    }
+
+    pub fn total(&self) -> Option<&Money> {
+        self.issued.as_ref().map(|i| &i.total)
+    }
+
+    pub fn amount_paid(&self) -> Option<&Money> {
+        self.issued.as_ref().map(|i| &i.amount_paid)
+    }
+
+    pub fn amount_refunded(&self) -> Option<&Money> {
+        self.issued.as_ref().map(|i| &i.amount_refunded)
+    }
+
+    /// `total − amount_paid`: what is still to be collected (refunds do not reopen it).
+    pub fn amount_due(&self) -> Option<Money> {
+        self.issued.as_ref().and_then(|i| i.amount_due().ok())
+    }
+
+    /// Payment attempts so far: gateway attempts plus failures reported from outside.
+    pub fn attempts(&self) -> u32 {
+        self.issued.as_ref().map_or(0, |i| i.attempts)
+    }
+
+    pub fn issued_at(&self) -> Option<DateTime<Utc>> {
+        self.issued.as_ref().map(|i| i.issued_at)
+    }
+
+    pub fn due_at(&self) -> Option<DateTime<Utc>> {
+        self.issued.as_ref().map(|i| i.due_at)
+    }
+
+    pub fn last_attempt(&self) -> Option<&PaymentAttempt> {
+        self.issued.as_ref().and_then(|i| i.last_attempt.as_ref())
+    }
+
+    /// The gateway attempt whose outcome is not recorded yet, if any: after a crash, the
+    /// application re-charges with its `payment_ref` (the gateway deduplicates) and records it.
+    pub fn attempt_in_flight(&self) -> Option<&PaymentAttempt> {
+        self.issued
+            .as_ref()
+            .and_then(IssuedInvoice::attempt_in_flight)
+    }
+
+    /// Whether an outcome has been recorded for `payment_ref`.
+    pub fn has_recorded(&self, payment_ref: &str) -> bool {
+        self.issued
+            .as_ref()
+            .is_some_and(|i| i.recorded_refs.contains(payment_ref))
+    }
 }

@@ -1,0 +1,355 @@
+//! What can be asked of an invoice, and how each request is decided: validated in full against
+//! the current state, then answered with the events to record (none for an idempotent replay).
+
+use chrono::{DateTime, Utc};
+use cqrs_es::Aggregate;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::DomainError;
+use crate::invoice::{
+    Invoice, InvoiceEvent, InvoiceLine, InvoiceRule, InvoiceStatus, IssuedInvoice,
+};
+use crate::money::{Currency, Money, MoneyError};
+use crate::values::{AccountId, PaymentMethodToken};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InvoiceCommand {
+    IssueInvoice {
+        invoice_id: Uuid,
+        account_id: AccountId,
+        subscription_id: Option<Uuid>,
+        currency: Currency,
+        lines: Vec<InvoiceLine>,
+        /// Defaults to the issue time: the invoice is charged automatically.
+        due_at: Option<DateTime<Utc>>,
+    },
+    /// Records the intent to charge the amount due; the application charges after it commits.
+    AttemptPayment {
+        payment_method: PaymentMethodToken,
+    },
+    /// Idempotent per `payment_ref`.
+    RecordPayment {
+        amount: Money,
+        payment_ref: String,
+    },
+    /// Idempotent per `payment_ref` when one is given.
+    RecordPaymentFailure {
+        reason: String,
+        code: String,
+        payment_ref: Option<String>,
+        hard_decline: bool,
+    },
+    RefundInvoice {
+        amount: Money,
+        reason: String,
+    },
+    VoidInvoice,
+    MarkUncollectible,
+}
+
+type Decision = Result<Vec<InvoiceEvent>, DomainError>;
+
+impl Invoice {
+    /// The events `command` produces at `now`, or why it is refused. Pure: changes nothing.
+    pub(super) fn decide(&self, command: InvoiceCommand, now: DateTime<Utc>) -> Decision {
+        let Some(invoice) = &self.issued else {
+            return match command {
+                InvoiceCommand::IssueInvoice {
+                    invoice_id,
+                    account_id,
+                    subscription_id,
+                    currency,
+                    lines,
+                    due_at,
+                } => issue(
+                    invoice_id,
+                    account_id,
+                    subscription_id,
+                    currency,
+                    lines,
+                    due_at,
+                    now,
+                ),
+                _ => Err(DomainError::NotFound {
+                    aggregate: Invoice::TYPE,
+                }),
+            };
+        };
+        match command {
+            InvoiceCommand::IssueInvoice { .. } => Err(InvoiceRule::AlreadyIssued.into()),
+            InvoiceCommand::AttemptPayment { payment_method } => {
+                invoice.attempt_payment(payment_method, now)
+            }
+            InvoiceCommand::RecordPayment {
+                amount,
+                payment_ref,
+            } => invoice.record_payment(amount, payment_ref, now),
+            InvoiceCommand::RecordPaymentFailure {
+                reason,
+                code,
+                payment_ref,
+                hard_decline,
+            } => invoice.record_failure(reason, code, payment_ref, hard_decline, now),
+            InvoiceCommand::RefundInvoice { amount, reason } => invoice.refund(amount, reason, now),
+            InvoiceCommand::VoidInvoice => invoice.void(now),
+            InvoiceCommand::MarkUncollectible => invoice.mark_uncollectible(now),
+        }
+    }
+}
+
+fn issue(
+    invoice_id: Uuid,
+    account_id: AccountId,
+    subscription_id: Option<Uuid>,
+    currency: Currency,
+    lines: Vec<InvoiceLine>,
+    due_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Decision {
+    if lines.is_empty() {
+        return Err(DomainError::invalid(
+            "lines",
+            "an invoice needs at least one line",
+        ));
+    }
+    // Lines arrive deserialised, so their invariants are checked again here.
+    for (index, line) in lines.iter().enumerate() {
+        let rebuilt = InvoiceLine::new(
+            line.description.clone(),
+            line.kind,
+            line.quantity,
+            line.unit_amount.clone(),
+        )?;
+        if rebuilt.amount != line.amount {
+            return Err(DomainError::invalid(
+                format!("lines[{index}].amount"),
+                "must equal quantity × unit_amount",
+            ));
+        }
+    }
+    // Refuses a line in another currency than the invoice's.
+    let total = Money::sum(&currency, lines.iter().map(|line| &line.amount))?;
+    let due_at = due_at.unwrap_or(now);
+    if due_at < now {
+        return Err(DomainError::invalid(
+            "due_at",
+            "must not be before the issue time",
+        ));
+    }
+    let paid_at_issue = total.is_zero().then(|| InvoiceEvent::InvoicePaid {
+        amount_paid: total.clone(),
+        at: now,
+    });
+    let issued = InvoiceEvent::InvoiceIssued {
+        invoice_id,
+        account_id,
+        subscription_id,
+        currency,
+        lines,
+        total,
+        issued_at: now,
+        due_at,
+    };
+    Ok(std::iter::once(issued).chain(paid_at_issue).collect())
+}
+
+impl IssuedInvoice {
+    /// The amount still due, when the invoice takes payments.
+    fn payable_amount(&self) -> Result<Money, DomainError> {
+        let due = self.amount_due()?;
+        if self.status.is_open() && due.amount > 0 {
+            Ok(due)
+        } else {
+            Err(InvoiceRule::InvoiceNotPayable {
+                status: self.status,
+            }
+            .into())
+        }
+    }
+
+    fn ensure_no_attempt_in_flight(&self) -> Result<(), DomainError> {
+        match self.attempt_in_flight() {
+            Some(attempt) => Err(InvoiceRule::PaymentAttemptInProgress {
+                payment_ref: attempt.payment_ref.clone(),
+            }
+            .into()),
+            None => Ok(()),
+        }
+    }
+
+    /// A positive amount in the invoice's currency.
+    fn check_amount(&self, amount: &Money) -> Result<(), DomainError> {
+        if amount.currency != self.currency {
+            return Err(MoneyError::CurrencyMismatch {
+                left: self.currency.clone(),
+                right: amount.currency.clone(),
+            }
+            .into());
+        }
+        if amount.amount <= 0 {
+            return Err(DomainError::invalid("amount", "must be greater than zero"));
+        }
+        Ok(())
+    }
+
+    fn attempt_payment(&self, payment_method: PaymentMethodToken, now: DateTime<Utc>) -> Decision {
+        let amount = self.payable_amount()?;
+        self.ensure_no_attempt_in_flight()?;
+        let attempt = self.next_attempt()?;
+        Ok(vec![InvoiceEvent::PaymentAttempted {
+            attempt,
+            payment_ref: format!("{}:attempt:{attempt}", self.invoice_id),
+            amount,
+            payment_method,
+            at: now,
+        }])
+    }
+
+    fn record_payment(&self, amount: Money, payment_ref: String, now: DateTime<Utc>) -> Decision {
+        require_text("payment_ref", &payment_ref, 255)?;
+        self.check_amount(&amount)?;
+        if self.recorded_refs.contains(&payment_ref) {
+            return Ok(vec![]);
+        }
+        let amount_due = self.payable_amount()?;
+        let remaining = amount_due.checked_sub(&amount)?;
+        if remaining.is_negative() {
+            return Err(InvoiceRule::Overpayment { amount_due, amount }.into());
+        }
+        let amount_paid = self.amount_paid.checked_add(&amount)?;
+        let mut events = vec![InvoiceEvent::PaymentRecorded {
+            amount,
+            payment_ref,
+            amount_paid: amount_paid.clone(),
+            at: now,
+        }];
+        if remaining.is_zero() {
+            events.push(InvoiceEvent::InvoicePaid {
+                amount_paid,
+                at: now,
+            });
+        }
+        Ok(events)
+    }
+
+    fn record_failure(
+        &self,
+        reason: String,
+        code: String,
+        payment_ref: Option<String>,
+        hard_decline: bool,
+        now: DateTime<Utc>,
+    ) -> Decision {
+        require_text("reason", &reason, 500)?;
+        require_text("code", &code, 64)?;
+        if !code.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(DomainError::invalid(
+                "code",
+                "must be printable ASCII without spaces",
+            ));
+        }
+        if let Some(payment_ref) = &payment_ref {
+            require_text("payment_ref", payment_ref, 255)?;
+            if self.recorded_refs.contains(payment_ref) {
+                return Ok(vec![]);
+            }
+        }
+        let amount_due = self.payable_amount()?;
+        // The failure of our own gateway attempt keeps its number; a failure reported from
+        // outside (another processor) is an attempt of its own.
+        let attempt = match self.attempt_in_flight() {
+            Some(in_flight) if payment_ref.as_deref() == Some(in_flight.payment_ref.as_str()) => {
+                in_flight.attempt
+            }
+            _ => self.next_attempt()?,
+        };
+        Ok(vec![InvoiceEvent::PaymentFailed {
+            attempt,
+            reason,
+            code,
+            payment_ref,
+            hard_decline,
+            amount_due,
+            at: now,
+        }])
+    }
+
+    fn refund(&self, amount: Money, reason: String, now: DateTime<Utc>) -> Decision {
+        require_text("reason", &reason, 500)?;
+        self.check_amount(&amount)?;
+        if !matches!(self.status, InvoiceStatus::Paid | InvoiceStatus::Refunded) {
+            return Err(InvoiceRule::InvoiceNotRefundable {
+                status: self.status,
+            }
+            .into());
+        }
+        let refundable = self.amount_paid.checked_sub(&self.amount_refunded)?;
+        if amount.amount > refundable.amount {
+            return Err(InvoiceRule::RefundExceedsRefundable { refundable }.into());
+        }
+        let amount_refunded = self.amount_refunded.checked_add(&amount)?;
+        Ok(vec![InvoiceEvent::InvoiceRefunded {
+            fully_refunded: amount_refunded == self.amount_paid,
+            amount,
+            amount_refunded,
+            reason,
+            at: now,
+        }])
+    }
+
+    fn void(&self, now: DateTime<Utc>) -> Decision {
+        match self.status {
+            InvoiceStatus::Paid | InvoiceStatus::Refunded => {
+                return Err(InvoiceRule::PaidInvoiceCannotBeVoided.into())
+            }
+            InvoiceStatus::Void | InvoiceStatus::Uncollectible => {
+                return Err(InvoiceRule::InvoiceAlreadyClosed {
+                    status: self.status,
+                }
+                .into())
+            }
+            InvoiceStatus::Issued | InvoiceStatus::PastDue => {}
+        }
+        // Voiding says the invoice was never owed: money already taken would be stranded.
+        if !self.amount_paid.is_zero() {
+            return Err(InvoiceRule::PartiallyPaidInvoiceCannotBeVoided {
+                amount_paid: self.amount_paid.clone(),
+            }
+            .into());
+        }
+        self.ensure_no_attempt_in_flight()?;
+        Ok(vec![InvoiceEvent::InvoiceVoided { at: now }])
+    }
+
+    fn mark_uncollectible(&self, now: DateTime<Utc>) -> Decision {
+        if !self.status.is_open() {
+            return Err(InvoiceRule::InvoiceAlreadyClosed {
+                status: self.status,
+            }
+            .into());
+        }
+        self.ensure_no_attempt_in_flight()?;
+        Ok(vec![InvoiceEvent::InvoiceMarkedUncollectible {
+            amount_due: self.amount_due()?,
+            at: now,
+        }])
+    }
+
+    fn next_attempt(&self) -> Result<u32, DomainError> {
+        self.attempts
+            .checked_add(1)
+            .ok_or_else(|| DomainError::invalid("attempt", "too many payment attempts"))
+    }
+}
+
+/// Free text that must not be blank and holds at most `max_chars` characters.
+pub(crate) fn require_text(field: &str, value: &str, max_chars: usize) -> Result<(), DomainError> {
+    if value.trim().is_empty() || value.chars().count() > max_chars {
+        return Err(DomainError::invalid(
+            field,
+            format!("must be 1 to {max_chars} characters and not blank"),
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,91 @@
+//! What happened to an invoice. Each event carries the totals after the change and the business
+//! time `at`, so a projection renders it without loading the invoice.
+
+use chrono::{DateTime, Utc};
+use cqrs_es::DomainEvent;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::invoice::InvoiceLine;
+use crate::money::{Currency, Money};
+use crate::values::{AccountId, PaymentMethodToken};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InvoiceEvent {
+    InvoiceIssued {
+        invoice_id: Uuid,
+        account_id: AccountId,
+        subscription_id: Option<Uuid>,
+        currency: Currency,
+        lines: Vec<InvoiceLine>,
+        total: Money,
+        issued_at: DateTime<Utc>,
+        due_at: DateTime<Utc>,
+    },
+    /// A charge of `amount` is to be made with `payment_ref` as the gateway's idempotency key.
+    PaymentAttempted {
+        attempt: u32,
+        payment_ref: String,
+        amount: Money,
+        payment_method: PaymentMethodToken,
+        at: DateTime<Utc>,
+    },
+    PaymentRecorded {
+        amount: Money,
+        payment_ref: String,
+        /// Everything paid on the invoice so far, this payment included.
+        amount_paid: Money,
+        at: DateTime<Utc>,
+    },
+    PaymentFailed {
+        attempt: u32,
+        reason: String,
+        /// The decline code, e.g. `card_declined`.
+        code: String,
+        payment_ref: Option<String>,
+        /// The card must not be retried (lost, stolen): dunning escalates at once.
+        hard_decline: bool,
+        amount_due: Money,
+        at: DateTime<Utc>,
+    },
+    InvoicePaid {
+        amount_paid: Money,
+        at: DateTime<Utc>,
+    },
+    InvoiceRefunded {
+        amount: Money,
+        /// Everything refunded so far, this refund included.
+        amount_refunded: Money,
+        fully_refunded: bool,
+        reason: String,
+        at: DateTime<Utc>,
+    },
+    InvoiceVoided {
+        at: DateTime<Utc>,
+    },
+    InvoiceMarkedUncollectible {
+        /// The amount written off.
+        amount_due: Money,
+        at: DateTime<Utc>,
+    },
+}
+
+impl DomainEvent for InvoiceEvent {
+    fn event_type(&self) -> String {
+        match self {
+            InvoiceEvent::InvoiceIssued { .. } => "InvoiceIssued",
+            InvoiceEvent::PaymentAttempted { .. } => "PaymentAttempted",
+            InvoiceEvent::PaymentRecorded { .. } => "PaymentRecorded",
+            InvoiceEvent::PaymentFailed { .. } => "PaymentFailed",
+            InvoiceEvent::InvoicePaid { .. } => "InvoicePaid",
+            InvoiceEvent::InvoiceRefunded { .. } => "InvoiceRefunded",
+            InvoiceEvent::InvoiceVoided { .. } => "InvoiceVoided",
+            InvoiceEvent::InvoiceMarkedUncollectible { .. } => "InvoiceMarkedUncollectible",
+        }
+        .to_owned()
+    }
+
+    fn event_version(&self) -> String {
+        crate::EVENT_VERSION_1.to_owned()
+    }
+}

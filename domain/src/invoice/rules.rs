@@ -1,0 +1,46 @@
+//! The business rules that can refuse an invoice command (409 `rule_violation`), each with a
+//! stable code and a message in billing words.
+
+use crate::invoice::InvoiceStatus;
+use crate::money::Money;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvoiceRule {
+    #[error("the invoice has already been issued")]
+    AlreadyIssued,
+    #[error("the invoice is {status}: only an issued or past-due invoice with an amount due takes payments")]
+    InvoiceNotPayable { status: InvoiceStatus },
+    #[error("payment attempt {payment_ref} is still in progress: record its outcome first")]
+    PaymentAttemptInProgress { payment_ref: String },
+    #[error("a payment of {amount} exceeds the {amount_due} still due")]
+    Overpayment { amount_due: Money, amount: Money },
+    #[error("the invoice is {status}: only a paid invoice can be refunded")]
+    InvoiceNotRefundable { status: InvoiceStatus },
+    #[error("a refund cannot exceed what was paid and not yet refunded ({refundable})")]
+    RefundExceedsRefundable { refundable: Money },
+    #[error("a paid invoice cannot be voided; refund it")]
+    PaidInvoiceCannotBeVoided,
+    #[error("an invoice with payments ({amount_paid}) cannot be voided; collect the rest or mark it uncollectible")]
+    PartiallyPaidInvoiceCannotBeVoided { amount_paid: Money },
+    #[error("the invoice is already {status}: only an issued or past-due invoice can be voided or marked uncollectible")]
+    InvoiceAlreadyClosed { status: InvoiceStatus },
+}
+
+impl InvoiceRule {
+    /// A stable snake_case name for the rule, for clients to match on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            InvoiceRule::AlreadyIssued => "already_issued",
+            InvoiceRule::InvoiceNotPayable { .. } => "invoice_not_payable",
+            InvoiceRule::PaymentAttemptInProgress { .. } => "payment_attempt_in_progress",
+            InvoiceRule::Overpayment { .. } => "overpayment",
+            InvoiceRule::InvoiceNotRefundable { .. } => "invoice_not_refundable",
+            InvoiceRule::RefundExceedsRefundable { .. } => "refund_exceeds_refundable",
+            InvoiceRule::PaidInvoiceCannotBeVoided => "paid_invoice_cannot_be_voided",
+            InvoiceRule::PartiallyPaidInvoiceCannotBeVoided { .. } => {
+                "partially_paid_invoice_cannot_be_voided"
+            }
+            InvoiceRule::InvoiceAlreadyClosed { .. } => "invoice_already_closed",
+        }
+    }
+}
