@@ -123,6 +123,21 @@ fn is_email(v: &str) -> bool {
     }
 }
 
+/// Free text that must not be blank and holds at most `max_chars` characters.
+pub(crate) fn require_text(
+    field: &str,
+    value: &str,
+    max_chars: usize,
+) -> Result<(), crate::error::DomainError> {
+    if value.trim().is_empty() || value.chars().count() > max_chars {
+        return Err(crate::error::DomainError::invalid(
+            field,
+            format!("must be 1 to {max_chars} characters and not blank"),
+        ));
+    }
+    Ok(())
+}
+
 /// A number of seats or a seat delta: at least 1, at most [`SeatCount::MAX`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "u32", into = "u32")]

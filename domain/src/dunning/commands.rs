@@ -12,8 +12,8 @@ use crate::dunning::{
     NotificationKind, StartedCase,
 };
 use crate::error::DomainError;
-use crate::invoice::require_text;
 use crate::money::Money;
+use crate::values::require_text;
 use crate::values::AccountId;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,8 +94,11 @@ impl DunningCase {
                     }
                     require_text("failure_reason", &failure_reason, 500)?;
                     require_text("failure_code", &failure_code, 64)?;
-                    let (window_expires_at, cancel_at, retry_schedule) =
-                        deadlines(policy, now, hard_decline)?;
+                    let Deadlines {
+                        window_expires_at,
+                        cancel_at,
+                        retry_schedule,
+                    } = deadlines(policy, now, hard_decline)?;
                     let escalation = hard_decline.then(|| DunningEvent::DunningEscalated {
                         reason: format!("hard_decline: {failure_code}"),
                         at: now,
@@ -308,12 +311,18 @@ fn days_after(start: DateTime<Utc>, days: u32) -> Result<DateTime<Utc>, DomainEr
         })
 }
 
-/// The case's window end, cancellation date and retry schedule, counted from `now`.
+/// A new case's dates, counted from the first failure.
+struct Deadlines {
+    window_expires_at: DateTime<Utc>,
+    cancel_at: DateTime<Utc>,
+    retry_schedule: Vec<DateTime<Utc>>,
+}
+
 fn deadlines(
     policy: &DunningPolicy,
     now: DateTime<Utc>,
     hard_decline: bool,
-) -> Result<(DateTime<Utc>, DateTime<Utc>, Vec<DateTime<Utc>>), DomainError> {
+) -> Result<Deadlines, DomainError> {
     // Card networks penalise retrying a lost or stolen card: after a hard decline only a new
     // payment method brings a retry (ScheduleRetry).
     let retry_days: &[u32] = if hard_decline {
@@ -327,9 +336,9 @@ fn deadlines(
         .collect::<Result<Vec<_>, _>>()?;
     retry_schedule.sort();
     retry_schedule.dedup();
-    Ok((
-        days_after(now, policy.window_days)?,
-        days_after(now, policy.cancel_after_days)?,
+    Ok(Deadlines {
+        window_expires_at: days_after(now, policy.window_days)?,
+        cancel_at: days_after(now, policy.cancel_after_days)?,
         retry_schedule,
-    ))
+    })
 }

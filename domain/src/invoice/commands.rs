@@ -11,6 +11,7 @@ use crate::invoice::{
     Invoice, InvoiceEvent, InvoiceLine, InvoiceRule, InvoiceStatus, IssuedInvoice,
 };
 use crate::money::{Currency, Money, MoneyError};
+use crate::values::require_text;
 use crate::values::{AccountId, PaymentMethodToken};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -341,15 +342,4 @@ impl IssuedInvoice {
             .checked_add(1)
             .ok_or_else(|| DomainError::invalid("attempt", "too many payment attempts"))
     }
-}
-
-/// Free text that must not be blank and holds at most `max_chars` characters.
-pub(crate) fn require_text(field: &str, value: &str, max_chars: usize) -> Result<(), DomainError> {
-    if value.trim().is_empty() || value.chars().count() > max_chars {
-        return Err(DomainError::invalid(
-            field,
-            format!("must be 1 to {max_chars} characters and not blank"),
-        ));
-    }
-    Ok(())
 }

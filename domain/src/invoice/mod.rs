@@ -32,7 +32,6 @@ use crate::money::{Currency, Money, MoneyError};
 use crate::services::BillingServices;
 use crate::values::AccountId;
 
-pub(crate) use commands::require_text;
 pub use commands::InvoiceCommand;
 pub use events::InvoiceEvent;
 pub use line::{InvoiceLine, LineKind};
