@@ -15,6 +15,7 @@ use cqrs_es::{Aggregate, DomainEvent};
 use domain::Clock;
 use uuid::Uuid;
 
+use crate::claims::{ClaimChange, UniqueClaim};
 use crate::event_log::{
     Append, CommandKey, CommandRecord, EventLog, EventLogError, EventMetadata, NewEvent, Snapshot,
 };
@@ -46,6 +47,9 @@ pub enum DispatchError<E: std::error::Error> {
     /// The command id was used before for a different command.
     #[error("the idempotency key was already used for a different request")]
     KeyReused,
+    /// Another aggregate holds a uniqueness claim the command needed (a rule violation).
+    #[error("{}", describe_claim(.0))]
+    ClaimTaken(String),
     /// Concurrent writers kept changing the stream; retries are exhausted.
     #[error("the aggregate kept changing concurrently; retry the command")]
     Conflict,
@@ -101,7 +105,7 @@ impl<L: EventLog> CommandBus<L> {
         context: &CommandContext,
     ) -> Result<Executed, DispatchError<A::Error>>
     where
-        A: Aggregate,
+        A: UniqueClaim,
         A::Command: Clone + serde::Serialize,
     {
         if let Some(key) = &context.key {
@@ -119,6 +123,7 @@ impl<L: EventLog> CommandBus<L> {
                 mut aggregate,
                 version,
             } = self.load::<A>(aggregate_id).await?;
+            let claim_before = aggregate.unique_claim();
             let sink = EventSink::default();
             aggregate
                 .handle(command.clone(), services, &sink)
@@ -141,6 +146,7 @@ impl<L: EventLog> CommandBus<L> {
                 events: self.new_events(&events, &command_name(&command), context)?,
                 snapshot,
                 command: context.key.clone(),
+                claims: ClaimChange::between(claim_before, aggregate.unique_claim()),
             };
             match self.log.append(append).await {
                 Ok(record) => {
@@ -163,6 +169,9 @@ impl<L: EventLog> CommandBus<L> {
                         .map_err(storage)?
                         .ok_or(DispatchError::Conflict)?;
                     return replay(record, key);
+                }
+                Err(EventLogError::ClaimTaken(claim)) => {
+                    return Err(DispatchError::ClaimTaken(claim))
                 }
                 Err(other) => return Err(DispatchError::Storage(other)),
             }
@@ -254,6 +263,18 @@ fn command_name<C: serde::Serialize>(command: &C) -> String {
             tagged.keys().next().cloned().unwrap_or_default()
         }
         _ => "unknown".to_owned(),
+    }
+}
+
+fn describe_claim(claim: &str) -> String {
+    match claim.split_once(':') {
+        Some(("open_subscription", account)) => {
+            format!("account {account} already has a subscription that is not cancelled")
+        }
+        Some(("open_dunning_case", account)) => {
+            format!("account {account} already has an open dunning case")
+        }
+        _ => format!("`{claim}` is already taken"),
     }
 }
 

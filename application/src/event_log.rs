@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::claims::ClaimChange;
+
 /// Who and what caused an event; stored with every event (SPEC section 2).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventMetadata {
@@ -99,6 +101,8 @@ pub struct Append {
     /// A snapshot of the state after these events, when the store should keep one.
     pub snapshot: Option<Snapshot>,
     pub command: Option<CommandKey>,
+    /// A cross-aggregate uniqueness claim this append takes or releases.
+    pub claims: ClaimChange,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -109,6 +113,9 @@ pub enum EventLogError {
     /// The command id was recorded by a concurrent or earlier execution.
     #[error("the command was already executed")]
     DuplicateCommand,
+    /// Another aggregate holds the uniqueness claim this append wanted to take.
+    #[error("the claim `{0}` is held by another aggregate")]
+    ClaimTaken(String),
     /// The store is unreachable or failed; the cause is for the log, not for the client.
     #[error("event store failure: {0}")]
     Storage(String),
@@ -127,9 +134,10 @@ pub struct LogCursor {
 /// The event log.
 ///
 /// Contract, for every implementation:
-/// - `append` is atomic: all events, the snapshot and the command record, or nothing. It MUST
-///   return `Conflict` when the stream's version is not `expected_version`, and
-///   `DuplicateCommand` when `command.command_id` is already recorded.
+/// - `append` is atomic: all events, the snapshot, the command record and the claim change, or
+///   nothing. It MUST return `Conflict` when the stream's version is not `expected_version`,
+///   `DuplicateCommand` when `command.command_id` is already recorded, and `ClaimTaken` when
+///   another aggregate holds `claims.take`.
 /// - Positions are unique. `read_after` returns events in one total order that never changes:
 ///   an event that commits late is never placed before a cursor a reader has already passed.
 /// - `load_stream` returns the newest snapshot and every event after it, in sequence order.
@@ -151,6 +159,13 @@ pub trait EventLog: Send + Sync + 'static {
         &self,
         command_id: &str,
     ) -> impl Future<Output = Result<Option<CommandRecord>, EventLogError>> + Send;
+
+    /// Every event of one stream, in sequence order, with positions and metadata (for audit).
+    fn read_stream(
+        &self,
+        aggregate_type: &str,
+        aggregate_id: &str,
+    ) -> impl Future<Output = Result<Vec<StoredEvent>, EventLogError>> + Send;
 
     /// Up to `limit` events after `cursor`, in global order, each with the cursor that follows it.
     fn read_after(

@@ -1,6 +1,7 @@
 //! Ports (traits the infrastructure implements) and use cases that span aggregates: command
 //! dispatch with metadata, exactly-once execution and snapshots.
 
+pub mod claims;
 pub mod command_bus;
 pub mod event_log;
 

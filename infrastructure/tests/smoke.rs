@@ -29,6 +29,7 @@ async fn append_then_read(backend: Backend) {
             events: vec![ev.clone(), ev.clone()],
             snapshot: None,
             command: None,
+            claims: Default::default(),
         })
         .await
         .unwrap();
@@ -41,6 +42,7 @@ async fn append_then_read(backend: Backend) {
             events: vec![ev.clone()],
             snapshot: None,
             command: None,
+            claims: Default::default(),
         })
         .await;
     assert!(

@@ -132,6 +132,17 @@ impl EventLog for Store {
         }
     }
 
+    async fn read_stream(
+        &self,
+        aggregate_type: &str,
+        aggregate_id: &str,
+    ) -> Result<Vec<StoredEvent>, EventLogError> {
+        match self {
+            Store::Postgres(log) => log.read_stream(aggregate_type, aggregate_id).await,
+            Store::Sqlite(log) => log.read_stream(aggregate_type, aggregate_id).await,
+        }
+    }
+
     async fn read_after(
         &self,
         cursor: LogCursor,

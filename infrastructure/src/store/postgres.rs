@@ -58,6 +58,11 @@ WITH new_events AS (
 ), command AS (
     INSERT INTO commands (command_id, fingerprint, aggregate_type, aggregate_id, version, position)
     SELECT $10, $11, $1, $2, $12, (SELECT position FROM last) WHERE $10::text IS NOT NULL
+), taken AS (
+    INSERT INTO unique_claims (claim, aggregate_type, aggregate_id)
+    SELECT $14, $1, $2 WHERE $14::text IS NOT NULL
+), released AS (
+    DELETE FROM unique_claims WHERE claim = $15 AND aggregate_type = $1 AND aggregate_id = $2
 )
 SELECT (SELECT position FROM last) AS position,
        CASE WHEN $13 THEN pg_notify('ledgerline_events', '') END AS notified
@@ -128,9 +133,11 @@ impl EventLog for PostgresEventLog {
             .bind(append.command.as_ref().map(|c| &c.fingerprint))
             .bind(new_version)
             .bind(!append.events.is_empty())
+            .bind(&append.claims.take)
+            .bind(&append.claims.release)
             .fetch_one(&self.pool)
             .await
-            .map_err(classify)?;
+            .map_err(|e| classify(e, &append))?;
         Ok(CommandRecord {
             command_id: append
                 .command
@@ -155,6 +162,26 @@ impl EventLog for PostgresEventLog {
         .await
         .map_err(storage_error)
         .map(|row| row.map(|row| super::command_record(&row)))
+    }
+
+    async fn read_stream(
+        &self,
+        aggregate_type: &str,
+        aggregate_id: &str,
+    ) -> Result<Vec<StoredEvent>, EventLogError> {
+        let rows = sqlx::query(
+            "SELECT tx_id::text::bigint AS tx, position, aggregate_type, aggregate_id, sequence, event_type, event_version,
+                    payload, metadata
+               FROM events WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY sequence",
+        )
+        .bind(aggregate_type)
+        .bind(aggregate_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(storage_error)?;
+        rows.iter()
+            .map(|row| stored_event(row).map(|(_, event)| event))
+            .collect()
     }
 
     async fn read_after(
@@ -211,12 +238,16 @@ fn stored_event(row: &PgRow) -> Result<(LogCursor, StoredEvent), EventLogError> 
     Ok((cursor, event))
 }
 
-/// A duplicate stream sequence is a concurrency conflict; a duplicate command id is a replay.
-fn classify(error: sqlx::Error) -> EventLogError {
+/// A duplicate stream sequence is a concurrency conflict; a duplicate command id is a replay;
+/// a duplicate claim belongs to another aggregate.
+fn classify(error: sqlx::Error, append: &Append) -> EventLogError {
     if let Some(db) = error.as_database_error() {
         match db.constraint() {
             Some("events_pkey") => return EventLogError::Conflict,
             Some("commands_pkey") => return EventLogError::DuplicateCommand,
+            Some("unique_claims_pkey") => {
+                return EventLogError::ClaimTaken(append.claims.take.clone().unwrap_or_default())
+            }
             _ => {}
         }
     }

@@ -98,7 +98,7 @@ impl EventLog for SqliteEventLog {
             .bind(&metadata)
             .fetch_one(&mut *tx)
             .await
-            .map_err(classify)?;
+            .map_err(|e| classify(e, &append))?;
             position = Some(row.get::<i64, _>("position"));
         }
         let version = append.expected_version + append.events.len() as i64;
@@ -130,7 +130,29 @@ impl EventLog for SqliteEventLog {
             .bind(position)
             .execute(&mut *tx)
             .await
-            .map_err(classify)?;
+            .map_err(|e| classify(e, &append))?;
+        }
+        if let Some(claim) = &append.claims.take {
+            sqlx::query(
+                "INSERT INTO unique_claims (claim, aggregate_type, aggregate_id) VALUES (?, ?, ?)",
+            )
+            .bind(claim)
+            .bind(&append.aggregate_type)
+            .bind(&append.aggregate_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| classify(e, &append))?;
+        }
+        if let Some(claim) = &append.claims.release {
+            sqlx::query(
+                "DELETE FROM unique_claims WHERE claim = ? AND aggregate_type = ? AND aggregate_id = ?",
+            )
+            .bind(claim)
+            .bind(&append.aggregate_type)
+            .bind(&append.aggregate_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(storage_error)?;
         }
         tx.commit().await.map_err(storage_error)?;
         if let Some(position) = position {
@@ -160,6 +182,26 @@ impl EventLog for SqliteEventLog {
         .await
         .map_err(storage_error)
         .map(|row| row.map(|row| super::command_record(&row)))
+    }
+
+    async fn read_stream(
+        &self,
+        aggregate_type: &str,
+        aggregate_id: &str,
+    ) -> Result<Vec<StoredEvent>, EventLogError> {
+        let rows = sqlx::query(
+            "SELECT position, aggregate_type, aggregate_id, sequence, event_type, event_version,
+                    payload, metadata
+               FROM events WHERE aggregate_type = ? AND aggregate_id = ? ORDER BY sequence",
+        )
+        .bind(aggregate_type)
+        .bind(aggregate_id)
+        .fetch_all(&self.readers)
+        .await
+        .map_err(storage_error)?;
+        rows.iter()
+            .map(|row| stored_event(row).map(|(_, event)| event))
+            .collect()
     }
 
     async fn read_after(
@@ -205,7 +247,7 @@ fn stored_event(row: &SqliteRow) -> Result<(LogCursor, StoredEvent), EventLogErr
 }
 
 /// SQLite names the violated columns in the message rather than the constraint.
-fn classify(error: sqlx::Error) -> EventLogError {
+fn classify(error: sqlx::Error, append: &Append) -> EventLogError {
     if let Some(db) = error.as_database_error() {
         let message = db.message();
         if message.contains("UNIQUE constraint failed: events.") {
@@ -213,6 +255,9 @@ fn classify(error: sqlx::Error) -> EventLogError {
         }
         if message.contains("UNIQUE constraint failed: commands.") {
             return EventLogError::DuplicateCommand;
+        }
+        if message.contains("UNIQUE constraint failed: unique_claims.") {
+            return EventLogError::ClaimTaken(append.claims.take.clone().unwrap_or_default());
         }
     }
     storage_error(error)
