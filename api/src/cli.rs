@@ -1,4 +1,4 @@
-//! The command line: every option has a `LEDGERLINE_*` environment variable and shows in `--help`.
+//! The command line: every option has an environment variable and shows in `--help`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -27,12 +27,24 @@ pub enum LogFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the HTTP service.
+    /// Run the HTTP service (migrates the database first).
     Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate(DatabaseArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DatabaseArgs {
+    /// Where events are stored: `sqlite://FILE` (embedded, the default) or `postgres://…`.
+    #[arg(long, env = "DATABASE_URL", default_value = infrastructure::DEFAULT_DATABASE_URL)]
+    pub database_url: String,
 }
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
     /// Address to listen on. Port 0 picks a free port (the chosen address is logged).
     #[arg(long, env = "LEDGERLINE_BIND", default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
@@ -40,4 +52,13 @@ pub struct ServeArgs {
     /// The plan catalog file.
     #[arg(long, env = "LEDGERLINE_PLANS", default_value = "config/plans.toml")]
     pub plans: PathBuf,
+
+    /// An admin API key installed at start (keep it secret; it is never logged).
+    #[arg(long, env = "LEDGERLINE_ADMIN_KEY", hide_env_values = true)]
+    pub admin_key: Option<String>,
+
+    /// Serve the test clock (/v1/test-clock): time starts now and moves only when told to.
+    /// Never in production.
+    #[arg(long, env = "LEDGERLINE_TEST_CLOCK")]
+    pub test_clock: bool,
 }

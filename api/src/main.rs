@@ -3,10 +3,13 @@
 
 use clap::Parser;
 
+mod auth;
 mod cli;
+mod extract;
 mod problem;
 mod routes;
 mod server;
+mod state;
 mod telemetry;
 
 use cli::{Cli, Command};
@@ -27,6 +30,7 @@ fn main() -> std::process::ExitCode {
     let outcome = runtime.block_on(async {
         match cli.command {
             Command::Serve(args) => server::run(args).await,
+            Command::Migrate(args) => server::migrate(&args.database_url).await,
         }
     });
     match outcome {

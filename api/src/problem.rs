@@ -1,33 +1,139 @@
 //! RFC 9457 problem details: the one error type of the HTTP layer. Every error answers
-//! `application/problem+json` with a stable machine `code`; server errors never echo internals.
+//! `application/problem+json` with a stable machine `code`; server errors log their cause and
+//! answer a generic body, never internals.
 
+use application::DispatchError;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
+use domain::{DomainError, ErrorClass};
 use serde::Serialize;
 
-/// An HTTP error, each variant with its status and stable code.
+/// An HTTP error; each variant documents its status and code.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    /// 404 `not_found`: no such route or resource.
+    /// 400 `invalid_request`: malformed JSON, unknown fields, wrong types, bad query strings.
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// 422 `validation_failed`: well-formed, but a value is out of range or does not parse.
+    #[error("{field}: {reason}")]
+    Validation { field: String, reason: String },
+    /// 401 `unauthorized`: no key, or an unknown one.
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    /// 403 `forbidden`: the key's role does not allow this.
+    #[error("this API key's role does not allow this request")]
+    Forbidden,
+    /// 404 `not_found`.
     #[error("{0}")]
     NotFound(String),
-    /// 405 `method_not_allowed`: the route exists but not with this method.
+    /// 405 `method_not_allowed`.
     #[error("this route does not accept that method")]
     MethodNotAllowed,
+    /// 409 `rule_violation`: a business rule refused the command; `rule` names it.
+    #[error("{detail}")]
+    RuleViolation { rule: &'static str, detail: String },
+    /// 409 `concurrency_conflict`: retries were exhausted.
+    #[error("the resource kept changing concurrently; retry the request")]
+    ConcurrencyConflict,
+    /// 422 `idempotency_key_reused`.
+    #[error("this Idempotency-Key was already used with a different request")]
+    IdempotencyKeyReused,
+    /// 503 `stale_read`: the read model did not reach `min_position` in time.
+    #[error("the read model has not reached position {0} yet; retry shortly")]
+    StaleRead(i64),
+    /// 503 `service_unavailable`: the database cannot be reached.
+    #[error("the service is temporarily unavailable; retry shortly")]
+    Unavailable,
+    /// 500 `internal`: a defect. The cause is logged, never sent.
+    #[error("internal error")]
+    Internal,
 }
 
 impl ApiError {
     fn status(&self) -> StatusCode {
         match self {
+            ApiError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Validation { .. } | ApiError::IdempotencyKeyReused => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::RuleViolation { .. } | ApiError::ConcurrencyConflict => StatusCode::CONFLICT,
+            ApiError::StaleRead(_) | ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn code(&self) -> &'static str {
         match self {
+            ApiError::InvalidRequest(_) => "invalid_request",
+            ApiError::Validation { .. } => "validation_failed",
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Forbidden => "forbidden",
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::RuleViolation { .. } => "rule_violation",
+            ApiError::ConcurrencyConflict => "concurrency_conflict",
+            ApiError::IdempotencyKeyReused => "idempotency_key_reused",
+            ApiError::StaleRead(_) => "stale_read",
+            ApiError::Unavailable => "service_unavailable",
+            ApiError::Internal => "internal",
+        }
+    }
+
+    pub fn validation(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        ApiError::Validation {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// A server-side failure: log the cause here, answer a generic 500.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(%cause, "internal error");
+        ApiError::Internal
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(error: DomainError) -> Self {
+        match (&error, error.class()) {
+            (DomainError::Invalid(invalid), _) => {
+                ApiError::validation(invalid.field.clone(), invalid.reason.clone())
+            }
+            (DomainError::Rule(rule), _) => ApiError::RuleViolation {
+                rule: rule.code(),
+                detail: rule.to_string(),
+            },
+            (_, ErrorClass::NotFound) => ApiError::NotFound(error.to_string()),
+            (_, _) => ApiError::validation("amount", error.to_string()),
+        }
+    }
+}
+
+impl From<domain::ValidationError> for ApiError {
+    fn from(error: domain::ValidationError) -> Self {
+        ApiError::validation(error.field, error.reason)
+    }
+}
+
+impl From<DispatchError<DomainError>> for ApiError {
+    fn from(error: DispatchError<DomainError>) -> Self {
+        match error {
+            DispatchError::Rejected(domain) => domain.into(),
+            DispatchError::KeyReused => ApiError::IdempotencyKeyReused,
+            DispatchError::ClaimTaken(_) => ApiError::RuleViolation {
+                rule: "unique_per_account",
+                detail: error.to_string(),
+            },
+            DispatchError::Conflict => ApiError::ConcurrencyConflict,
+            DispatchError::Corrupt(cause) => ApiError::internal(cause),
+            DispatchError::Storage(cause) => {
+                tracing::warn!(%cause, "event store unavailable");
+                ApiError::Unavailable
+            }
         }
     }
 }
@@ -40,6 +146,10 @@ struct ProblemBody<'a> {
     status: u16,
     detail: String,
     code: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rule: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
 }
 
 impl IntoResponse for ApiError {
@@ -52,6 +162,14 @@ impl IntoResponse for ApiError {
             status: status.as_u16(),
             detail: self.to_string(),
             code,
+            rule: match &self {
+                ApiError::RuleViolation { rule, .. } => Some(rule),
+                _ => None,
+            },
+            field: match &self {
+                ApiError::Validation { field, .. } => Some(field),
+                _ => None,
+            },
         };
         let json = serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec());
         (

@@ -1,24 +1,31 @@
-//! `ledgerline serve`: builds the application state and the router, and serves until SIGTERM or
-//! ctrl-c, letting requests in flight finish.
+//! `ledgerline serve`: opens (and migrates) the store, builds the application state and the
+//! router, and serves until SIGTERM or ctrl-c, letting requests in flight finish.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::routing::get;
+use application::CommandBus;
+use axum::routing::{get, post};
 use axum::Router;
-use domain::PlanCatalog;
-use infrastructure::{load_catalog, CatalogFileError};
+use domain::dunning::DunningPolicy;
+use domain::{BillingServices, Clock, ManualClock};
+use infrastructure::{load_catalog, CatalogFileError, Store, StoreError, SystemClock};
 use tokio::net::TcpListener;
 
+use crate::auth::KeyRing;
 use crate::cli::ServeArgs;
+use crate::extract::request_id;
 use crate::problem::ApiError;
-use crate::routes;
+use crate::routes::{audit, health, plans, subscriptions, test_clock};
+use crate::state::AppState;
 
 /// Why the service could not start or keep serving.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     #[error(transparent)]
     Catalog(#[from] CatalogFileError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -28,31 +35,82 @@ pub enum ServeError {
     Serve(std::io::Error),
 }
 
-/// What every handler may reach.
-#[derive(Clone)]
-pub struct AppState {
-    pub catalog: Arc<PlanCatalog>,
-}
-
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/healthz", get(routes::health::healthz))
-        .route("/v1/plans", get(routes::plans::list_plans))
+    let subscription = |action: &str| format!("/v1/subscriptions/{{id}}/{action}");
+    let mut router = Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/v1/plans", get(plans::list_plans))
+        .route("/v1/subscriptions", post(subscriptions::start_trial))
+        .route(
+            "/v1/subscriptions/{id}",
+            get(subscriptions::get_subscription),
+        )
+        .route(
+            &subscription("attach-billing-account"),
+            post(subscriptions::attach_billing_account),
+        )
+        .route(&subscription("activate"), post(subscriptions::activate))
+        .route(&subscription("add-seats"), post(subscriptions::add_seats))
+        .route(
+            &subscription("remove-seats"),
+            post(subscriptions::remove_seats),
+        )
+        .route(
+            &subscription("set-overage-billing"),
+            post(subscriptions::set_overage_billing),
+        )
+        .route(
+            &subscription("change-plan"),
+            post(subscriptions::change_plan),
+        )
+        .route(&subscription("cancel"), post(subscriptions::cancel))
+        .route("/v1/audit/streams/{type}/{id}", get(audit::stream));
+    if state.test_clock.is_some() {
+        router = router.route("/v1/test-clock", get(test_clock::now));
+    }
+    router
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(axum::middleware::from_fn(request_id))
         .with_state(state)
 }
 
-pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
-    let catalog = load_catalog(&args.plans)?;
+async fn build_state(args: &ServeArgs) -> Result<AppState, ServeError> {
+    let catalog = Arc::new(load_catalog(&args.plans)?);
     tracing::info!(
         plans = catalog.plans().count(),
         path = %args.plans.display(),
         "plan catalog loaded"
     );
-    let state = AppState {
-        catalog: Arc::new(catalog),
+    let store = Arc::new(Store::open(&args.database.database_url).await?);
+    tracing::info!(
+        backend = store.backend(),
+        "event store open, migrations applied"
+    );
+    let system_clock = SystemClock::default();
+    let test_clock = args
+        .test_clock
+        .then(|| Arc::new(ManualClock::starting_at(system_clock.now())));
+    let clock: Arc<dyn Clock> = match &test_clock {
+        Some(clock) => clock.clone(),
+        None => Arc::new(system_clock),
     };
+    let keys = KeyRing::with_bootstrap_admin(args.admin_key.as_deref());
+    if keys.is_empty() {
+        tracing::warn!("no API key is installed: set LEDGERLINE_ADMIN_KEY to call the API");
+    }
+    Ok(AppState {
+        services: BillingServices::new(clock.clone(), catalog.clone(), DunningPolicy::default()),
+        bus: Arc::new(CommandBus::new(store.clone(), clock)),
+        catalog,
+        store,
+        keys: Arc::new(keys),
+        test_clock,
+    })
+}
+
+pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
+    let state = build_state(&args).await?;
     let bind_error = |source| ServeError::Bind {
         addr: args.bind,
         source,
@@ -66,6 +124,13 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
         .await
         .map_err(ServeError::Serve)?;
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// `ledgerline migrate`: apply pending migrations and exit.
+pub async fn migrate(url: &str) -> Result<(), ServeError> {
+    let store = Store::open(url).await?;
+    tracing::info!(backend = store.backend(), "migrations applied");
     Ok(())
 }
 

@@ -160,11 +160,14 @@ pub trait EventLog: Send + Sync + 'static {
         command_id: &str,
     ) -> impl Future<Output = Result<Option<CommandRecord>, EventLogError>> + Send;
 
-    /// Every event of one stream, in sequence order, with positions and metadata (for audit).
+    /// Up to `limit` events of one stream after sequence `after`, in sequence order, with
+    /// positions and metadata (for audit).
     fn read_stream(
         &self,
         aggregate_type: &str,
         aggregate_id: &str,
+        after: i64,
+        limit: u32,
     ) -> impl Future<Output = Result<Vec<StoredEvent>, EventLogError>> + Send;
 
     /// Up to `limit` events after `cursor`, in global order, each with the cursor that follows it.

@@ -37,6 +37,18 @@ pub enum RuleViolation {
     Dunning(#[from] DunningRule),
 }
 
+impl RuleViolation {
+    /// The stable snake_case name of the rule, e.g. `seat_limit_exceeded`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            RuleViolation::Subscription(rule) => rule.code(),
+            RuleViolation::Entitlements(rule) => rule.code(),
+            RuleViolation::Invoice(rule) => rule.code(),
+            RuleViolation::Dunning(rule) => rule.code(),
+        }
+    }
+}
+
 /// How the edge should treat an error; see [`DomainError::class`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorClass {

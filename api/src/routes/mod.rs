@@ -1,4 +1,17 @@
-//! The HTTP routes, one module per resource.
+//! The HTTP routes, one module per resource, and the query parameters they share.
 
+use serde::Deserialize;
+
+pub mod audit;
+pub mod commands;
 pub mod health;
 pub mod plans;
+pub mod subscriptions;
+pub mod test_clock;
+
+/// `?min_position=N`: answer only once the read model has processed position N.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MinPosition {
+    pub min_position: Option<i64>,
+}

@@ -7,7 +7,7 @@ use axum::Json;
 use domain::Plan;
 use serde::Serialize;
 
-use crate::server::AppState;
+use crate::state::AppState;
 
 /// A plan on the wire. Prices are integer minor units of `currency` per `interval`.
 #[derive(Debug, Serialize)]

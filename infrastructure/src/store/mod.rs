@@ -136,10 +136,18 @@ impl EventLog for Store {
         &self,
         aggregate_type: &str,
         aggregate_id: &str,
+        after: i64,
+        limit: u32,
     ) -> Result<Vec<StoredEvent>, EventLogError> {
         match self {
-            Store::Postgres(log) => log.read_stream(aggregate_type, aggregate_id).await,
-            Store::Sqlite(log) => log.read_stream(aggregate_type, aggregate_id).await,
+            Store::Postgres(log) => {
+                log.read_stream(aggregate_type, aggregate_id, after, limit)
+                    .await
+            }
+            Store::Sqlite(log) => {
+                log.read_stream(aggregate_type, aggregate_id, after, limit)
+                    .await
+            }
         }
     }
 

@@ -168,14 +168,20 @@ impl EventLog for PostgresEventLog {
         &self,
         aggregate_type: &str,
         aggregate_id: &str,
+        after: i64,
+        limit: u32,
     ) -> Result<Vec<StoredEvent>, EventLogError> {
         let rows = sqlx::query(
             "SELECT tx_id::text::bigint AS tx, position, aggregate_type, aggregate_id, sequence, event_type, event_version,
                     payload, metadata
-               FROM events WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY sequence",
+               FROM events
+              WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence > $3
+              ORDER BY sequence LIMIT $4",
         )
         .bind(aggregate_type)
         .bind(aggregate_id)
+        .bind(after)
+        .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await
         .map_err(storage_error)?;

@@ -188,14 +188,20 @@ impl EventLog for SqliteEventLog {
         &self,
         aggregate_type: &str,
         aggregate_id: &str,
+        after: i64,
+        limit: u32,
     ) -> Result<Vec<StoredEvent>, EventLogError> {
         let rows = sqlx::query(
             "SELECT position, aggregate_type, aggregate_id, sequence, event_type, event_version,
                     payload, metadata
-               FROM events WHERE aggregate_type = ? AND aggregate_id = ? ORDER BY sequence",
+               FROM events
+              WHERE aggregate_type = ? AND aggregate_id = ? AND sequence > ?
+              ORDER BY sequence LIMIT ?",
         )
         .bind(aggregate_type)
         .bind(aggregate_id)
+        .bind(after)
+        .bind(i64::from(limit))
         .fetch_all(&self.readers)
         .await
         .map_err(storage_error)?;

@@ -1,0 +1,163 @@
+//! Request extraction that answers in problem+json: JSON bodies (unknown fields refused), the
+//! `Idempotency-Key` and `X-Request-Id` headers, and query strings.
+
+use application::event_log::CommandKey;
+use application::CommandContext;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::HeaderValue;
+use axum::middleware::Next;
+use axum::response::Response;
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+
+use crate::auth::Principal;
+use crate::problem::ApiError;
+
+/// The longest accepted `Idempotency-Key` / `X-Request-Id`.
+const MAX_HEADER_ID: usize = 255;
+
+/// A JSON request body. An empty body reads as `{}` so that commands without fields may omit it.
+/// Keeps a canonical digest of the body for idempotency checks.
+pub struct JsonBody<T> {
+    pub value: T,
+    pub digest: String,
+}
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|e| ApiError::InvalidRequest(e.body_text()))?;
+        let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+            b"{}"
+        } else {
+            &bytes
+        };
+        let json: serde_json::Value = serde_json::from_slice(bytes)
+            .map_err(|e| ApiError::InvalidRequest(format!("the body is not valid JSON: {e}")))?;
+        // serde_json's map is ordered, so this text is the same for equal documents.
+        let digest = format!("{:x}", Sha256::digest(json.to_string().as_bytes()));
+        let value = serde_json::from_value(json)
+            .map_err(|e| ApiError::InvalidRequest(format!("the body does not fit: {e}")))?;
+        Ok(Self { value, digest })
+    }
+}
+
+/// The request's id: `X-Request-Id` when the caller sent a usable one, else a new UUID.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// Middleware: assigns the request id and echoes it on the response.
+pub async fn request_id(mut request: Request, next: Next) -> Response {
+    let id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| is_header_id(v))
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    request.extensions_mut().insert(RequestId(id.clone()));
+    let mut response = next.run(request).await;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
+}
+
+fn is_header_id(value: &str) -> bool {
+    !value.is_empty() && value.len() <= MAX_HEADER_ID && value.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// Everything about a command request other than its body: who, which request, which key.
+pub struct CommandRequest {
+    pub principal: Principal,
+    pub request_id: String,
+    pub idempotency_key: Option<String>,
+}
+
+impl CommandRequest {
+    /// The metadata context for a command on `route` (e.g. `POST /v1/subscriptions/{id}/add-seats`
+    /// with the id filled in) whose body digest is `digest`.
+    pub fn context(&self, route: &str, digest: &str) -> CommandContext {
+        CommandContext {
+            actor: self.principal.actor(),
+            correlation_id: self.request_id.clone(),
+            causation_id: self.request_id.clone(),
+            idempotency_key: self.idempotency_key.clone(),
+            key: self.idempotency_key.as_ref().map(|key| CommandKey {
+                // Keys are scoped by API key: two clients cannot collide.
+                command_id: format!("{}:{key}", self.principal.actor()),
+                fingerprint: format!("{route}\n{digest}"),
+            }),
+        }
+    }
+}
+
+impl FromRequestParts<crate::state::AppState> for CommandRequest {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &crate::state::AppState,
+    ) -> Result<Self, ApiError> {
+        let principal = Principal::from_request_parts(parts, state).await?;
+        principal.require_command_rights()?;
+        let idempotency_key = match parts.headers.get("idempotency-key") {
+            None => None,
+            Some(value) => Some(
+                value
+                    .to_str()
+                    .ok()
+                    .filter(|v| is_header_id(v))
+                    .map(str::to_owned)
+                    .ok_or_else(|| {
+                        ApiError::InvalidRequest(format!(
+                            "Idempotency-Key must be 1 to {MAX_HEADER_ID} printable ASCII characters"
+                        ))
+                    })?,
+            ),
+        };
+        let request_id = parts
+            .extensions
+            .get::<RequestId>()
+            .map(|id| id.0.clone())
+            .unwrap_or_default();
+        Ok(Self {
+            principal,
+            request_id,
+            idempotency_key,
+        })
+    }
+}
+
+/// A query string, refused with 400 `invalid_request` when it does not fit.
+pub struct Query<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| Query(q.0))
+            .map_err(|e| ApiError::InvalidRequest(e.body_text()))
+    }
+}
+
+/// A path parameter, refused with 404 when it does not parse (a malformed id names no resource).
+pub struct PathParam<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PathParam<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| PathParam(p.0))
+            .map_err(|_| ApiError::NotFound("no such resource".into()))
+    }
+}

@@ -1,0 +1,77 @@
+//! What every command route shares: dispatch through the command bus with the request's
+//! metadata, and the command response body (SPEC section 6).
+
+use application::Executed;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+
+use crate::extract::CommandRequest;
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+/// The body of every successful command.
+#[derive(Debug, Serialize)]
+pub struct CommandResponse {
+    pub aggregate_type: String,
+    pub aggregate_id: String,
+    /// The aggregate's version after the command.
+    pub version: i64,
+    /// The global position of the command's last event (pass it as `min_position` to read your
+    /// own write); `null` when the command changed nothing.
+    pub position: Option<i64>,
+}
+
+/// Whether a successful command created its resource (201) or changed it (200).
+#[derive(Debug, Clone, Copy)]
+pub enum Outcome {
+    Created,
+    Changed,
+}
+
+/// Executes `command` on aggregate `A` and answers with the command response.
+pub async fn dispatch<A>(
+    state: &AppState,
+    request: &CommandRequest,
+    route: &str,
+    digest: &str,
+    aggregate_id: &str,
+    command: A::Command,
+    outcome: Outcome,
+) -> Result<Response, ApiError>
+where
+    A: application::claims::UniqueClaim<
+        Error = domain::DomainError,
+        Services = domain::BillingServices,
+    >,
+    A::Command: Clone + Serialize,
+{
+    let context = request.context(route, digest);
+    let executed = state
+        .bus
+        .execute::<A>(aggregate_id, command, &state.services, &context)
+        .await?;
+    Ok(respond(executed, outcome))
+}
+
+fn respond(executed: Executed, outcome: Outcome) -> Response {
+    let status = match outcome {
+        Outcome::Created => StatusCode::CREATED,
+        Outcome::Changed => StatusCode::OK,
+    };
+    let body = CommandResponse {
+        aggregate_type: executed.record.aggregate_type,
+        aggregate_id: executed.record.aggregate_id,
+        version: executed.record.version,
+        position: executed.record.position,
+    };
+    let mut response = (status, Json(body)).into_response();
+    if executed.replayed {
+        response.headers_mut().insert(
+            "idempotent-replayed",
+            axum::http::HeaderValue::from_static("true"),
+        );
+    }
+    response
+}

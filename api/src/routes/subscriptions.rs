@@ -1,0 +1,305 @@
+//! Subscription commands and the subscription resource: start a trial, attach a billing
+//! account, activate, change seats, overage billing and plan, cancel; read one by id.
+
+use axum::extract::State;
+use axum::response::Response;
+use axum::Json;
+use chrono::{DateTime, Utc};
+use domain::entitlements::Entitlements;
+use domain::subscription::{BillingAccount, Subscription, SubscriptionCommand};
+use domain::{AccountId, Email, PaymentMethodToken, PlanId, SeatCount};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::commands::{dispatch, Outcome};
+use crate::auth::Principal;
+use crate::extract::{CommandRequest, JsonBody, PathParam, Query};
+use crate::problem::ApiError;
+use crate::routes::MinPosition;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StartTrialBody {
+    account_id: String,
+    plan_id: String,
+    seats: Option<u32>,
+    billing_email: Option<String>,
+    payment_method: Option<String>,
+    overage_billing: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BillingAccountBody {
+    email: String,
+    payment_method: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoBody {}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeatsBody {
+    count: u32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OverageBody {
+    enabled: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePlanBody {
+    plan_id: String,
+    #[serde(default)]
+    confirm_feature_removal: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CancelBody {
+    at_period_end: Option<bool>,
+    reason: Option<String>,
+}
+
+fn billing_account(email: &str, payment_method: &str) -> Result<BillingAccount, ApiError> {
+    Ok(BillingAccount {
+        email: Email::parse(email)?,
+        payment_method: PaymentMethodToken::parse(payment_method)?,
+    })
+}
+
+pub async fn start_trial(
+    State(state): State<AppState>,
+    request: CommandRequest,
+    body: JsonBody<StartTrialBody>,
+) -> Result<Response, ApiError> {
+    let b = body.value;
+    let billing_account = match (b.billing_email.as_deref(), b.payment_method.as_deref()) {
+        (Some(email), Some(method)) => Some(billing_account(email, method)?),
+        (None, None) => None,
+        _ => {
+            return Err(ApiError::validation(
+                "billing_email",
+                "billing_email and payment_method are given together or not at all",
+            ))
+        }
+    };
+    let subscription_id = Uuid::new_v4();
+    let command = SubscriptionCommand::StartTrial {
+        subscription_id,
+        account_id: AccountId::parse(&b.account_id)?,
+        plan_id: PlanId::parse(&b.plan_id)?,
+        seats: SeatCount::parse(b.seats.unwrap_or(1))?,
+        billing_account,
+        overage_billing: b.overage_billing.unwrap_or(false),
+    };
+    let id = subscription_id.to_string();
+    dispatch::<Subscription>(
+        &state,
+        &request,
+        "POST /v1/subscriptions",
+        &body.digest,
+        &id,
+        command,
+        Outcome::Created,
+    )
+    .await
+}
+
+/// Runs a command on the subscription at `id`, after checking the id names one.
+async fn on_subscription(
+    state: &AppState,
+    request: &CommandRequest,
+    id: Uuid,
+    action: &str,
+    digest: &str,
+    command: SubscriptionCommand,
+) -> Result<Response, ApiError> {
+    let route = format!("POST /v1/subscriptions/{id}/{action}");
+    dispatch::<Subscription>(
+        state,
+        request,
+        &route,
+        digest,
+        &id.to_string(),
+        command,
+        Outcome::Changed,
+    )
+    .await
+}
+
+pub async fn attach_billing_account(
+    State(state): State<AppState>,
+    PathParam(id): PathParam<Uuid>,
+    request: CommandRequest,
+    body: JsonBody<BillingAccountBody>,
+) -> Result<Response, ApiError> {
+    let billing_account = billing_account(&body.value.email, &body.value.payment_method)?;
+    let command = SubscriptionCommand::AttachBillingAccount { billing_account };
+    on_subscription(
+        &state,
+        &request,
+        id,
+        "attach-billing-account",
+        &body.digest,
+        command,
+    )
+    .await
+}
+
+pub async fn activate(
+    State(state): State<AppState>,
+    PathParam(id): PathParam<Uuid>,
+    request: CommandRequest,
+    body: JsonBody<NoBody>,
+) -> Result<Response, ApiError> {
+    let command = SubscriptionCommand::ActivateSubscription;
+    on_subscription(&state, &request, id, "activate", &body.digest, command).await
+}
+
+pub async fn add_seats(
+    State(state): State<AppState>,
+    PathParam(id): PathParam<Uuid>,
+    request: CommandRequest,
+    body: JsonBody<SeatsBody>,
+) -> Result<Response, ApiError> {
+    let command = SubscriptionCommand::AddSeats {
+        count: SeatCount::parse(body.value.count)?,
+    };
+    on_subscription(&state, &request, id, "add-seats", &body.digest, command).await
+}
+
+pub async fn remove_seats(
+    State(state): State<AppState>,
+    PathParam(id): PathParam<Uuid>,
+    request: CommandRequest,
+    body: JsonBody<SeatsBody>,
+) -> Result<Response, ApiError> {
+    let command = SubscriptionCommand::RemoveSeats {
+        count: SeatCount::parse(body.value.count)?,
+    };
+    on_subscription(&state, &request, id, "remove-seats", &body.digest, command).await
+}
+
+pub async fn set_overage_billing(
+    State(state): State<AppState>,
+    PathParam(id): PathParam<Uuid>,
+    request: CommandRequest,
+    body: JsonBody<OverageBody>,
+) -> Result<Response, ApiError> {
+    let command = SubscriptionCommand::SetOverageBilling {
+        enabled: body.value.enabled,
+    };
+    on_subscription(
+        &state,
+        &request,
+        id,
+        "set-overage-billing",
+        &body.digest,
+        command,
+    )
+    .await
+}
+
+/// The committed features come from the account's entitlements: features with usage this
+/// period or an explicit commitment. (A usage recorded between this read and the command is not
+/// seen; the window is one request long.)
+pub async fn change_plan(
+    State(state): State<AppState>,
+    PathParam(id): PathParam<Uuid>,
+    request: CommandRequest,
+    body: JsonBody<ChangePlanBody>,
+) -> Result<Response, ApiError> {
+    let plan_id = PlanId::parse(&body.value.plan_id)?;
+    let subscription = state.bus.load::<Subscription>(&id.to_string()).await?;
+    let committed_features = match subscription.aggregate.account_id() {
+        Some(account) => state
+            .bus
+            .load::<Entitlements>(account.as_str())
+            .await?
+            .aggregate
+            .committed_features(),
+        None => Default::default(),
+    };
+    let command = SubscriptionCommand::ChangePlan {
+        plan_id,
+        confirm_feature_removal: body.value.confirm_feature_removal,
+        committed_features,
+    };
+    on_subscription(&state, &request, id, "change-plan", &body.digest, command).await
+}
+
+pub async fn cancel(
+    State(state): State<AppState>,
+    PathParam(id): PathParam<Uuid>,
+    request: CommandRequest,
+    body: JsonBody<CancelBody>,
+) -> Result<Response, ApiError> {
+    let command = SubscriptionCommand::CancelSubscription {
+        at_period_end: body.value.at_period_end.unwrap_or(true),
+        reason: body.value.reason.clone().unwrap_or_default(),
+    };
+    on_subscription(&state, &request, id, "cancel", &body.digest, command).await
+}
+
+/// A subscription as it is now, read from its event stream (always current).
+#[derive(Debug, Serialize)]
+pub struct SubscriptionView {
+    id: Uuid,
+    account_id: String,
+    plan_id: String,
+    status: String,
+    seats: u32,
+    overage_billing: bool,
+    billing_email: Option<String>,
+    trial_ends_at: Option<DateTime<Utc>>,
+    current_period_start: Option<DateTime<Utc>>,
+    current_period_end: Option<DateTime<Utc>>,
+    cancel_at_period_end: bool,
+    scheduled_change: Option<ScheduledChangeView>,
+    version: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ScheduledChangeView {
+    plan_id: String,
+    effective_at: DateTime<Utc>,
+}
+
+pub async fn get_subscription(
+    State(state): State<AppState>,
+    principal: Principal,
+    PathParam(id): PathParam<Uuid>,
+    Query(_): Query<MinPosition>,
+) -> Result<Json<SubscriptionView>, ApiError> {
+    let loaded = state.bus.load::<Subscription>(&id.to_string()).await?;
+    let s = loaded.aggregate;
+    principal.require_global_read()?;
+    let (Some(account), Some(plan)) = (s.account_id(), s.plan_id()) else {
+        return Err(ApiError::NotFound(format!("subscription {id} not found")));
+    };
+    Ok(Json(SubscriptionView {
+        id,
+        account_id: account.to_string(),
+        plan_id: plan.to_string(),
+        status: s.status().as_str().to_owned(),
+        seats: s.seats().map_or(0, SeatCount::get),
+        overage_billing: s.overage_billing(),
+        billing_email: s.billing_account().map(|b| b.email.to_string()),
+        trial_ends_at: s.trial_ends_at(),
+        current_period_start: s.current_period().map(|p| p.start),
+        current_period_end: s.current_period().map(|p| p.end),
+        cancel_at_period_end: s.cancel_at_period_end(),
+        scheduled_change: s.scheduled_change().map(|c| ScheduledChangeView {
+            plan_id: c.plan_id.to_string(),
+            effective_at: c.effective_at,
+        }),
+        version: loaded.version,
+    }))
+}

@@ -1,0 +1,20 @@
+//! What every handler may reach, built once at start.
+
+use std::sync::Arc;
+
+use application::CommandBus;
+use domain::{BillingServices, ManualClock, PlanCatalog};
+use infrastructure::Store;
+
+use crate::auth::KeyRing;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub catalog: Arc<PlanCatalog>,
+    pub services: BillingServices,
+    pub store: Arc<Store>,
+    pub bus: Arc<CommandBus<Store>>,
+    pub keys: Arc<KeyRing>,
+    /// Present only with `--test-clock`.
+    pub test_clock: Option<Arc<ManualClock>>,
+}
