@@ -2,6 +2,10 @@
 
 #![allow(dead_code)] // each test file uses a different part of this module
 
+mod client;
+
+pub use client::Api;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -42,7 +46,8 @@ pub fn ledgerline() -> Command {
     let mut command = Command::new(binary());
     command.current_dir(workspace_root());
     for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("LEDGERLINE_") {
+        let name = key.to_string_lossy();
+        if name.starts_with("LEDGERLINE_") || name == "DATABASE_URL" {
             command.env_remove(key);
         }
     }
@@ -59,7 +64,13 @@ pub struct Server {
 impl Server {
     /// Starts `ledgerline serve --bind 127.0.0.1:0 <extra>` and waits until it listens.
     pub fn start(extra: &[&str]) -> Server {
+        Self::start_with(&[], extra)
+    }
+
+    /// Like [`Server::start`], with extra environment variables.
+    pub fn start_with(env: &[(&str, &str)], extra: &[&str]) -> Server {
         let mut child = ledgerline()
+            .envs(env.iter().copied())
             .args(["serve", "--bind", "127.0.0.1:0"])
             .args(extra)
             .stdout(Stdio::piped())
@@ -109,6 +120,28 @@ impl Server {
             .status()
             .expect("kill runs");
         self.child.wait().expect("ledgerline exits")
+    }
+}
+
+/// The admin key every black-box server is started with.
+pub const ADMIN_KEY: &str = "test-admin-key";
+
+impl Server {
+    /// A server on `database_url` with the admin key installed.
+    pub fn on(database_url: &str, extra: &[&str]) -> Server {
+        Self::start_with(
+            &[
+                ("DATABASE_URL", database_url),
+                ("LEDGERLINE_ADMIN_KEY", ADMIN_KEY),
+            ],
+            extra,
+        )
+    }
+
+    /// Kills the process with SIGKILL (no shutdown at all) and reaps it.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -1,0 +1,113 @@
+//! A thin HTTP client for the black-box tests: every call returns status, headers and JSON.
+
+use reqwest::header::HeaderMap;
+use serde_json::Value;
+
+use super::ADMIN_KEY;
+
+pub struct Api {
+    client: reqwest::Client,
+    base_url: String,
+    key: Option<String>,
+}
+
+/// One response, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    /// Asserts a problem+json error with this status and code.
+    pub fn assert_problem(&self, status: u16, code: &str) {
+        assert_eq!(self.status, status, "{self:?}");
+        assert_eq!(
+            self.headers["content-type"], "application/problem+json",
+            "{self:?}"
+        );
+        assert_eq!(self.body["code"], code, "{self:?}");
+        assert_eq!(self.body["status"], status, "{self:?}");
+    }
+
+    pub fn assert_status(&self, status: u16) -> &Self {
+        assert_eq!(self.status, status, "{self:?}");
+        self
+    }
+
+    pub fn str(&self, field: &str) -> String {
+        self.body[field]
+            .as_str()
+            .unwrap_or_else(|| panic!("{field} missing in {self:?}"))
+            .to_owned()
+    }
+}
+
+impl Api {
+    /// A client using the admin key.
+    pub fn admin(base_url: &str) -> Self {
+        Self::with_key(base_url, Some(ADMIN_KEY))
+    }
+
+    pub fn with_key(base_url: &str, key: Option<&str>) -> Self {
+        Self {
+            client: reqwest::Client::new(),
+            base_url: base_url.to_owned(),
+            key: key.map(str::to_owned),
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send(self.client.get(self.url(path))).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        self.send(self.client.post(self.url(path)).json(&body))
+            .await
+    }
+
+    /// POST with an `Idempotency-Key`.
+    pub async fn post_once(&self, path: &str, key: &str, body: Value) -> Reply {
+        let request = self
+            .client
+            .post(self.url(path))
+            .header("idempotency-key", key)
+            .json(&body);
+        self.send(request).await
+    }
+
+    /// POST a raw body (for malformed-JSON tests).
+    pub async fn post_raw(&self, path: &str, body: &'static str) -> Reply {
+        let request = self
+            .client
+            .post(self.url(path))
+            .header("content-type", "application/json")
+            .body(body);
+        self.send(request).await
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url, path)
+    }
+
+    async fn send(&self, mut request: reqwest::RequestBuilder) -> Reply {
+        if let Some(key) = &self.key {
+            request = request.bearer_auth(key);
+        }
+        let response = request.send().await.expect("the server answers");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("a body");
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+}
