@@ -11,8 +11,8 @@ use application::event_log::{
 use cqrs_es::persist::PersistedEventRepository;
 use cqrs_es::Aggregate;
 use sqlite_es::SqliteEventRepository;
-use sqlx::sqlite::{SqlitePool, SqliteRow};
-use sqlx::Row;
+use sqlx::sqlite::{Sqlite, SqlitePool, SqliteRow};
+use sqlx::{Row, Transaction};
 use tokio::sync::watch;
 
 use super::{decode_metadata, storage_error};
@@ -81,6 +81,7 @@ impl EventLog for SqliteEventLog {
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(storage_error)?;
+        check_appendable(&mut tx, &append).await?;
         let mut position = None;
         for (offset, event) in append.events.iter().enumerate() {
             let metadata = serde_json::to_value(&event.metadata)
@@ -186,6 +187,38 @@ impl EventLog for SqliteEventLog {
             .await
             .map_err(storage_error)?;
         Ok(found.map(|_| LogCursor { tx: 0, position }))
+    }
+}
+
+/// Refuses a repeated command id and a stream that is not at the expected version. The unique
+/// constraints alone only catch a stale version that would rewrite an existing sequence: not one
+/// ahead of the stream (a gap), nor a command that appends nothing.
+async fn check_appendable(
+    tx: &mut Transaction<'_, Sqlite>,
+    append: &Append,
+) -> Result<(), EventLogError> {
+    if let Some(command) = &append.command {
+        let recorded = sqlx::query("SELECT 1 FROM commands WHERE command_id = ?")
+            .bind(&command.command_id)
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(storage_error)?;
+        if recorded.is_some() {
+            return Err(EventLogError::DuplicateCommand);
+        }
+    }
+    let version: i64 = sqlx::query_scalar(
+        "SELECT coalesce(max(sequence), 0) FROM events WHERE aggregate_type = ? AND aggregate_id = ?",
+    )
+    .bind(&append.aggregate_type)
+    .bind(&append.aggregate_id)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(storage_error)?;
+    if version == append.expected_version {
+        Ok(())
+    } else {
+        Err(EventLogError::Conflict)
     }
 }
 

@@ -80,7 +80,7 @@ async fn assert_refused_as_conflict(store: &Store, attempt: Append) {
     }
 }
 
-async fn a_stale_append_conflicts_and_writes_nothing(backend: Backend) {
+async fn an_append_at_another_version_conflicts_and_writes_nothing(backend: Backend) {
     let (_db, store) = open(backend).await;
     store.append(append("a", 0, events(1, 2))).await.unwrap();
     let with_everything = |expected_version: i64, events: Vec<_>| {
@@ -94,6 +94,11 @@ async fn a_stale_append_conflicts_and_writes_nothing(backend: Backend) {
     };
     // Stale: another writer appended since version 1.
     assert_refused_as_conflict(&store, with_everything(1, events(3, 2))).await;
+    // Ahead of the stream: accepting it would leave a gap at sequence 3.
+    assert_refused_as_conflict(&store, with_everything(3, events(3, 2))).await;
+    // Decided on a stale state, a command that appends nothing must not be recorded either.
+    assert_refused_as_conflict(&store, with_everything(1, vec![])).await;
+    assert_refused_as_conflict(&store, with_everything(0, vec![])).await;
 }
 
 async fn a_repeated_command_id_is_refused_and_appends_nothing(backend: Backend) {
@@ -102,13 +107,15 @@ async fn a_repeated_command_id_is_refused_and_appends_nothing(backend: Backend) 
     first.command = Some(key("cmd-1", "fingerprint-1"));
     let recorded = store.append(first).await.unwrap();
 
-    for (stream, fingerprint) in [
-        ("a", "fingerprint-1"),
-        ("a", "other"),
-        ("b", "fingerprint-1"),
+    // Same or other content, same or other stream, and a retry decided on a stale version: a
+    // recorded id is a replay, never a conflict to retry.
+    for (stream, expected_version, fingerprint) in [
+        ("a", 1, "fingerprint-1"),
+        ("a", 1, "other"),
+        ("b", 0, "fingerprint-1"),
+        ("a", 0, "fingerprint-1"),
     ] {
         let before = observe(&store, stream).await;
-        let expected_version = before.stream.events.len() as i64;
         let mut again = append(stream, expected_version, events(2, 2));
         again.snapshot = Some(Snapshot {
             version: expected_version + 2,
@@ -162,7 +169,7 @@ async fn a_command_that_appends_nothing_is_recorded_without_a_position(backend: 
 
 infrastructure::on_both_backends!(
     appended_events_come_back_intact,
-    a_stale_append_conflicts_and_writes_nothing,
+    an_append_at_another_version_conflicts_and_writes_nothing,
     a_repeated_command_id_is_refused_and_appends_nothing,
     a_command_that_appends_nothing_is_recorded_without_a_position,
 );
