@@ -111,7 +111,7 @@ impl<L: EventLog> CommandBus<L> {
                 .await
                 .map_err(storage)?
             {
-                return replay(record, key);
+                return replay::<A>(record, key, aggregate_id);
             }
         }
         for _ in 0..self.max_attempts {
@@ -162,7 +162,7 @@ impl<L: EventLog> CommandBus<L> {
                         .await
                         .map_err(storage)?
                         .ok_or(DispatchError::Conflict)?;
-                    return replay(record, key);
+                    return replay::<A>(record, key, aggregate_id);
                 }
                 Err(other) => return Err(DispatchError::Storage(other)),
             }
@@ -261,11 +261,17 @@ fn storage<E: std::error::Error>(error: EventLogError) -> DispatchError<E> {
     DispatchError::Storage(error)
 }
 
-fn replay<E: std::error::Error>(
+/// The recorded result of `key`, if it was recorded for this very command: the same content
+/// sent to the same aggregate. A fingerprint digests the command's content only, so the same
+/// `{"count": 1}` sent to another subscription under a reused key must not answer with the
+/// first subscription's result.
+fn replay<A: Aggregate>(
     record: CommandRecord,
     key: &CommandKey,
-) -> Result<Executed, DispatchError<E>> {
-    if record.fingerprint == key.fingerprint {
+    aggregate_id: &str,
+) -> Result<Executed, DispatchError<A::Error>> {
+    let same_aggregate = record.aggregate_type == A::TYPE && record.aggregate_id == aggregate_id;
+    if same_aggregate && record.fingerprint == key.fingerprint {
         Ok(Executed {
             record,
             replayed: true,

@@ -73,16 +73,25 @@ async fn the_same_key_for_another_command_is_refused(backend: Backend) {
         .await
         .unwrap();
     assert!(!first.replayed);
+    let elsewhere = trial(&bus, 1).await;
     let log = whole_log(&store).await;
 
+    // Other content for the same aggregate, and the same content for another aggregate.
     let other = keyed("idem-add", &add_seats(2));
     let reused = send::<Subscription, _>(&bus, &id, add_seats(2), Some(other)).await;
     assert!(
         matches!(reused, Err(DispatchError::KeyReused)),
         "{reused:?}"
     );
+    let misdirected =
+        send::<Subscription, _>(&bus, &elsewhere, add_seats(1), Some(key.clone())).await;
+    assert!(
+        matches!(misdirected, Err(DispatchError::KeyReused)),
+        "{misdirected:?}"
+    );
     assert_eq!(whole_log(&store).await, log, "nothing appended");
     assert_eq!(seats(&bus, &id).await, 2);
+    assert_eq!(seats(&bus, &elsewhere).await, 1);
     assert_eq!(
         store.find_command(&key.command_id).await.unwrap(),
         Some(first.record)
