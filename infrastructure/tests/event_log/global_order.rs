@@ -18,7 +18,7 @@ use infrastructure::testing::Backend;
 use infrastructure::Store;
 use rand::Rng;
 
-use crate::support::{append, event, open, whole_log, RawStream};
+use crate::support::{append, event, open, whole_log, RawStream, HORIZON_WAIT};
 
 const WRITERS: i64 = 8;
 const EVENTS_PER_WRITER: i64 = 500;
@@ -98,9 +98,9 @@ async fn store_writer(store: &Store, writer: i64) {
     }
 }
 
-/// Follows the log until it has read `TOTAL` events, or found nothing new for 10 s after the
-/// writers finished; returns the positions in reading order and how many it read while writers
-/// were still running.
+/// Follows the log until it has read `TOTAL` events, or found nothing new for `HORIZON_WAIT`
+/// after the writers finished; returns the positions in reading order and how many it read while
+/// writers were still running.
 async fn follow(store: &Store, writers_done: &AtomicBool) -> (Vec<i64>, usize) {
     let mut cursor = LogCursor::default();
     let mut positions = Vec::with_capacity(TOTAL);
@@ -112,7 +112,7 @@ async fn follow(store: &Store, writers_done: &AtomicBool) -> (Vec<i64>, usize) {
         if page.is_empty() {
             if writing {
                 idle_since = Instant::now();
-            } else if idle_since.elapsed() > Duration::from_secs(10) {
+            } else if idle_since.elapsed() > HORIZON_WAIT {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(1)).await;

@@ -76,6 +76,10 @@ pub fn key(command_id: &str, fingerprint: &str) -> CommandKey {
     }
 }
 
+/// How long a test waits for the Postgres read horizon to pass a committed event. Long, because
+/// a transaction of anything else on the cluster (other suites run in parallel) holds it back.
+pub const HORIZON_WAIT: Duration = Duration::from_secs(60);
+
 /// The whole global log in its order, read in pages as a projector would, once every committed
 /// event is readable.
 ///
@@ -83,7 +87,7 @@ pub fn key(command_id: &str, fingerprint: &str) -> CommandKey {
 /// in any database of the cluster (transaction ids are cluster-wide). Tests running in parallel
 /// hold such transactions, so on Postgres this waits until the log holds every committed row.
 pub async fn whole_log(store: &Store) -> Vec<(LogCursor, StoredEvent)> {
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + HORIZON_WAIT;
     loop {
         let log = read_whole_log(store).await;
         let committed = match store {
@@ -98,7 +102,7 @@ pub async fn whole_log(store: &Store) -> Vec<(LogCursor, StoredEvent)> {
         }
         assert!(
             Instant::now() < deadline,
-            "the log still shows {} of {committed} committed events after 30 s",
+            "the log still shows {} of {committed} committed events after {HORIZON_WAIT:?}",
             log.len()
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
