@@ -40,32 +40,48 @@ impl PostgresEventLog {
     }
 }
 
+/// `$14` is the expected version. The stream's version and the command id are checked in the
+/// statement's own snapshot; nothing is written unless the stream is at `$14` and the command id
+/// is new. A writer that commits between that snapshot and the insert still collides on
+/// `events_pkey` or `commands_pkey`, which [`classify`] maps to the same two errors.
 const APPEND: &str = r#"
-WITH new_events AS (
+WITH stream AS (
+    SELECT coalesce(max(sequence), 0) AS version
+      FROM events WHERE aggregate_type = $1 AND aggregate_id = $2
+), recorded AS (
+    SELECT EXISTS (SELECT 1 FROM commands WHERE command_id = $10) AS duplicate
+), accepted AS (
+    SELECT s.version = $14 AND NOT r.duplicate AS ok FROM stream s, recorded r
+), new_events AS (
     INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
     SELECT $1, $2, e.sequence, e.event_type, e.event_version, e.payload, e.metadata
       FROM UNNEST($3::bigint[], $4::text[], $5::text[], $6::jsonb[], $7::jsonb[])
            AS e(sequence, event_type, event_version, payload, metadata)
+     WHERE (SELECT ok FROM accepted)
     RETURNING position
 ), last AS (
     SELECT max(position) AS position FROM new_events
 ), snapshot AS (
     INSERT INTO snapshots (aggregate_type, aggregate_id, version, payload)
-    SELECT $1, $2, $8, $9 WHERE $9::jsonb IS NOT NULL
+    SELECT $1, $2, $8, $9 WHERE $9::jsonb IS NOT NULL AND (SELECT ok FROM accepted)
     ON CONFLICT (aggregate_type, aggregate_id) DO UPDATE
        SET version = EXCLUDED.version, payload = EXCLUDED.payload
      WHERE snapshots.version < EXCLUDED.version
 ), command AS (
     INSERT INTO commands (command_id, fingerprint, aggregate_type, aggregate_id, version, position)
-    SELECT $10, $11, $1, $2, $12, (SELECT position FROM last) WHERE $10::text IS NOT NULL
+    SELECT $10, $11, $1, $2, $12, (SELECT position FROM last)
+     WHERE $10::text IS NOT NULL AND (SELECT ok FROM accepted)
 ), taken AS (
     INSERT INTO unique_claims (claim, aggregate_type, aggregate_id)
-    SELECT $14, $1, $2 WHERE $14::text IS NOT NULL
+    SELECT $15, $1, $2 WHERE $15::text IS NOT NULL AND (SELECT ok FROM accepted)
 ), released AS (
-    DELETE FROM unique_claims WHERE claim = $15 AND aggregate_type = $1 AND aggregate_id = $2
+    DELETE FROM unique_claims
+     WHERE claim = $16 AND aggregate_type = $1 AND aggregate_id = $2 AND (SELECT ok FROM accepted)
 )
 SELECT (SELECT position FROM last) AS position,
-       CASE WHEN $13 THEN pg_notify('ledgerline_events', '') END AS notified
+       (SELECT version FROM stream) AS stream_version,
+       (SELECT duplicate FROM recorded) AS duplicate,
+       CASE WHEN $13 AND (SELECT ok FROM accepted) THEN pg_notify('ledgerline_events', '') END AS notified
 "#;
 
 impl EventLog for PostgresEventLog {
@@ -133,11 +149,18 @@ impl EventLog for PostgresEventLog {
             .bind(append.command.as_ref().map(|c| &c.fingerprint))
             .bind(new_version)
             .bind(!append.events.is_empty())
+            .bind(append.expected_version)
             .bind(&append.claims.take)
             .bind(&append.claims.release)
             .fetch_one(&self.pool)
             .await
             .map_err(|e| classify(e, &append))?;
+        if row.get::<bool, _>("duplicate") {
+            return Err(EventLogError::DuplicateCommand);
+        }
+        if row.get::<i64, _>("stream_version") != append.expected_version {
+            return Err(EventLogError::Conflict);
+        }
         Ok(CommandRecord {
             command_id: append
                 .command

@@ -11,8 +11,8 @@ use application::event_log::{
 use cqrs_es::persist::PersistedEventRepository;
 use cqrs_es::Aggregate;
 use sqlite_es::SqliteEventRepository;
-use sqlx::sqlite::{SqlitePool, SqliteRow};
-use sqlx::Row;
+use sqlx::sqlite::{Sqlite, SqlitePool, SqliteRow};
+use sqlx::{Row, Transaction};
 use tokio::sync::watch;
 
 use super::{decode_metadata, storage_error};
@@ -75,101 +75,14 @@ impl EventLog for SqliteEventLog {
         Ok(StreamTail { snapshot, events })
     }
 
+    /// The write runs in its own task: sqlx's `begin_with` is not cancel-safe, and a caller
+    /// dropped mid-append (a client that disconnects) would otherwise leave the single writer
+    /// connection inside a transaction nobody owns. A started append always commits or rolls back.
     async fn append(&self, append: Append) -> Result<CommandRecord, EventLogError> {
-        let mut tx = self
-            .writer
-            .begin_with("BEGIN IMMEDIATE")
+        let write = write(self.writer.clone(), self.appended.clone(), append);
+        tokio::spawn(write)
             .await
-            .map_err(storage_error)?;
-        let mut position = None;
-        for (offset, event) in append.events.iter().enumerate() {
-            let metadata = serde_json::to_value(&event.metadata)
-                .map_err(|e| EventLogError::Storage(e.to_string()))?;
-            let row = sqlx::query(
-                "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
-                 VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING position",
-            )
-            .bind(&append.aggregate_type)
-            .bind(&append.aggregate_id)
-            .bind(append.expected_version + 1 + offset as i64)
-            .bind(&event.event_type)
-            .bind(&event.event_version)
-            .bind(&event.payload)
-            .bind(&metadata)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(|e| classify(e, &append))?;
-            position = Some(row.get::<i64, _>("position"));
-        }
-        let version = append.expected_version + append.events.len() as i64;
-        if let Some(snapshot) = &append.snapshot {
-            sqlx::query(
-                "INSERT INTO snapshots (aggregate_type, aggregate_id, version, payload) VALUES (?, ?, ?, ?)
-                 ON CONFLICT (aggregate_type, aggregate_id) DO UPDATE
-                    SET version = excluded.version, payload = excluded.payload
-                  WHERE snapshots.version < excluded.version",
-            )
-            .bind(&append.aggregate_type)
-            .bind(&append.aggregate_id)
-            .bind(snapshot.version)
-            .bind(&snapshot.payload)
-            .execute(&mut *tx)
-            .await
-            .map_err(storage_error)?;
-        }
-        if let Some(command) = &append.command {
-            sqlx::query(
-                "INSERT INTO commands (command_id, fingerprint, aggregate_type, aggregate_id, version, position)
-                 VALUES (?, ?, ?, ?, ?, ?)",
-            )
-            .bind(&command.command_id)
-            .bind(&command.fingerprint)
-            .bind(&append.aggregate_type)
-            .bind(&append.aggregate_id)
-            .bind(version)
-            .bind(position)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| classify(e, &append))?;
-        }
-        if let Some(claim) = &append.claims.take {
-            sqlx::query(
-                "INSERT INTO unique_claims (claim, aggregate_type, aggregate_id) VALUES (?, ?, ?)",
-            )
-            .bind(claim)
-            .bind(&append.aggregate_type)
-            .bind(&append.aggregate_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| classify(e, &append))?;
-        }
-        if let Some(claim) = &append.claims.release {
-            sqlx::query(
-                "DELETE FROM unique_claims WHERE claim = ? AND aggregate_type = ? AND aggregate_id = ?",
-            )
-            .bind(claim)
-            .bind(&append.aggregate_type)
-            .bind(&append.aggregate_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(storage_error)?;
-        }
-        tx.commit().await.map_err(storage_error)?;
-        if let Some(position) = position {
-            self.appended.send_replace(position);
-        }
-        Ok(CommandRecord {
-            command_id: append
-                .command
-                .as_ref()
-                .map(|c| c.command_id.clone())
-                .unwrap_or_default(),
-            fingerprint: append.command.map(|c| c.fingerprint).unwrap_or_default(),
-            aggregate_type: append.aggregate_type,
-            aggregate_id: append.aggregate_id,
-            version,
-            position,
-        })
+            .map_err(|e| EventLogError::Storage(format!("the append task failed: {e}")))?
     }
 
     async fn find_command(&self, command_id: &str) -> Result<Option<CommandRecord>, EventLogError> {
@@ -234,6 +147,139 @@ impl EventLog for SqliteEventLog {
             .await
             .map_err(storage_error)?;
         Ok(found.map(|_| LogCursor { tx: 0, position }))
+    }
+}
+
+/// Refuses a repeated command id and a stream that is not at the expected version. The unique
+/// constraints alone only catch a stale version that would rewrite an existing sequence: not one
+/// ahead of the stream (a gap), nor a command that appends nothing.
+async fn write(
+    writer: SqlitePool,
+    appended: Arc<watch::Sender<i64>>,
+    append: Append,
+) -> Result<CommandRecord, EventLogError> {
+    let mut tx = writer
+        .begin_with("BEGIN IMMEDIATE")
+        .await
+        .map_err(storage_error)?;
+    check_appendable(&mut tx, &append).await?;
+    let mut position = None;
+    for (offset, event) in append.events.iter().enumerate() {
+        let metadata = serde_json::to_value(&event.metadata)
+            .map_err(|e| EventLogError::Storage(e.to_string()))?;
+        let row = sqlx::query(
+            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING position",
+        )
+        .bind(&append.aggregate_type)
+        .bind(&append.aggregate_id)
+        .bind(append.expected_version + 1 + offset as i64)
+        .bind(&event.event_type)
+        .bind(&event.event_version)
+        .bind(&event.payload)
+        .bind(&metadata)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| classify(e, &append))?;
+        position = Some(row.get::<i64, _>("position"));
+    }
+    let version = append.expected_version + append.events.len() as i64;
+    if let Some(snapshot) = &append.snapshot {
+        sqlx::query(
+            "INSERT INTO snapshots (aggregate_type, aggregate_id, version, payload) VALUES (?, ?, ?, ?)
+             ON CONFLICT (aggregate_type, aggregate_id) DO UPDATE
+                SET version = excluded.version, payload = excluded.payload
+              WHERE snapshots.version < excluded.version",
+        )
+        .bind(&append.aggregate_type)
+        .bind(&append.aggregate_id)
+        .bind(snapshot.version)
+        .bind(&snapshot.payload)
+        .execute(&mut *tx)
+        .await
+        .map_err(storage_error)?;
+    }
+    if let Some(command) = &append.command {
+        sqlx::query(
+            "INSERT INTO commands (command_id, fingerprint, aggregate_type, aggregate_id, version, position)
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&command.command_id)
+        .bind(&command.fingerprint)
+        .bind(&append.aggregate_type)
+        .bind(&append.aggregate_id)
+        .bind(version)
+        .bind(position)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| classify(e, &append))?;
+    }
+    if let Some(claim) = &append.claims.take {
+        sqlx::query(
+            "INSERT INTO unique_claims (claim, aggregate_type, aggregate_id) VALUES (?, ?, ?)",
+        )
+        .bind(claim)
+        .bind(&append.aggregate_type)
+        .bind(&append.aggregate_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| classify(e, &append))?;
+    }
+    if let Some(claim) = &append.claims.release {
+        sqlx::query(
+            "DELETE FROM unique_claims WHERE claim = ? AND aggregate_type = ? AND aggregate_id = ?",
+        )
+        .bind(claim)
+        .bind(&append.aggregate_type)
+        .bind(&append.aggregate_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(storage_error)?;
+    }
+    tx.commit().await.map_err(storage_error)?;
+    if let Some(position) = position {
+        appended.send_replace(position);
+    }
+    Ok(CommandRecord {
+        command_id: append
+            .command
+            .as_ref()
+            .map(|c| c.command_id.clone())
+            .unwrap_or_default(),
+        fingerprint: append.command.map(|c| c.fingerprint).unwrap_or_default(),
+        aggregate_type: append.aggregate_type,
+        aggregate_id: append.aggregate_id,
+        version,
+        position,
+    })
+}
+
+async fn check_appendable(
+    tx: &mut Transaction<'_, Sqlite>,
+    append: &Append,
+) -> Result<(), EventLogError> {
+    if let Some(command) = &append.command {
+        let recorded = sqlx::query("SELECT 1 FROM commands WHERE command_id = ?")
+            .bind(&command.command_id)
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(storage_error)?;
+        if recorded.is_some() {
+            return Err(EventLogError::DuplicateCommand);
+        }
+    }
+    let version: i64 = sqlx::query_scalar(
+        "SELECT coalesce(max(sequence), 0) FROM events WHERE aggregate_type = ? AND aggregate_id = ?",
+    )
+    .bind(&append.aggregate_type)
+    .bind(&append.aggregate_id)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(storage_error)?;
+    if version == append.expected_version {
+        Ok(())
+    } else {
+        Err(EventLogError::Conflict)
     }
 }
 
