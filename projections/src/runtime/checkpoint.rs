@@ -19,7 +19,8 @@ struct CheckpointRow {
     position: i64,
 }
 
-/// The stored checkpoint of `name`; the default cursor when it never committed.
+/// The committed checkpoint of `name`, whichever process committed it; the default cursor
+/// when it never committed.
 pub async fn load(store: &Store, name: &str) -> Result<LogCursor, ProjectionError> {
     let row: Option<CheckpointRow> = ReadPool::of(store)
         .fetch_optional(

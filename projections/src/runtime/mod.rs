@@ -19,7 +19,9 @@ use tokio::task::JoinHandle;
 
 use crate::error::ProjectionError;
 
-pub use checkpoint::{recorded_status, RecordedStatus, CHECKPOINTS_CHANNEL};
+pub use checkpoint::{
+    load as recorded_checkpoint, recorded_status, RecordedStatus, CHECKPOINTS_CHANNEL,
+};
 pub use lease::lock_key;
 pub use projector::Projector;
 pub use runner::RuntimeOptions;

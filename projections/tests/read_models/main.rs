@@ -3,5 +3,10 @@
 
 mod fixtures;
 
+mod exactly_once;
 mod feature_access;
+mod fencing;
+mod freshness;
+mod recovery;
+mod single_worker;
 mod summary;
