@@ -109,14 +109,16 @@ pub enum ProjectionTx {
 }
 
 impl ProjectionTx {
-    /// Begins on the store's write side (SQLite: the single writer connection, `BEGIN IMMEDIATE`
-    /// as every SQLite write here).
+    /// Begins on the store's write side: on SQLite, the one writer connection of the process.
+    ///
+    /// SQLite gets a plain (deferred) `BEGIN`, not `BEGIN IMMEDIATE`: with one writer connection
+    /// nothing else can take the write lock in between, and sqlx 0.8's `begin_with` is not
+    /// cancel-safe: a future dropped just after the custom `BEGIN` ran leaves the connection
+    /// inside a transaction nobody owns, and every later `begin_with` on it fails.
     pub async fn begin(store: &Store) -> Result<Self, sqlx::Error> {
         Ok(match store {
             Store::Postgres(log) => ProjectionTx::Postgres(log.pool().begin().await?),
-            Store::Sqlite(log) => {
-                ProjectionTx::Sqlite(log.writer().begin_with("BEGIN IMMEDIATE").await?)
-            }
+            Store::Sqlite(log) => ProjectionTx::Sqlite(log.writer().begin().await?),
         })
     }
 

@@ -169,11 +169,17 @@ impl Projections {
     /// Stops every worker at once, mid-batch if need be, as a crash would: an uncommitted batch
     /// rolls back, and leases go with their connections.
     pub async fn abort(mut self) {
-        for worker in &mut self.workers {
-            if let Some(task) = worker.task.take() {
-                task.abort();
-                let _ = task.await;
-            }
+        let tasks: Vec<JoinHandle<()>> = self
+            .workers
+            .iter_mut()
+            .filter_map(|worker| worker.task.take())
+            .collect();
+        // All at once: a worker left running while another dies would pick up its connection.
+        for task in &tasks {
+            task.abort();
+        }
+        for task in tasks {
+            let _ = task.await;
         }
         self.wakeups.stop();
     }
