@@ -149,3 +149,69 @@ impl AccountAccess {
 fn period_columns(period: &BillingPeriod) -> (String, String) {
     (timestamp(period.start), timestamp(period.end))
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, Utc};
+    use domain::entitlements::UsageId;
+    use domain::{AccountId, PlanId};
+
+    use super::*;
+
+    fn t0() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-03-01T00:00:00Z")
+            .unwrap()
+            .to_utc()
+    }
+
+    fn key(feature: &str) -> FeatureKey {
+        FeatureKey::parse(feature).unwrap()
+    }
+
+    fn enabled() -> EntitlementsEvent {
+        EntitlementsEvent::EntitlementsEnabled {
+            account_id: AccountId::parse("acct_1").unwrap(),
+            plan_id: PlanId::parse("starter").unwrap(),
+            features: [key("projects")].into(),
+            limits: [(key("projects"), Limit::Units(10))].into(),
+            period: BillingPeriod {
+                start: t0(),
+                end: t0() + chrono::Duration::days(30),
+            },
+            at: t0(),
+        }
+    }
+
+    fn usage(used: u64) -> EntitlementsEvent {
+        EntitlementsEvent::UsageRecorded {
+            feature: key("projects"),
+            quantity: 1,
+            usage_id: UsageId::parse("u1").unwrap(),
+            used,
+            limit: Some(10),
+            over_limit: used > 10,
+            at: t0(),
+        }
+    }
+
+    #[test]
+    fn nothing_but_enabling_counts_before_entitlements_exist() {
+        let mut access = AccountAccess::default();
+        access.apply("acct_1", &usage(3)).unwrap();
+        assert_eq!(access, AccountAccess::default());
+        access.apply("acct_1", &enabled()).unwrap();
+        access.apply("acct_1", &usage(3)).unwrap();
+        let projects = &access.features["projects"];
+        assert_eq!(
+            (projects.in_plan, projects.limit_units, projects.used),
+            (true, Some(10), 3)
+        );
+    }
+
+    #[test]
+    fn a_usage_total_beyond_the_column_stops_the_projection_rather_than_wrap() {
+        let mut access = AccountAccess::default();
+        access.apply("acct_1", &enabled()).unwrap();
+        assert!(access.apply("acct_1", &usage(u64::MAX)).is_err());
+    }
+}

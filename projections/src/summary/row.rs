@@ -223,3 +223,90 @@ impl SummaryRow {
 fn seat_count(seats: SeatCount) -> i64 {
     i64::from(seats.get())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use chrono::{DateTime, Utc};
+    use domain::{AccountId, Currency};
+    use uuid::Uuid;
+
+    use super::*;
+
+    fn catalog() -> PlanCatalog {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/plans.toml");
+        infrastructure::load_catalog(&path).unwrap()
+    }
+
+    fn t0() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-03-01T00:00:00Z")
+            .unwrap()
+            .to_utc()
+    }
+
+    fn account() -> AccountId {
+        AccountId::parse("acct_1").unwrap()
+    }
+
+    fn trial(plan_id: &str) -> SubscriptionEvent {
+        SubscriptionEvent::TrialStarted {
+            subscription_id: Uuid::nil(),
+            account_id: account(),
+            plan_id: PlanId::parse(plan_id).unwrap(),
+            currency: Currency::parse("usd").unwrap(),
+            seats: SeatCount::ONE,
+            overage_billing: false,
+            billing_account: None,
+            trial_ends_at: t0(),
+            at: t0(),
+        }
+    }
+
+    fn of(subscription_id: &str, event: SubscriptionEvent) -> BillingEvent {
+        BillingEvent::Subscription {
+            subscription_id: subscription_id.into(),
+            event,
+        }
+    }
+
+    #[test]
+    fn an_earlier_subscription_s_events_no_longer_change_the_row() {
+        let catalog = catalog();
+        let mut row = SummaryRow::new("acct_1");
+        row.apply(&of("sub_old", trial("starter")), &catalog);
+        row.apply(&of("sub_new", trial("pro")), &catalog);
+        let late = SubscriptionEvent::OverageBillingSet {
+            account_id: account(),
+            enabled: true,
+            at: t0(),
+        };
+        row.apply(&of("sub_old", late.clone()), &catalog);
+        assert_eq!(row.subscription_id.as_deref(), Some("sub_new"));
+        assert!(!row.overage_billing);
+        row.apply(&of("sub_new", late), &catalog);
+        assert!(row.overage_billing);
+    }
+
+    #[test]
+    fn a_plan_missing_from_the_catalog_has_no_seat_limit() {
+        let mut row = SummaryRow::new("acct_1");
+        row.apply(&of("sub", trial("legacy")), &catalog());
+        assert_eq!(row.plan_id.as_deref(), Some("legacy"));
+        assert_eq!(row.seat_limit, None);
+        row.apply(&of("sub", trial("pro")), &catalog());
+        assert_eq!(row.seat_limit, Some(20));
+    }
+
+    #[test]
+    fn entitlement_changes_before_the_first_enabling_are_ignored_as_the_aggregate_does() {
+        let mut row = SummaryRow::new("acct_1");
+        let restored = EntitlementsEvent::EntitlementsRestored { at: t0() };
+        let entitlements = BillingEvent::Entitlements {
+            account_id: "acct_1".into(),
+            event: restored,
+        };
+        row.apply(&entitlements, &catalog());
+        assert_eq!(row, SummaryRow::new("acct_1"));
+    }
+}
