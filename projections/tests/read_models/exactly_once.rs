@@ -3,53 +3,17 @@
 
 use std::time::Duration;
 
-use application::event_log::{EventLog, LogCursor, StoredEvent};
+use application::event_log::{EventLog, LogCursor};
 use domain::subscription::SubscriptionCommand;
 use infrastructure::testing::Backend;
 use projections::runtime::{recorded_checkpoint, recorded_status};
-use projections::sql::ProjectionTx;
 use projections::{
     AccountSummaryProjector, FeatureAccessProjector, ProjectionError, ProjectionState,
-    ProjectionStatus, Projections, Projector,
+    ProjectionStatus, Projections,
 };
 
 use crate::fixtures::*;
-
-/// The summary projector, except that it fails on the event at `position` after writing the
-/// rows of every event before it in the same batch.
-struct FailsAt {
-    inner: AccountSummaryProjector,
-    position: i64,
-}
-
-impl Projector for FailsAt {
-    fn name(&self) -> &'static str {
-        self.inner.name()
-    }
-
-    fn listens_to(&self) -> &'static [&'static str] {
-        self.inner.listens_to()
-    }
-
-    async fn apply_batch(
-        &self,
-        tx: &mut ProjectionTx,
-        events: &[StoredEvent],
-    ) -> Result<(), ProjectionError> {
-        let bad = events.iter().position(|e| e.position == self.position);
-        let (before, from_bad) = events.split_at(bad.unwrap_or(events.len()));
-        self.inner.apply_batch(tx, before).await?;
-        match from_bad.first() {
-            None => Ok(()),
-            Some(event) => Err(ProjectionError::Event {
-                position: event.position,
-                aggregate_type: event.aggregate_type.clone(),
-                event_type: event.event_type.clone(),
-                reason: "injected failure".into(),
-            }),
-        }
-    }
-}
+use crate::instrumented::Instrumented;
 
 /// Waits until `name` has failed; returns its state.
 async fn failed(projections: &Projections, name: &str) -> ProjectionState {
@@ -72,11 +36,11 @@ async fn a_batch_that_fails_midway_commits_neither_rows_nor_checkpoint(backend: 
         .await;
     let (_, bad) = h.start_trial("acct_b", "starter", 1).await;
     let (_, last) = h.start_trial("acct_c", "starter", 1).await;
+    // One batch of all four, whatever the server's other transactions.
+    readable_log(&h.store, 4).await;
     let name = AccountSummaryProjector::NAME;
-    let failing = || FailsAt {
-        inner: AccountSummaryProjector::new(h.catalog.clone()),
-        position: bad,
-    };
+    let failing =
+        || Instrumented::new(AccountSummaryProjector::new(h.catalog.clone())).failing_at(bad);
 
     for attempt in 1..=2 {
         let mut projections = Projections::new(h.store.clone(), options(500));
@@ -137,6 +101,7 @@ async fn a_poisoned_event_stops_its_projection_there_and_nothing_after_it_applie
     let poison = h.append_poison().await;
     h.start_trial("acct_b", "starter", 1).await;
     let last = h.enable("acct_b", "starter", trial_period(14)).await;
+    readable_log(&h.store, 5).await;
 
     // Batches of two: [trial a, seats a] commits, [poison, trial b] fails.
     let projections = h.start(options(2));

@@ -3,70 +3,32 @@
 //! that took over. Postgres only: on SQLite every write goes through one connection in turn, so
 //! the situation cannot arise.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-
-use application::event_log::{EventLog, StoredEvent};
+use application::event_log::EventLog;
 use domain::subscription::SubscriptionCommand;
 use infrastructure::testing::Backend;
 use projections::runtime::recorded_checkpoint;
 use projections::sql::ProjectionTx;
-use projections::{AccountSummaryProjector, ProjectionError, Projections, Projector};
-use tokio::sync::Notify;
+use projections::{AccountSummaryProjector, Projections};
 
 use crate::fixtures::*;
-
-/// The summary projector, halted at the start of one batch until the test lets it go on.
-struct Gated {
-    inner: AccountSummaryProjector,
-    gate_in_batch: usize,
-    batches: AtomicUsize,
-    entered: Arc<Notify>,
-    release: Arc<Notify>,
-}
-
-impl Projector for Gated {
-    fn name(&self) -> &'static str {
-        self.inner.name()
-    }
-
-    fn listens_to(&self) -> &'static [&'static str] {
-        self.inner.listens_to()
-    }
-
-    async fn apply_batch(
-        &self,
-        tx: &mut ProjectionTx,
-        events: &[StoredEvent],
-    ) -> Result<(), ProjectionError> {
-        if self.batches.fetch_add(1, Ordering::SeqCst) + 1 == self.gate_in_batch {
-            self.entered.notify_one();
-            self.release.notified().await;
-        }
-        self.inner.apply_batch(tx, events).await
-    }
-}
+use crate::instrumented::Instrumented;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_worker_behind_a_moved_checkpoint_rolls_its_batch_back() {
     let h = Harness::new(Backend::Postgres).await;
     let name = AccountSummaryProjector::NAME;
     let (id, trial) = h.start_trial("acct_fenced", "starter", 1).await;
-    let (entered, release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+    let gated =
+        Instrumented::new(AccountSummaryProjector::new(h.catalog.clone())).pausing_in_batch(2);
+    let (paused, resume) = (gated.paused.clone(), gated.resume.clone());
     let mut projections = Projections::new(h.store.clone(), options(500));
-    projections.spawn(Gated {
-        inner: AccountSummaryProjector::new(h.catalog.clone()),
-        gate_in_batch: 2,
-        batches: AtomicUsize::new(0),
-        entered: entered.clone(),
-        release: release.clone(),
-    });
+    projections.spawn(gated);
     projections.wait_for(trial, PATIENCE).await.unwrap();
 
     let overage = h
         .subscription(id, SubscriptionCommand::SetOverageBilling { enabled: true })
         .await;
-    tokio::time::timeout(PATIENCE, entered.notified())
+    tokio::time::timeout(PATIENCE, paused.notified())
         .await
         .unwrap();
     // Meanwhile "another worker" applies that event and commits its checkpoint.
@@ -79,7 +41,7 @@ async fn a_worker_behind_a_moved_checkpoint_rolls_its_batch_back() {
     .await
     .unwrap();
     tx.commit().await.unwrap();
-    release.notify_one();
+    resume.notify_one();
 
     let seats_added = h
         .subscription(id, SubscriptionCommand::AddSeats { count: seats(1) })

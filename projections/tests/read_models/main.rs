@@ -2,6 +2,7 @@
 //! test binary: linking is the slow part of a build on this machine.
 
 mod fixtures;
+mod instrumented;
 
 mod exactly_once;
 mod feature_access;
