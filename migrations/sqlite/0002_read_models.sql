@@ -6,22 +6,22 @@
 -- read-model rows, so every event takes effect exactly once.
 CREATE TABLE projection_checkpoints
 (
-    name       TEXT   PRIMARY KEY,
+    name       TEXT    PRIMARY KEY,
     -- The log cursor of the last event applied: the transaction order key and the position.
     log_tx     INTEGER NOT NULL,
     position   INTEGER NOT NULL,
-    updated_at TEXT   NOT NULL
+    updated_at TEXT    NOT NULL
 );
 
 -- What the active worker of each projector last reported: running, failed (with the error and the
 -- position of the event it stopped at) or stopped. Operational, not derived data.
 CREATE TABLE projection_status
 (
-    name            TEXT   PRIMARY KEY,
-    status          TEXT   NOT NULL,
+    name            TEXT    PRIMARY KEY,
+    status          TEXT    NOT NULL,
     error           TEXT,
     failed_position INTEGER,
-    updated_at      TEXT   NOT NULL
+    updated_at      TEXT    NOT NULL
 );
 
 -- Account Subscription Summary: one row per account.
@@ -44,7 +44,7 @@ CREATE TABLE account_summaries
     entitlement_status     TEXT    NOT NULL,
     -- JSON array of feature keys, sorted.
     entitlement_features   TEXT    NOT NULL,
-    balance_due_amount     INTEGER  NOT NULL,
+    balance_due_amount     INTEGER NOT NULL,
     balance_due_currency   TEXT,
     in_dunning             BOOLEAN NOT NULL,
     dunning_case_id        TEXT
@@ -68,6 +68,6 @@ CREATE TABLE feature_access
     feature     TEXT    NOT NULL,
     in_plan     BOOLEAN NOT NULL,
     limit_units INTEGER,
-    used        INTEGER  NOT NULL,
+    used        INTEGER NOT NULL,
     PRIMARY KEY (account_id, feature)
 );
