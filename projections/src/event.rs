@@ -2,6 +2,8 @@
 //! one place projections deserialise payloads: when an event type gets a second version, its
 //! upcaster is applied here too.
 
+use std::collections::BTreeSet;
+
 use application::event_log::StoredEvent;
 use domain::entitlements::EntitlementsEvent;
 use domain::subscription::SubscriptionEvent;
@@ -75,6 +77,11 @@ impl AccountEvent<'_> {
             });
         }
         Ok(decoded)
+    }
+
+    /// The accounts `events` belong to.
+    pub fn accounts(events: &[AccountEvent<'_>]) -> BTreeSet<String> {
+        events.iter().map(|e| e.account_id.clone()).collect()
     }
 
     /// The error that stops the projection at this event.

@@ -11,8 +11,6 @@ mod row;
 mod table;
 mod view;
 
-use std::collections::BTreeSet;
-
 use application::event_log::StoredEvent;
 use domain::{AccountId, FeatureKey};
 
@@ -47,7 +45,7 @@ impl Projector for FeatureAccessProjector {
         events: &[StoredEvent],
     ) -> Result<(), ProjectionError> {
         let events = AccountEvent::decode_all(events)?;
-        let accounts: BTreeSet<String> = events.iter().map(|e| e.account_id.clone()).collect();
+        let accounts = AccountEvent::accounts(&events);
         let mut stored = table::load(tx, &accounts).await?;
         let mut folded = stored.clone();
         for event in &events {

@@ -10,7 +10,7 @@ mod row;
 mod table;
 mod view;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use application::event_log::StoredEvent;
@@ -53,7 +53,7 @@ impl Projector for AccountSummaryProjector {
         events: &[StoredEvent],
     ) -> Result<(), ProjectionError> {
         let events = AccountEvent::decode_all(events)?;
-        let accounts: BTreeSet<String> = events.iter().map(|e| e.account_id.clone()).collect();
+        let accounts = AccountEvent::accounts(&events);
         let stored = table::load(tx, &accounts).await?;
         let mut rows: BTreeMap<String, SummaryRow> = stored.clone();
         for AccountEvent {

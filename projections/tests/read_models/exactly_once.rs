@@ -53,7 +53,7 @@ async fn a_batch_that_fails_midway_commits_neither_rows_nor_checkpoint(backend: 
         assert!(error.contains("injected failure"), "{error}");
         // acct_a's rows were written in the failed transaction, before the bad event.
         for acct in ["acct_a", "acct_b", "acct_c"] {
-            let summary = h.read_models().summary(&account(acct)).await.unwrap();
+            let summary = h.summary(acct).await;
             assert_eq!(summary, None, "{acct}, attempt {attempt}");
         }
         assert_eq!(state.checkpoint, LogCursor::default());
@@ -69,19 +69,9 @@ async fn a_batch_that_fails_midway_commits_neither_rows_nor_checkpoint(backend: 
     // Once the defect is fixed, the same events apply from where the projection stopped.
     let projections = h.start(options(500));
     projections.wait_for(last, PATIENCE).await.unwrap();
-    let summary = h
-        .read_models()
-        .summary(&account("acct_a"))
-        .await
-        .unwrap()
-        .unwrap();
+    let summary = h.summary("acct_a").await.unwrap();
     assert_eq!(summary.seats.count, 2);
-    assert!(h
-        .read_models()
-        .summary(&account("acct_c"))
-        .await
-        .unwrap()
-        .is_some());
+    assert!(h.summary("acct_c").await.is_some());
     let recorded = recorded_status(&h.store, name).await.unwrap().unwrap();
     assert_eq!(
         (recorded.status.as_str(), recorded.error),
@@ -113,17 +103,9 @@ async fn a_poisoned_event_stops_its_projection_there_and_nothing_after_it_applie
     assert!(error.contains("does not decode"), "{error}");
     let committed = h.store.cursor_of(before).await.unwrap().unwrap();
     assert_eq!(state.checkpoint, committed);
-    let summary = h
-        .read_models()
-        .summary(&account("acct_a"))
-        .await
-        .unwrap()
-        .unwrap();
+    let summary = h.summary("acct_a").await.unwrap();
     assert_eq!(summary.seats.count, 2);
-    assert_eq!(
-        h.read_models().summary(&account("acct_b")).await.unwrap(),
-        None
-    );
+    assert_eq!(h.summary("acct_b").await, None);
     let recorded = recorded_status(&h.store, AccountSummaryProjector::NAME)
         .await
         .unwrap()

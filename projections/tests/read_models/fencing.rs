@@ -47,12 +47,7 @@ async fn a_worker_behind_a_moved_checkpoint_rolls_its_batch_back() {
         .subscription(id, SubscriptionCommand::AddSeats { count: seats(1) })
         .await;
     projections.wait_for(seats_added, PATIENCE).await.unwrap();
-    let summary = h
-        .read_models()
-        .summary(&account("acct_fenced"))
-        .await
-        .unwrap()
-        .unwrap();
+    let summary = h.summary("acct_fenced").await.unwrap();
     assert!(
         !summary.seats.overage_billing,
         "the fenced batch was rolled back, not applied a second time"

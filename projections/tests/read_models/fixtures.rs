@@ -17,7 +17,7 @@ use domain::{
 };
 use infrastructure::testing::{Backend, TestDatabase};
 use infrastructure::Store;
-use projections::{Projections, ReadModels, RuntimeOptions};
+use projections::{Projections, ReadModels, RuntimeOptions, SummaryView};
 use uuid::Uuid;
 
 /// Long enough for a loaded CI machine; a test that waits this long has failed anyway.
@@ -102,6 +102,12 @@ impl Harness {
 
     pub fn read_models(&self) -> ReadModels {
         ReadModels::new(&self.store)
+    }
+
+    /// The account's summary as the query answers it now.
+    pub async fn summary(&self, account_id: &str) -> Option<SummaryView> {
+        let models = self.read_models();
+        models.summary(&account(account_id)).await.unwrap()
     }
 
     /// Executes a subscription command; returns the position of its last event.

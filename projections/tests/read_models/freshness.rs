@@ -14,7 +14,6 @@ use crate::fixtures::*;
 async fn wait_for_returns_once_the_position_is_applied(backend: Backend) {
     let h = Harness::new(backend).await;
     let projections = h.start(options(500));
-    let models = h.read_models();
     let (id, position) = h.start_trial("acct_fresh", "pro", 1).await;
     projections.wait_for(position, PATIENCE).await.unwrap();
     for expected in 2..=6 {
@@ -23,11 +22,7 @@ async fn wait_for_returns_once_the_position_is_applied(backend: Backend) {
             .await;
         projections.wait_for(position, PATIENCE).await.unwrap();
         // Read right after the wait, with no retry: the write must already be visible.
-        let summary = models
-            .summary(&account("acct_fresh"))
-            .await
-            .unwrap()
-            .unwrap();
+        let summary = h.summary("acct_fresh").await.unwrap();
         assert_eq!(summary.seats.count, expected);
     }
     projections.wait_for(0, Duration::ZERO).await.unwrap();
@@ -52,13 +47,7 @@ async fn wait_for_is_stale_while_a_projection_is_stopped(backend: Backend) {
         matches!(stale, Err(ProjectionError::Stale { position: p, .. }) if p == position),
         "{stale:?}"
     );
-    assert_eq!(
-        h.read_models()
-            .summary(&account("acct_stale"))
-            .await
-            .unwrap(),
-        None
-    );
+    assert_eq!(h.summary("acct_stale").await, None);
     // A query that reads only the running projection is served.
     projections
         .wait_for_projections(&[FeatureAccessProjector::NAME], position, PATIENCE)

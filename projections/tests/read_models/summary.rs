@@ -16,7 +16,6 @@ fn strings(values: &[&str]) -> Vec<String> {
 async fn a_subscription_s_life_is_summarised_field_by_field(backend: Backend) {
     let h = Harness::new(backend).await;
     let projections = h.start(options(500));
-    let models = h.read_models();
     let acct = "acct_summary";
 
     let (id, _) = h.start_trial(acct, "starter", 4).await;
@@ -26,7 +25,7 @@ async fn a_subscription_s_life_is_summarised_field_by_field(backend: Backend) {
     let position = sub(SubscriptionCommand::AddSeats { count: seats(3) }).await;
 
     projections.wait_for(position, PATIENCE).await.unwrap();
-    let trialing = models.summary(&account(acct)).await.unwrap().unwrap();
+    let trialing = h.summary(acct).await.unwrap();
     assert_eq!(trialing.subscription_id, Some(id));
     assert_eq!(trialing.status, "trialing");
     assert_eq!(trialing.trial_ends_at, Some(t0() + Duration::days(14)));
@@ -80,7 +79,7 @@ async fn a_subscription_s_life_is_summarised_field_by_field(backend: Backend) {
     let position = sub(cancel).await;
 
     projections.wait_for(position, PATIENCE).await.unwrap();
-    let summary = models.summary(&account(acct)).await.unwrap().unwrap();
+    let summary = h.summary(acct).await.unwrap();
     let period_end = at("2026-04-02T00:00:00Z");
     assert_eq!(summary.account_id, acct);
     assert_eq!(summary.plan_id.as_deref(), Some("pro"));
@@ -160,7 +159,7 @@ async fn a_subscription_s_life_is_summarised_field_by_field(backend: Backend) {
             .map(|c| (c.plan_id.to_string(), c.effective_at))
     );
 
-    let json = serde_json::to_value(models.summary(&account(acct)).await.unwrap()).unwrap();
+    let json = serde_json::to_value(h.summary(acct).await).unwrap();
     assert_eq!(json["seats"]["overage_billing"], true);
     assert_eq!(json["scheduled_change"]["plan_id"], "starter");
     assert_eq!(json["balance_due"]["amount"], 0);
@@ -182,12 +181,7 @@ async fn a_new_subscription_replaces_a_cancelled_one(backend: Backend) {
     };
     let position = h.subscription(first, cancel).await;
     projections.wait_for(position, PATIENCE).await.unwrap();
-    let cancelled = h
-        .read_models()
-        .summary(&account(acct))
-        .await
-        .unwrap()
-        .unwrap();
+    let cancelled = h.summary(acct).await.unwrap();
     assert_eq!(
         (cancelled.subscription_id, cancelled.status.as_str()),
         (Some(first), "cancelled")
@@ -195,12 +189,7 @@ async fn a_new_subscription_replaces_a_cancelled_one(backend: Backend) {
 
     let (second, position) = h.start_trial(acct, "pro", 2).await;
     projections.wait_for(position, PATIENCE).await.unwrap();
-    let summary = h
-        .read_models()
-        .summary(&account(acct))
-        .await
-        .unwrap()
-        .unwrap();
+    let summary = h.summary(acct).await.unwrap();
     assert_ne!(first, second);
     assert_eq!(summary.subscription_id, Some(second));
     assert_eq!(summary.status, "trialing");
@@ -209,13 +198,7 @@ async fn a_new_subscription_replaces_a_cancelled_one(backend: Backend) {
     // The account's entitlements are the account's, not the subscription's.
     assert_eq!(summary.entitlements.status, "enabled");
 
-    assert_eq!(
-        h.read_models()
-            .summary(&account("acct_unknown"))
-            .await
-            .unwrap(),
-        None
-    );
+    assert_eq!(h.summary("acct_unknown").await, None);
     projections.stop().await;
 }
 
