@@ -61,18 +61,21 @@ fn is_transient_sqlx(error: &sqlx::Error) -> bool {
         | sqlx::Error::PoolClosed
         | sqlx::Error::WorkerCrashed
         | sqlx::Error::Protocol(_) => true,
-        sqlx::Error::Database(db) => match db.code() {
-            // Postgres: connection exceptions (08), transaction rollbacks such as serialization
-            // failures and deadlocks (40), operator intervention (57); SQLite: BUSY (5), LOCKED (6).
-            Some(code) => {
-                code.starts_with("08")
-                    || code.starts_with("40")
-                    || code.starts_with("57")
-                    || code == "5"
-                    || code == "6"
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                // SQLite reports extended codes; the primary one is the low byte: BUSY (5) and
+                // LOCKED (6) in all their variants.
+                code.parse::<i32>()
+                    .is_ok_and(|code| matches!(code & 0xff, 5 | 6))
+            } else {
+                // Postgres SQLSTATE classes: connection exception (08), transaction rollback such
+                // as serialization failures and deadlocks (40), operator intervention (57).
+                ["08", "40", "57"]
+                    .iter()
+                    .any(|class| code.starts_with(class))
             }
-            None => false,
-        },
+        }
         _ => false,
     }
 }
