@@ -19,6 +19,7 @@ pub enum ProjectionStatus {
     /// It retries when restarted.
     Failed {
         error: String,
+        #[serde(rename = "failed_position")]
         position: i64,
     },
     Stopped,
@@ -94,5 +95,34 @@ impl StatePublisher {
     pub(crate) fn set_last_error(&self, error: String) {
         self.sender
             .send_modify(|state| state.last_error = Some(error));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_state_names_the_position_it_stopped_at_apart_from_the_checkpoint() {
+        let state = ProjectionState {
+            name: "account_summary",
+            checkpoint: LogCursor { tx: 0, position: 7 },
+            status: ProjectionStatus::Failed {
+                error: "bad event".into(),
+                position: 8,
+            },
+            last_error: None,
+        };
+        assert_eq!(
+            serde_json::to_value(&state).unwrap(),
+            serde_json::json!({
+                "name": "account_summary",
+                "checkpoint": {"tx": 0, "position": 7},
+                "status": "failed",
+                "error": "bad event",
+                "failed_position": 8,
+                "last_error": null,
+            })
+        );
     }
 }
