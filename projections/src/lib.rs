@@ -1,1 +1,31 @@
-//! Read models and their checkpointed projectors (SPEC section 5). The first ones arrive with the event log.
+//! Read models and their checkpointed projectors (SPEC section 5): a runtime that follows the
+//! global event log with exactly-once effect, the Account Subscription Summary and the Feature
+//! Access View, and the queries the HTTP layer answers from them.
+
+mod columns;
+pub mod error;
+pub mod event;
+pub mod feature_access;
+pub mod read_models;
+pub mod runtime;
+pub mod sql;
+pub mod summary;
+
+use std::sync::Arc;
+
+use domain::PlanCatalog;
+use infrastructure::Store;
+
+pub use error::ProjectionError;
+pub use feature_access::{FeatureAccessProjector, FeatureAccessView};
+pub use read_models::ReadModels;
+pub use runtime::{ProjectionState, ProjectionStatus, Projections, Projector, RuntimeOptions};
+pub use summary::{AccountSummaryProjector, SummaryView};
+
+/// Starts the runtime with every read model of this crate.
+pub fn start(store: Arc<Store>, catalog: Arc<PlanCatalog>, options: RuntimeOptions) -> Projections {
+    let mut projections = Projections::new(store, options);
+    projections.spawn(AccountSummaryProjector::new(catalog));
+    projections.spawn(FeatureAccessProjector);
+    projections
+}

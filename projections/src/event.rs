@@ -1,0 +1,125 @@
+//! Reading the domain events that projectors consume out of the stored global log. This is the
+//! one place projections deserialise payloads: when an event type gets a second version, its
+//! upcaster is applied here too.
+
+use std::collections::BTreeSet;
+
+use application::event_log::StoredEvent;
+use domain::entitlements::EntitlementsEvent;
+use domain::subscription::SubscriptionEvent;
+use domain::AccountId;
+use serde::de::DeserializeOwned;
+
+use crate::error::ProjectionError;
+
+/// `aggregate_type` of the Subscription aggregate's events.
+pub const SUBSCRIPTION: &str = "subscription";
+/// `aggregate_type` of the Entitlements aggregate's events (their aggregate id is the account id).
+pub const ENTITLEMENTS: &str = "entitlements";
+
+/// A consumed event, typed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BillingEvent {
+    Subscription {
+        subscription_id: String,
+        event: SubscriptionEvent,
+    },
+    Entitlements {
+        account_id: String,
+        event: EntitlementsEvent,
+    },
+    /// An aggregate type this crate does not read (yet): invoices, dunning cases.
+    Other,
+}
+
+impl BillingEvent {
+    /// Decodes `stored`. A payload that does not decode is an error naming the event: the
+    /// projection stops there rather than skip it.
+    pub fn decode(stored: &StoredEvent) -> Result<Self, ProjectionError> {
+        Ok(match stored.aggregate_type.as_str() {
+            SUBSCRIPTION => BillingEvent::Subscription {
+                subscription_id: stored.aggregate_id.clone(),
+                event: payload(stored)?,
+            },
+            ENTITLEMENTS => BillingEvent::Entitlements {
+                account_id: stored.aggregate_id.clone(),
+                event: payload(stored)?,
+            },
+            _ => BillingEvent::Other,
+        })
+    }
+}
+
+/// An event that belongs to one account, decoded, with the stored event it came from.
+pub struct AccountEvent<'a> {
+    pub stored: &'a StoredEvent,
+    pub account_id: String,
+    pub event: BillingEvent,
+}
+
+impl AccountEvent<'_> {
+    /// Decodes `events`, leaving out those of aggregates this crate does not read.
+    pub fn decode_all(events: &[StoredEvent]) -> Result<Vec<AccountEvent<'_>>, ProjectionError> {
+        let mut decoded = Vec::with_capacity(events.len());
+        for stored in events {
+            let event = BillingEvent::decode(stored)?;
+            let account_id = match &event {
+                BillingEvent::Subscription { event, .. } => {
+                    subscription_account(event).as_str().to_owned()
+                }
+                BillingEvent::Entitlements { account_id, .. } => account_id.clone(),
+                BillingEvent::Other => continue,
+            };
+            decoded.push(AccountEvent {
+                stored,
+                account_id,
+                event,
+            });
+        }
+        Ok(decoded)
+    }
+
+    /// The accounts `events` belong to.
+    pub fn accounts(events: &[AccountEvent<'_>]) -> BTreeSet<String> {
+        events.iter().map(|e| e.account_id.clone()).collect()
+    }
+
+    /// The error that stops the projection at this event.
+    pub fn error(&self, reason: impl Into<String>) -> ProjectionError {
+        event_error(self.stored, reason.into())
+    }
+}
+
+/// The account a subscription event belongs to: every variant names it.
+pub fn subscription_account(event: &SubscriptionEvent) -> &AccountId {
+    use SubscriptionEvent as E;
+    match event {
+        E::TrialStarted { account_id, .. }
+        | E::BillingAccountAttached { account_id, .. }
+        | E::SubscriptionActivated { account_id, .. }
+        | E::SeatsAdded { account_id, .. }
+        | E::SeatsRemoved { account_id, .. }
+        | E::OverageBillingSet { account_id, .. }
+        | E::PlanChanged { account_id, .. }
+        | E::PlanChangeScheduled { account_id, .. }
+        | E::CancellationScheduled { account_id, .. }
+        | E::SubscriptionCancelled { account_id, .. }
+        | E::PeriodRenewed { account_id, .. }
+        | E::SubscriptionMarkedPastDue { account_id, .. }
+        | E::SubscriptionReactivated { account_id, .. } => account_id,
+    }
+}
+
+fn payload<E: DeserializeOwned>(stored: &StoredEvent) -> Result<E, ProjectionError> {
+    serde_json::from_value(stored.payload.clone())
+        .map_err(|e| event_error(stored, format!("the payload does not decode: {e}")))
+}
+
+fn event_error(stored: &StoredEvent, reason: String) -> ProjectionError {
+    ProjectionError::Event {
+        position: stored.position,
+        aggregate_type: stored.aggregate_type.clone(),
+        event_type: stored.event_type.clone(),
+        reason,
+    }
+}

@@ -1,0 +1,113 @@
+//! Feature Access View (SPEC 5), on the product's hot path: "may account X use feature F now?",
+//! answered from stored inputs by the domain's own rule, `FeatureAccess::decide`.
+//!
+//! Listens to: `entitlements` events.
+//! Keeps: `feature_access_accounts` (standing, plan, usage period) and `feature_access` (per
+//! feature: granted now, limit, used this period).
+//! Writes: per batch, loads the rows of the accounts the batch touches, folds the events into
+//! them in memory and upserts the rows that changed.
+
+mod row;
+mod table;
+mod view;
+
+use application::event_log::StoredEvent;
+use domain::{AccountId, FeatureKey};
+
+use crate::error::ProjectionError;
+use crate::event::{AccountEvent, BillingEvent, ENTITLEMENTS};
+use crate::runtime::Projector;
+use crate::sql::{ProjectionTx, ReadPool};
+
+pub use row::{AccessAccountRow, FeatureRow};
+pub use view::FeatureAccessView;
+
+/// The projector of the Feature Access View.
+#[derive(Debug, Default)]
+pub struct FeatureAccessProjector;
+
+impl FeatureAccessProjector {
+    pub const NAME: &'static str = "feature_access";
+}
+
+impl Projector for FeatureAccessProjector {
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+
+    fn listens_to(&self) -> &'static [&'static str] {
+        &[ENTITLEMENTS]
+    }
+
+    async fn apply_batch(
+        &self,
+        tx: &mut ProjectionTx,
+        events: &[StoredEvent],
+    ) -> Result<(), ProjectionError> {
+        let events = AccountEvent::decode_all(events)?;
+        let accounts = AccountEvent::accounts(&events);
+        let mut stored = table::load(tx, &accounts).await?;
+        let mut folded = stored.clone();
+        for event in &events {
+            if let BillingEvent::Entitlements { event: change, .. } = &event.event {
+                folded
+                    .entry(event.account_id.clone())
+                    .or_default()
+                    .apply(&event.account_id, change)
+                    .map_err(|reason| event.error(reason))?;
+            }
+        }
+        let (mut changed_accounts, mut changed_features) = (Vec::new(), Vec::new());
+        for (account_id, after) in folded {
+            let before = stored.remove(&account_id).unwrap_or_default();
+            if after.account != before.account {
+                changed_accounts.extend(after.account);
+            }
+            changed_features.extend(
+                after
+                    .features
+                    .into_values()
+                    .filter(|row| before.features.get(&row.feature) != Some(row)),
+            );
+        }
+        table::save(tx, changed_accounts, changed_features).await?;
+        Ok(())
+    }
+}
+
+/// May `account_id` use `feature` now? `None` when the account's entitlements were never
+/// enabled (no such account, as far as access goes).
+pub async fn access(
+    pool: &ReadPool,
+    account_id: &AccountId,
+    feature: &FeatureKey,
+) -> Result<Option<FeatureAccessView>, ProjectionError> {
+    table::find(pool, account_id.as_str(), feature.as_str())
+        .await?
+        .map(|row| FeatureAccessView::decide(account_id.as_str(), feature.as_str(), &row))
+        .transpose()
+}
+
+/// Access to every feature the account's plan grants, and to any other with usage this period,
+/// in key order. `None` when the account's entitlements were never enabled.
+pub async fn all_access(
+    pool: &ReadPool,
+    account_id: &AccountId,
+) -> Result<Option<Vec<FeatureAccessView>>, ProjectionError> {
+    let rows = table::listed(pool, account_id.as_str()).await?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    rows.iter()
+        .filter_map(|row| row.feature.as_deref().map(|feature| (feature, row)))
+        .map(|(feature, row)| FeatureAccessView::decide(account_id.as_str(), feature, row))
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
+/// Every stored row, by key: for audit verification and rebuild comparisons.
+pub async fn all_rows(
+    pool: &ReadPool,
+) -> Result<(Vec<AccessAccountRow>, Vec<FeatureRow>), ProjectionError> {
+    Ok(table::all(pool).await?)
+}

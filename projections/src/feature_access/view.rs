@@ -1,0 +1,52 @@
+//! Access to a feature as clients see it: SPEC section 6's "Feature access" resource, decided by
+//! the domain's one access rule from the stored rows.
+
+use domain::entitlements::{AccessReason, FeatureAccess};
+use serde::Serialize;
+
+use crate::columns::{parse_count, parse_entitlement_status};
+use crate::error::ProjectionError;
+
+use super::table::AccessRow;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FeatureAccessView {
+    pub account_id: String,
+    pub feature: String,
+    pub allowed: bool,
+    pub reason: AccessReason,
+    /// Null when unlimited or not metered.
+    pub limit: Option<u64>,
+    /// Units used this period.
+    pub used: u64,
+    /// Null when unlimited or not metered.
+    pub remaining: Option<u64>,
+}
+
+impl FeatureAccessView {
+    /// Decides access to `feature` with [`FeatureAccess::decide`], the rule the Entitlements
+    /// aggregate uses: the read model stores the inputs, never its own verdict.
+    pub(super) fn decide(
+        account_id: &str,
+        feature: &str,
+        row: &AccessRow,
+    ) -> Result<Self, ProjectionError> {
+        let limit = row.limit_units.map(parse_count).transpose()?;
+        let used = row.used.map(parse_count).transpose()?.unwrap_or(0);
+        let access = FeatureAccess::decide(
+            parse_entitlement_status(&row.status)?,
+            row.in_plan.unwrap_or(false),
+            limit,
+            used,
+        );
+        Ok(Self {
+            account_id: account_id.to_owned(),
+            feature: feature.to_owned(),
+            allowed: access.allowed,
+            reason: access.reason,
+            limit: access.limit,
+            used: access.used,
+            remaining: access.remaining,
+        })
+    }
+}

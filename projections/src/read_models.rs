@@ -1,0 +1,54 @@
+//! The queries the HTTP layer calls, in one place, over the store's read side.
+
+use domain::{AccountId, FeatureKey};
+use infrastructure::Store;
+
+use crate::error::ProjectionError;
+use crate::feature_access::{self, FeatureAccessView};
+use crate::sql::ReadPool;
+use crate::summary::{self, SummaryView};
+
+/// The read models of this crate. Cheap to clone (it holds a connection pool).
+#[derive(Clone)]
+pub struct ReadModels {
+    pool: ReadPool,
+}
+
+impl ReadModels {
+    pub fn new(store: &Store) -> Self {
+        Self {
+            pool: ReadPool::of(store),
+        }
+    }
+
+    /// The account's summary; `None` when no event has named the account (404).
+    pub async fn summary(
+        &self,
+        account_id: &AccountId,
+    ) -> Result<Option<SummaryView>, ProjectionError> {
+        summary::summary(&self.pool, account_id).await
+    }
+
+    /// May the account use `feature` now? `None` when its entitlements were never enabled (404).
+    pub async fn feature(
+        &self,
+        account_id: &AccountId,
+        feature: &FeatureKey,
+    ) -> Result<Option<FeatureAccessView>, ProjectionError> {
+        feature_access::access(&self.pool, account_id, feature).await
+    }
+
+    /// Access to every feature of the account's plan (and any other with usage this period), in
+    /// key order; `None` when its entitlements were never enabled (404).
+    pub async fn features(
+        &self,
+        account_id: &AccountId,
+    ) -> Result<Option<Vec<FeatureAccessView>>, ProjectionError> {
+        feature_access::all_access(&self.pool, account_id).await
+    }
+
+    /// The pool the queries read, for audit verification (`summary::all_rows`, …).
+    pub fn pool(&self) -> &ReadPool {
+        &self.pool
+    }
+}

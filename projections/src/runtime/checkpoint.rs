@@ -1,0 +1,134 @@
+//! The checkpoint and status tables. A checkpoint moves only by compare-and-set inside the
+//! projector's own transaction: if it is not where this worker last left it, another worker
+//! has taken over (its lease was lost), and the batch is rolled back instead of applied twice.
+
+use application::event_log::LogCursor;
+use chrono::Utc;
+use infrastructure::Store;
+
+use crate::columns::timestamp;
+use crate::error::ProjectionError;
+use crate::sql::{ProjectionTx, ReadPool};
+
+/// Wakes standby workers in other processes when a checkpoint commits (Postgres only).
+pub const CHECKPOINTS_CHANNEL: &str = "ledgerline_projections";
+
+#[derive(sqlx::FromRow)]
+struct CheckpointRow {
+    log_tx: i64,
+    position: i64,
+}
+
+/// The committed checkpoint of `name`, whichever process committed it; the default cursor
+/// when it never committed.
+pub async fn load(store: &Store, name: &str) -> Result<LogCursor, ProjectionError> {
+    let row: Option<CheckpointRow> = ReadPool::of(store)
+        .fetch_optional(
+            "SELECT log_tx, position FROM projection_checkpoints WHERE name = $1",
+            &[name.into()],
+        )
+        .await?;
+    Ok(row.map_or(LogCursor::default(), |row| LogCursor {
+        tx: row.log_tx,
+        position: row.position,
+    }))
+}
+
+const ADVANCE: &str = "
+INSERT INTO projection_checkpoints (name, log_tx, position, updated_at) VALUES ($1, $2, $3, $4)
+ON CONFLICT (name) DO UPDATE
+   SET log_tx = excluded.log_tx, position = excluded.position, updated_at = excluded.updated_at
+ WHERE projection_checkpoints.log_tx = $5 AND projection_checkpoints.position = $6";
+
+/// Moves `name`'s checkpoint from `from` to `to` inside `tx`. Returns false, changing nothing,
+/// when the stored checkpoint is not `from`: another worker moved it.
+pub async fn advance(
+    tx: &mut ProjectionTx,
+    name: &str,
+    from: LogCursor,
+    to: LogCursor,
+) -> Result<bool, ProjectionError> {
+    let params = [
+        name.into(),
+        to.tx.into(),
+        to.position.into(),
+        timestamp(Utc::now()).into(),
+        from.tx.into(),
+        from.position.into(),
+    ];
+    let moved = tx.execute(ADVANCE, &params).await? == 1;
+    if moved && matches!(tx, ProjectionTx::Postgres(_)) {
+        // Delivered at commit, and only if the transaction commits.
+        tx.execute(
+            "SELECT pg_notify($1, $2)",
+            &[CHECKPOINTS_CHANNEL.into(), name.into()],
+        )
+        .await?;
+    }
+    Ok(moved)
+}
+
+/// What the active worker reports in the status table.
+pub enum StoredStatus<'a> {
+    Running,
+    Failed { error: &'a str, position: i64 },
+    Stopped,
+}
+
+const RECORD_STATUS: &str = "
+INSERT INTO projection_status (name, status, error, failed_position, updated_at)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (name) DO UPDATE
+   SET status = excluded.status, error = excluded.error,
+       failed_position = excluded.failed_position, updated_at = excluded.updated_at";
+
+/// Records `status` for `name` in its own transaction.
+pub async fn record_status(
+    store: &Store,
+    name: &str,
+    status: StoredStatus<'_>,
+) -> Result<(), ProjectionError> {
+    let (label, error, position) = match status {
+        StoredStatus::Running => ("running", None, None),
+        StoredStatus::Failed { error, position } => {
+            ("failed", Some(error.to_owned()), Some(position))
+        }
+        StoredStatus::Stopped => ("stopped", None, None),
+    };
+    let mut tx = ProjectionTx::begin(store).await?;
+    tx.execute(
+        RECORD_STATUS,
+        &[
+            name.into(),
+            label.into(),
+            error.into(),
+            position.into(),
+            timestamp(Utc::now()).into(),
+        ],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A status row as stored.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct RecordedStatus {
+    pub status: String,
+    pub error: Option<String>,
+    pub failed_position: Option<i64>,
+    pub updated_at: String,
+}
+
+/// The status the active worker of `name` last recorded, in any process.
+pub async fn recorded_status(
+    store: &Store,
+    name: &str,
+) -> Result<Option<RecordedStatus>, ProjectionError> {
+    Ok(ReadPool::of(store)
+        .fetch_optional(
+            "SELECT status, error, failed_position, updated_at FROM projection_status WHERE name = $1",
+            &[name.into()],
+        )
+        .await?)
+}

@@ -1,0 +1,34 @@
+//! The shape every read model's projector has: a name, the aggregate types it listens to, and
+//! `apply_batch`, which writes the read model's rows for a batch of events inside a transaction
+//! the runtime hands it. The runtime adds the checkpoint to that transaction and commits.
+
+use std::future::Future;
+
+use application::event_log::StoredEvent;
+
+use crate::error::ProjectionError;
+use crate::sql::ProjectionTx;
+
+/// A read model's writer.
+///
+/// Contract:
+/// - `apply_batch` receives only events whose `aggregate_type` is in `listens_to`, in global log
+///   order, and MUST write through `tx` alone: the runtime commits the rows and the checkpoint
+///   together, or neither.
+/// - It MUST return an error, never skip, when an event cannot be applied; an error about one
+///   event should be `ProjectionError::Event` with its position. The projection then stops there.
+/// - Rows are derived data only: applying the whole log from position 0 to empty tables gives
+///   the same rows as applying it in any split into batches.
+pub trait Projector: Send + Sync + 'static {
+    /// Stable: it keys the checkpoint, the status row and the Postgres advisory lock.
+    fn name(&self) -> &'static str;
+
+    /// The aggregate types (`subscription`, `entitlements`, …) whose events this projector reads.
+    fn listens_to(&self) -> &'static [&'static str];
+
+    fn apply_batch(
+        &self,
+        tx: &mut ProjectionTx,
+        events: &[StoredEvent],
+    ) -> impl Future<Output = Result<(), ProjectionError>> + Send;
+}

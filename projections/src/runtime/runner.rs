@@ -1,0 +1,236 @@
+//! One projection's worker: take the lease, then read the log after the checkpoint in batches,
+//! apply each batch and move the checkpoint in one transaction, and sleep until woken when
+//! caught up. Without the lease it stands by, following the checkpoint the active worker
+//! commits. A batch that fails on an event stops the projection there; a database that fails
+//! is retried.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use application::event_log::{EventLog, LogCursor, StoredEvent};
+use infrastructure::Store;
+use tokio::sync::watch;
+
+use super::checkpoint::{self, StoredStatus};
+use super::lease::Lease;
+use super::state::{ProjectionStatus, StatePublisher};
+use super::wakeup::Wakeups;
+use super::Projector;
+use crate::error::ProjectionError;
+use crate::sql::ProjectionTx;
+
+/// How workers pace themselves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RuntimeOptions {
+    /// Events read and applied per transaction.
+    pub batch_size: u32,
+    /// How long an idle worker sleeps when no notification wakes it, and how often a standby
+    /// worker retries the lease.
+    pub poll_interval: Duration,
+}
+
+impl Default for RuntimeOptions {
+    fn default() -> Self {
+        Self {
+            batch_size: 500,
+            poll_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Why an active spell ended.
+enum End {
+    /// Shutdown was asked for.
+    Stopped,
+    /// An event could not be applied; the projection is stopped.
+    Failed,
+    /// The database failed or another worker moved the checkpoint: stand by and retry.
+    Interrupted,
+}
+
+/// What a committed batch did.
+enum Applied {
+    Advanced(LogCursor),
+    /// The checkpoint was not where this worker left it: someone else is active.
+    Fenced,
+}
+
+pub(crate) struct Runner<P> {
+    pub store: Arc<Store>,
+    pub projector: P,
+    pub options: RuntimeOptions,
+    pub state: StatePublisher,
+    pub shutdown: watch::Receiver<bool>,
+    pub wakeups: Wakeups,
+}
+
+impl<P: Projector> Runner<P> {
+    pub(crate) async fn run(mut self) {
+        let mut lease = Lease::for_projection(&self.store, self.projector.name());
+        while !self.stopping() {
+            match lease.try_acquire().await {
+                Ok(true) => {
+                    let end = self.while_active().await;
+                    lease.release().await;
+                    match end {
+                        End::Stopped => break,
+                        End::Failed => return,
+                        End::Interrupted => {}
+                    }
+                }
+                Ok(false) => self.follow_stored_checkpoint().await,
+                Err(error) => {
+                    self.interrupted(error);
+                }
+            }
+            tokio::select! {
+                _ = self.shutdown.wait_for(|stop| *stop) => {}
+                _ = self.wakeups.next() => {}
+            }
+        }
+        self.state.set_status(ProjectionStatus::Stopped);
+    }
+
+    fn stopping(&self) -> bool {
+        // A dropped sender (the runtime is gone) means stop too.
+        *self.shutdown.borrow() || self.shutdown.has_changed().is_err()
+    }
+
+    async fn while_active(&mut self) -> End {
+        let name = self.projector.name();
+        if let Err(error) =
+            checkpoint::record_status(&self.store, name, StoredStatus::Running).await
+        {
+            return self.interrupted(error);
+        }
+        let mut cursor = match checkpoint::load(&self.store, name).await {
+            Ok(cursor) => cursor,
+            Err(error) => return self.interrupted(error),
+        };
+        self.state.advance(cursor);
+        self.state.set_status(ProjectionStatus::Running);
+        tracing::info!(
+            projection = name,
+            position = cursor.position,
+            "projection active"
+        );
+        loop {
+            if self.stopping() {
+                if let Err(error) =
+                    checkpoint::record_status(&self.store, name, StoredStatus::Stopped).await
+                {
+                    tracing::warn!(projection = name, %error, "cannot record the stop");
+                }
+                return End::Stopped;
+            }
+            self.wakeups.mark_seen();
+            let batch = match self.store.read_after(cursor, self.options.batch_size).await {
+                Ok(batch) => batch,
+                Err(error) => return self.interrupted(error.into()),
+            };
+            let Some(first_position) = batch.first().map(|(_, event)| event.position) else {
+                tokio::select! {
+                    _ = self.shutdown.wait_for(|stop| *stop) => {}
+                    _ = self.wakeups.next() => {}
+                }
+                continue;
+            };
+            match self.apply(cursor, batch).await {
+                Ok(Applied::Advanced(to)) => {
+                    cursor = to;
+                    self.state.advance(to);
+                }
+                Ok(Applied::Fenced) => {
+                    tracing::warn!(projection = name, "another worker moved the checkpoint");
+                    self.state.set_status(ProjectionStatus::Standby);
+                    return End::Interrupted;
+                }
+                Err(error) if error.is_transient() => return self.interrupted(error),
+                Err(error) => {
+                    let position = error.position().unwrap_or(first_position);
+                    return self.fail(error, position).await;
+                }
+            }
+        }
+    }
+
+    /// Applies one batch and moves the checkpoint from `from` to its last event, atomically.
+    async fn apply(
+        &self,
+        from: LogCursor,
+        batch: Vec<(LogCursor, StoredEvent)>,
+    ) -> Result<Applied, ProjectionError> {
+        let Some(to) = batch.last().map(|(cursor, _)| *cursor) else {
+            return Ok(Applied::Advanced(from));
+        };
+        let listens_to = self.projector.listens_to();
+        let events: Vec<StoredEvent> = batch
+            .into_iter()
+            .map(|(_, event)| event)
+            .filter(|event| listens_to.contains(&event.aggregate_type.as_str()))
+            .collect();
+        let mut tx = ProjectionTx::begin(&self.store).await?;
+        let result = self.apply_in(&mut tx, &events, from, to).await;
+        match result {
+            Ok(true) => {
+                tx.commit().await?;
+                Ok(Applied::Advanced(to))
+            }
+            Ok(false) => {
+                tx.rollback().await?;
+                Ok(Applied::Fenced)
+            }
+            Err(error) => {
+                // Dropping the transaction would roll it back as well; this frees the
+                // connection (SQLite's only writer) before the status is recorded.
+                let _ = tx.rollback().await;
+                Err(error)
+            }
+        }
+    }
+
+    async fn apply_in(
+        &self,
+        tx: &mut ProjectionTx,
+        events: &[StoredEvent],
+        from: LogCursor,
+        to: LogCursor,
+    ) -> Result<bool, ProjectionError> {
+        if !events.is_empty() {
+            self.projector.apply_batch(tx, events).await?;
+        }
+        checkpoint::advance(tx, self.projector.name(), from, to).await
+    }
+
+    async fn fail(&mut self, error: ProjectionError, position: i64) -> End {
+        let name = self.projector.name();
+        let error = error.to_string();
+        tracing::error!(projection = name, position, %error, "projection stopped at an event it cannot apply");
+        let status = StoredStatus::Failed {
+            error: &error,
+            position,
+        };
+        if let Err(record) = checkpoint::record_status(&self.store, name, status).await {
+            tracing::warn!(projection = name, error = %record, "cannot record the failure");
+        }
+        self.state
+            .set_status(ProjectionStatus::Failed { error, position });
+        End::Failed
+    }
+
+    fn interrupted(&mut self, error: ProjectionError) -> End {
+        tracing::warn!(projection = self.projector.name(), %error, "projection interrupted; retrying");
+        self.state.set_last_error(error.to_string());
+        self.state.set_status(ProjectionStatus::Standby);
+        End::Interrupted
+    }
+
+    /// Standing by: show the checkpoint the active worker (in another process) has committed.
+    async fn follow_stored_checkpoint(&mut self) {
+        match checkpoint::load(&self.store, self.projector.name()).await {
+            Ok(cursor) => self.state.advance(cursor),
+            Err(error) => self.state.set_last_error(error.to_string()),
+        }
+        self.state.set_status(ProjectionStatus::Standby);
+    }
+}

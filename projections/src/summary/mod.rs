@@ -1,0 +1,95 @@
+//! Account Subscription Summary (SPEC 5): one row per account with its subscription's plan,
+//! status, periods, seats and scheduled changes, and its entitlement standing.
+//!
+//! Listens to: `subscription` and `entitlements` events.
+//! Keeps: `account_summaries`, one row per account (see [`SummaryRow`]).
+//! Writes: per batch, loads the rows of the accounts the batch touches, folds the events into
+//! them in memory and upserts the rows that changed, a few statements per batch.
+
+mod row;
+mod table;
+mod view;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use application::event_log::StoredEvent;
+use domain::{AccountId, PlanCatalog};
+
+use crate::error::ProjectionError;
+use crate::event::{AccountEvent, ENTITLEMENTS, SUBSCRIPTION};
+use crate::runtime::Projector;
+use crate::sql::{ProjectionTx, ReadPool};
+
+pub use row::SummaryRow;
+pub use view::{BalanceView, EntitlementsView, ScheduledChangeView, SeatsView, SummaryView};
+
+/// The projector of the Account Subscription Summary. It reads seat limits from the catalog, so a
+/// rebuild after a catalog change reflects the catalog of the rebuild.
+pub struct AccountSummaryProjector {
+    catalog: Arc<PlanCatalog>,
+}
+
+impl AccountSummaryProjector {
+    pub const NAME: &'static str = "account_summary";
+
+    pub fn new(catalog: Arc<PlanCatalog>) -> Self {
+        Self { catalog }
+    }
+}
+
+impl Projector for AccountSummaryProjector {
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+
+    fn listens_to(&self) -> &'static [&'static str] {
+        &[SUBSCRIPTION, ENTITLEMENTS]
+    }
+
+    async fn apply_batch(
+        &self,
+        tx: &mut ProjectionTx,
+        events: &[StoredEvent],
+    ) -> Result<(), ProjectionError> {
+        let events = AccountEvent::decode_all(events)?;
+        let accounts = AccountEvent::accounts(&events);
+        let stored = table::load(tx, &accounts).await?;
+        let mut rows: BTreeMap<String, SummaryRow> = stored.clone();
+        for AccountEvent {
+            account_id, event, ..
+        } in &events
+        {
+            rows.entry(account_id.clone())
+                .or_insert_with(|| SummaryRow::new(account_id))
+                .apply(event, &self.catalog);
+        }
+        let changed = rows
+            .into_values()
+            .filter(|row| {
+                stored.get(&row.account_id).map_or_else(
+                    || *row != SummaryRow::new(&row.account_id),
+                    |before| before != row,
+                )
+            })
+            .collect();
+        table::save(tx, changed).await?;
+        Ok(())
+    }
+}
+
+/// The summary of `account_id`; `None` when no event has named the account.
+pub async fn summary(
+    pool: &ReadPool,
+    account_id: &AccountId,
+) -> Result<Option<SummaryView>, ProjectionError> {
+    table::find(pool, account_id.as_str())
+        .await?
+        .map(SummaryView::try_from)
+        .transpose()
+}
+
+/// Every stored row, by account id: for audit verification and rebuild comparisons.
+pub async fn all_rows(pool: &ReadPool) -> Result<Vec<SummaryRow>, ProjectionError> {
+    Ok(table::all(pool).await?)
+}

@@ -1,0 +1,276 @@
+//! What every read-model test starts from: a fresh database on one backend, the shipped plan
+//! catalog, a manual clock, and the real command bus to produce events with.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use application::event_log::{Append, EventLog, EventMetadata, LogCursor, NewEvent, StoredEvent};
+use application::{CommandBus, CommandContext};
+use chrono::{DateTime, Utc};
+use domain::dunning::DunningPolicy;
+use domain::entitlements::{Entitlements, EntitlementsCommand, UsageId};
+use domain::subscription::{BillingAccount, Subscription, SubscriptionCommand};
+use domain::{
+    AccountId, BillingPeriod, BillingServices, Email, FeatureKey, ManualClock, PaymentMethodToken,
+    PlanCatalog, PlanId, SeatCount,
+};
+use infrastructure::testing::{Backend, TestDatabase};
+use infrastructure::Store;
+use projections::{Projections, ReadModels, RuntimeOptions, SummaryView};
+use uuid::Uuid;
+
+/// Long enough for a loaded CI machine; a test that waits this long has failed anyway.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
+pub fn at(rfc3339: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(rfc3339).unwrap().to_utc()
+}
+
+pub fn t0() -> DateTime<Utc> {
+    at("2026-03-01T00:00:00Z")
+}
+
+pub fn account(id: &str) -> AccountId {
+    AccountId::parse(id).unwrap()
+}
+
+pub fn plan(id: &str) -> PlanId {
+    PlanId::parse(id).unwrap()
+}
+
+pub fn feature(key: &str) -> FeatureKey {
+    FeatureKey::parse(key).unwrap()
+}
+
+pub fn seats(n: u32) -> SeatCount {
+    SeatCount::parse(n).unwrap()
+}
+
+pub fn billing_account() -> BillingAccount {
+    BillingAccount {
+        email: Email::parse("billing@example.com").unwrap(),
+        payment_method: PaymentMethodToken::parse("pm_card_visa").unwrap(),
+    }
+}
+
+/// Quick polling and wake-ups, so that tests do not wait on the production pace.
+pub fn options(batch_size: u32) -> RuntimeOptions {
+    RuntimeOptions {
+        batch_size,
+        poll_interval: Duration::from_millis(50),
+    }
+}
+
+pub fn shipped_catalog() -> Arc<PlanCatalog> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/plans.toml");
+    Arc::new(infrastructure::load_catalog(&path).expect("the shipped catalog loads"))
+}
+
+/// One test's database, with the means to write events to it.
+pub struct Harness {
+    pub db: TestDatabase,
+    pub store: Arc<Store>,
+    pub bus: CommandBus<Store>,
+    pub clock: Arc<ManualClock>,
+    pub catalog: Arc<PlanCatalog>,
+    services: BillingServices,
+}
+
+impl Harness {
+    pub async fn new(backend: Backend) -> Self {
+        let db = TestDatabase::create(backend).await;
+        let store = Arc::new(db.store().await);
+        let clock = Arc::new(ManualClock::starting_at(t0()));
+        let catalog = shipped_catalog();
+        let services =
+            BillingServices::new(clock.clone(), catalog.clone(), DunningPolicy::default());
+        Self {
+            bus: CommandBus::new(store.clone(), clock.clone()),
+            db,
+            store,
+            clock,
+            catalog,
+            services,
+        }
+    }
+
+    /// The runtime with both read models of the crate.
+    pub fn start(&self, options: RuntimeOptions) -> Projections {
+        projections::start(self.store.clone(), self.catalog.clone(), options)
+    }
+
+    pub fn read_models(&self) -> ReadModels {
+        ReadModels::new(&self.store)
+    }
+
+    /// The account's summary as the query answers it now.
+    pub async fn summary(&self, account_id: &str) -> Option<SummaryView> {
+        let models = self.read_models();
+        models.summary(&account(account_id)).await.unwrap()
+    }
+
+    /// Executes a subscription command; returns the position of its last event.
+    pub async fn subscription(&self, id: Uuid, command: SubscriptionCommand) -> i64 {
+        let executed = self
+            .bus
+            .execute::<Subscription>(&id.to_string(), command, &self.services, &context())
+            .await
+            .expect("the subscription command is accepted");
+        executed.record.position.expect("the command appended")
+    }
+
+    /// Executes an entitlements command; returns the position of its last event.
+    pub async fn entitlements(&self, account_id: &str, command: EntitlementsCommand) -> i64 {
+        let executed = self
+            .bus
+            .execute::<Entitlements>(account_id, command, &self.services, &context())
+            .await
+            .expect("the entitlements command is accepted");
+        executed.record.position.expect("the command appended")
+    }
+
+    /// Starts a trial; returns the subscription id and the event's position.
+    pub async fn start_trial(
+        &self,
+        account_id: &str,
+        plan_id: &str,
+        seat_count: u32,
+    ) -> (Uuid, i64) {
+        let id = Uuid::new_v4();
+        let position = self
+            .subscription(
+                id,
+                SubscriptionCommand::StartTrial {
+                    subscription_id: id,
+                    account_id: account(account_id),
+                    plan_id: plan(plan_id),
+                    seats: seats(seat_count),
+                    billing_account: None,
+                    overage_billing: false,
+                },
+            )
+            .await;
+        (id, position)
+    }
+
+    /// Enables `plan_id`'s entitlements for `period`.
+    pub async fn enable(&self, account_id: &str, plan_id: &str, period: BillingPeriod) -> i64 {
+        let command = EntitlementsCommand::EnableEntitlements {
+            account_id: account(account_id),
+            plan_id: plan(plan_id),
+            period,
+        };
+        self.entitlements(account_id, command).await
+    }
+
+    pub async fn record_usage(&self, account_id: &str, key: &str, quantity: u64) -> i64 {
+        let command = EntitlementsCommand::RecordUsage {
+            feature: feature(key),
+            quantity,
+            usage_id: UsageId::parse(&Uuid::new_v4().to_string()).unwrap(),
+        };
+        self.entitlements(account_id, command).await
+    }
+
+    /// Appends an event no projector can decode, as a defect or a bad migration would leave.
+    pub async fn append_poison(&self) -> i64 {
+        let poison = NewEvent {
+            event_type: "TrialStarted".into(),
+            event_version: "1.0".into(),
+            payload: serde_json::json!({"TrialStarted": {"poison": true}}),
+            metadata: metadata(),
+        };
+        let append = Append {
+            aggregate_type: "subscription".into(),
+            aggregate_id: Uuid::new_v4().to_string(),
+            expected_version: 0,
+            events: vec![poison],
+            snapshot: None,
+            command: None,
+        };
+        let record = self.store.append(append).await.expect("append the poison");
+        record.position.expect("one event appended")
+    }
+}
+
+/// A trial period from `t0()`: what the policy enables entitlements for at trial start.
+pub fn trial_period(days: i64) -> BillingPeriod {
+    BillingPeriod {
+        start: t0(),
+        end: t0() + chrono::Duration::days(days),
+    }
+}
+
+fn context() -> CommandContext {
+    CommandContext {
+        actor: "test".into(),
+        correlation_id: "test".into(),
+        causation_id: "test".into(),
+        idempotency_key: None,
+        key: None,
+    }
+}
+
+fn metadata() -> EventMetadata {
+    EventMetadata {
+        event_id: Uuid::new_v4(),
+        recorded_at: t0(),
+        actor: "test".into(),
+        command: "Test".into(),
+        correlation_id: "test".into(),
+        causation_id: "test".into(),
+        idempotency_key: None,
+    }
+}
+
+/// The whole log, in order, once `count` events are readable. On Postgres a reader sees an
+/// event only once every transaction older than it has ended, in any database of the server
+/// (other tests' included): a test that depends on how the log splits into batches waits here.
+pub async fn readable_log(store: &Store, count: usize) -> Vec<(LogCursor, StoredEvent)> {
+    let read = async {
+        loop {
+            let log = whole_log(store).await;
+            if log.len() >= count {
+                return log;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(PATIENCE, read)
+        .await
+        .expect("the log becomes readable")
+}
+
+async fn whole_log(store: &Store) -> Vec<(LogCursor, StoredEvent)> {
+    let mut events = Vec::new();
+    let mut cursor = LogCursor::default();
+    loop {
+        let batch = store.read_after(cursor, 1000).await.expect("read the log");
+        let Some((last, _)) = batch.last() else {
+            return events;
+        };
+        cursor = *last;
+        events.extend(batch);
+    }
+}
+
+/// Appends the first `count` events of `from`'s log to `to`, in the same order.
+pub async fn copy_log(from: &Store, to: &Store, count: usize) {
+    for (_, event) in readable_log(from, count).await {
+        let append = Append {
+            aggregate_type: event.aggregate_type,
+            aggregate_id: event.aggregate_id,
+            expected_version: event.sequence - 1,
+            events: vec![NewEvent {
+                event_type: event.event_type,
+                event_version: event.event_version,
+                payload: event.payload,
+                metadata: event.metadata,
+            }],
+            snapshot: None,
+            command: None,
+        };
+        to.append(append).await.expect("copy an event");
+    }
+}

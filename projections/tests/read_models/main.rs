@@ -1,0 +1,13 @@
+//! Contract tests of the read models and their runtime, against real SQLite and Postgres. One
+//! test binary: linking is the slow part of a build on this machine.
+
+mod fixtures;
+mod instrumented;
+
+mod exactly_once;
+mod feature_access;
+mod fencing;
+mod freshness;
+mod recovery;
+mod single_worker;
+mod summary;
