@@ -188,6 +188,7 @@ impl Harness {
             events: vec![poison],
             snapshot: None,
             command: None,
+            claims: Default::default(),
         };
         let record = self.store.append(append).await.expect("append the poison");
         record.position.expect("one event appended")
@@ -270,6 +271,7 @@ pub async fn copy_log(from: &Store, to: &Store, count: usize) {
             }],
             snapshot: None,
             command: None,
+            claims: Default::default(),
         };
         to.append(append).await.expect("copy an event");
     }
