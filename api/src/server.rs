@@ -10,13 +10,15 @@ use axum::Router;
 use domain::dunning::DunningPolicy;
 use domain::{BillingServices, Clock, ManualClock};
 use infrastructure::{load_catalog, CatalogFileError, Store, StoreError, SystemClock};
+use projections::{ReadModels, RuntimeOptions};
+use sagas::EntitlementsPolicyWorker;
 use tokio::net::TcpListener;
 
 use crate::auth::KeyRing;
 use crate::cli::ServeArgs;
 use crate::extract::request_id;
 use crate::problem::ApiError;
-use crate::routes::{audit, health, plans, subscriptions, test_clock};
+use crate::routes::{accounts, audit, health, plans, subscriptions, test_clock};
 use crate::state::AppState;
 
 /// Why the service could not start or keep serving.
@@ -64,6 +66,15 @@ pub fn router(state: AppState) -> Router {
             post(subscriptions::change_plan),
         )
         .route(&subscription("cancel"), post(subscriptions::cancel))
+        .route("/v1/accounts/{account_id}/summary", get(accounts::summary))
+        .route(
+            "/v1/accounts/{account_id}/features",
+            get(accounts::features),
+        )
+        .route(
+            "/v1/accounts/{account_id}/features/{feature}",
+            get(accounts::feature),
+        )
         .route("/v1/audit/streams/{type}/{id}", get(audit::stream));
     if state.test_clock.is_some() {
         router = router.route("/v1/test-clock", get(test_clock::now));
@@ -99,9 +110,16 @@ async fn build_state(args: &ServeArgs) -> Result<AppState, ServeError> {
     if keys.is_empty() {
         tracing::warn!("no API key is installed: set LEDGERLINE_ADMIN_KEY to call the API");
     }
+    let services = BillingServices::new(clock.clone(), catalog.clone(), DunningPolicy::default());
+    let bus = Arc::new(CommandBus::new(store.clone(), clock));
+    let mut projections =
+        projections::start(store.clone(), catalog.clone(), RuntimeOptions::default());
+    projections.spawn(EntitlementsPolicyWorker::new(bus.clone(), services.clone()));
     Ok(AppState {
-        services: BillingServices::new(clock.clone(), catalog.clone(), DunningPolicy::default()),
-        bus: Arc::new(CommandBus::new(store.clone(), clock)),
+        services,
+        bus,
+        read_models: ReadModels::new(&store),
+        projections: Arc::new(projections),
         catalog,
         store,
         keys: Arc::new(keys),
@@ -111,18 +129,26 @@ async fn build_state(args: &ServeArgs) -> Result<AppState, ServeError> {
 
 pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     let state = build_state(&args).await?;
+    let projections = state.projections.clone();
     let bind_error = |source| ServeError::Bind {
         addr: args.bind,
         source,
     };
     let listener = TcpListener::bind(args.bind).await.map_err(bind_error)?;
     let addr = listener.local_addr().map_err(bind_error)?;
+    let shutdown = shutdown_signal();
     // Black-box tests and scripts read this line to learn the port when binding to port 0.
     tracing::info!("listening on http://{addr}");
     axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(shutdown)
         .await
         .map_err(ServeError::Serve)?;
+    // The router and its clones of the state are gone: stop the workers cleanly (each finishes
+    // its batch and records `stopped`).
+    match Arc::try_unwrap(projections) {
+        Ok(projections) => projections.stop().await,
+        Err(_) => tracing::warn!("projections still referenced at shutdown; not stopped cleanly"),
+    }
     tracing::info!("stopped");
     Ok(())
 }
@@ -134,30 +160,24 @@ pub async fn migrate(url: &str) -> Result<(), ServeError> {
     Ok(())
 }
 
-/// Resolves on ctrl-c or SIGTERM, whichever comes first.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::warn!(%error, "cannot listen for ctrl-c");
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+/// Resolves on ctrl-c (SIGINT) or SIGTERM, whichever comes first. The handlers are installed
+/// when this is called, not when the future is first polled, so a signal that arrives right
+/// after the "listening" line is not lost to the default action.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let interrupt = signal(SignalKind::interrupt());
+    let terminate = signal(SignalKind::terminate());
+    async move {
+        let (mut interrupt, mut terminate) = match (interrupt, terminate) {
+            (Ok(interrupt), Ok(terminate)) => (interrupt, terminate),
+            (Err(error), _) | (_, Err(error)) => {
+                tracing::warn!(%error, "cannot listen for shutdown signals");
+                return std::future::pending().await;
             }
-            Err(error) => {
-                tracing::warn!(%error, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
+        };
+        tokio::select! {
+            _ = interrupt.recv() => tracing::info!("ctrl-c received, shutting down"),
+            _ = terminate.recv() => tracing::info!("SIGTERM received, shutting down"),
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => tracing::info!("ctrl-c received, shutting down"),
-        () = terminate => tracing::info!("SIGTERM received, shutting down"),
     }
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use application::CommandBus;
 use domain::{BillingServices, ManualClock, PlanCatalog};
 use infrastructure::Store;
+use projections::{Projections, ReadModels};
 
 use crate::auth::KeyRing;
 
@@ -15,6 +16,9 @@ pub struct AppState {
     pub store: Arc<Store>,
     pub bus: Arc<CommandBus<Store>>,
     pub keys: Arc<KeyRing>,
+    /// The running projections, for read-your-writes waits.
+    pub projections: Arc<Projections>,
+    pub read_models: ReadModels,
     /// Present only with `--test-clock`.
     pub test_clock: Option<Arc<ManualClock>>,
 }

@@ -1,14 +1,23 @@
 //! The first real run: `ledgerline serve` answers health and the plan catalog, speaks
-//! problem+json for unknown routes, stops cleanly on SIGTERM, and refuses a bad catalog.
+//! problem+json for unknown routes, stops cleanly on SIGTERM, refuses a bad catalog, and with no
+//! configuration at all serves from `ledgerline.db` in its working directory.
 
 mod support;
 
-use serde_json::Value;
-use support::{ledgerline, Server};
+use infrastructure::testing::{Backend, TestDatabase};
+use serde_json::{json, Value};
+use support::{ledgerline, Api, Server};
+
+/// A server on a fresh SQLite file of its own (the file goes with the returned database).
+async fn fresh_server() -> (TestDatabase, Server) {
+    let db = TestDatabase::create(Backend::Sqlite).await;
+    let server = Server::on(&db.url, &[]);
+    (db, server)
+}
 
 #[tokio::test]
 async fn serves_the_three_default_plans() {
-    let server = Server::start(&[]);
+    let (_db, server) = fresh_server().await;
     let response = reqwest::get(server.url("/v1/plans")).await.unwrap();
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.unwrap();
@@ -42,7 +51,7 @@ async fn serves_the_three_default_plans() {
 
 #[tokio::test]
 async fn healthz_answers_ok() {
-    let server = Server::start(&[]);
+    let (_db, server) = fresh_server().await;
     let body: Value = reqwest::get(server.url("/healthz"))
         .await
         .unwrap()
@@ -54,7 +63,7 @@ async fn healthz_answers_ok() {
 
 #[tokio::test]
 async fn unknown_routes_and_methods_are_problem_json() {
-    let server = Server::start(&[]);
+    let (_db, server) = fresh_server().await;
     let client = reqwest::Client::new();
     let cases = [
         (client.get(server.url("/v1/nope")), 404, "not_found"),
@@ -79,7 +88,7 @@ async fn unknown_routes_and_methods_are_problem_json() {
 
 #[tokio::test]
 async fn sigterm_stops_the_server_cleanly() {
-    let server = Server::start(&[]);
+    let (_db, server) = fresh_server().await;
     let status = server.terminate();
     assert!(status.success(), "exit status {status}");
 }
@@ -116,4 +125,64 @@ fn help_lists_the_serve_options() {
     for option in ["--bind", "--plans", "LEDGERLINE_BIND"] {
         assert!(help.contains(option), "help lacks {option}");
     }
+}
+
+#[tokio::test]
+async fn with_no_configuration_it_serves_from_sqlite_in_the_working_directory() {
+    let dir = std::env::temp_dir().join(format!("ledgerline-default-{}", uuid_like()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let plans = support::workspace_root().join("config/plans.toml");
+    let mut command = ledgerline();
+    command
+        .current_dir(&dir)
+        .env("LEDGERLINE_ADMIN_KEY", support::ADMIN_KEY)
+        .args(["serve", "--bind", "127.0.0.1:0", "--plans"])
+        .arg(&plans);
+    let server = Server::spawn(command);
+    assert!(
+        dir.join("ledgerline.db").exists(),
+        "the default database file was created"
+    );
+    let api = Api::admin(&server.base_url);
+    api.post(
+        "/v1/subscriptions",
+        json!({"account_id": "acct_default", "plan_id": "starter"}),
+    )
+    .await
+    .assert_status(201);
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn migrate_applies_the_migrations_and_exits() {
+    let dir = std::env::temp_dir().join(format!("ledgerline-migrate-{}", uuid_like()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("migrated.db").display());
+    let output = ledgerline()
+        .args(["migrate", "--database-url", &url])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert!(dir.join("migrated.db").exists());
+    let again = ledgerline()
+        .args(["migrate", "--database-url", &url])
+        .output()
+        .unwrap();
+    assert!(
+        again.status.success(),
+        "migrating twice is a no-op: {again:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn uuid_like() -> String {
+    format!(
+        "{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    )
 }

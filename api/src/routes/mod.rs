@@ -2,6 +2,7 @@
 
 use serde::Deserialize;
 
+pub mod accounts;
 pub mod audit;
 pub mod commands;
 pub mod health;

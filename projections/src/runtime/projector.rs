@@ -1,6 +1,7 @@
 //! The shape every read model's projector has: a name, the aggregate types it listens to, and
 //! `apply_batch`, which writes the read model's rows for a batch of events inside a transaction
 //! the runtime hands it. The runtime adds the checkpoint to that transaction and commits.
+//! Policies run on the same runtime through `react`.
 
 use std::future::Future;
 
@@ -31,4 +32,17 @@ pub trait Projector: Send + Sync + 'static {
         tx: &mut ProjectionTx,
         events: &[StoredEvent],
     ) -> impl Future<Output = Result<(), ProjectionError>> + Send;
+
+    /// Effects beyond the read model, for policies and sagas: commands sent through the command
+    /// bus, each with an id derived from its causing event. Runs before the batch's transaction
+    /// opens (on SQLite that transaction holds the only writer connection). If the process dies
+    /// after `react` but before the checkpoint commits, the batch is reacted to again and every
+    /// repeated command id appends nothing: the effect is exactly once.
+    fn react(
+        &self,
+        events: &[StoredEvent],
+    ) -> impl Future<Output = Result<(), ProjectionError>> + Send {
+        let _ = events;
+        async { Ok(()) }
+    }
 }

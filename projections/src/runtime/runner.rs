@@ -169,6 +169,9 @@ impl<P: Projector> Runner<P> {
             .map(|(_, event)| event)
             .filter(|event| listens_to.contains(&event.aggregate_type.as_str()))
             .collect();
+        if !events.is_empty() {
+            self.projector.react(&events).await?;
+        }
         let mut tx = ProjectionTx::begin(&self.store).await?;
         let result = self.apply_in(&mut tx, &events, from, to).await;
         match result {

@@ -62,17 +62,20 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts `ledgerline serve --bind 127.0.0.1:0 <extra>` and waits until it listens.
-    pub fn start(extra: &[&str]) -> Server {
-        Self::start_with(&[], extra)
-    }
-
-    /// Like [`Server::start`], with extra environment variables.
+    /// Starts `ledgerline serve --bind 127.0.0.1:0 <extra>` with extra environment variables,
+    /// and waits until it listens.
     pub fn start_with(env: &[(&str, &str)], extra: &[&str]) -> Server {
-        let mut child = ledgerline()
+        let mut command = ledgerline();
+        command
             .envs(env.iter().copied())
             .args(["serve", "--bind", "127.0.0.1:0"])
-            .args(extra)
+            .args(extra);
+        Self::spawn(command)
+    }
+
+    /// Starts `command` (a `ledgerline serve …`) and waits until it listens.
+    pub fn spawn(mut command: Command) -> Server {
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

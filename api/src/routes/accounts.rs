@@ -1,0 +1,124 @@
+//! Per-account reads from the read models: the subscription summary and feature access, the
+//! product runtime's hot path. Each accepts `min_position` for read-your-writes.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::Json;
+use domain::{AccountId, FeatureKey};
+use projections::{
+    AccountSummaryProjector, FeatureAccessProjector, FeatureAccessView, ProjectionError,
+    SummaryView,
+};
+use serde::Serialize;
+
+use crate::auth::Principal;
+use crate::extract::{PathParam, Query};
+use crate::problem::ApiError;
+use crate::routes::MinPosition;
+use crate::state::AppState;
+
+/// How long a query waits for its read model to reach `min_position` (SPEC section 5).
+const FRESHNESS_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Waits until the read model `projection` has processed `min_position`, if one was asked for.
+async fn fresh(
+    state: &AppState,
+    projection: &str,
+    min_position: Option<i64>,
+) -> Result<(), ApiError> {
+    let Some(position) = min_position else {
+        return Ok(());
+    };
+    state
+        .projections
+        .wait_for_projections(&[projection], position, FRESHNESS_TIMEOUT)
+        .await
+        .map_err(|error| match error {
+            ProjectionError::Stale { position, .. } => ApiError::StaleRead(position),
+            ProjectionError::UnknownPosition(position) => {
+                ApiError::validation("min_position", format!("no event has position {position}"))
+            }
+            other => read_model_error(other),
+        })
+}
+
+fn read_model_error(error: ProjectionError) -> ApiError {
+    if error.is_transient() {
+        tracing::warn!(%error, "read model unavailable");
+        ApiError::Unavailable
+    } else {
+        ApiError::internal(error)
+    }
+}
+
+fn account(raw: &str, principal: &Principal) -> Result<AccountId, ApiError> {
+    // A malformed id names no account: 404, like an unknown one.
+    let account =
+        AccountId::parse(raw).map_err(|_| ApiError::NotFound(format!("no account {raw}")))?;
+    principal.require_account_access(&account)?;
+    Ok(account)
+}
+
+pub async fn summary(
+    State(state): State<AppState>,
+    principal: Principal,
+    PathParam(raw): PathParam<String>,
+    Query(query): Query<MinPosition>,
+) -> Result<Json<SummaryView>, ApiError> {
+    let account = account(&raw, &principal)?;
+    fresh(&state, AccountSummaryProjector::NAME, query.min_position).await?;
+    state
+        .read_models
+        .summary(&account)
+        .await
+        .map_err(read_model_error)?
+        .map(Json)
+        .ok_or_else(|| ApiError::NotFound(format!("no subscription summary for account {account}")))
+}
+
+#[derive(Debug, Serialize)]
+pub struct FeatureList {
+    items: Vec<FeatureAccessView>,
+    /// Every feature of the plan fits in one page.
+    next_cursor: Option<String>,
+}
+
+pub async fn features(
+    State(state): State<AppState>,
+    principal: Principal,
+    PathParam(raw): PathParam<String>,
+    Query(query): Query<MinPosition>,
+) -> Result<Json<FeatureList>, ApiError> {
+    let account = account(&raw, &principal)?;
+    fresh(&state, FeatureAccessProjector::NAME, query.min_position).await?;
+    let items = state
+        .read_models
+        .features(&account)
+        .await
+        .map_err(read_model_error)?
+        .ok_or_else(|| ApiError::NotFound(format!("no entitlements for account {account}")))?;
+    Ok(Json(FeatureList {
+        items,
+        next_cursor: None,
+    }))
+}
+
+pub async fn feature(
+    State(state): State<AppState>,
+    principal: Principal,
+    PathParam((raw, feature)): PathParam<(String, String)>,
+    Query(query): Query<MinPosition>,
+) -> Result<Json<FeatureAccessView>, ApiError> {
+    let account = account(&raw, &principal)?;
+    let feature = FeatureKey::parse(&feature)
+        .map_err(|_| ApiError::NotFound(format!("no feature {feature}")))?;
+    fresh(&state, FeatureAccessProjector::NAME, query.min_position).await?;
+    state
+        .read_models
+        .feature(&account, &feature)
+        .await
+        .map_err(read_model_error)?
+        .map(Json)
+        .ok_or_else(|| ApiError::NotFound(format!("no entitlements for account {account}")))
+}

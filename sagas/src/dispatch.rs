@@ -1,0 +1,87 @@
+//! Sending a reaction through the command bus: decode the causing event, execute the command with
+//! an id derived from it, and sort the outcome into "done", "refused by the domain" (logged, not
+//! retried: the same command would be refused again) and "try again later".
+
+use application::event_log::{CommandKey, StoredEvent};
+use application::{CommandBus, CommandContext, DispatchError, EventLogError};
+use cqrs_es::persist::SerializedEvent;
+use cqrs_es::Aggregate;
+use domain::{BillingServices, DomainError};
+use infrastructure::Store;
+use projections::ProjectionError;
+
+use crate::reaction::Reaction;
+
+/// Decodes `event` as an event of aggregate `A`, through the bus's upcasters.
+pub fn decode<A: Aggregate<Error = DomainError>>(
+    bus: &CommandBus<Store>,
+    event: &StoredEvent,
+) -> Result<A::Event, ProjectionError> {
+    let serialized = SerializedEvent::new(
+        event.aggregate_id.clone(),
+        event.sequence as usize,
+        event.aggregate_type.clone(),
+        event.event_type.clone(),
+        event.event_version.clone(),
+        event.payload.clone(),
+        serde_json::Value::Null,
+    );
+    bus.decode::<A>(serialized)
+        .map_err(|error| ProjectionError::Event {
+            position: event.position,
+            aggregate_type: event.aggregate_type.clone(),
+            event_type: event.event_type.clone(),
+            reason: error.to_string(),
+        })
+}
+
+/// Executes `reaction` on aggregate `A`, caused by `cause`, on behalf of `policy`.
+pub async fn execute<A>(
+    bus: &CommandBus<Store>,
+    services: &BillingServices,
+    policy: &str,
+    cause: &StoredEvent,
+    reaction: Reaction<A::Command>,
+) -> Result<(), ProjectionError>
+where
+    A: application::claims::UniqueClaim<Error = DomainError, Services = BillingServices>,
+    A::Command: Clone + serde::Serialize,
+{
+    let context = CommandContext {
+        actor: format!("system:{policy}"),
+        correlation_id: cause.metadata.correlation_id.clone(),
+        causation_id: reaction.caused_by.to_string(),
+        idempotency_key: None,
+        key: Some(CommandKey {
+            command_id: reaction.command_id.clone(),
+            fingerprint: policy.to_owned(),
+        }),
+    };
+    match bus
+        .execute::<A>(&reaction.aggregate_id, reaction.command, services, &context)
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(DispatchError::Rejected(refusal)) => {
+            tracing::warn!(
+                policy,
+                position = cause.position,
+                command_id = reaction.command_id,
+                %refusal,
+                "the reaction was refused by the domain"
+            );
+            Ok(())
+        }
+        Err(DispatchError::Storage(error)) => Err(error.into()),
+        Err(DispatchError::Conflict) => Err(EventLogError::Storage(
+            "the reaction's aggregate kept changing; retrying".into(),
+        )
+        .into()),
+        Err(other) => Err(ProjectionError::Event {
+            position: cause.position,
+            aggregate_type: cause.aggregate_type.clone(),
+            event_type: cause.event_type.clone(),
+            reason: other.to_string(),
+        }),
+    }
+}
