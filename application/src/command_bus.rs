@@ -20,6 +20,7 @@ use uuid::Uuid;
 use crate::claims::{ClaimChange, UniqueClaim};
 use crate::event_log::{
     Append, CommandKey, CommandRecord, EventLog, EventLogError, EventMetadata, NewEvent, Snapshot,
+    StoredEvent,
 };
 
 /// Who sent a command and why; becomes the metadata of every event it appends.
@@ -231,6 +232,28 @@ impl<L: EventLog> CommandBus<L> {
                 upcast.aggregate_type, upcast.event_type, upcast.event_version
             ))
         })
+    }
+
+    /// Up to `limit` events of aggregate `A`'s stream after sequence `after`, decoded, each with
+    /// how it was stored: for use cases that act on what a command appended.
+    pub async fn read_events<A: Aggregate>(
+        &self,
+        aggregate_id: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<(StoredEvent, A::Event)>, DispatchError<A::Error>> {
+        let stored = self
+            .log
+            .read_stream(A::TYPE, aggregate_id, after, limit)
+            .await
+            .map_err(storage)?;
+        stored
+            .into_iter()
+            .map(|event| {
+                let decoded = self.decode::<A>(event.serialized())?;
+                Ok((event, decoded))
+            })
+            .collect()
     }
 
     fn new_events<E: DomainEvent, Err: std::error::Error>(

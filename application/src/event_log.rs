@@ -53,6 +53,21 @@ pub struct StoredEvent {
     pub metadata: EventMetadata,
 }
 
+impl StoredEvent {
+    /// The event as cqrs-es's upcasters and `CommandBus::decode` take it (metadata left out).
+    pub fn serialized(&self) -> SerializedEvent {
+        SerializedEvent::new(
+            self.aggregate_id.clone(),
+            self.sequence as usize,
+            self.aggregate_type.clone(),
+            self.event_type.clone(),
+            self.event_version.clone(),
+            self.payload.clone(),
+            Value::Null,
+        )
+    }
+}
+
 /// The serialised state of an aggregate after `version` events.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Snapshot {

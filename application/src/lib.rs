@@ -1,10 +1,14 @@
 //! Ports (traits the infrastructure implements) and use cases that span aggregates: command
 //! dispatch with metadata, exactly-once execution and snapshots.
 
+pub mod attempt_payment;
 pub mod claims;
 pub mod command_bus;
 pub mod event_log;
+pub mod payments;
 
+pub use attempt_payment::{attempt_payment, AttemptOutcome, AttemptPaymentError};
 pub use command_bus::{CommandBus, CommandContext, DispatchError, Executed};
 pub use domain::Clock;
 pub use event_log::{EventLog, EventLogError};
+pub use payments::{ChargeOutcome, ChargeRequest, GatewayError, PaymentGateway};

@@ -1,12 +1,14 @@
 //! Adapters behind the application's ports: the event store on Postgres or SQLite, the plan
-//! catalog file and clocks.
+//! catalog file, clocks and the sandbox payment gateway.
 
 pub mod catalog_file;
 pub mod clock;
+pub mod sandbox_gateway;
 pub mod store;
 #[cfg(feature = "test-support")]
 pub mod testing;
 
 pub use catalog_file::{load_catalog, CatalogFileError};
 pub use clock::SystemClock;
+pub use sandbox_gateway::SandboxGateway;
 pub use store::{Store, StoreError, DEFAULT_DATABASE_URL};

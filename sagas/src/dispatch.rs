@@ -4,7 +4,6 @@
 
 use application::event_log::{CommandKey, StoredEvent};
 use application::{CommandBus, CommandContext, DispatchError, EventLogError};
-use cqrs_es::persist::SerializedEvent;
 use cqrs_es::Aggregate;
 use domain::{BillingServices, DomainError};
 use infrastructure::Store;
@@ -17,16 +16,7 @@ pub fn decode<A: Aggregate<Error = DomainError>>(
     bus: &CommandBus<Store>,
     event: &StoredEvent,
 ) -> Result<A::Event, ProjectionError> {
-    let serialized = SerializedEvent::new(
-        event.aggregate_id.clone(),
-        event.sequence as usize,
-        event.aggregate_type.clone(),
-        event.event_type.clone(),
-        event.event_version.clone(),
-        event.payload.clone(),
-        serde_json::Value::Null,
-    );
-    bus.decode::<A>(serialized)
+    bus.decode::<A>(event.serialized())
         .map_err(|error| ProjectionError::Event {
             position: event.position,
             aggregate_type: event.aggregate_type.clone(),

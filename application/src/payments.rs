@@ -1,0 +1,50 @@
+//! The PaymentGateway port: how Ledgerline asks a payment processor to charge a payment method.
+//! The sandbox gateway implements it in `infrastructure`; a real processor would too.
+
+use async_trait::async_trait;
+use domain::{AccountId, Money, PaymentMethodToken};
+
+/// One charge to make.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChargeRequest {
+    /// The idempotency key: the invoice's `{invoice_id}:attempt:{n}` from `PaymentAttempted`.
+    pub payment_ref: String,
+    pub amount: Money,
+    pub payment_method: PaymentMethodToken,
+    pub account_id: AccountId,
+}
+
+/// What the processor answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChargeOutcome {
+    /// The money was taken; `gateway_ref` is the processor's own id for the charge.
+    Succeeded { gateway_ref: String },
+    /// No money was taken. `code` is the decline code (`card_declined`, `insufficient_funds`, …);
+    /// a hard decline (lost or stolen card) must not be retried with the same payment method.
+    Declined {
+        code: String,
+        reason: String,
+        hard_decline: bool,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GatewayError {
+    /// The processor could not be reached, or its answer was lost: whether the charge happened
+    /// is unknown. Charging again with the same `payment_ref` finds out without charging twice.
+    #[error("the payment gateway is unreachable: {0}")]
+    Unreachable(String),
+}
+
+/// A payment processor.
+///
+/// Contract, for every implementation:
+/// - `charge` is idempotent by `payment_ref`: a request with a `payment_ref` seen before MUST
+///   return the outcome of the first request with that ref and MUST NOT charge again, whatever
+///   the rest of the request says (a ref names one attempt, whose amount never changes).
+/// - A definite answer is `Ok`, a decline included; `Err(Unreachable)` only when the outcome is
+///   unknown, so that the caller retries with the same `payment_ref`.
+#[async_trait]
+pub trait PaymentGateway: Send + Sync + 'static {
+    async fn charge(&self, request: ChargeRequest) -> Result<ChargeOutcome, GatewayError>;
+}

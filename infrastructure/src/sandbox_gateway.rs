@@ -1,0 +1,211 @@
+//! The sandbox payment gateway (SPEC 4), the default: it decides by payment-method token as
+//! Stripe's test tokens do, moves no money, and answers a repeated `payment_ref` with its first
+//! outcome.
+//!
+//! It remembers outcomes in memory, for the life of the process: enough for a sandbox (a
+//! restarted sandbox "charges" a ref again, and nothing real happens), not for a real processor,
+//! which keeps its idempotency records durably on its side.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use application::payments::{ChargeOutcome, ChargeRequest, GatewayError, PaymentGateway};
+use async_trait::async_trait;
+
+/// A charge the sandbox decided (one per `payment_ref`, declines included).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SandboxCharge {
+    pub request: ChargeRequest,
+    pub outcome: ChargeOutcome,
+}
+
+#[derive(Debug, Default)]
+pub struct SandboxGateway {
+    ledger: Mutex<Ledger>,
+}
+
+#[derive(Debug, Default)]
+struct Ledger {
+    /// Every charge decided so far, in order of arrival.
+    charges: Vec<SandboxCharge>,
+    /// Where each `payment_ref`'s charge sits in `charges`.
+    by_ref: HashMap<String, usize>,
+}
+
+impl SandboxGateway {
+    /// Every charge decided so far, in order: exactly one per `payment_ref`.
+    pub fn charges(&self) -> Vec<SandboxCharge> {
+        self.ledger().charges.clone()
+    }
+
+    /// A poisoned lock only means another charge panicked mid-way; the ledger stays consistent
+    /// (it changes in one step below).
+    fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
+        self.ledger
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+#[async_trait]
+impl PaymentGateway for SandboxGateway {
+    async fn charge(&self, request: ChargeRequest) -> Result<ChargeOutcome, GatewayError> {
+        let mut ledger = self.ledger();
+        if let Some(&index) = ledger.by_ref.get(&request.payment_ref) {
+            return Ok(ledger.charges[index].outcome.clone());
+        }
+        let outcome = decide(&request);
+        let index = ledger.charges.len();
+        ledger.by_ref.insert(request.payment_ref.clone(), index);
+        ledger.charges.push(SandboxCharge {
+            request,
+            outcome: outcome.clone(),
+        });
+        Ok(outcome)
+    }
+}
+
+/// Stripe's test tokens: `pm_card_visa` succeeds, the `chargeDeclined…` family declines with
+/// its code, and any other token is not a payment method the sandbox knows.
+fn decide(request: &ChargeRequest) -> ChargeOutcome {
+    let declined = |code: &str, reason: &str, hard_decline: bool| ChargeOutcome::Declined {
+        code: code.to_owned(),
+        reason: reason.to_owned(),
+        hard_decline,
+    };
+    match request.payment_method.as_str() {
+        "pm_card_visa" => ChargeOutcome::Succeeded {
+            gateway_ref: format!("sandbox_ch_{}", request.payment_ref),
+        },
+        "pm_card_chargeDeclined" => declined("card_declined", "the card was declined", false),
+        "pm_card_chargeDeclinedInsufficientFunds" => declined(
+            "insufficient_funds",
+            "the card has insufficient funds",
+            false,
+        ),
+        "pm_card_chargeDeclinedLostCard" => {
+            declined("lost_card", "the card was reported lost", true)
+        }
+        "pm_card_chargeDeclinedStolenCard" => {
+            declined("stolen_card", "the card was reported stolen", true)
+        }
+        _ => declined(
+            "invalid_payment_method",
+            "the sandbox does not know this payment method",
+            false,
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use domain::{AccountId, Currency, Money, PaymentMethodToken};
+
+    use super::*;
+
+    fn request(payment_ref: &str, token: &str, amount: i64) -> ChargeRequest {
+        ChargeRequest {
+            payment_ref: payment_ref.to_owned(),
+            amount: Money::new(amount, Currency::parse("usd").unwrap()),
+            payment_method: PaymentMethodToken::parse(token).unwrap(),
+            account_id: AccountId::parse("acct_1").unwrap(),
+        }
+    }
+
+    async fn charge(gateway: &SandboxGateway, token: &str) -> ChargeOutcome {
+        gateway
+            .charge(request(&format!("ref_{token}"), token, 1900))
+            .await
+            .unwrap()
+    }
+
+    fn decline(code: &str, hard_decline: bool) -> impl Fn(ChargeOutcome) -> bool + '_ {
+        move |outcome| {
+            matches!(outcome, ChargeOutcome::Declined { code: c, hard_decline: h, .. }
+                if c == code && h == hard_decline)
+        }
+    }
+
+    #[tokio::test]
+    async fn visa_succeeds() {
+        let outcome = charge(&SandboxGateway::default(), "pm_card_visa").await;
+        assert_eq!(
+            outcome,
+            ChargeOutcome::Succeeded {
+                gateway_ref: "sandbox_ch_ref_pm_card_visa".into()
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn each_decline_token_declines_with_its_code() {
+        let gateway = SandboxGateway::default();
+        let cases = [
+            ("pm_card_chargeDeclined", "card_declined", false),
+            (
+                "pm_card_chargeDeclinedInsufficientFunds",
+                "insufficient_funds",
+                false,
+            ),
+            ("pm_card_chargeDeclinedLostCard", "lost_card", true),
+            ("pm_card_chargeDeclinedStolenCard", "stolen_card", true),
+            ("pm_card_mastercard", "invalid_payment_method", false),
+            ("tok_anything", "invalid_payment_method", false),
+        ];
+        for (token, code, hard) in cases {
+            let outcome = charge(&gateway, token).await;
+            assert!(decline(code, hard)(outcome.clone()), "{token}: {outcome:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_repeated_ref_answers_the_first_outcome_and_charges_once() {
+        let gateway = SandboxGateway::default();
+        let first = gateway
+            .charge(request("inv:attempt:1", "pm_card_visa", 1900))
+            .await
+            .unwrap();
+        // Same ref, other token and amount: still the first answer, and no second charge.
+        let again = gateway
+            .charge(request("inv:attempt:1", "pm_card_chargeDeclined", 5))
+            .await
+            .unwrap();
+        assert_eq!(again, first);
+        let other = gateway
+            .charge(request("inv:attempt:2", "pm_card_chargeDeclined", 1900))
+            .await
+            .unwrap();
+        assert!(decline("card_declined", false)(other));
+
+        let charges = gateway.charges();
+        assert_eq!(charges.len(), 2);
+        assert_eq!(
+            charges[0].request,
+            request("inv:attempt:1", "pm_card_visa", 1900)
+        );
+        assert_eq!(charges[0].outcome, first);
+        assert_eq!(charges[1].request.payment_ref, "inv:attempt:2");
+    }
+
+    #[tokio::test]
+    async fn concurrent_charges_of_one_ref_charge_once() {
+        let gateway = std::sync::Arc::new(SandboxGateway::default());
+        let tasks: Vec<_> = (0..16)
+            .map(|_| {
+                let gateway = gateway.clone();
+                tokio::spawn(async move {
+                    gateway
+                        .charge(request("inv:attempt:1", "pm_card_visa", 1900))
+                        .await
+                })
+            })
+            .collect();
+        for task in tasks {
+            assert!(matches!(
+                task.await.unwrap(),
+                Ok(ChargeOutcome::Succeeded { .. })
+            ));
+        }
+        assert_eq!(gateway.charges().len(), 1);
+    }
+}
