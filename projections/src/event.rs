@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 
 use application::event_log::StoredEvent;
 use domain::entitlements::EntitlementsEvent;
+use domain::invoice::InvoiceEvent;
 use domain::subscription::SubscriptionEvent;
 use domain::AccountId;
 use serde::de::DeserializeOwned;
@@ -16,6 +17,8 @@ use crate::error::ProjectionError;
 pub const SUBSCRIPTION: &str = "subscription";
 /// `aggregate_type` of the Entitlements aggregate's events (their aggregate id is the account id).
 pub const ENTITLEMENTS: &str = "entitlements";
+/// `aggregate_type` of the Invoice aggregate's events (their aggregate id is the invoice id).
+pub const INVOICE: &str = "invoice";
 
 /// A consumed event, typed.
 #[derive(Debug, Clone, PartialEq)]
@@ -82,6 +85,41 @@ impl AccountEvent<'_> {
     /// The accounts `events` belong to.
     pub fn accounts(events: &[AccountEvent<'_>]) -> BTreeSet<String> {
         events.iter().map(|e| e.account_id.clone()).collect()
+    }
+
+    /// The error that stops the projection at this event.
+    pub fn error(&self, reason: impl Into<String>) -> ProjectionError {
+        event_error(self.stored, reason.into())
+    }
+}
+
+/// An invoice event, decoded, with the stored event it came from. Only `InvoiceIssued` names the
+/// account: readers keep the invoice → account mapping themselves.
+pub struct InvoiceChange<'a> {
+    pub stored: &'a StoredEvent,
+    pub invoice_id: String,
+    pub event: InvoiceEvent,
+}
+
+impl InvoiceChange<'_> {
+    /// Decodes the invoice events among `events`, in order.
+    pub fn decode_all(events: &[StoredEvent]) -> Result<Vec<InvoiceChange<'_>>, ProjectionError> {
+        events
+            .iter()
+            .filter(|stored| stored.aggregate_type == INVOICE)
+            .map(|stored| {
+                Ok(InvoiceChange {
+                    stored,
+                    invoice_id: stored.aggregate_id.clone(),
+                    event: payload(stored)?,
+                })
+            })
+            .collect()
+    }
+
+    /// The invoices `changes` are about.
+    pub fn invoices(changes: &[InvoiceChange<'_>]) -> BTreeSet<String> {
+        changes.iter().map(|c| c.invoice_id.clone()).collect()
     }
 
     /// The error that stops the projection at this event.

@@ -5,6 +5,7 @@ use infrastructure::Store;
 
 use crate::error::ProjectionError;
 use crate::feature_access::{self, FeatureAccessView};
+use crate::invoices::{self, InvoiceCursor, InvoicePage};
 use crate::sql::ReadPool;
 use crate::summary::{self, SummaryView};
 
@@ -45,6 +46,16 @@ impl ReadModels {
         account_id: &AccountId,
     ) -> Result<Option<Vec<FeatureAccessView>>, ProjectionError> {
         feature_access::all_access(&self.pool, account_id).await
+    }
+
+    /// Up to `limit` of the account's invoices, newest first, after `cursor`.
+    pub async fn invoices(
+        &self,
+        account_id: &AccountId,
+        limit: u32,
+        cursor: Option<InvoiceCursor>,
+    ) -> Result<InvoicePage, ProjectionError> {
+        invoices::page(&self.pool, account_id, limit, cursor).await
     }
 
     /// The pool the queries read, for audit verification (`summary::all_rows`, …).

@@ -1,11 +1,14 @@
 //! Account Subscription Summary (SPEC 5): one row per account with its subscription's plan,
-//! status, periods, seats and scheduled changes, and its entitlement standing.
+//! status, periods, seats and scheduled changes, its entitlement standing and its balance due.
 //!
-//! Listens to: `subscription` and `entitlements` events.
-//! Keeps: `account_summaries`, one row per account (see [`SummaryRow`]).
-//! Writes: per batch, loads the rows of the accounts the batch touches, folds the events into
-//! them in memory and upserts the rows that changed, a few statements per batch.
+//! Listens to: `subscription`, `entitlements` and `invoice` events.
+//! Keeps: `account_summaries`, one row per account (see [`SummaryRow`]), and the per-invoice
+//! amounts due behind the balance in `account_summary_invoices` (see `balance`).
+//! Writes: per batch, records the invoices' amounts due, loads the rows of the accounts the batch
+//! touches, folds the events into them in memory, sets their balances and upserts the rows that
+//! changed, a few statements per batch.
 
+mod balance;
 mod row;
 mod table;
 mod view;
@@ -17,7 +20,7 @@ use application::event_log::StoredEvent;
 use domain::{AccountId, PlanCatalog};
 
 use crate::error::ProjectionError;
-use crate::event::{AccountEvent, ENTITLEMENTS, SUBSCRIPTION};
+use crate::event::{AccountEvent, InvoiceChange, ENTITLEMENTS, INVOICE, SUBSCRIPTION};
 use crate::runtime::Projector;
 use crate::sql::{ProjectionTx, ReadPool};
 
@@ -44,7 +47,7 @@ impl Projector for AccountSummaryProjector {
     }
 
     fn listens_to(&self) -> &'static [&'static str] {
-        &[SUBSCRIPTION, ENTITLEMENTS]
+        &[SUBSCRIPTION, ENTITLEMENTS, INVOICE]
     }
 
     async fn apply_batch(
@@ -52,8 +55,10 @@ impl Projector for AccountSummaryProjector {
         tx: &mut ProjectionTx,
         events: &[StoredEvent],
     ) -> Result<(), ProjectionError> {
+        let invoice_changes = InvoiceChange::decode_all(events)?;
         let events = AccountEvent::decode_all(events)?;
-        let accounts = AccountEvent::accounts(&events);
+        let mut accounts = AccountEvent::accounts(&events);
+        accounts.extend(balance::record(tx, &invoice_changes).await?);
         let stored = table::load(tx, &accounts).await?;
         let mut rows: BTreeMap<String, SummaryRow> = stored.clone();
         for AccountEvent {
@@ -63,6 +68,19 @@ impl Projector for AccountSummaryProjector {
             rows.entry(account_id.clone())
                 .or_insert_with(|| SummaryRow::new(account_id))
                 .apply(event, &self.catalog);
+        }
+        // Every account of the batch, not only those with invoice events: a new subscription
+        // changes the currency the balance is counted in.
+        let mut invoices = balance::invoices_of(tx, &accounts).await?;
+        for account_id in &accounts {
+            let row = rows
+                .entry(account_id.clone())
+                .or_insert_with(|| SummaryRow::new(account_id));
+            let dues = invoices.remove(account_id).unwrap_or_default();
+            (row.balance_due_amount, row.balance_due_currency) =
+                balance::balance(row.currency.as_deref(), &dues).map_err(|reason| {
+                    ProjectionError::Corrupt(format!("account {account_id}: {reason}"))
+                })?;
         }
         let changed = rows
             .into_values()

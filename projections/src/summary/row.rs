@@ -11,11 +11,11 @@ use crate::event::BillingEvent;
 
 /// The `account_summaries` row of one account.
 ///
-/// `balance_due_*`, `in_dunning` and `dunning_case_id` belong to the Invoice and DunningCase
-/// aggregates, whose events this projector does not read yet: they stay at their empty values
-/// (0, not in dunning, none) until it does. Their columns exist so that feeding them is a change
-/// to the fold alone. (`SubscriptionMarkedPastDue` names a dunning case too, but the case's own
-/// events are the authority on whether it is open, so they will be the ones to set these.)
+/// `balance_due_*` are set after the fold, from the account's invoices (see `balance`).
+/// `in_dunning` and `dunning_case_id` belong to the DunningCase aggregate, whose events this
+/// projector does not read yet: they stay at their empty values (not in dunning, none) until it
+/// does. (`SubscriptionMarkedPastDue` names a dunning case too, but the case's own events are the
+/// authority on whether it is open, so they will be the ones to set these.)
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct SummaryRow {
     pub account_id: String,
@@ -106,10 +106,6 @@ impl SummaryRow {
                 trial_ends_at: Some(timestamp(*trial_ends_at)),
                 seat_count: Some(seat_count(*seats)),
                 overage_billing: *overage_billing,
-                balance_due_currency: self
-                    .balance_due_currency
-                    .clone()
-                    .or_else(|| Some(currency.to_string())),
                 ..self.without_subscription()
             };
             self.set_plan(plan_id, catalog);

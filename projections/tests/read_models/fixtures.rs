@@ -10,10 +10,11 @@ use application::{CommandBus, CommandContext};
 use chrono::{DateTime, Utc};
 use domain::dunning::DunningPolicy;
 use domain::entitlements::{Entitlements, EntitlementsCommand, UsageId};
+use domain::invoice::{Invoice, InvoiceCommand, InvoiceLine, LineKind};
 use domain::subscription::{BillingAccount, Subscription, SubscriptionCommand};
 use domain::{
-    AccountId, BillingPeriod, BillingServices, Email, FeatureKey, ManualClock, PaymentMethodToken,
-    PlanCatalog, PlanId, SeatCount,
+    AccountId, BillingPeriod, BillingServices, Currency, Email, FeatureKey, ManualClock, Money,
+    PaymentMethodToken, PlanCatalog, PlanId, SeatCount,
 };
 use infrastructure::testing::{Backend, TestDatabase};
 use infrastructure::Store;
@@ -130,6 +131,51 @@ impl Harness {
         executed.record.position.expect("the command appended")
     }
 
+    /// Executes an invoice command; returns the position of its last event (`None`: it appended
+    /// nothing).
+    pub async fn invoice(&self, id: Uuid, command: InvoiceCommand) -> Option<i64> {
+        let executed = self
+            .bus
+            .execute::<Invoice>(&id.to_string(), command, &self.services, &context())
+            .await
+            .expect("the invoice command is accepted");
+        executed.record.position
+    }
+
+    /// Issues an invoice of one manual line per amount; returns its id and last position.
+    pub async fn issue(
+        &self,
+        account_id: &str,
+        subscription_id: Option<Uuid>,
+        currency: &str,
+        amounts: &[i64],
+    ) -> (Uuid, i64) {
+        let id = Uuid::new_v4();
+        let lines = amounts
+            .iter()
+            .enumerate()
+            .map(|(n, amount)| {
+                InvoiceLine::new(
+                    format!("Line {n}"),
+                    LineKind::Manual,
+                    1,
+                    money(*amount, currency),
+                )
+                .unwrap()
+            })
+            .collect();
+        let command = InvoiceCommand::IssueInvoice {
+            invoice_id: id,
+            account_id: account(account_id),
+            subscription_id,
+            currency: Currency::parse(currency).unwrap(),
+            lines,
+            due_at: None,
+        };
+        let position = self.invoice(id, command).await.expect("issued");
+        (id, position)
+    }
+
     /// Starts a trial; returns the subscription id and the event's position.
     pub async fn start_trial(
         &self,
@@ -193,6 +239,10 @@ impl Harness {
         let record = self.store.append(append).await.expect("append the poison");
         record.position.expect("one event appended")
     }
+}
+
+pub fn money(amount: i64, currency: &str) -> Money {
+    Money::new(amount, Currency::parse(currency).unwrap())
 }
 
 /// A trial period from `t0()`: what the policy enables entitlements for at trial start.

@@ -8,6 +8,7 @@ mod exactly_once;
 mod feature_access;
 mod fencing;
 mod freshness;
+mod invoices;
 mod recovery;
 mod single_worker;
 mod summary;

@@ -115,7 +115,8 @@ async fn a_subscription_s_life_is_summarised_field_by_field(backend: Backend) {
             "projects"
         ])
     );
-    // Fed by invoice and dunning events, which this projector does not read yet.
+    // No invoice yet: nothing due, in the subscription's currency. (Dunning events are not read
+    // yet.)
     assert_eq!(
         summary.balance_due,
         BalanceView {

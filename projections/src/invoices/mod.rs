@@ -1,0 +1,111 @@
+//! Account invoices (SPEC 5 and 6): every invoice of an account, newest first, paginated, for
+//! `GET /v1/accounts/{account_id}/invoices`.
+//!
+//! Listens to: `invoice` events.
+//! Keeps: `account_invoices`, one row per invoice (see [`InvoiceRow`]); `InvoiceIssued` names
+//! the account and later events only the invoice, so the row keeps the mapping.
+//! Writes: per batch, loads the rows of the invoices the batch touches, folds the events into
+//! them in memory and upserts the rows that changed.
+
+mod row;
+mod table;
+mod view;
+
+use std::collections::BTreeMap;
+
+use application::event_log::StoredEvent;
+use domain::AccountId;
+
+use crate::error::ProjectionError;
+use crate::event::{InvoiceChange, INVOICE};
+use crate::runtime::Projector;
+use crate::sql::{ProjectionTx, ReadPool};
+
+pub use row::InvoiceRow;
+pub use view::{InvoiceLineView, InvoicePage, InvoiceView};
+
+/// The projector of the account invoices list.
+#[derive(Debug, Default)]
+pub struct AccountInvoicesProjector;
+
+impl AccountInvoicesProjector {
+    pub const NAME: &'static str = "account_invoices";
+}
+
+impl Projector for AccountInvoicesProjector {
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+
+    fn listens_to(&self) -> &'static [&'static str] {
+        &[INVOICE]
+    }
+
+    async fn apply_batch(
+        &self,
+        tx: &mut ProjectionTx,
+        events: &[StoredEvent],
+    ) -> Result<(), ProjectionError> {
+        let changes = InvoiceChange::decode_all(events)?;
+        let stored = table::load(tx, &InvoiceChange::invoices(&changes)).await?;
+        let mut rows: BTreeMap<String, InvoiceRow> = stored.clone();
+        for change in &changes {
+            let position = change.stored.position;
+            let issued = InvoiceRow::issued(&change.invoice_id, position, &change.event)
+                .map_err(|reason| change.error(reason))?;
+            match (issued, rows.get_mut(&change.invoice_id)) {
+                (Some(row), None) => {
+                    rows.insert(change.invoice_id.clone(), row);
+                }
+                (None, Some(row)) => row.apply(&change.event),
+                (Some(_), Some(_)) => return Err(change.error("the invoice was already issued")),
+                (None, None) => return Err(change.error("no InvoiceIssued precedes it")),
+            }
+        }
+        let changed = rows
+            .into_values()
+            .filter(|row| stored.get(&row.invoice_id) != Some(row))
+            .collect();
+        table::save(tx, changed).await?;
+        Ok(())
+    }
+}
+
+/// Where a page of invoices starts: after the invoice issued at this position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InvoiceCursor(i64);
+
+impl InvoiceCursor {
+    /// A cursor this API issued (`next_cursor`); `None` for anything else.
+    pub fn parse(text: &str) -> Option<Self> {
+        text.parse::<i64>().ok().filter(|n| *n > 0).map(Self)
+    }
+}
+
+/// Up to `limit` of the account's invoices, newest first, after `cursor`. An account with no
+/// invoice has an empty first page.
+pub async fn page(
+    pool: &ReadPool,
+    account_id: &AccountId,
+    limit: u32,
+    cursor: Option<InvoiceCursor>,
+) -> Result<InvoicePage, ProjectionError> {
+    let before = cursor.map_or(i64::MAX, |cursor| cursor.0);
+    // One row more than asked tells whether another page follows.
+    let mut rows = table::page(pool, account_id.as_str(), before, i64::from(limit) + 1).await?;
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    let next_cursor = more
+        .then(|| rows.last().map(|row| row.issued_position.to_string()))
+        .flatten();
+    let items = rows
+        .into_iter()
+        .map(InvoiceView::try_from)
+        .collect::<Result<_, _>>()?;
+    Ok(InvoicePage { items, next_cursor })
+}
+
+/// Every stored row, by invoice id: for audit verification and rebuild comparisons.
+pub async fn all_rows(pool: &ReadPool) -> Result<Vec<InvoiceRow>, ProjectionError> {
+    Ok(table::all(pool).await?)
+}

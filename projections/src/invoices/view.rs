@@ -1,0 +1,106 @@
+//! The invoice as clients see it: SPEC section 6's "Invoice" resource, built from a stored row or
+//! from the aggregate itself (`GET /v1/invoices/{id}` reads the aggregate, always current), so
+//! that both answers have one shape and can be compared field for field.
+
+use chrono::{DateTime, Utc};
+use domain::invoice::{Invoice, InvoiceLine, LineKind};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::columns::parse_timestamp;
+use crate::error::ProjectionError;
+
+use super::row::InvoiceRow;
+
+/// Amounts are minor units of the invoice's `currency`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InvoiceView {
+    pub id: Uuid,
+    pub account_id: String,
+    pub subscription_id: Option<Uuid>,
+    /// `issued`, `past_due`, `paid`, `uncollectible`, `void` or `refunded`.
+    pub status: String,
+    pub currency: String,
+    pub lines: Vec<InvoiceLineView>,
+    pub total: i64,
+    pub amount_paid: i64,
+    pub amount_refunded: i64,
+    /// Payment attempts: through the gateway, and failures reported from outside.
+    pub attempts: u32,
+    pub issued_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceLineView {
+    pub description: String,
+    pub kind: LineKind,
+    pub quantity: u32,
+    pub unit_amount: i64,
+    pub amount: i64,
+}
+
+impl From<&InvoiceLine> for InvoiceLineView {
+    fn from(line: &InvoiceLine) -> Self {
+        Self {
+            description: line.description.clone(),
+            kind: line.kind,
+            quantity: line.quantity,
+            unit_amount: line.unit_amount.amount,
+            amount: line.amount.amount,
+        }
+    }
+}
+
+impl InvoiceView {
+    /// The view of an issued invoice; `None` before `InvoiceIssued`.
+    pub fn of(invoice: &Invoice) -> Option<Self> {
+        Some(Self {
+            id: invoice.invoice_id()?,
+            account_id: invoice.account_id()?.to_string(),
+            subscription_id: invoice.subscription_id(),
+            status: invoice.status()?.as_str().to_owned(),
+            currency: invoice.currency()?.to_string(),
+            lines: invoice.lines().iter().map(InvoiceLineView::from).collect(),
+            total: invoice.total()?.amount,
+            amount_paid: invoice.amount_paid()?.amount,
+            amount_refunded: invoice.amount_refunded()?.amount,
+            attempts: invoice.attempts(),
+            issued_at: invoice.issued_at()?,
+            due_at: invoice.due_at()?,
+        })
+    }
+}
+
+impl TryFrom<InvoiceRow> for InvoiceView {
+    type Error = ProjectionError;
+
+    fn try_from(row: InvoiceRow) -> Result<Self, Self::Error> {
+        let corrupt = |what: &str, e: &dyn std::fmt::Display| {
+            ProjectionError::Corrupt(format!("invoice {} {what}: {e}", row.invoice_id))
+        };
+        let uuid = |text: &str| Uuid::parse_str(text).map_err(|e| corrupt("id", &e));
+        Ok(Self {
+            id: uuid(&row.invoice_id)?,
+            subscription_id: row.subscription_id.as_deref().map(uuid).transpose()?,
+            lines: serde_json::from_str(&row.lines).map_err(|e| corrupt("lines", &e))?,
+            attempts: u32::try_from(row.attempts).map_err(|e| corrupt("attempts", &e))?,
+            issued_at: parse_timestamp(&row.issued_at)?,
+            due_at: parse_timestamp(&row.due_at)?,
+            account_id: row.account_id,
+            status: row.status,
+            currency: row.currency,
+            total: row.total,
+            amount_paid: row.amount_paid,
+            amount_refunded: row.amount_refunded,
+        })
+    }
+}
+
+/// One page of an account's invoices, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InvoicePage {
+    pub items: Vec<InvoiceView>,
+    /// Pass it back as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
