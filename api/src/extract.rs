@@ -97,6 +97,25 @@ impl CommandRequest {
     }
 }
 
+impl CommandRequest {
+    /// The id of a resource this request creates. With an `Idempotency-Key` it is derived from
+    /// the key (UUID v5), so a retried request addresses the same resource and replays; without
+    /// one, every request creates a new resource.
+    pub fn new_resource_id(&self) -> uuid::Uuid {
+        match &self.idempotency_key {
+            Some(key) => {
+                let name = format!("{}:{key}", self.principal.actor());
+                uuid::Uuid::new_v5(&RESOURCE_ID_NAMESPACE, name.as_bytes())
+            }
+            None => uuid::Uuid::new_v4(),
+        }
+    }
+}
+
+/// The namespace of resource ids derived from idempotency keys.
+const RESOURCE_ID_NAMESPACE: uuid::Uuid =
+    uuid::Uuid::from_u128(0x6c65_6467_6572_6c69_6e65_0000_0000_0001);
+
 impl FromRequestParts<crate::state::AppState> for CommandRequest {
     type Rejection = ApiError;
 

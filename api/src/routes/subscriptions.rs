@@ -90,7 +90,7 @@ pub async fn start_trial(
             ))
         }
     };
-    let subscription_id = Uuid::new_v4();
+    let subscription_id = request.new_resource_id();
     let command = SubscriptionCommand::StartTrial {
         subscription_id,
         account_id: AccountId::parse(&b.account_id)?,
