@@ -51,6 +51,14 @@ impl Principal {
         }
     }
 
+    /// Collecting an invoice (attempt-payment): admin, service and support keys.
+    pub fn require_payment_rights(&self) -> Result<(), ApiError> {
+        match self.role {
+            Role::Admin | Role::Service | Role::Support => Ok(()),
+            Role::Account(_) => Err(ApiError::Forbidden),
+        }
+    }
+
     /// Reading one account's data. An account key asking about another account gets 404, so it
     /// learns nothing about whether that account exists.
     pub fn require_account_access(&self, account: &AccountId) -> Result<(), ApiError> {
@@ -166,5 +174,25 @@ mod tests {
             Err(ApiError::NotFound(_))
         ));
         assert!(principal.require_command_rights().is_err());
+        assert!(principal.require_payment_rights().is_err());
+    }
+
+    #[test]
+    fn support_may_attempt_payments_but_send_no_other_command() {
+        let key = |role| Principal {
+            key_id: "k".into(),
+            role,
+        };
+        let support = key(Role::Support);
+        assert!(support.require_payment_rights().is_ok());
+        assert!(matches!(
+            support.require_command_rights(),
+            Err(ApiError::Forbidden)
+        ));
+        for role in [Role::Admin, Role::Service] {
+            let principal = key(role);
+            assert!(principal.require_payment_rights().is_ok());
+            assert!(principal.require_command_rights().is_ok());
+        }
     }
 }

@@ -123,8 +123,35 @@ impl FromRequestParts<crate::state::AppState> for CommandRequest {
         parts: &mut Parts,
         state: &crate::state::AppState,
     ) -> Result<Self, ApiError> {
+        Self::authorised(parts, state, Principal::require_command_rights).await
+    }
+}
+
+/// A command request that support keys may send too: `attempt-payment` (SPEC 6, Auth).
+pub struct PaymentRequest(pub CommandRequest);
+
+impl FromRequestParts<crate::state::AppState> for PaymentRequest {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &crate::state::AppState,
+    ) -> Result<Self, ApiError> {
+        CommandRequest::authorised(parts, state, Principal::require_payment_rights)
+            .await
+            .map(PaymentRequest)
+    }
+}
+
+impl CommandRequest {
+    /// The request, once `allowed` accepts its caller.
+    async fn authorised(
+        parts: &mut Parts,
+        state: &crate::state::AppState,
+        allowed: fn(&Principal) -> Result<(), ApiError>,
+    ) -> Result<Self, ApiError> {
         let principal = Principal::from_request_parts(parts, state).await?;
-        principal.require_command_rights()?;
+        allowed(&principal)?;
         let idempotency_key = match parts.headers.get("idempotency-key") {
             None => None,
             Some(value) => Some(

@@ -2,7 +2,7 @@
 //! `application/problem+json` with a stable machine `code`; server errors log their cause and
 //! answer a generic body, never internals.
 
-use application::DispatchError;
+use application::{AttemptPaymentError, DispatchError};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use domain::{DomainError, ErrorClass};
@@ -41,6 +41,10 @@ pub enum ApiError {
     /// 503 `stale_read`: the read model did not reach `min_position` in time.
     #[error("the read model has not reached position {0} yet; retry shortly")]
     StaleRead(i64),
+    /// 503 `payment_gateway_unavailable`: the gateway's answer is unknown; the attempt stays in
+    /// flight and retrying the request resumes it without charging twice.
+    #[error("the payment gateway did not answer; retry to resume the same payment attempt")]
+    GatewayUnavailable,
     /// 503 `service_unavailable`: the database cannot be reached.
     #[error("the service is temporarily unavailable; retry shortly")]
     Unavailable,
@@ -61,7 +65,9 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::RuleViolation { .. } | ApiError::ConcurrencyConflict => StatusCode::CONFLICT,
-            ApiError::StaleRead(_) | ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::StaleRead(_) | ApiError::GatewayUnavailable | ApiError::Unavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -78,6 +84,7 @@ impl ApiError {
             ApiError::ConcurrencyConflict => "concurrency_conflict",
             ApiError::IdempotencyKeyReused => "idempotency_key_reused",
             ApiError::StaleRead(_) => "stale_read",
+            ApiError::GatewayUnavailable => "payment_gateway_unavailable",
             ApiError::Unavailable => "service_unavailable",
             ApiError::Internal => "internal",
         }
@@ -133,6 +140,22 @@ impl From<DispatchError<DomainError>> for ApiError {
             DispatchError::Storage(cause) => {
                 tracing::warn!(%cause, "event store unavailable");
                 ApiError::Unavailable
+            }
+        }
+    }
+}
+
+impl From<AttemptPaymentError> for ApiError {
+    fn from(error: AttemptPaymentError) -> Self {
+        match error {
+            AttemptPaymentError::Dispatch(error) => error.into(),
+            AttemptPaymentError::NoPaymentMethod(detail) => ApiError::RuleViolation {
+                rule: "no_payment_method",
+                detail,
+            },
+            AttemptPaymentError::Gateway(cause) => {
+                tracing::warn!(%cause, "payment gateway unavailable");
+                ApiError::GatewayUnavailable
             }
         }
     }

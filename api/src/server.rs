@@ -4,12 +4,14 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use application::CommandBus;
+use application::{CommandBus, PaymentGateway};
 use axum::routing::{get, post};
 use axum::Router;
 use domain::dunning::DunningPolicy;
 use domain::{BillingServices, Clock, ManualClock};
-use infrastructure::{load_catalog, CatalogFileError, Store, StoreError, SystemClock};
+use infrastructure::{
+    load_catalog, CatalogFileError, SandboxGateway, Store, StoreError, SystemClock,
+};
 use projections::{ReadModels, RuntimeOptions};
 use sagas::EntitlementsPolicyWorker;
 use tokio::net::TcpListener;
@@ -18,7 +20,7 @@ use crate::auth::KeyRing;
 use crate::cli::ServeArgs;
 use crate::extract::request_id;
 use crate::problem::ApiError;
-use crate::routes::{accounts, audit, health, plans, subscriptions, test_clock};
+use crate::routes::{accounts, audit, health, invoices, plans, subscriptions, test_clock};
 use crate::state::AppState;
 
 /// Why the service could not start or keep serving.
@@ -39,6 +41,7 @@ pub enum ServeError {
 
 pub fn router(state: AppState) -> Router {
     let subscription = |action: &str| format!("/v1/subscriptions/{{id}}/{action}");
+    let invoice = |action: &str| format!("/v1/invoices/{{id}}/{action}");
     let mut router = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/v1/plans", get(plans::list_plans))
@@ -66,7 +69,21 @@ pub fn router(state: AppState) -> Router {
             post(subscriptions::change_plan),
         )
         .route(&subscription("cancel"), post(subscriptions::cancel))
+        .route("/v1/invoices", post(invoices::issue_invoice))
+        .route("/v1/invoices/{id}", get(invoices::get_invoice))
+        .route(&invoice("attempt-payment"), post(invoices::attempt_payment))
+        .route(&invoice("record-payment"), post(invoices::record_payment))
+        .route(
+            &invoice("record-payment-failure"),
+            post(invoices::record_payment_failure),
+        )
+        .route(&invoice("refund"), post(invoices::refund))
+        .route(&invoice("void"), post(invoices::void))
         .route("/v1/accounts/{account_id}/summary", get(accounts::summary))
+        .route(
+            "/v1/accounts/{account_id}/invoices",
+            get(accounts::invoices),
+        )
         .route(
             "/v1/accounts/{account_id}/features",
             get(accounts::features),
@@ -112,6 +129,10 @@ async fn build_state(args: &ServeArgs) -> Result<AppState, ServeError> {
     }
     let services = BillingServices::new(clock.clone(), catalog.clone(), DunningPolicy::default());
     let bus = Arc::new(CommandBus::new(store.clone(), clock));
+    // The sandbox is the only gateway so far; the dunning retries must charge through this one
+    // too, so that it deduplicates their payment refs.
+    let gateway: Arc<dyn PaymentGateway> = Arc::new(SandboxGateway::default());
+    tracing::info!("payment gateway: sandbox (decides by test token, moves no money)");
     let mut projections =
         projections::start(store.clone(), catalog.clone(), RuntimeOptions::default());
     projections.spawn(EntitlementsPolicyWorker::new(bus.clone(), services.clone()));
@@ -123,6 +144,7 @@ async fn build_state(args: &ServeArgs) -> Result<AppState, ServeError> {
         catalog,
         store,
         keys: Arc::new(keys),
+        gateway,
         test_clock,
     })
 }

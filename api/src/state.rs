@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use application::CommandBus;
+use application::{CommandBus, PaymentGateway};
 use domain::{BillingServices, ManualClock, PlanCatalog};
 use infrastructure::Store;
 use projections::{Projections, ReadModels};
@@ -16,6 +16,8 @@ pub struct AppState {
     pub store: Arc<Store>,
     pub bus: Arc<CommandBus<Store>>,
     pub keys: Arc<KeyRing>,
+    /// Where invoices are charged: the sandbox gateway unless another is wired.
+    pub gateway: Arc<dyn PaymentGateway>,
     /// The running projections, for read-your-writes waits.
     pub projections: Arc<Projections>,
     pub read_models: ReadModels,

@@ -1,5 +1,6 @@
-//! Per-account reads from the read models: the subscription summary and feature access, the
-//! product runtime's hot path. Each accepts `min_position` for read-your-writes.
+//! Per-account reads from the read models: the subscription summary, feature access (the product
+//! runtime's hot path) and the account's invoices. Each accepts `min_position` for
+//! read-your-writes.
 
 use std::time::Duration;
 
@@ -7,10 +8,10 @@ use axum::extract::State;
 use axum::Json;
 use domain::{AccountId, FeatureKey};
 use projections::{
-    AccountSummaryProjector, FeatureAccessProjector, FeatureAccessView, ProjectionError,
-    SummaryView,
+    AccountInvoicesProjector, AccountSummaryProjector, FeatureAccessProjector, FeatureAccessView,
+    InvoiceCursor, InvoicePage, ProjectionError, SummaryView,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::auth::Principal;
 use crate::extract::{PathParam, Query};
@@ -121,4 +122,47 @@ pub async fn feature(
         .map_err(read_model_error)?
         .map(Json)
         .ok_or_else(|| ApiError::NotFound(format!("no entitlements for account {account}")))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InvoiceListQuery {
+    min_position: Option<i64>,
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+const DEFAULT_INVOICE_PAGE: u32 = 20;
+const MAX_INVOICE_PAGE: u32 = 100;
+
+/// The account's invoices, newest first; an account with none has an empty list.
+pub async fn invoices(
+    State(state): State<AppState>,
+    principal: Principal,
+    PathParam(raw): PathParam<String>,
+    Query(query): Query<InvoiceListQuery>,
+) -> Result<Json<InvoicePage>, ApiError> {
+    let account = account(&raw, &principal)?;
+    let limit = query.limit.unwrap_or(DEFAULT_INVOICE_PAGE);
+    if !(1..=MAX_INVOICE_PAGE).contains(&limit) {
+        return Err(ApiError::validation(
+            "limit",
+            format!("must be 1 to {MAX_INVOICE_PAGE}"),
+        ));
+    }
+    let cursor = query
+        .cursor
+        .as_deref()
+        .map(|text| {
+            InvoiceCursor::parse(text)
+                .ok_or_else(|| ApiError::InvalidRequest("cursor is not one this API issued".into()))
+        })
+        .transpose()?;
+    fresh(&state, AccountInvoicesProjector::NAME, query.min_position).await?;
+    state
+        .read_models
+        .invoices(&account, limit, cursor)
+        .await
+        .map(Json)
+        .map_err(read_model_error)
 }

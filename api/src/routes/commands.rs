@@ -1,11 +1,12 @@
 //! What every command route shares: dispatch through the command bus with the request's
 //! metadata, and the command response body (SPEC section 6).
 
+use application::event_log::CommandRecord;
 use application::Executed;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::extract::CommandRequest;
 use crate::problem::ApiError;
@@ -55,19 +56,38 @@ where
     Ok(respond(executed, outcome))
 }
 
+impl From<CommandRecord> for CommandResponse {
+    fn from(record: CommandRecord) -> Self {
+        Self {
+            aggregate_type: record.aggregate_type,
+            aggregate_id: record.aggregate_id,
+            version: record.version,
+            position: record.position,
+        }
+    }
+}
+
+/// A command that takes no fields: its body is empty or `{}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoBody {}
+
 fn respond(executed: Executed, outcome: Outcome) -> Response {
+    reply(
+        CommandResponse::from(executed.record),
+        outcome,
+        executed.replayed,
+    )
+}
+
+/// Answers a command with `body`, flagging a replay of an earlier request with the same key.
+pub fn reply(body: impl Serialize, outcome: Outcome, replayed: bool) -> Response {
     let status = match outcome {
         Outcome::Created => StatusCode::CREATED,
         Outcome::Changed => StatusCode::OK,
     };
-    let body = CommandResponse {
-        aggregate_type: executed.record.aggregate_type,
-        aggregate_id: executed.record.aggregate_id,
-        version: executed.record.version,
-        position: executed.record.position,
-    };
     let mut response = (status, Json(body)).into_response();
-    if executed.replayed {
+    if replayed {
         response.headers_mut().insert(
             "idempotent-replayed",
             axum::http::HeaderValue::from_static("true"),

@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod audit;
 pub mod commands;
 pub mod health;
+pub mod invoices;
 pub mod plans;
 pub mod subscriptions;
 pub mod test_clock;

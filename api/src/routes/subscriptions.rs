@@ -11,7 +11,7 @@ use domain::{AccountId, Email, PaymentMethodToken, PlanId, SeatCount};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::commands::{dispatch, Outcome};
+use super::commands::{dispatch, NoBody, Outcome};
 use crate::auth::Principal;
 use crate::extract::{CommandRequest, JsonBody, PathParam, Query};
 use crate::problem::ApiError;
@@ -35,10 +35,6 @@ pub struct BillingAccountBody {
     email: String,
     payment_method: String,
 }
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NoBody {}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

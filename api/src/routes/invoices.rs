@@ -1,0 +1,324 @@
+//! Invoice commands and the invoice resource: issue a manual invoice, collect it through the
+//! payment gateway, record payments and failures made outside, refund, void; read one by id.
+
+use application::payments::ChargeOutcome;
+use application::{attempt_payment as collect, AttemptOutcome};
+use axum::extract::State;
+use axum::response::Response;
+use axum::Json;
+use domain::invoice::{Invoice, InvoiceCommand, InvoiceLine, LineKind};
+use domain::subscription::Subscription;
+use domain::{AccountId, Currency, DomainError, Money};
+use projections::InvoiceView;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::commands::{dispatch, reply, CommandResponse, NoBody, Outcome};
+use crate::auth::Principal;
+use crate::extract::{CommandRequest, JsonBody, PathParam, PaymentRequest, Query};
+use crate::problem::ApiError;
+use crate::routes::MinPosition;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssueInvoiceBody {
+    account_id: String,
+    subscription_id: Option<String>,
+    currency: String,
+    lines: Vec<LineBody>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LineBody {
+    description: String,
+    quantity: u32,
+    /// Minor units of the invoice's currency.
+    unit_amount: i64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordPaymentBody {
+    amount: i64,
+    payment_ref: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordFailureBody {
+    reason: String,
+    code: String,
+    payment_ref: Option<String>,
+    #[serde(default)]
+    hard_decline: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefundBody {
+    amount: i64,
+    reason: String,
+}
+
+/// The manual lines, each validated with its index in the field name.
+fn manual_lines(lines: &[LineBody], currency: &Currency) -> Result<Vec<InvoiceLine>, ApiError> {
+    lines
+        .iter()
+        .enumerate()
+        .map(|(index, line)| {
+            let unit_amount = Money::new(line.unit_amount, currency.clone());
+            InvoiceLine::new(
+                &line.description,
+                LineKind::Manual,
+                line.quantity,
+                unit_amount,
+            )
+            .map_err(|error| match error {
+                DomainError::Invalid(invalid) => ApiError::validation(
+                    format!("lines[{index}].{}", invalid.field),
+                    invalid.reason,
+                ),
+                other => ApiError::validation(format!("lines[{index}].amount"), other.to_string()),
+            })
+        })
+        .collect()
+}
+
+/// Checks that `subscription_id` names a subscription of `account` billed in `currency`.
+async fn check_subscription(
+    state: &AppState,
+    subscription_id: &str,
+    account: &AccountId,
+    currency: &Currency,
+) -> Result<Uuid, ApiError> {
+    let field = "subscription_id";
+    let id = Uuid::parse_str(subscription_id)
+        .map_err(|_| ApiError::validation(field, format!("`{subscription_id}` is not a UUID")))?;
+    let subscription = state.bus.load::<Subscription>(&id.to_string()).await?;
+    let subscription = subscription.aggregate;
+    match (subscription.account_id(), subscription.currency()) {
+        (None, _) | (_, None) => Err(ApiError::validation(field, format!("no subscription {id}"))),
+        (Some(owner), _) if owner != account => Err(ApiError::validation(
+            field,
+            format!("subscription {id} belongs to another account"),
+        )),
+        (_, Some(billed)) if billed != currency => Err(ApiError::validation(
+            "currency",
+            format!("subscription {id} bills in {billed}"),
+        )),
+        _ => Ok(id),
+    }
+}
+
+pub async fn issue_invoice(
+    State(state): State<AppState>,
+    request: CommandRequest,
+    body: JsonBody<IssueInvoiceBody>,
+) -> Result<Response, ApiError> {
+    let b = &body.value;
+    let account_id = AccountId::parse(&b.account_id)?;
+    let currency = Currency::parse(&b.currency)?;
+    let lines = manual_lines(&b.lines, &currency)?;
+    let subscription_id = match b.subscription_id.as_deref() {
+        Some(id) => Some(check_subscription(&state, id, &account_id, &currency).await?),
+        None => None,
+    };
+    let invoice_id = request.new_resource_id();
+    let command = InvoiceCommand::IssueInvoice {
+        invoice_id,
+        account_id,
+        subscription_id,
+        currency,
+        lines,
+        due_at: None,
+    };
+    dispatch::<Invoice>(
+        &state,
+        &request,
+        "POST /v1/invoices",
+        &body.digest,
+        &invoice_id.to_string(),
+        command,
+        Outcome::Created,
+    )
+    .await
+}
+
+/// Runs a command on the invoice at `id`.
+async fn on_invoice(
+    state: &AppState,
+    request: &CommandRequest,
+    id: Uuid,
+    action: &str,
+    digest: &str,
+    command: InvoiceCommand,
+) -> Result<Response, ApiError> {
+    let route = format!("POST /v1/invoices/{id}/{action}");
+    dispatch::<Invoice>(
+        state,
+        request,
+        &route,
+        digest,
+        &id.to_string(),
+        command,
+        Outcome::Changed,
+    )
+    .await
+}
+
+/// The invoice's currency, which amounts in request bodies are counted in.
+async fn currency_of(state: &AppState, id: Uuid) -> Result<Currency, ApiError> {
+    let invoice = state.bus.load::<Invoice>(&id.to_string()).await?.aggregate;
+    invoice
+        .currency()
+        .cloned()
+        .ok_or_else(|| ApiError::NotFound(format!("invoice {id} not found")))
+}
+
+/// The command response, with what the gateway answered.
+#[derive(Debug, Serialize)]
+pub struct AttemptResponse {
+    #[serde(flatten)]
+    command: CommandResponse,
+    payment: PaymentView,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PaymentView {
+    payment_ref: String,
+    attempt: u32,
+    /// `succeeded` or `declined`.
+    status: &'static str,
+    code: Option<String>,
+    reason: Option<String>,
+    hard_decline: bool,
+}
+
+impl From<AttemptOutcome> for AttemptResponse {
+    fn from(outcome: AttemptOutcome) -> Self {
+        let (status, code, reason, hard_decline) = match outcome.charge {
+            ChargeOutcome::Succeeded { .. } => ("succeeded", None, None, false),
+            ChargeOutcome::Declined {
+                code,
+                reason,
+                hard_decline,
+            } => ("declined", Some(code), Some(reason), hard_decline),
+        };
+        Self {
+            command: outcome.recorded.record.into(),
+            payment: PaymentView {
+                payment_ref: outcome.payment_ref,
+                attempt: outcome.attempt,
+                status,
+                code,
+                reason,
+                hard_decline,
+            },
+        }
+    }
+}
+
+/// Charges the payment method on file (or resumes the attempt in flight). A decline is a
+/// successful request: the invoice records it and turns past due.
+pub async fn attempt_payment(
+    State(state): State<AppState>,
+    PathParam(id): PathParam<Uuid>,
+    PaymentRequest(request): PaymentRequest,
+    body: JsonBody<NoBody>,
+) -> Result<Response, ApiError> {
+    let route = format!("POST /v1/invoices/{id}/attempt-payment");
+    let context = request.context(&route, &body.digest);
+    let outcome = collect(
+        &state.bus,
+        state.gateway.as_ref(),
+        &state.services,
+        id,
+        &context,
+    )
+    .await?;
+    let replayed = outcome.replayed;
+    Ok(reply(
+        AttemptResponse::from(outcome),
+        Outcome::Changed,
+        replayed,
+    ))
+}
+
+pub async fn record_payment(
+    State(state): State<AppState>,
+    PathParam(id): PathParam<Uuid>,
+    request: CommandRequest,
+    body: JsonBody<RecordPaymentBody>,
+) -> Result<Response, ApiError> {
+    let command = InvoiceCommand::RecordPayment {
+        amount: Money::new(body.value.amount, currency_of(&state, id).await?),
+        payment_ref: body.value.payment_ref.clone(),
+    };
+    on_invoice(
+        &state,
+        &request,
+        id,
+        "record-payment",
+        &body.digest,
+        command,
+    )
+    .await
+}
+
+pub async fn record_payment_failure(
+    State(state): State<AppState>,
+    PathParam(id): PathParam<Uuid>,
+    request: CommandRequest,
+    body: JsonBody<RecordFailureBody>,
+) -> Result<Response, ApiError> {
+    let b = &body.value;
+    let command = InvoiceCommand::RecordPaymentFailure {
+        reason: b.reason.clone(),
+        code: b.code.clone(),
+        payment_ref: b.payment_ref.clone(),
+        hard_decline: b.hard_decline,
+    };
+    let action = "record-payment-failure";
+    on_invoice(&state, &request, id, action, &body.digest, command).await
+}
+
+pub async fn refund(
+    State(state): State<AppState>,
+    PathParam(id): PathParam<Uuid>,
+    request: CommandRequest,
+    body: JsonBody<RefundBody>,
+) -> Result<Response, ApiError> {
+    let command = InvoiceCommand::RefundInvoice {
+        amount: Money::new(body.value.amount, currency_of(&state, id).await?),
+        reason: body.value.reason.clone(),
+    };
+    on_invoice(&state, &request, id, "refund", &body.digest, command).await
+}
+
+pub async fn void(
+    State(state): State<AppState>,
+    PathParam(id): PathParam<Uuid>,
+    request: CommandRequest,
+    body: JsonBody<NoBody>,
+) -> Result<Response, ApiError> {
+    let command = InvoiceCommand::VoidInvoice;
+    on_invoice(&state, &request, id, "void", &body.digest, command).await
+}
+
+/// An invoice as it is now, read from its event stream (always current). An account key sees
+/// only its own account's invoices; others answer 404.
+pub async fn get_invoice(
+    State(state): State<AppState>,
+    principal: Principal,
+    PathParam(id): PathParam<Uuid>,
+    Query(_): Query<MinPosition>,
+) -> Result<Json<InvoiceView>, ApiError> {
+    let invoice = state.bus.load::<Invoice>(&id.to_string()).await?.aggregate;
+    let not_found = || ApiError::NotFound(format!("invoice {id} not found"));
+    let view = InvoiceView::of(&invoice).ok_or_else(not_found)?;
+    let account = invoice.account_id().ok_or_else(not_found)?;
+    principal.require_account_access(account)?;
+    Ok(Json(view))
+}
