@@ -70,9 +70,10 @@ async fn the_summary_and_feature_access_follow_the_subscription(backend: Backend
         .unwrap()
         .contains(&json!("analytics")));
 
-    let analytics = api.get("/v1/accounts/acct_rm/features/analytics").await;
-    analytics.assert_status(200);
-    assert_eq!(analytics.body["allowed"], true);
+    // The feature view has its own checkpoint: seeing the summary enabled does not mean it has
+    // caught up too.
+    let analytics = eventually(&api, "/v1/accounts/acct_rm/features/analytics", |_| true).await;
+    assert_eq!(analytics["allowed"], true);
     let api_calls = api.get("/v1/accounts/acct_rm/features/api_calls").await;
     assert_eq!(
         (

@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use crate::extract::CommandRequest;
 use crate::problem::ApiError;
@@ -54,6 +55,38 @@ where
         .execute::<A>(aggregate_id, command, &state.services, &context)
         .await?;
     Ok(respond(executed, outcome))
+}
+
+/// Executes `command` on the existing resource `/v1/{collection}/{id}`, for the route
+/// `POST /v1/{collection}/{id}/{action}`.
+pub async fn dispatch_action<A>(
+    state: &AppState,
+    request: &CommandRequest,
+    collection: &str,
+    id: Uuid,
+    action: &str,
+    digest: &str,
+    command: A::Command,
+) -> Result<Response, ApiError>
+where
+    A: application::claims::UniqueClaim<
+        Error = domain::DomainError,
+        Services = domain::BillingServices,
+    >,
+    A::Command: Clone + Serialize,
+{
+    let route = format!("POST /v1/{collection}/{id}/{action}");
+    let aggregate_id = id.to_string();
+    dispatch::<A>(
+        state,
+        request,
+        &route,
+        digest,
+        &aggregate_id,
+        command,
+        Outcome::Changed,
+    )
+    .await
 }
 
 impl From<CommandRecord> for CommandResponse {

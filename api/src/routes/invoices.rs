@@ -13,7 +13,7 @@ use projections::InvoiceView;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::commands::{dispatch, reply, CommandResponse, NoBody, Outcome};
+use super::commands::{dispatch, dispatch_action, reply, CommandResponse, NoBody, Outcome};
 use crate::auth::Principal;
 use crate::extract::{CommandRequest, JsonBody, PathParam, PaymentRequest, Query};
 use crate::problem::ApiError;
@@ -155,17 +155,7 @@ async fn on_invoice(
     digest: &str,
     command: InvoiceCommand,
 ) -> Result<Response, ApiError> {
-    let route = format!("POST /v1/invoices/{id}/{action}");
-    dispatch::<Invoice>(
-        state,
-        request,
-        &route,
-        digest,
-        &id.to_string(),
-        command,
-        Outcome::Changed,
-    )
-    .await
+    dispatch_action::<Invoice>(state, request, "invoices", id, action, digest, command).await
 }
 
 /// The invoice's currency, which amounts in request bodies are counted in.

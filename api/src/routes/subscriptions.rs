@@ -11,7 +11,7 @@ use domain::{AccountId, Email, PaymentMethodToken, PlanId, SeatCount};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::commands::{dispatch, NoBody, Outcome};
+use super::commands::{dispatch, dispatch_action, NoBody, Outcome};
 use crate::auth::Principal;
 use crate::extract::{CommandRequest, JsonBody, PathParam, Query};
 use crate::problem::ApiError;
@@ -117,17 +117,8 @@ async fn on_subscription(
     digest: &str,
     command: SubscriptionCommand,
 ) -> Result<Response, ApiError> {
-    let route = format!("POST /v1/subscriptions/{id}/{action}");
-    dispatch::<Subscription>(
-        state,
-        request,
-        &route,
-        digest,
-        &id.to_string(),
-        command,
-        Outcome::Changed,
-    )
-    .await
+    dispatch_action::<Subscription>(state, request, "subscriptions", id, action, digest, command)
+        .await
 }
 
 pub async fn attach_billing_account(
