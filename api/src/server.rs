@@ -14,11 +14,10 @@ use projections::{ReadModels, RuntimeOptions};
 use sagas::EntitlementsPolicyWorker;
 use tokio::net::TcpListener;
 
-use crate::auth::KeyRing;
 use crate::cli::ServeArgs;
 use crate::extract::request_id;
 use crate::problem::ApiError;
-use crate::routes::{accounts, audit, health, plans, subscriptions, test_clock};
+use crate::routes::{accounts, api_keys, audit, health, plans, subscriptions, test_clock};
 use crate::state::AppState;
 
 /// Why the service could not start or keep serving.
@@ -28,6 +27,8 @@ pub enum ServeError {
     Catalog(#[from] CatalogFileError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("cannot install the admin key: {0}")]
+    Keys(sqlx::Error),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -75,7 +76,12 @@ pub fn router(state: AppState) -> Router {
             "/v1/accounts/{account_id}/features/{feature}",
             get(accounts::feature),
         )
-        .route("/v1/audit/streams/{type}/{id}", get(audit::stream));
+        .route("/v1/audit/streams/{type}/{id}", get(audit::stream))
+        .route(
+            "/v1/admin/api-keys",
+            post(api_keys::create).get(api_keys::list),
+        )
+        .route("/v1/admin/api-keys/{key_id}/revoke", post(api_keys::revoke));
     if state.test_clock.is_some() {
         router = router.route("/v1/test-clock", get(test_clock::now));
     }
@@ -106,9 +112,14 @@ async fn build_state(args: &ServeArgs) -> Result<AppState, ServeError> {
         Some(clock) => clock.clone(),
         None => Arc::new(system_clock),
     };
-    let keys = KeyRing::with_bootstrap_admin(args.admin_key.as_deref());
-    if keys.is_empty() {
-        tracing::warn!("no API key is installed: set LEDGERLINE_ADMIN_KEY to call the API");
+    match args.admin_key.as_deref().filter(|key| !key.is_empty()) {
+        Some(secret) => store
+            .install_bootstrap_admin(secret)
+            .await
+            .map_err(ServeError::Keys)?,
+        None => {
+            tracing::info!("LEDGERLINE_ADMIN_KEY is not set; only stored API keys are accepted")
+        }
     }
     let services = BillingServices::new(clock.clone(), catalog.clone(), DunningPolicy::default());
     let bus = Arc::new(CommandBus::new(store.clone(), clock));
@@ -122,7 +133,6 @@ async fn build_state(args: &ServeArgs) -> Result<AppState, ServeError> {
         projections: Arc::new(projections),
         catalog,
         store,
-        keys: Arc::new(keys),
         test_clock,
     })
 }

@@ -7,15 +7,12 @@ use domain::{BillingServices, ManualClock, PlanCatalog};
 use infrastructure::Store;
 use projections::{Projections, ReadModels};
 
-use crate::auth::KeyRing;
-
 #[derive(Clone)]
 pub struct AppState {
     pub catalog: Arc<PlanCatalog>,
     pub services: BillingServices,
     pub store: Arc<Store>,
     pub bus: Arc<CommandBus<Store>>,
-    pub keys: Arc<KeyRing>,
     /// The running projections, for read-your-writes waits.
     pub projections: Arc<Projections>,
     pub read_models: ReadModels,

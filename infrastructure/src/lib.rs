@@ -1,6 +1,7 @@
 //! Adapters behind the application's ports: the event store on Postgres or SQLite, the plan
 //! catalog file and clocks.
 
+pub mod api_keys;
 pub mod catalog_file;
 pub mod clock;
 pub mod store;
