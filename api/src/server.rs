@@ -20,6 +20,9 @@ use crate::problem::ApiError;
 use crate::routes::{accounts, api_keys, audit, health, plans, subscriptions, test_clock};
 use crate::state::AppState;
 
+/// The largest request body accepted; the largest real one (a manual invoice) is far smaller.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
 /// Why the service could not start or keep serving.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -42,6 +45,7 @@ pub fn router(state: AppState) -> Router {
     let subscription = |action: &str| format!("/v1/subscriptions/{{id}}/{action}");
     let mut router = Router::new()
         .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
         .route("/v1/plans", get(plans::list_plans))
         .route("/v1/subscriptions", post(subscriptions::start_trial))
         .route(
@@ -88,6 +92,7 @@ pub fn router(state: AppState) -> Router {
     router
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(request_id))
         .with_state(state)
 }

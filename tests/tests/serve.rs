@@ -186,3 +186,25 @@ fn uuid_like() -> String {
             .as_nanos()
     )
 }
+
+#[tokio::test]
+async fn readyz_reports_a_migrated_database() {
+    let (_db, server) = fresh_server().await;
+    let ready = Api::admin(&server.base_url).get("/readyz").await;
+    ready.assert_status(200);
+    assert_eq!(ready.body["status"], "ready");
+    assert_eq!(ready.body["backend"], "sqlite");
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_refused_with_413() {
+    let (_db, server) = fresh_server().await;
+    let huge = "x".repeat(300 * 1024);
+    let reply = Api::admin(&server.base_url)
+        .post(
+            "/v1/subscriptions",
+            json!({"account_id": "acct_big", "plan_id": huge}),
+        )
+        .await;
+    reply.assert_problem(413, "payload_too_large");
+}

@@ -83,6 +83,25 @@ impl Store {
         }
     }
 
+    /// Ready to serve: the database answers and every migration this build embeds is applied.
+    pub async fn is_ready(&self) -> Result<bool, sqlx::Error> {
+        let (migrator, applied): (sqlx::migrate::Migrator, i64) = match self {
+            Store::Postgres(log) => (
+                sqlx::migrate!("../migrations/postgres"),
+                sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
+                    .fetch_one(log.pool())
+                    .await?,
+            ),
+            Store::Sqlite(log) => (
+                sqlx::migrate!("../migrations/sqlite"),
+                sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
+                    .fetch_one(log.readers())
+                    .await?,
+            ),
+        };
+        Ok(applied >= migrator.iter().count() as i64)
+    }
+
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match self {
             Store::Postgres(log) => {
