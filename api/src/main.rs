@@ -7,6 +7,7 @@ mod auth;
 mod cli;
 mod extract;
 mod keys_cli;
+mod metrics;
 mod problem;
 mod routes;
 mod server;

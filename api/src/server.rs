@@ -30,6 +30,8 @@ pub enum ServeError {
     Catalog(#[from] CatalogFileError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("cannot install the metrics recorder: {0}")]
+    Metrics(String),
     #[error("cannot install the admin key: {0}")]
     Keys(sqlx::Error),
     #[error("cannot listen on {addr}: {source}")]
@@ -92,6 +94,8 @@ pub fn router(state: AppState) -> Router {
     router
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .route("/metrics", get(crate::metrics::render))
+        .route_layer(axum::middleware::from_fn(crate::metrics::track))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(request_id))
         .with_state(state)
@@ -132,6 +136,7 @@ async fn build_state(args: &ServeArgs) -> Result<AppState, ServeError> {
         projections::start(store.clone(), catalog.clone(), RuntimeOptions::default());
     projections.spawn(EntitlementsPolicyWorker::new(bus.clone(), services.clone()));
     Ok(AppState {
+        metrics: crate::metrics::install().map_err(ServeError::Metrics)?,
         services,
         bus,
         read_models: ReadModels::new(&store),

@@ -16,6 +16,8 @@ pub struct AppState {
     /// The running projections, for read-your-writes waits.
     pub projections: Arc<Projections>,
     pub read_models: ReadModels,
+    /// Renders the Prometheus metrics.
+    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     /// Present only with `--test-clock`.
     pub test_clock: Option<Arc<ManualClock>>,
 }
