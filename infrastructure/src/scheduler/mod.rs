@@ -39,7 +39,7 @@ impl Scheduler for Store {
             Store::Sqlite(log) => sqlite::claim_due(log.writer(), now, limit, lease).await,
         }?;
         // `UPDATE … RETURNING` does not keep the order of the rows it picked.
-        claimed.sort_by(|a, b| (a.due_at, a.id).cmp(&(b.due_at, b.id)));
+        claimed.sort_by_key(|timer| (timer.due_at, timer.id));
         Ok(claimed)
     }
 
