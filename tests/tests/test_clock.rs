@@ -74,10 +74,7 @@ async fn a_trial_without_billing_account_expires_and_loses_its_entitlements(back
     let before = time(&api.get("/v1/test-clock").await.body["now"]);
 
     let advanced = advance_days(&api, 15).await;
-    assert_eq!(
-        time(&advanced["now"]),
-        before + chrono::Duration::days(15)
-    );
+    assert_eq!(time(&advanced["now"]), before + chrono::Duration::days(15));
     let position = advanced["position"].as_i64().expect("a position");
 
     // Read your writes: the position covers the cancellation and the revocation it caused.
