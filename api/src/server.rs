@@ -7,11 +7,14 @@ use std::sync::Arc;
 use application::CommandBus;
 use axum::routing::{get, post};
 use axum::Router;
+use chrono::SubsecRound;
 use domain::dunning::DunningPolicy;
 use domain::{BillingServices, Clock, ManualClock};
 use infrastructure::{load_catalog, CatalogFileError, Store, StoreError, SystemClock};
 use projections::{ReadModels, RuntimeOptions};
-use sagas::EntitlementsPolicyWorker;
+use sagas::{
+    EntitlementsPolicyWorker, TimerFiringWorker, TimerOptions, Timers, TimersPolicyWorker,
+};
 use tokio::net::TcpListener;
 
 use crate::cli::ServeArgs;
@@ -89,7 +92,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/admin/api-keys/{key_id}/revoke", post(api_keys::revoke));
     if state.test_clock.is_some() {
-        router = router.route("/v1/test-clock", get(test_clock::now));
+        router = router
+            .route("/v1/test-clock", get(test_clock::now))
+            .route("/v1/test-clock/advance", post(test_clock::advance));
     }
     router
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
@@ -114,9 +119,13 @@ async fn build_state(args: &ServeArgs) -> Result<AppState, ServeError> {
         "event store open, migrations applied"
     );
     let system_clock = SystemClock::default();
-    let test_clock = args
-        .test_clock
-        .then(|| Arc::new(ManualClock::starting_at(system_clock.now())));
+    // Whole seconds: every time derived from the test clock is then exact in storage, which
+    // keeps microseconds, and a renewal fires with the clock exactly at its period's end.
+    let test_clock = args.test_clock.then(|| {
+        Arc::new(ManualClock::starting_at(
+            system_clock.now().trunc_subsecs(0),
+        ))
+    });
     let clock: Arc<dyn Clock> = match &test_clock {
         Some(clock) => clock.clone(),
         None => Arc::new(system_clock),
@@ -132,9 +141,16 @@ async fn build_state(args: &ServeArgs) -> Result<AppState, ServeError> {
     }
     let services = BillingServices::new(clock.clone(), catalog.clone(), DunningPolicy::default());
     let bus = Arc::new(CommandBus::new(store.clone(), clock));
+    let timers = Arc::new(Timers::new(
+        store.clone(),
+        bus.clone(),
+        services.clone(),
+        TimerOptions::default(),
+    ));
     let mut projections =
         projections::start(store.clone(), catalog.clone(), RuntimeOptions::default());
     projections.spawn(EntitlementsPolicyWorker::new(bus.clone(), services.clone()));
+    projections.spawn(TimersPolicyWorker::new(bus.clone(), timers.clone()));
     Ok(AppState {
         metrics: crate::metrics::install().map_err(ServeError::Metrics)?,
         services,
@@ -144,6 +160,7 @@ async fn build_state(args: &ServeArgs) -> Result<AppState, ServeError> {
         catalog,
         store,
         test_clock,
+        timers,
     })
 }
 
@@ -157,6 +174,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     let listener = TcpListener::bind(args.bind).await.map_err(bind_error)?;
     let addr = listener.local_addr().map_err(bind_error)?;
     let shutdown = shutdown_signal();
+    let firing = TimerFiringWorker::spawn(state.timers.clone());
     // Black-box tests and scripts read this line to learn the port when binding to port 0.
     tracing::info!("listening on http://{addr}");
     axum::serve(listener, router(state))
@@ -164,7 +182,8 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
         .await
         .map_err(ServeError::Serve)?;
     // The router and its clones of the state are gone: stop the workers cleanly (each finishes
-    // its batch and records `stopped`).
+    // its round or batch; projections record `stopped`). Timers first: they send commands.
+    firing.stop().await;
     match Arc::try_unwrap(projections) {
         Ok(projections) => projections.stop().await,
         Err(_) => tracing::warn!("projections still referenced at shutdown; not stopped cleanly"),

@@ -6,6 +6,7 @@ use application::CommandBus;
 use domain::{BillingServices, ManualClock, PlanCatalog};
 use infrastructure::Store;
 use projections::{Projections, ReadModels};
+use sagas::Timers;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -20,4 +21,6 @@ pub struct AppState {
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     /// Present only with `--test-clock`.
     pub test_clock: Option<Arc<ManualClock>>,
+    /// Scheduling and firing timers; the test clock's advance fires them directly.
+    pub timers: Arc<Timers>,
 }

@@ -4,7 +4,9 @@
 pub mod claims;
 pub mod command_bus;
 pub mod event_log;
+pub mod scheduler;
 
 pub use command_bus::{CommandBus, CommandContext, DispatchError, Executed};
 pub use domain::Clock;
 pub use event_log::{EventLog, EventLogError};
+pub use scheduler::{NewTimer, Scheduler, SchedulerError, Timer, TimerKind};

@@ -1,13 +1,14 @@
-//! Adapters behind the application's ports: the event store on Postgres or SQLite, the plan
-//! catalog file and clocks.
+//! Adapters behind the application's ports: the event store and the scheduler on Postgres or
+//! SQLite, the plan catalog file and clocks.
 
 pub mod api_keys;
 pub mod catalog_file;
 pub mod clock;
+mod scheduler;
 pub mod store;
 #[cfg(feature = "test-support")]
 pub mod testing;
 
 pub use catalog_file::{load_catalog, CatalogFileError};
 pub use clock::SystemClock;
-pub use store::{Store, StoreError, DEFAULT_DATABASE_URL};
+pub use store::{LogHead, Store, StoreError, DEFAULT_DATABASE_URL};

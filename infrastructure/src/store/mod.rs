@@ -13,9 +13,11 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::Row;
 
+mod head;
 pub mod postgres;
 pub mod sqlite;
 
+pub use head::LogHead;
 pub use postgres::PostgresEventLog;
 pub use sqlite::SqliteEventLog;
 
