@@ -1,22 +1,16 @@
-//! Who is calling: API keys sent as `Authorization: Bearer <key>`, stored only as SHA-256 digests,
-//! each with a role. The bootstrap admin key comes from `LEDGERLINE_ADMIN_KEY`; issuing and
-//! revoking keys over the API arrives with the full role model.
-
-use std::collections::HashMap;
+//! Who is calling: API keys sent as `Authorization: Bearer <key>`, stored only as SHA-256 digests
+//! (infrastructure's `api_keys`), each with a role. `LEDGERLINE_ADMIN_KEY` installs an admin key
+//! at start; `ledgerline keys …` and `/v1/admin/api-keys` create, list and revoke the others.
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use domain::AccountId;
-use sha2::{Digest, Sha256};
 
 use crate::problem::ApiError;
 use crate::state::AppState;
 
 /// What a key may do (SPEC section 6, Auth).
-// Only the bootstrap admin key exists until key management lands; the other roles are already
-// enforced by every route so that adding keys cannot open a hole.
-#[allow(dead_code)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Role {
     /// Everything.
@@ -86,39 +80,17 @@ impl Principal {
     }
 }
 
-/// The keys this process accepts, by digest.
-#[derive(Debug, Default)]
-pub struct KeyRing {
-    by_digest: HashMap<String, Principal>,
-}
-
-impl KeyRing {
-    pub fn with_bootstrap_admin(admin_key: Option<&str>) -> Self {
-        let mut ring = Self::default();
-        if let Some(key) = admin_key.filter(|k| !k.is_empty()) {
-            ring.by_digest.insert(
-                digest(key),
-                Principal {
-                    key_id: "bootstrap-admin".into(),
-                    role: Role::Admin,
-                },
-            );
+impl Role {
+    /// The role stored with a key: `admin`, `service`, `support`, or `account` with its account.
+    pub fn from_stored(role: &str, account: Option<&str>) -> Option<Role> {
+        match (role, account) {
+            ("admin", None) => Some(Role::Admin),
+            ("service", None) => Some(Role::Service),
+            ("support", None) => Some(Role::Support),
+            ("account", Some(account)) => AccountId::parse(account).ok().map(Role::Account),
+            _ => None,
         }
-        ring
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.by_digest.is_empty()
-    }
-
-    fn authenticate(&self, key: &str) -> Option<Principal> {
-        // Lookup by digest: the secret itself is never compared or kept.
-        self.by_digest.get(&digest(key)).cloned()
-    }
-}
-
-fn digest(key: &str) -> String {
-    format!("{:x}", Sha256::digest(key.as_bytes()))
 }
 
 impl FromRequestParts<AppState> for Principal {
@@ -140,10 +112,22 @@ impl FromRequestParts<AppState> for Principal {
             .ok_or(ApiError::Unauthorized(
                 "expected Authorization: Bearer <key>",
             ))?;
-        state
-            .keys
-            .authenticate(key)
-            .ok_or(ApiError::Unauthorized("unknown or revoked API key"))
+        // Looked up on every request: a revoked key is refused at once, on every replica.
+        let record = state
+            .store
+            .find_api_key(key)
+            .await
+            .map_err(|error| {
+                tracing::warn!(%error, "cannot look up an API key");
+                ApiError::Unavailable
+            })?
+            .ok_or(ApiError::Unauthorized("unknown or revoked API key"))?;
+        let role = Role::from_stored(&record.role, record.account_id.as_deref())
+            .ok_or_else(|| ApiError::internal(format!("key {} has a bad role", record.key_id)))?;
+        Ok(Principal {
+            key_id: record.key_id,
+            role,
+        })
     }
 }
 
@@ -152,12 +136,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_the_installed_key_authenticates() {
-        let ring = KeyRing::with_bootstrap_admin(Some("s3cret"));
-        assert_eq!(ring.authenticate("s3cret").unwrap().role, Role::Admin);
-        assert!(ring.authenticate("s3cret ").is_none());
-        assert!(ring.authenticate("other").is_none());
-        assert!(KeyRing::with_bootstrap_admin(Some("")).is_empty());
+    fn stored_roles_parse_and_account_keys_need_an_account() {
+        assert_eq!(Role::from_stored("admin", None), Some(Role::Admin));
+        assert_eq!(Role::from_stored("support", None), Some(Role::Support));
+        assert_eq!(
+            Role::from_stored("account", Some("acct_1")),
+            Some(Role::Account(AccountId::parse("acct_1").unwrap()))
+        );
+        assert_eq!(Role::from_stored("account", None), None);
+        assert_eq!(Role::from_stored("admin", Some("acct_1")), None);
+        assert_eq!(Role::from_stored("root", None), None);
     }
 
     #[test]

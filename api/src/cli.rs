@@ -31,6 +31,35 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply pending database migrations and exit.
     Migrate(DatabaseArgs),
+    /// Create, list and revoke API keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a key and print its secret (shown once, stored only as a digest).
+    Create {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// admin, service, support or account.
+        #[arg(long)]
+        role: String,
+        /// The account an `account` key is bound to.
+        #[arg(long)]
+        account: Option<String>,
+    },
+    /// List keys (never their secrets).
+    List {
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Revoke a key by its id: it is refused at once by every server.
+    Revoke {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        key_id: String,
+    },
 }
 
 #[derive(Debug, Args)]

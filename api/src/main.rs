@@ -6,6 +6,8 @@ use clap::Parser;
 mod auth;
 mod cli;
 mod extract;
+mod keys_cli;
+mod metrics;
 mod problem;
 mod routes;
 mod server;
@@ -29,14 +31,17 @@ fn main() -> std::process::ExitCode {
     };
     let outcome = runtime.block_on(async {
         match cli.command {
-            Command::Serve(args) => server::run(args).await,
-            Command::Migrate(args) => server::migrate(&args.database_url).await,
+            Command::Serve(args) => server::run(args).await.map_err(|e| e.to_string()),
+            Command::Migrate(args) => server::migrate(&args.database_url)
+                .await
+                .map_err(|e| e.to_string()),
+            Command::Keys(command) => keys_cli::run(command).await.map_err(|e| e.to_string()),
         }
     });
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
-            tracing::error!("{error:#}");
+            tracing::error!("{error}");
             eprintln!("ledgerline: {error}");
             std::process::ExitCode::FAILURE
         }

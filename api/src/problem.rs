@@ -17,6 +17,9 @@ pub enum ApiError {
     /// 422 `validation_failed`: well-formed, but a value is out of range or does not parse.
     #[error("{field}: {reason}")]
     Validation { field: String, reason: String },
+    /// 413 `payload_too_large`: the body exceeds the limit.
+    #[error("the request body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
     /// 401 `unauthorized`: no key, or an unknown one.
     #[error("{0}")]
     Unauthorized(&'static str),
@@ -60,6 +63,7 @@ impl ApiError {
             ApiError::Validation { .. } | ApiError::IdempotencyKeyReused => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
@@ -76,6 +80,7 @@ impl ApiError {
         match self {
             ApiError::InvalidRequest(_) => "invalid_request",
             ApiError::Validation { .. } => "validation_failed",
+            ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::Forbidden => "forbidden",
             ApiError::NotFound(_) => "not_found",

@@ -7,21 +7,28 @@ use std::sync::Arc;
 use application::{CommandBus, PaymentGateway};
 use axum::routing::{get, post};
 use axum::Router;
+use chrono::SubsecRound;
 use domain::dunning::DunningPolicy;
 use domain::{BillingServices, Clock, ManualClock};
 use infrastructure::{
     load_catalog, CatalogFileError, SandboxGateway, Store, StoreError, SystemClock,
 };
 use projections::{ReadModels, RuntimeOptions};
-use sagas::EntitlementsPolicyWorker;
+use sagas::{
+    EntitlementsPolicyWorker, TimerFiringWorker, TimerOptions, Timers, TimersPolicyWorker,
+};
 use tokio::net::TcpListener;
 
-use crate::auth::KeyRing;
 use crate::cli::ServeArgs;
 use crate::extract::request_id;
 use crate::problem::ApiError;
-use crate::routes::{accounts, audit, health, invoices, plans, subscriptions, test_clock};
+use crate::routes::{
+    accounts, api_keys, audit, health, invoices, plans, subscriptions, test_clock,
+};
 use crate::state::AppState;
+
+/// The largest request body accepted; the largest real one (a manual invoice) is far smaller.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
 /// Why the service could not start or keep serving.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +37,10 @@ pub enum ServeError {
     Catalog(#[from] CatalogFileError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("cannot install the metrics recorder: {0}")]
+    Metrics(String),
+    #[error("cannot install the admin key: {0}")]
+    Keys(sqlx::Error),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -44,6 +55,7 @@ pub fn router(state: AppState) -> Router {
     let invoice = |action: &str| format!("/v1/invoices/{{id}}/{action}");
     let mut router = Router::new()
         .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
         .route("/v1/plans", get(plans::list_plans))
         .route("/v1/subscriptions", post(subscriptions::start_trial))
         .route(
@@ -92,13 +104,23 @@ pub fn router(state: AppState) -> Router {
             "/v1/accounts/{account_id}/features/{feature}",
             get(accounts::feature),
         )
-        .route("/v1/audit/streams/{type}/{id}", get(audit::stream));
+        .route("/v1/audit/streams/{type}/{id}", get(audit::stream))
+        .route(
+            "/v1/admin/api-keys",
+            post(api_keys::create).get(api_keys::list),
+        )
+        .route("/v1/admin/api-keys/{key_id}/revoke", post(api_keys::revoke));
     if state.test_clock.is_some() {
-        router = router.route("/v1/test-clock", get(test_clock::now));
+        router = router
+            .route("/v1/test-clock", get(test_clock::now))
+            .route("/v1/test-clock/advance", post(test_clock::advance));
     }
     router
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .route("/metrics", get(crate::metrics::render))
+        .route_layer(axum::middleware::from_fn(crate::metrics::track))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(request_id))
         .with_state(state)
 }
@@ -116,16 +138,25 @@ async fn build_state(args: &ServeArgs) -> Result<AppState, ServeError> {
         "event store open, migrations applied"
     );
     let system_clock = SystemClock::default();
-    let test_clock = args
-        .test_clock
-        .then(|| Arc::new(ManualClock::starting_at(system_clock.now())));
+    // Whole seconds: every time derived from the test clock is then exact in storage, which
+    // keeps microseconds, and a renewal fires with the clock exactly at its period's end.
+    let test_clock = args.test_clock.then(|| {
+        Arc::new(ManualClock::starting_at(
+            system_clock.now().trunc_subsecs(0),
+        ))
+    });
     let clock: Arc<dyn Clock> = match &test_clock {
         Some(clock) => clock.clone(),
         None => Arc::new(system_clock),
     };
-    let keys = KeyRing::with_bootstrap_admin(args.admin_key.as_deref());
-    if keys.is_empty() {
-        tracing::warn!("no API key is installed: set LEDGERLINE_ADMIN_KEY to call the API");
+    match args.admin_key.as_deref().filter(|key| !key.is_empty()) {
+        Some(secret) => store
+            .install_bootstrap_admin(secret)
+            .await
+            .map_err(ServeError::Keys)?,
+        None => {
+            tracing::info!("LEDGERLINE_ADMIN_KEY is not set; only stored API keys are accepted")
+        }
     }
     let services = BillingServices::new(clock.clone(), catalog.clone(), DunningPolicy::default());
     let bus = Arc::new(CommandBus::new(store.clone(), clock));
@@ -133,19 +164,27 @@ async fn build_state(args: &ServeArgs) -> Result<AppState, ServeError> {
     // too, so that it deduplicates their payment refs.
     let gateway: Arc<dyn PaymentGateway> = Arc::new(SandboxGateway::default());
     tracing::info!("payment gateway: sandbox (decides by test token, moves no money)");
+    let timers = Arc::new(Timers::new(
+        store.clone(),
+        bus.clone(),
+        services.clone(),
+        TimerOptions::default(),
+    ));
     let mut projections =
         projections::start(store.clone(), catalog.clone(), RuntimeOptions::default());
     projections.spawn(EntitlementsPolicyWorker::new(bus.clone(), services.clone()));
+    projections.spawn(TimersPolicyWorker::new(bus.clone(), timers.clone()));
     Ok(AppState {
+        metrics: crate::metrics::install().map_err(ServeError::Metrics)?,
         services,
         bus,
         read_models: ReadModels::new(&store),
         projections: Arc::new(projections),
         catalog,
         store,
-        keys: Arc::new(keys),
         gateway,
         test_clock,
+        timers,
     })
 }
 
@@ -159,6 +198,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     let listener = TcpListener::bind(args.bind).await.map_err(bind_error)?;
     let addr = listener.local_addr().map_err(bind_error)?;
     let shutdown = shutdown_signal();
+    let firing = TimerFiringWorker::spawn(state.timers.clone());
     // Black-box tests and scripts read this line to learn the port when binding to port 0.
     tracing::info!("listening on http://{addr}");
     axum::serve(listener, router(state))
@@ -166,7 +206,8 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
         .await
         .map_err(ServeError::Serve)?;
     // The router and its clones of the state are gone: stop the workers cleanly (each finishes
-    // its batch and records `stopped`).
+    // its round or batch; projections record `stopped`). Timers first: they send commands.
+    firing.stop().await;
     match Arc::try_unwrap(projections) {
         Ok(projections) => projections.stop().await,
         Err(_) => tracing::warn!("projections still referenced at shutdown; not stopped cleanly"),

@@ -6,8 +6,7 @@ use application::{CommandBus, PaymentGateway};
 use domain::{BillingServices, ManualClock, PlanCatalog};
 use infrastructure::Store;
 use projections::{Projections, ReadModels};
-
-use crate::auth::KeyRing;
+use sagas::Timers;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -15,12 +14,15 @@ pub struct AppState {
     pub services: BillingServices,
     pub store: Arc<Store>,
     pub bus: Arc<CommandBus<Store>>,
-    pub keys: Arc<KeyRing>,
     /// Where invoices are charged: the sandbox gateway unless another is wired.
     pub gateway: Arc<dyn PaymentGateway>,
     /// The running projections, for read-your-writes waits.
     pub projections: Arc<Projections>,
     pub read_models: ReadModels,
+    /// Renders the Prometheus metrics.
+    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     /// Present only with `--test-clock`.
     pub test_clock: Option<Arc<ManualClock>>,
+    /// Scheduling and firing timers; the test clock's advance fires them directly.
+    pub timers: Arc<Timers>,
 }

@@ -288,7 +288,7 @@ impl<L: EventLog> CommandBus<L> {
 
 /// The name a command is recorded under in event metadata (`AddSeats`): the variant name,
 /// which is the external tag serde gives every command enum.
-fn command_name<C: serde::Serialize>(command: &C) -> String {
+pub fn command_name<C: serde::Serialize>(command: &C) -> String {
     match serde_json::to_value(command) {
         Ok(serde_json::Value::String(unit)) => unit,
         Ok(serde_json::Value::Object(tagged)) if tagged.len() == 1 => {

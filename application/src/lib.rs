@@ -6,9 +6,11 @@ pub mod claims;
 pub mod command_bus;
 pub mod event_log;
 pub mod payments;
+pub mod scheduler;
 
 pub use attempt_payment::{attempt_payment, AttemptOutcome, AttemptPaymentError};
 pub use command_bus::{CommandBus, CommandContext, DispatchError, Executed};
 pub use domain::Clock;
 pub use event_log::{EventLog, EventLogError};
 pub use payments::{ChargeOutcome, ChargeRequest, GatewayError, PaymentGateway};
+pub use scheduler::{NewTimer, Scheduler, SchedulerError, Timer, TimerKind};

@@ -1,9 +1,11 @@
-//! Adapters behind the application's ports: the event store on Postgres or SQLite, the plan
-//! catalog file, clocks and the sandbox payment gateway.
+//! Adapters behind the application's ports: the event store and the scheduler on Postgres or
+//! SQLite, the plan catalog file, clocks and the sandbox payment gateway.
 
+pub mod api_keys;
 pub mod catalog_file;
 pub mod clock;
 pub mod sandbox_gateway;
+mod scheduler;
 pub mod store;
 #[cfg(feature = "test-support")]
 pub mod testing;
@@ -11,4 +13,4 @@ pub mod testing;
 pub use catalog_file::{load_catalog, CatalogFileError};
 pub use clock::SystemClock;
 pub use sandbox_gateway::SandboxGateway;
-pub use store::{Store, StoreError, DEFAULT_DATABASE_URL};
+pub use store::{LogHead, Store, StoreError, DEFAULT_DATABASE_URL};

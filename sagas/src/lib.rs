@@ -1,11 +1,19 @@
 //! Policies and the Dunning process manager (SPEC section 4). Each reacts to events of the
 //! durable global log and answers with commands whose ids derive from the causing event, so a
-//! reaction re-run after a crash appends nothing new.
+//! reaction re-run after a crash appends nothing new. Timers the policies schedule fire through
+//! the command bus under ids derived from their dedupe keys, to the same effect.
 
+pub mod clock_advance;
 mod dispatch;
 pub mod entitlements_policy;
 pub mod entitlements_worker;
 pub mod reaction;
+pub mod timer_firing;
+pub mod timers_policy;
+pub mod timers_worker;
 
+pub use clock_advance::{AdvanceError, AdvanceTarget, Advanced, ClockAdvance};
 pub use entitlements_worker::EntitlementsPolicyWorker;
 pub use reaction::Reaction;
+pub use timer_firing::{FiringError, TimerFiringWorker, TimerOptions, Timers};
+pub use timers_worker::TimersPolicyWorker;

@@ -546,7 +546,69 @@ async fn an_account_s_invoices_list_newest_first_in_pages(backend: Backend) {
     assert_eq!(none.body, json!({"items": [], "next_cursor": null}));
 }
 
+async fn key(admin: &Api, body: Value) -> String {
+    let reply = admin.post("/v1/admin/api-keys", body).await;
+    reply.assert_status(201);
+    reply.str("secret")
+}
+
+/// Support may collect but not otherwise change an invoice; an account key reads its own
+/// account's invoices only, and another account's answer 404.
+async fn each_role_reaches_what_it_may(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    let server = Server::on(&db.url, &[]);
+    let admin = Api::admin(&server.base_url);
+    let as_key = |secret: &str| Api::with_key(&server.base_url, Some(secret));
+    let subscription = subscribe(&admin, "acct_own", Some("pm_card_visa")).await;
+    let own = issue(&admin, "acct_own", Some(&subscription)).await;
+    let theirs = issue(&admin, "acct_theirs", None).await;
+
+    let support = as_key(&key(&admin, json!({"role": "support"})).await);
+    support
+        .post(
+            &action(&own, "record-payment"),
+            json!({"amount": 1, "payment_ref": "r"}),
+        )
+        .await
+        .assert_problem(403, "forbidden");
+    support
+        .post(&action(&theirs, "void"), json!({}))
+        .await
+        .assert_problem(403, "forbidden");
+    let collected = support
+        .post(&action(&own, "attempt-payment"), json!({}))
+        .await;
+    collected.assert_status(200);
+    assert_eq!(collected.body["payment"]["status"], "succeeded");
+    let position = collected.body["position"].as_i64().unwrap();
+
+    let account = as_key(&key(&admin, json!({"role": "account", "account_id": "acct_own"})).await);
+    let mine = account.get(&format!("/v1/invoices/{own}")).await;
+    mine.assert_status(200);
+    assert_eq!(mine.body["status"], "paid");
+    let listed = account
+        .get(&format!(
+            "/v1/accounts/acct_own/invoices?min_position={position}"
+        ))
+        .await;
+    listed.assert_status(200);
+    assert_eq!(listed.body["items"][0]["id"], own.as_str());
+    account
+        .get(&format!("/v1/invoices/{theirs}"))
+        .await
+        .assert_problem(404, "not_found");
+    account
+        .get("/v1/accounts/acct_theirs/invoices")
+        .await
+        .assert_problem(404, "not_found");
+    account
+        .post(&action(&own, "attempt-payment"), json!({}))
+        .await
+        .assert_problem(403, "forbidden");
+}
+
 infrastructure::on_both_backends!(
+    each_role_reaches_what_it_may,
     a_good_card_pays_and_refunds_run_to_refunded,
     declines_and_outside_payments_are_recorded_once,
     every_bad_input_is_refused_with_its_problem,

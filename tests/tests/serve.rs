@@ -186,3 +186,52 @@ fn uuid_like() -> String {
             .as_nanos()
     )
 }
+
+#[tokio::test]
+async fn readyz_reports_a_migrated_database() {
+    let (_db, server) = fresh_server().await;
+    let ready = Api::admin(&server.base_url).get("/readyz").await;
+    ready.assert_status(200);
+    assert_eq!(ready.body["status"], "ready");
+    assert_eq!(ready.body["backend"], "sqlite");
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_refused_with_413() {
+    let (_db, server) = fresh_server().await;
+    let huge = "x".repeat(300 * 1024);
+    let reply = Api::admin(&server.base_url)
+        .post(
+            "/v1/subscriptions",
+            json!({"account_id": "acct_big", "plan_id": huge}),
+        )
+        .await;
+    reply.assert_problem(413, "payload_too_large");
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_status() {
+    let (_db, server) = fresh_server().await;
+    let api = Api::admin(&server.base_url);
+    api.get("/v1/plans").await.assert_status(200);
+    api.post(
+        "/v1/subscriptions",
+        json!({"account_id": "acct_m", "plan_id": "pro"}),
+    )
+    .await
+    .assert_status(201);
+    let text = reqwest::get(server.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for needle in [
+        r#"http_requests_total{method="GET",route="/v1/plans",status="200"} 1"#,
+        r#"commands_total{command="StartTrial",outcome="ok"} 1"#,
+        "http_request_duration_seconds_bucket",
+        r#"projection_position{projection="account_summary"}"#,
+    ] {
+        assert!(text.contains(needle), "metrics lack {needle}:\n{text}");
+    }
+}

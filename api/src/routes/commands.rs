@@ -2,7 +2,7 @@
 //! metadata, and the command response body (SPEC section 6).
 
 use application::event_log::CommandRecord;
-use application::Executed;
+use application::{DispatchError, Executed};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -50,11 +50,21 @@ where
     A::Command: Clone + Serialize,
 {
     let context = request.context(route, digest);
-    let executed = state
+    let name = application::command_bus::command_name(&command);
+    let result = state
         .bus
         .execute::<A>(aggregate_id, command, &state.services, &context)
-        .await?;
-    Ok(respond(executed, outcome))
+        .await;
+    let label = match &result {
+        Ok(executed) if executed.replayed => "replayed",
+        Ok(_) => "ok",
+        Err(DispatchError::Rejected(_) | DispatchError::ClaimTaken(_)) => "rejected",
+        Err(DispatchError::KeyReused) => "key_reused",
+        Err(DispatchError::Conflict) => "conflict",
+        Err(DispatchError::Corrupt(_) | DispatchError::Storage(_)) => "error",
+    };
+    metrics::counter!("commands_total", "command" => name, "outcome" => label).increment(1);
+    Ok(respond(result?, outcome))
 }
 
 /// Executes `command` on the existing resource `/v1/{collection}/{id}`, for the route

@@ -3,6 +3,7 @@
 use serde::Deserialize;
 
 pub mod accounts;
+pub mod api_keys;
 pub mod audit;
 pub mod commands;
 pub mod health;

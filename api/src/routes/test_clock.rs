@@ -1,29 +1,139 @@
-//! The test clock (only with `--test-clock`): reads the injected clock. Advancing it arrives
-//! with the scheduler, which must run every timer due up to the new time.
+//! The test clock (only with `--test-clock`; admin only): read the injected clock, and advance
+//! it. An advance answers only once every timer due up to the new time has fired and the
+//! projections and policies have caught up, with the log position reached (SPEC section 6).
+
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use domain::Clock;
-use serde::Serialize;
+use domain::{Clock, ManualClock};
+use sagas::{AdvanceError, AdvanceTarget, ClockAdvance};
+use serde::{Deserialize, Serialize};
 
 use crate::auth::Principal;
+use crate::extract::JsonBody;
 use crate::problem::ApiError;
 use crate::state::AppState;
+
+/// The longest one advance may move the clock: ten years of days (with leap days).
+const MAX_ADVANCE_SECONDS: i64 = 10 * 366 * 24 * 60 * 60;
+
+/// The longest an advance may take to fire its timers and let the projections catch up.
+const ADVANCE_TIMEOUT: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Serialize)]
 pub struct ClockView {
     now: DateTime<Utc>,
 }
 
+/// `{seconds}` or `{to}`, exactly one.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdvanceBody {
+    seconds: Option<i64>,
+    /// RFC 3339.
+    to: Option<String>,
+}
+
+impl AdvanceBody {
+    /// The target, checked against the clock's `now` for range (the advance itself refuses a
+    /// `to` in the past, under its lock).
+    fn try_into_target(self, now: DateTime<Utc>) -> Result<AdvanceTarget, ApiError> {
+        let max = chrono::Duration::seconds(MAX_ADVANCE_SECONDS);
+        match (self.seconds, self.to) {
+            (Some(seconds), None) => {
+                if !(0..=MAX_ADVANCE_SECONDS).contains(&seconds) {
+                    return Err(ApiError::validation(
+                        "seconds",
+                        format!("must be 0 to {MAX_ADVANCE_SECONDS} (ten years)"),
+                    ));
+                }
+                Ok(AdvanceTarget::By(chrono::Duration::seconds(seconds)))
+            }
+            (None, Some(to)) => {
+                let to = DateTime::parse_from_rfc3339(&to)
+                    .map_err(|e| ApiError::validation("to", format!("is not RFC 3339: {e}")))?
+                    .to_utc();
+                if to < now {
+                    return Err(past(now));
+                }
+                if to - now > max {
+                    return Err(ApiError::validation(
+                        "to",
+                        "must be at most ten years after the clock's time",
+                    ));
+                }
+                Ok(AdvanceTarget::To(to))
+            }
+            _ => Err(ApiError::validation(
+                "seconds",
+                "give exactly one of `seconds` and `to`",
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct AdvanceView {
+    now: DateTime<Utc>,
+    /// The log's highest position once everything settled: pass it as `min_position`.
+    position: i64,
+}
+
 pub async fn now(
     State(state): State<AppState>,
     principal: Principal,
 ) -> Result<Json<ClockView>, ApiError> {
-    principal.require_admin()?;
-    let clock = state
-        .test_clock
-        .as_ref()
-        .ok_or_else(|| ApiError::NotFound("no such route".into()))?;
+    let clock = test_clock(&state, &principal)?;
     Ok(Json(ClockView { now: clock.now() }))
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn advance(
+    State(state): State<AppState>,
+    principal: Principal,
+    body: JsonBody<AdvanceBody>,
+) -> Result<Json<AdvanceView>, ApiError> {
+    let clock = test_clock(&state, &principal)?;
+    let target = body.value.try_into_target(clock.now())?;
+    let advance = ClockAdvance {
+        clock,
+        timers: &state.timers,
+        projections: &state.projections,
+        store: &state.store,
+        timeout: ADVANCE_TIMEOUT,
+    };
+    let advanced = advance.advance(target).await.map_err(advance_error)?;
+    tracing::info!(now = %advanced.now, position = advanced.position, "test clock advanced");
+    Ok(Json(AdvanceView {
+        now: advanced.now,
+        position: advanced.position,
+    }))
+}
+
+fn test_clock<'a>(state: &'a AppState, principal: &Principal) -> Result<&'a ManualClock, ApiError> {
+    principal.require_admin()?;
+    state
+        .test_clock
+        .as_deref()
+        .ok_or_else(|| ApiError::NotFound("no such route".into()))
+}
+
+fn past(now: DateTime<Utc>) -> ApiError {
+    ApiError::validation(
+        "to",
+        format!("must not be before the clock's time {now}: the clock only moves forward"),
+    )
+}
+
+fn advance_error(error: AdvanceError) -> ApiError {
+    match error {
+        AdvanceError::InThePast { now } => past(now),
+        error if error.is_transient() => {
+            tracing::warn!(%error, "the test clock advance did not settle");
+            ApiError::Unavailable
+        }
+        error => ApiError::internal(error),
+    }
 }

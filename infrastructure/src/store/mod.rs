@@ -13,9 +13,11 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::Row;
 
+mod head;
 pub mod postgres;
 pub mod sqlite;
 
+pub use head::LogHead;
 pub use postgres::PostgresEventLog;
 pub use sqlite::SqliteEventLog;
 
@@ -81,6 +83,25 @@ impl Store {
         } else {
             Err(StoreError::UnsupportedUrl(url.to_owned()))
         }
+    }
+
+    /// Ready to serve: the database answers and every migration this build embeds is applied.
+    pub async fn is_ready(&self) -> Result<bool, sqlx::Error> {
+        let (migrator, applied): (sqlx::migrate::Migrator, i64) = match self {
+            Store::Postgres(log) => (
+                sqlx::migrate!("../migrations/postgres"),
+                sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
+                    .fetch_one(log.pool())
+                    .await?,
+            ),
+            Store::Sqlite(log) => (
+                sqlx::migrate!("../migrations/sqlite"),
+                sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
+                    .fetch_one(log.readers())
+                    .await?,
+            ),
+        };
+        Ok(applied >= migrator.iter().count() as i64)
     }
 
     pub async fn migrate(&self) -> Result<(), StoreError> {

@@ -21,13 +21,32 @@ pub fn workspace_root() -> PathBuf {
         .to_owned()
 }
 
+/// What cargo sets for a test process besides `CARGO_PKG_*`.
+const PACKAGE_VARIABLES: [&str; 5] = [
+    "CARGO_MANIFEST_DIR",
+    "CARGO_MANIFEST_PATH",
+    "CARGO_CRATE_NAME",
+    "CARGO_PRIMARY_PACKAGE",
+    "CARGO_TARGET_TMPDIR",
+];
+
 /// Builds the binary once per test process (a no-op when it is fresh) and returns its path.
 /// `cargo test` does not build another package's binaries, so the tests ask for it.
 pub fn binary() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY.get_or_init(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
+        let mut build = Command::new(cargo);
+        // Cargo gives the test process its package's variables. Some build scripts (ring's)
+        // watch `CARGO_MANIFEST_DIR`, so passing them on would rebuild half the dependency tree
+        // here and again at the next `cargo test`.
+        for (key, _) in std::env::vars_os() {
+            let name = key.to_string_lossy();
+            if name.starts_with("CARGO_PKG_") || PACKAGE_VARIABLES.contains(&name.as_ref()) {
+                build.env_remove(key);
+            }
+        }
+        let status = build
             .args(["build", "--quiet", "-p", "api", "--bin", "ledgerline"])
             .current_dir(workspace_root())
             .status()

@@ -1,0 +1,123 @@
+//! `/v1/admin/api-keys` (admin only): create a key (its secret is shown once, in the reply), list
+//! keys (never secrets), revoke one.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use domain::AccountId;
+use infrastructure::api_keys::ApiKeyRecord;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::{Principal, Role};
+use crate::extract::{JsonBody, PathParam};
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateKeyBody {
+    role: String,
+    account_id: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct KeyView {
+    key_id: String,
+    role: String,
+    account_id: Option<String>,
+    created_at: String,
+    revoked_at: Option<String>,
+}
+
+impl From<ApiKeyRecord> for KeyView {
+    fn from(r: ApiKeyRecord) -> Self {
+        Self {
+            key_id: r.key_id,
+            role: r.role,
+            account_id: r.account_id,
+            created_at: r.created_at,
+            revoked_at: r.revoked_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct CreatedKey {
+    #[serde(flatten)]
+    key: KeyView,
+    /// The secret: shown here once, stored nowhere.
+    secret: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct KeyList {
+    items: Vec<KeyView>,
+    next_cursor: Option<String>,
+}
+
+fn storage(error: sqlx::Error) -> ApiError {
+    tracing::warn!(%error, "api key store unavailable");
+    ApiError::Unavailable
+}
+
+/// Checks a requested role; an account key needs a valid account id, the others none.
+pub fn parse_role(role: &str, account_id: Option<&str>) -> Result<Role, ApiError> {
+    if let Some(account) = account_id {
+        AccountId::parse(account)?;
+    }
+    Role::from_stored(role, account_id).ok_or_else(|| {
+        ApiError::validation(
+            "role",
+            "expected admin, service or support without account_id, or account with account_id",
+        )
+    })
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    principal: Principal,
+    body: JsonBody<CreateKeyBody>,
+) -> Result<(StatusCode, Json<CreatedKey>), ApiError> {
+    principal.require_admin()?;
+    let CreateKeyBody { role, account_id } = body.value;
+    parse_role(&role, account_id.as_deref())?;
+    let created = state
+        .store
+        .create_api_key(&role, account_id.as_deref())
+        .await
+        .map_err(storage)?;
+    tracing::info!(key_id = created.record.key_id, role, "api key created");
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedKey {
+            key: created.record.into(),
+            secret: created.secret,
+        }),
+    ))
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<KeyList>, ApiError> {
+    principal.require_admin()?;
+    let keys = state.store.list_api_keys().await.map_err(storage)?;
+    Ok(Json(KeyList {
+        items: keys.into_iter().map(KeyView::from).collect(),
+        next_cursor: None,
+    }))
+}
+
+pub async fn revoke(
+    State(state): State<AppState>,
+    principal: Principal,
+    PathParam(key_id): PathParam<String>,
+) -> Result<StatusCode, ApiError> {
+    principal.require_admin()?;
+    if state.store.revoke_api_key(&key_id).await.map_err(storage)? {
+        tracing::info!(key_id, "api key revoked");
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound(format!("no live key {key_id}")))
+    }
+}

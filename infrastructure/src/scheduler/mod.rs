@@ -1,0 +1,98 @@
+//! The scheduler port on the configured store: the `timers` table on Postgres or SQLite (see
+//! migration `0004_timers.sql`). Every operation is one statement, so no transaction is ever held
+//! across an await (on SQLite the store has a single writer connection).
+
+use std::time::Duration;
+
+use application::scheduler::{NewTimer, Scheduler, SchedulerError, Timer, TimerKind};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::store::Store;
+
+mod postgres;
+mod sqlite;
+
+/// The columns every query returns, in the order [`Timer`] is built from.
+const TIMER_COLUMNS: &str = "id, kind, aggregate_id, due_at, dedupe_key";
+
+impl Scheduler for Store {
+    async fn schedule(&self, timer: NewTimer) -> Result<Timer, SchedulerError> {
+        let timer = NewTimer {
+            due_at: ceil_to_micros(timer.due_at),
+            ..timer
+        };
+        match self {
+            Store::Postgres(log) => postgres::schedule(log.pool(), timer).await,
+            Store::Sqlite(log) => sqlite::schedule(log.writer(), timer).await,
+        }
+    }
+
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+        lease: Duration,
+    ) -> Result<Vec<Timer>, SchedulerError> {
+        let mut claimed = match self {
+            Store::Postgres(log) => postgres::claim_due(log.pool(), now, limit, lease).await,
+            Store::Sqlite(log) => sqlite::claim_due(log.writer(), now, limit, lease).await,
+        }?;
+        // `UPDATE … RETURNING` does not keep the order of the rows it picked.
+        claimed.sort_by_key(|timer| (timer.due_at, timer.id));
+        Ok(claimed)
+    }
+
+    async fn complete(&self, id: Uuid) -> Result<(), SchedulerError> {
+        match self {
+            Store::Postgres(log) => postgres::complete(log.pool(), id).await,
+            Store::Sqlite(log) => sqlite::complete(log.writer(), id).await,
+        }
+    }
+
+    async fn next_due(&self) -> Result<Option<DateTime<Utc>>, SchedulerError> {
+        match self {
+            Store::Postgres(log) => postgres::next_due(log.pool()).await,
+            Store::Sqlite(log) => sqlite::next_due(log.readers()).await,
+        }
+    }
+}
+
+/// Both backends keep microseconds. Rounding down would let a timer fire up to a microsecond
+/// before the instant it was scheduled for, and the aggregate would refuse it as too early.
+fn ceil_to_micros(at: DateTime<Utc>) -> DateTime<Utc> {
+    let below_micro = i64::from(at.timestamp_subsec_nanos() % 1_000);
+    if below_micro == 0 {
+        at
+    } else {
+        at + chrono::Duration::nanoseconds(1_000 - below_micro)
+    }
+}
+
+fn storage_error(error: sqlx::Error) -> SchedulerError {
+    SchedulerError::Storage(error.to_string())
+}
+
+fn parse_kind(name: &str) -> Result<TimerKind, SchedulerError> {
+    TimerKind::parse(name).ok_or_else(|| SchedulerError::Corrupt(format!("unknown kind `{name}`")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn due_times_round_up_to_the_microsecond() {
+        let at = DateTime::parse_from_rfc3339("2026-03-01T00:00:00.000001001Z")
+            .unwrap()
+            .to_utc();
+        assert_eq!(
+            ceil_to_micros(at).to_rfc3339(),
+            "2026-03-01T00:00:00.000002+00:00"
+        );
+        let exact = DateTime::parse_from_rfc3339("2026-03-01T00:00:00.000001Z")
+            .unwrap()
+            .to_utc();
+        assert_eq!(ceil_to_micros(exact), exact);
+    }
+}

@@ -1,0 +1,251 @@
+//! Firing due timers: claim them by the injected clock's now, send each one's command through the
+//! command bus under the id `timer:<dedupe_key>`, then mark the timer fired. A worker that dies
+//! between the command and the completion leaves a claim that runs out; the timer fires again and
+//! its command id appends nothing, so the effect is exactly once.
+//!
+//! A command the aggregate refuses is logged and its timer completed: the refusal says the timer
+//! has nothing left to do (the subscription was cancelled at once, activated by hand, or its
+//! period was already renewed), and the same command at the same state would be refused forever.
+//! Failures of the store are not refusals: the timer stays due and fires later.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use application::event_log::CommandKey;
+use application::scheduler::{NewTimer, Scheduler, SchedulerError, Timer, TimerKind};
+use application::{CommandBus, CommandContext, DispatchError};
+use chrono::{DateTime, Utc};
+use domain::subscription::{Subscription, SubscriptionCommand};
+use domain::BillingServices;
+use infrastructure::Store;
+use tokio::sync::{watch, Mutex, MutexGuard, Notify};
+use tokio::task::JoinHandle;
+
+/// The actor recorded on the events timers cause.
+const ACTOR: &str = "system:scheduler";
+
+/// How timers are claimed and how often the worker looks for due ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimerOptions {
+    /// Timers claimed per round trip.
+    pub batch_size: u32,
+    /// How long a claim keeps other workers off a timer. Long enough for a command; a crashed
+    /// worker's timers wait this long before another worker fires them.
+    pub lease: Duration,
+    /// How often the worker looks for due timers when nothing wakes it.
+    pub poll_interval: Duration,
+}
+
+impl Default for TimerOptions {
+    fn default() -> Self {
+        Self {
+            batch_size: 16,
+            lease: Duration::from_secs(15),
+            poll_interval: Duration::from_millis(500),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FiringError {
+    #[error(transparent)]
+    Scheduler(#[from] SchedulerError),
+    /// The command could not run now (the store failed, or conflicts outlasted the retries);
+    /// the timer stays due and fires again once its claim runs out.
+    #[error("timer `{dedupe_key}`: {reason}")]
+    Unavailable { dedupe_key: String, reason: String },
+    /// A defect: stored data that does not read back, or a command id reused for another
+    /// command. The timer stays due, and fails again until the defect is fixed.
+    #[error("timer `{dedupe_key}`: {reason}")]
+    Defect { dedupe_key: String, reason: String },
+    /// Nothing fires this kind yet.
+    #[error("no handler fires `{kind}` timers (timer `{dedupe_key}`)")]
+    Unhandled { kind: TimerKind, dedupe_key: String },
+}
+
+impl FiringError {
+    /// Worth retrying as is.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            FiringError::Scheduler(SchedulerError::Storage(_)) | FiringError::Unavailable { .. }
+        )
+    }
+}
+
+/// The timers of this process: scheduling, and firing them by the injected clock.
+pub struct Timers {
+    store: Arc<Store>,
+    bus: Arc<CommandBus<Store>>,
+    services: BillingServices,
+    options: TimerOptions,
+    /// One firing round at a time in this process: the background worker and a test-clock
+    /// advance never race for the same due timers, and timers fire in due order.
+    round: Mutex<()>,
+    wake: Notify,
+}
+
+impl Timers {
+    pub fn new(
+        store: Arc<Store>,
+        bus: Arc<CommandBus<Store>>,
+        services: BillingServices,
+        options: TimerOptions,
+    ) -> Self {
+        Self {
+            store,
+            bus,
+            services,
+            options,
+            round: Mutex::new(()),
+            wake: Notify::new(),
+        }
+    }
+
+    /// Schedules `timer` (idempotent by its dedupe key) and wakes the firing worker, so a timer
+    /// that is already due fires at once.
+    pub async fn schedule(&self, timer: NewTimer) -> Result<Timer, SchedulerError> {
+        let stored = self.store.schedule(timer).await?;
+        self.wake.notify_one();
+        Ok(stored)
+    }
+
+    /// One firing round at the clock's now; returns how many timers fired.
+    pub async fn fire_due_now(&self) -> Result<usize, FiringError> {
+        let _round = self.exclusive().await;
+        self.fire_due(self.services.clock.now()).await
+    }
+
+    /// Keeps every other firing round of this process out while held.
+    pub(crate) async fn exclusive(&self) -> MutexGuard<'_, ()> {
+        self.round.lock().await
+    }
+
+    /// Fires, in due order, every timer due at `now` that this process can claim. The caller
+    /// holds [`Self::exclusive`].
+    pub(crate) async fn fire_due(&self, now: DateTime<Utc>) -> Result<usize, FiringError> {
+        let mut fired = 0;
+        loop {
+            let claimed = self
+                .store
+                .claim_due(now, self.options.batch_size, self.options.lease)
+                .await?;
+            let full = claimed.len() == self.options.batch_size as usize;
+            for timer in &claimed {
+                // On an error the rest of the batch keeps its claim until the lease runs out.
+                self.fire(timer).await?;
+                fired += 1;
+            }
+            if !full {
+                return Ok(fired);
+            }
+        }
+    }
+
+    /// Sends `timer`'s command and marks the timer fired. Firing a timer again (after a crash, or
+    /// by a worker whose claim ran out) appends nothing: the command id derives from the key.
+    pub async fn fire(&self, timer: &Timer) -> Result<(), FiringError> {
+        let command = match timer.kind {
+            TimerKind::ExpireTrial => SubscriptionCommand::ExpireTrial,
+            TimerKind::RenewPeriod => SubscriptionCommand::RenewPeriod,
+            // The dunning process manager fires these.
+            TimerKind::DunningRetry
+            | TimerKind::DunningWindowExpiry
+            | TimerKind::DunningCancellation => {
+                return Err(FiringError::Unhandled {
+                    kind: timer.kind,
+                    dedupe_key: timer.dedupe_key.clone(),
+                })
+            }
+        };
+        let outcome = self
+            .bus
+            .execute::<Subscription>(
+                &timer.aggregate_id,
+                command,
+                &self.services,
+                &context(timer),
+            )
+            .await;
+        let failure = |reason: String| (timer.dedupe_key.clone(), reason);
+        match outcome {
+            Ok(executed) => tracing::debug!(
+                timer = timer.dedupe_key,
+                replayed = executed.replayed,
+                position = executed.record.position,
+                "timer fired"
+            ),
+            Err(DispatchError::Rejected(refusal)) => tracing::info!(
+                timer = timer.dedupe_key,
+                %refusal,
+                "the timer's command was refused; nothing is left for it to do"
+            ),
+            Err(error @ (DispatchError::Storage(_) | DispatchError::Conflict)) => {
+                let (dedupe_key, reason) = failure(error.to_string());
+                return Err(FiringError::Unavailable { dedupe_key, reason });
+            }
+            Err(defect) => {
+                let (dedupe_key, reason) = failure(defect.to_string());
+                return Err(FiringError::Defect { dedupe_key, reason });
+            }
+        }
+        self.store.complete(timer.id).await?;
+        Ok(())
+    }
+}
+
+/// The metadata of a timer's command; its id derives from the dedupe key.
+fn context(timer: &Timer) -> CommandContext {
+    let command_id = format!("timer:{}", timer.dedupe_key);
+    CommandContext {
+        actor: ACTOR.to_owned(),
+        correlation_id: command_id.clone(),
+        causation_id: format!("timer:{}", timer.id),
+        idempotency_key: None,
+        key: Some(CommandKey {
+            command_id,
+            fingerprint: timer.kind.as_str().to_owned(),
+        }),
+    }
+}
+
+/// The background worker: a firing round at every poll and whenever a timer is scheduled.
+pub struct TimerFiringWorker {
+    shutdown: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl TimerFiringWorker {
+    /// Starts the worker. Must be called inside a Tokio runtime.
+    pub fn spawn(timers: Arc<Timers>) -> Self {
+        let shutdown = watch::channel(false).0;
+        let task = tokio::spawn(run(timers, shutdown.subscribe()));
+        Self { shutdown, task }
+    }
+
+    /// Stops the worker after its current round and waits for it.
+    pub async fn stop(self) {
+        self.shutdown.send_replace(true);
+        if let Err(error) = self.task.await {
+            tracing::error!(%error, "the timer firing worker panicked");
+        }
+    }
+}
+
+async fn run(timers: Arc<Timers>, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        match timers.fire_due_now().await {
+            Ok(0) => {}
+            Ok(fired) => tracing::debug!(fired, "timers fired"),
+            Err(error) if error.is_transient() => {
+                tracing::warn!(%error, "timers not fired; retrying")
+            }
+            Err(error) => tracing::error!(%error, "a timer cannot fire"),
+        }
+        tokio::select! {
+            _ = shutdown.wait_for(|stop| *stop) => return,
+            _ = timers.wake.notified() => {}
+            _ = tokio::time::sleep(timers.options.poll_interval) => {}
+        }
+    }
+}

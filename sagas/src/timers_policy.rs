@@ -1,0 +1,142 @@
+//! Policy: the timers a subscription needs (SPEC 3.2).
+//! - TrialStarted → ExpireTrial at the trial end (it activates or cancels the subscription);
+//! - SubscriptionActivated, PeriodRenewed → RenewPeriod at the period end.
+//!
+//! A scheduled cancellation or downgrade needs no timer of its own: RenewPeriod and ExpireTrial
+//! apply it. A timer that finds nothing to do (the subscription was cancelled at once, or
+//! activated by hand) is refused by the aggregate and completed.
+//!
+//! Listens to: subscription events. Keeps: no state of its own. Writes: timers, idempotent by
+//! their dedupe keys, so a re-run after a crash schedules nothing twice.
+
+use application::scheduler::{NewTimer, TimerKind};
+use chrono::SecondsFormat;
+use domain::subscription::SubscriptionEvent;
+
+pub const POLICY: &str = "timers_policy";
+
+/// The timer `event` of the subscription `subscription_id` calls for, if any.
+pub fn react(subscription_id: &str, event: &SubscriptionEvent) -> Option<NewTimer> {
+    use SubscriptionEvent as E;
+    match event {
+        E::TrialStarted { trial_ends_at, .. } => Some(NewTimer {
+            kind: TimerKind::ExpireTrial,
+            aggregate_id: subscription_id.to_owned(),
+            due_at: *trial_ends_at,
+            dedupe_key: format!("expire_trial:{subscription_id}"),
+        }),
+        E::SubscriptionActivated { period, .. } | E::PeriodRenewed { period, .. } => {
+            // One renewal per period: the period end names it.
+            let end = period.end.to_rfc3339_opts(SecondsFormat::AutoSi, true);
+            Some(NewTimer {
+                kind: TimerKind::RenewPeriod,
+                aggregate_id: subscription_id.to_owned(),
+                due_at: period.end,
+                dedupe_key: format!("renew:{subscription_id}:{end}"),
+            })
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{DateTime, Duration, Utc};
+    use domain::{AccountId, BillingPeriod, Currency, PlanId, SeatCount};
+    use uuid::Uuid;
+
+    const SUB: &str = "0b6f5d7e-1f0a-4c55-9d7e-6a1f2b3c4d5e";
+
+    fn t0() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-03-01T00:00:00Z")
+            .unwrap()
+            .to_utc()
+    }
+
+    fn account() -> AccountId {
+        AccountId::parse("acct_1").unwrap()
+    }
+
+    fn period(start: DateTime<Utc>) -> BillingPeriod {
+        BillingPeriod {
+            start,
+            end: start + Duration::days(31),
+        }
+    }
+
+    fn renewed(start: DateTime<Utc>) -> SubscriptionEvent {
+        SubscriptionEvent::PeriodRenewed {
+            account_id: account(),
+            period: period(start),
+            plan_id: PlanId::parse("pro").unwrap(),
+            seats: SeatCount::ONE,
+            invoice_lines: Vec::new(),
+            at: start,
+        }
+    }
+
+    #[test]
+    fn a_trial_expires_at_its_end_once_per_subscription() {
+        let event = SubscriptionEvent::TrialStarted {
+            subscription_id: Uuid::parse_str(SUB).unwrap(),
+            account_id: account(),
+            plan_id: PlanId::parse("pro").unwrap(),
+            currency: Currency::parse("usd").unwrap(),
+            seats: SeatCount::ONE,
+            overage_billing: false,
+            billing_account: None,
+            trial_ends_at: t0() + Duration::days(14),
+            at: t0(),
+        };
+        assert_eq!(
+            react(SUB, &event),
+            Some(NewTimer {
+                kind: TimerKind::ExpireTrial,
+                aggregate_id: SUB.to_owned(),
+                due_at: t0() + Duration::days(14),
+                dedupe_key: format!("expire_trial:{SUB}"),
+            })
+        );
+    }
+
+    #[test]
+    fn activation_and_each_renewal_schedule_the_next_renewal() {
+        let activated = SubscriptionEvent::SubscriptionActivated {
+            account_id: account(),
+            plan_id: PlanId::parse("pro").unwrap(),
+            period: period(t0()),
+            seats: SeatCount::ONE,
+            invoice_lines: Vec::new(),
+            at: t0(),
+        };
+        let first = react(SUB, &activated).expect("a renewal");
+        assert_eq!(
+            (first.kind, first.due_at),
+            (TimerKind::RenewPeriod, t0() + Duration::days(31))
+        );
+        assert_eq!(
+            first.dedupe_key,
+            format!("renew:{SUB}:2026-04-01T00:00:00Z")
+        );
+        let second = react(SUB, &renewed(first.due_at)).expect("the next renewal");
+        assert_eq!(second.due_at, first.due_at + Duration::days(31));
+        assert_ne!(second.dedupe_key, first.dedupe_key, "one timer per period");
+        assert_eq!(
+            react(SUB, &renewed(first.due_at)),
+            Some(second),
+            "the same event always yields the same timer"
+        );
+    }
+
+    #[test]
+    fn a_scheduled_cancellation_needs_no_timer_of_its_own() {
+        let event = SubscriptionEvent::CancellationScheduled {
+            account_id: account(),
+            reason: "too expensive".into(),
+            effective_at: t0(),
+            at: t0(),
+        };
+        assert_eq!(react(SUB, &event), None);
+    }
+}

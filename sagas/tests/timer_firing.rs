@@ -1,0 +1,168 @@
+//! Firing timers against a real store on both backends: a timer fires its command once even
+//! when it fires twice (a worker that died before completing it), a refused command completes
+//! its timer, and a kind nothing fires yet stays due.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use application::scheduler::{NewTimer, Scheduler, TimerKind};
+use application::{CommandBus, CommandContext, EventLog};
+use chrono::{DateTime, Duration, Utc};
+use domain::dunning::DunningPolicy;
+use domain::subscription::{Subscription, SubscriptionCommand};
+use domain::{AccountId, BillingServices, ManualClock, PlanId, SeatCount};
+use infrastructure::testing::{Backend, TestDatabase};
+use infrastructure::Store;
+use sagas::timers_policy;
+use sagas::{FiringError, TimerOptions, Timers};
+use uuid::Uuid;
+
+struct Harness {
+    _db: TestDatabase,
+    store: Arc<Store>,
+    bus: Arc<CommandBus<Store>>,
+    clock: Arc<ManualClock>,
+    services: BillingServices,
+    timers: Timers,
+}
+
+fn t0() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-03-01T00:00:00Z")
+        .unwrap()
+        .to_utc()
+}
+
+async fn harness(backend: Backend) -> Harness {
+    let db = TestDatabase::create(backend).await;
+    let store = Arc::new(db.store().await);
+    let clock = Arc::new(ManualClock::starting_at(t0()));
+    let catalog_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/plans.toml");
+    let catalog = Arc::new(infrastructure::load_catalog(&catalog_path).unwrap());
+    let services = BillingServices::new(clock.clone(), catalog, DunningPolicy::default());
+    let bus = Arc::new(CommandBus::new(store.clone(), clock.clone()));
+    let timers = Timers::new(
+        store.clone(),
+        bus.clone(),
+        services.clone(),
+        TimerOptions::default(),
+    );
+    Harness {
+        _db: db,
+        store,
+        bus,
+        clock,
+        services,
+        timers,
+    }
+}
+
+impl Harness {
+    /// Starts a trial without billing account and schedules what the timers policy would.
+    async fn trial(&self) -> String {
+        let id = Uuid::new_v4();
+        let command = SubscriptionCommand::StartTrial {
+            subscription_id: id,
+            account_id: AccountId::parse(&format!("acct_{}", id.simple())).unwrap(),
+            plan_id: PlanId::parse("pro").unwrap(),
+            seats: SeatCount::ONE,
+            billing_account: None,
+            overage_billing: false,
+        };
+        self.send(&id.to_string(), command).await;
+        let started = self.events(&id.to_string()).await;
+        let event = self.bus.decode::<Subscription>(started[0].clone()).unwrap();
+        let timer = timers_policy::react(&id.to_string(), &event).expect("a trial timer");
+        self.timers.schedule(timer).await.unwrap();
+        id.to_string()
+    }
+
+    async fn send(&self, id: &str, command: SubscriptionCommand) {
+        let context = CommandContext {
+            actor: "test".into(),
+            correlation_id: "test".into(),
+            causation_id: "test".into(),
+            idempotency_key: None,
+            key: None,
+        };
+        self.bus
+            .execute::<Subscription>(id, command, &self.services, &context)
+            .await
+            .unwrap();
+    }
+
+    async fn events(&self, id: &str) -> Vec<cqrs_es::persist::SerializedEvent> {
+        self.store
+            .load_stream::<Subscription>(id)
+            .await
+            .unwrap()
+            .events
+    }
+
+    async fn event_types(&self, id: &str) -> Vec<String> {
+        let events = self.events(id).await;
+        events.into_iter().map(|e| e.event_type).collect()
+    }
+}
+
+async fn a_timer_fired_twice_appends_once(backend: Backend) {
+    let h = harness(backend).await;
+    let id = h.trial().await;
+    assert_eq!(h.timers.fire_due_now().await.unwrap(), 0, "not due yet");
+    h.clock.advance(Duration::days(14));
+    // Fired twice, as when a worker dies after the command but before completing the timer and
+    // another worker claims it once the lease runs out.
+    let claimed = h
+        .store
+        .claim_due(
+            domain::Clock::now(h.clock.as_ref()),
+            1,
+            std::time::Duration::ZERO,
+        )
+        .await
+        .unwrap();
+    h.timers.fire(&claimed[0]).await.unwrap();
+    h.timers.fire(&claimed[0]).await.unwrap();
+    assert_eq!(
+        h.event_types(&id).await,
+        ["TrialStarted", "SubscriptionCancelled"]
+    );
+    assert_eq!(h.timers.fire_due_now().await.unwrap(), 0, "completed");
+}
+
+async fn a_refused_command_completes_its_timer(backend: Backend) {
+    let h = harness(backend).await;
+    let id = h.trial().await;
+    let cancel = SubscriptionCommand::CancelSubscription {
+        at_period_end: false,
+        reason: "changed my mind".into(),
+    };
+    h.send(&id, cancel).await;
+    h.clock.advance(Duration::days(15));
+    assert_eq!(h.timers.fire_due_now().await.unwrap(), 1);
+    assert_eq!(
+        h.event_types(&id).await,
+        ["TrialStarted", "SubscriptionCancelled"]
+    );
+    assert_eq!(h.store.next_due().await.unwrap(), None);
+}
+
+async fn a_kind_nothing_fires_yet_stays_due(backend: Backend) {
+    let h = harness(backend).await;
+    let timer = NewTimer {
+        kind: TimerKind::DunningRetry,
+        aggregate_id: Uuid::new_v4().to_string(),
+        due_at: t0(),
+        dedupe_key: "retry:1".into(),
+    };
+    h.timers.schedule(timer).await.unwrap();
+    let error = h.timers.fire_due_now().await.unwrap_err();
+    assert!(matches!(error, FiringError::Unhandled { .. }), "{error}");
+    assert!(!error.is_transient());
+    assert_eq!(h.store.next_due().await.unwrap(), Some(t0()));
+}
+
+infrastructure::on_both_backends!(
+    a_timer_fired_twice_appends_once,
+    a_refused_command_completes_its_timer,
+    a_kind_nothing_fires_yet_stays_due,
+);

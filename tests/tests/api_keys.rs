@@ -1,0 +1,165 @@
+//! API keys and roles on both backends: keys created over the API and with the CLI, what each
+//! role may do, account keys that cannot see other accounts, and revocation taking effect at once.
+
+mod support;
+
+use infrastructure::testing::{Backend, TestDatabase};
+use serde_json::json;
+use support::{ledgerline, Api, Server};
+
+async fn create_key(admin: &Api, body: serde_json::Value) -> String {
+    let reply = admin.post("/v1/admin/api-keys", body).await;
+    reply.assert_status(201);
+    assert!(reply.str("secret").starts_with("ll_"));
+    reply.str("secret")
+}
+
+async fn each_role_gets_what_it_may(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    let server = Server::on(&db.url, &[]);
+    let admin = Api::admin(&server.base_url);
+    let as_key = |secret: &str| Api::with_key(&server.base_url, Some(secret));
+    for account in ["acct_a", "acct_b"] {
+        admin
+            .post(
+                "/v1/subscriptions",
+                json!({"account_id": account, "plan_id": "starter"}),
+            )
+            .await
+            .assert_status(201);
+    }
+
+    let service = as_key(&create_key(&admin, json!({"role": "service"})).await);
+    service
+        .post(
+            "/v1/subscriptions",
+            json!({"account_id": "acct_c", "plan_id": "pro"}),
+        )
+        .await
+        .assert_status(201);
+    service
+        .get("/v1/accounts/acct_a/summary")
+        .await
+        .assert_status(200);
+    service
+        .get("/v1/admin/api-keys")
+        .await
+        .assert_problem(403, "forbidden");
+
+    let support = as_key(&create_key(&admin, json!({"role": "support"})).await);
+    support
+        .get("/v1/accounts/acct_b/summary")
+        .await
+        .assert_status(200);
+    support
+        .post(
+            "/v1/subscriptions",
+            json!({"account_id": "acct_d", "plan_id": "pro"}),
+        )
+        .await
+        .assert_problem(403, "forbidden");
+
+    let account =
+        as_key(&create_key(&admin, json!({"role": "account", "account_id": "acct_a"})).await);
+    account
+        .get("/v1/accounts/acct_a/summary")
+        .await
+        .assert_status(200);
+    account
+        .get("/v1/accounts/acct_b/summary")
+        .await
+        .assert_problem(404, "not_found");
+    account
+        .get("/v1/accounts/acct_b/features/projects")
+        .await
+        .assert_problem(404, "not_found");
+    account
+        .post(
+            "/v1/subscriptions",
+            json!({"account_id": "acct_a", "plan_id": "pro"}),
+        )
+        .await
+        .assert_problem(403, "forbidden");
+
+    for bad in [
+        json!({"role": "root"}),
+        json!({"role": "account"}),
+        json!({"role": "service", "account_id": "acct_a"}),
+        json!({"role": "account", "account_id": "bad id"}),
+    ] {
+        admin
+            .post("/v1/admin/api-keys", bad)
+            .await
+            .assert_problem(422, "validation_failed");
+    }
+    let listed = admin.get("/v1/admin/api-keys").await;
+    listed.assert_status(200);
+    let items = listed.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 4, "the bootstrap admin and three created keys");
+    assert!(
+        items.iter().all(|k| k.get("secret").is_none()),
+        "secrets never listed"
+    );
+}
+
+async fn a_revoked_key_is_refused_at_once(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    let server = Server::on(&db.url, &[]);
+    let admin = Api::admin(&server.base_url);
+
+    // Created with the CLI against the server's database, while the server runs.
+    let output = ledgerline()
+        .args([
+            "keys",
+            "create",
+            "--role",
+            "service",
+            "--database-url",
+            &db.url,
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let field = |name: &str| {
+        stdout
+            .lines()
+            .find_map(|line| line.strip_prefix(name).map(|v| v.trim().to_owned()))
+            .unwrap_or_else(|| panic!("no {name} in {stdout}"))
+    };
+    let (key_id, secret) = (field("key_id:"), field("secret:"));
+    let service = Api::with_key(&server.base_url, Some(&secret));
+    service
+        .post(
+            "/v1/subscriptions",
+            json!({"account_id": "acct_r", "plan_id": "pro"}),
+        )
+        .await
+        .assert_status(201);
+
+    admin
+        .post(&format!("/v1/admin/api-keys/{key_id}/revoke"), json!({}))
+        .await
+        .assert_status(204);
+    service
+        .get("/v1/accounts/acct_r/summary")
+        .await
+        .assert_problem(401, "unauthorized");
+    admin
+        .post(&format!("/v1/admin/api-keys/{key_id}/revoke"), json!({}))
+        .await
+        .assert_problem(404, "not_found");
+
+    let listed = ledgerline()
+        .args(["keys", "list", "--database-url", &db.url])
+        .output()
+        .unwrap();
+    let listing = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        listing.contains(&key_id) && listing.contains("revoked"),
+        "{listing}"
+    );
+    assert!(!listing.contains(&secret), "the CLI never lists a secret");
+}
+
+infrastructure::on_both_backends!(each_role_gets_what_it_may, a_revoked_key_is_refused_at_once);
