@@ -15,7 +15,8 @@ use infrastructure::{
 };
 use projections::{ReadModels, RuntimeOptions};
 use sagas::{
-    EntitlementsPolicyWorker, TimerFiringWorker, TimerOptions, Timers, TimersPolicyWorker,
+    BillingPolicyWorker, EntitlementsPolicyWorker, TimerFiringWorker, TimerOptions, Timers,
+    TimersPolicyWorker,
 };
 use tokio::net::TcpListener;
 
@@ -174,6 +175,11 @@ async fn build_state(args: &ServeArgs) -> Result<AppState, ServeError> {
         projections::start(store.clone(), catalog.clone(), RuntimeOptions::default());
     projections.spawn(EntitlementsPolicyWorker::new(bus.clone(), services.clone()));
     projections.spawn(TimersPolicyWorker::new(bus.clone(), timers.clone()));
+    projections.spawn(BillingPolicyWorker::new(
+        bus.clone(),
+        services.clone(),
+        gateway.clone(),
+    ));
     Ok(AppState {
         metrics: crate::metrics::install().map_err(ServeError::Metrics)?,
         services,
