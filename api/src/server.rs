@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use application::{CommandBus, PaymentGateway};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use chrono::SubsecRound;
 use domain::dunning::DunningPolicy;
@@ -24,7 +24,7 @@ use crate::cli::ServeArgs;
 use crate::extract::request_id;
 use crate::problem::ApiError;
 use crate::routes::{
-    accounts, api_keys, audit, health, invoices, plans, subscriptions, test_clock,
+    accounts, api_keys, audit, health, invoices, plans, subscriptions, test_clock, usage,
 };
 use crate::state::AppState;
 
@@ -104,6 +104,15 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v1/accounts/{account_id}/features/{feature}",
             get(accounts::feature),
+        )
+        .route("/v1/accounts/{account_id}/usage", post(usage::record_usage))
+        .route(
+            "/v1/accounts/{account_id}/commitments",
+            post(usage::add_commitment),
+        )
+        .route(
+            "/v1/accounts/{account_id}/commitments/{feature}",
+            delete(usage::release_commitment),
         )
         .route("/v1/audit/streams/{type}/{id}", get(audit::stream))
         .route(
