@@ -231,7 +231,41 @@ async fn usage_over_the_limit_refuses_the_feature_and_a_cancellation_voids(backe
     assert_eq!(invoices(&api, "acct_usage").await[0]["status"], "void");
 }
 
+async fn bad_usage_and_commitment_requests_change_nothing(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    let server = Server::on(&db.url, &["--test-clock"]);
+    let api = Api::admin(&server.base_url);
+    activated(&api, "acct_bad", "pm_card_visa", false).await;
+    let usage = "/v1/accounts/acct_bad/usage";
+    let unknown = json!({"feature": "projects", "quantity": 1, "usage_id": "u", "extra": 1});
+    api.post(usage, unknown)
+        .await
+        .assert_problem(400, "invalid_request");
+    let negative = json!({"feature": "projects", "quantity": -1, "usage_id": "u"});
+    api.post(usage, negative)
+        .await
+        .assert_problem(400, "invalid_request");
+    let no_feature = json!({"feature": "", "quantity": 1, "usage_id": "u"});
+    api.post(usage, no_feature)
+        .await
+        .assert_problem(422, "validation_failed");
+    let one = json!({"feature": "projects", "quantity": 1, "usage_id": "u"});
+    api.post("/v1/accounts/not%20an%20id/usage", one.clone())
+        .await
+        .assert_problem(404, "not_found");
+    api.post("/v1/accounts/acct_nobody/usage", one)
+        .await
+        .assert_problem(404, "not_found");
+    api.post("/v1/accounts/acct_bad/commitments", json!({}))
+        .await
+        .assert_problem(400, "invalid_request");
+
+    let view = api.get("/v1/accounts/acct_bad/features/projects").await;
+    assert_eq!(view.body["used"], 0, "nothing was recorded: {view:?}");
+}
+
 infrastructure::on_both_backends!(
+    bad_usage_and_commitment_requests_change_nothing,
     an_activation_and_a_renewal_are_invoiced_and_paid,
     an_upgrade_is_prorated_and_a_downgrade_waits_for_the_period_end,
     usage_over_the_limit_refuses_the_feature_and_a_cancellation_voids
