@@ -1,5 +1,5 @@
 //! The billing policy on a real store, both backends: an activation is invoiced and the invoice
-//! charged once; a cancellation voids the open invoice; a reaction re-run after a crash (the same
+//! charged once; a cancellation voids the open invoice, or writes it off when dunning gave up; a
 //! events reacted to again, as when the checkpoint did not commit) appends nothing new.
 
 use std::sync::Arc;
@@ -150,7 +150,12 @@ async fn an_activation_is_invoiced_and_charged_once(backend: Backend) {
     );
 }
 
-async fn a_declined_invoice_is_voided_by_a_cancellation(backend: Backend) {
+/// A declined activation invoice, then a cancellation for `reason`: the invoice ends `closed`.
+async fn a_cancellation_closes_the_open_invoice(
+    backend: Backend,
+    reason: &str,
+    closed: InvoiceStatus,
+) {
     let world = world(backend).await;
     let subscription = world.activated("pm_card_chargeDeclined").await;
     world.settle().await;
@@ -162,14 +167,14 @@ async fn a_declined_invoice_is_voided_by_a_cancellation(backend: Backend) {
     );
     let cancel = SubscriptionCommand::CancelSubscription {
         at_period_end: false,
-        reason: "customer_request".into(),
+        reason: reason.into(),
     };
     world.command(subscription, cancel).await;
     let settled = world.settle().await;
     let log = world.log().await;
     assert_eq!(
         world.invoice_of(activation(&log)).await.status(),
-        Some(InvoiceStatus::Void)
+        Some(closed)
     );
     world
         .worker
@@ -183,7 +188,17 @@ async fn a_declined_invoice_is_voided_by_a_cancellation(backend: Backend) {
     );
 }
 
+async fn a_cancellation_voids_the_open_invoice(backend: Backend) {
+    a_cancellation_closes_the_open_invoice(backend, "customer_request", InvoiceStatus::Void).await;
+}
+
+async fn exhausted_dunning_writes_the_open_invoice_off(backend: Backend) {
+    let uncollectible = InvoiceStatus::Uncollectible;
+    a_cancellation_closes_the_open_invoice(backend, "dunning_exhausted", uncollectible).await;
+}
+
 infrastructure::on_both_backends!(
     an_activation_is_invoiced_and_charged_once,
-    a_declined_invoice_is_voided_by_a_cancellation
+    a_cancellation_voids_the_open_invoice,
+    exhausted_dunning_writes_the_open_invoice_off
 );
