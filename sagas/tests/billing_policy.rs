@@ -1,6 +1,7 @@
 //! The billing policy on a real store, both backends: an activation is invoiced and the invoice
 //! charged once; a cancellation voids the open invoice, or writes it off when dunning gave up; a
-//! events reacted to again, as when the checkpoint did not commit) appends nothing new.
+//! reaction re-run after a crash (the same events reacted to again, as when the checkpoint did
+//! not commit) appends nothing new.
 
 use std::sync::Arc;
 
