@@ -47,7 +47,7 @@ impl BillingPolicyWorker {
             execute::<Invoice>(&self.bus, &self.services, POLICY, cause, reaction).await?;
         }
         if let Some(closing) = closing_for(&event) {
-            for invoice_id in self.open_invoices(cause).await? {
+            for invoice_id in self.open_invoices(cause, subscription_id).await? {
                 let reaction = close(event_id, invoice_id, closing.clone());
                 execute::<Invoice>(&self.bus, &self.services, POLICY, cause, reaction).await?;
             }
@@ -58,10 +58,12 @@ impl BillingPolicyWorker {
     /// The open invoices this policy issued for the subscription of `cause`, found from the
     /// subscription's own stream up to `cause` (each invoice id derives from its event), so
     /// that no read model lagging behind the log can hide one.
-    async fn open_invoices(&self, cause: &StoredEvent) -> Result<Vec<Uuid>, ProjectionError> {
+    async fn open_invoices(
+        &self,
+        cause: &StoredEvent,
+        subscription_id: Uuid,
+    ) -> Result<Vec<Uuid>, ProjectionError> {
         const PAGE: u32 = 500;
-        let subscription_id = Uuid::parse_str(&cause.aggregate_id)
-            .map_err(|error| stopped_at(cause, error.to_string()))?;
         let mut open = Vec::new();
         let mut after = 0;
         while after < cause.sequence {

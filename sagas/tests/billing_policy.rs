@@ -85,14 +85,24 @@ impl World {
         subscription
     }
 
+    /// The whole log up to its head. On Postgres a reader sees an event only once no older
+    /// transaction (of any test's database in the cluster) is still open: read until it shows.
     async fn log(&self) -> Vec<StoredEvent> {
-        self.store
-            .read_after(LogCursor::default(), 1000)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|(_, event)| event)
-            .collect()
+        let head = self.store.log_head().await.unwrap().position;
+        loop {
+            let events: Vec<StoredEvent> = self
+                .store
+                .read_after(LogCursor::default(), 1000)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|(_, event)| event)
+                .collect();
+            if events.last().map_or(0, |event| event.position) >= head {
+                return events;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
     }
 
     /// Reacts to the whole log until it stops growing, as the runtime would batch after batch.
