@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use application::{CommandBus, PaymentGateway};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use chrono::SubsecRound;
 use domain::dunning::DunningPolicy;
@@ -15,7 +15,8 @@ use infrastructure::{
 };
 use projections::{ReadModels, RuntimeOptions};
 use sagas::{
-    EntitlementsPolicyWorker, TimerFiringWorker, TimerOptions, Timers, TimersPolicyWorker,
+    BillingPolicyWorker, EntitlementsPolicyWorker, TimerFiringWorker, TimerOptions, Timers,
+    TimersPolicyWorker,
 };
 use tokio::net::TcpListener;
 
@@ -23,7 +24,7 @@ use crate::cli::ServeArgs;
 use crate::extract::request_id;
 use crate::problem::ApiError;
 use crate::routes::{
-    accounts, api_keys, audit, health, invoices, plans, subscriptions, test_clock,
+    accounts, api_keys, audit, health, invoices, plans, subscriptions, test_clock, usage,
 };
 use crate::state::AppState;
 
@@ -104,6 +105,15 @@ pub fn router(state: AppState) -> Router {
             "/v1/accounts/{account_id}/features/{feature}",
             get(accounts::feature),
         )
+        .route("/v1/accounts/{account_id}/usage", post(usage::record_usage))
+        .route(
+            "/v1/accounts/{account_id}/commitments",
+            post(usage::add_commitment),
+        )
+        .route(
+            "/v1/accounts/{account_id}/commitments/{feature}",
+            delete(usage::release_commitment),
+        )
         .route("/v1/audit/streams/{type}/{id}", get(audit::stream))
         .route(
             "/v1/admin/api-keys",
@@ -174,6 +184,11 @@ async fn build_state(args: &ServeArgs) -> Result<AppState, ServeError> {
         projections::start(store.clone(), catalog.clone(), RuntimeOptions::default());
     projections.spawn(EntitlementsPolicyWorker::new(bus.clone(), services.clone()));
     projections.spawn(TimersPolicyWorker::new(bus.clone(), timers.clone()));
+    projections.spawn(BillingPolicyWorker::new(
+        bus.clone(),
+        services.clone(),
+        gateway.clone(),
+    ));
     Ok(AppState {
         metrics: crate::metrics::install().map_err(ServeError::Metrics)?,
         services,

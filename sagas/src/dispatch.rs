@@ -25,6 +25,20 @@ pub fn decode<A: Aggregate<Error = DomainError>>(
         })
 }
 
+/// The context of a command `policy` sends because of `cause`, under `command_id`.
+pub fn context(policy: &str, cause: &StoredEvent, command_id: &str) -> CommandContext {
+    CommandContext {
+        actor: format!("system:{policy}"),
+        correlation_id: cause.metadata.correlation_id.clone(),
+        causation_id: cause.metadata.event_id.to_string(),
+        idempotency_key: None,
+        key: Some(CommandKey {
+            command_id: command_id.to_owned(),
+            fingerprint: policy.to_owned(),
+        }),
+    }
+}
+
 /// Executes `reaction` on aggregate `A`, caused by `cause`, on behalf of `policy`.
 pub async fn execute<A>(
     bus: &CommandBus<Store>,
@@ -37,26 +51,28 @@ where
     A: application::claims::UniqueClaim<Error = DomainError, Services = BillingServices>,
     A::Command: Clone + serde::Serialize,
 {
-    let context = CommandContext {
-        actor: format!("system:{policy}"),
-        correlation_id: cause.metadata.correlation_id.clone(),
-        causation_id: reaction.caused_by.to_string(),
-        idempotency_key: None,
-        key: Some(CommandKey {
-            command_id: reaction.command_id.clone(),
-            fingerprint: policy.to_owned(),
-        }),
-    };
-    match bus
+    let context = context(policy, cause, &reaction.command_id);
+    let outcome = bus
         .execute::<A>(&reaction.aggregate_id, reaction.command, services, &context)
-        .await
-    {
+        .await;
+    settle(policy, cause, &reaction.command_id, outcome)
+}
+
+/// Sorts the outcome of a command sent by `policy`: done and refused are settled (a refusal is
+/// logged: the same command would be refused again), storage failures and conflicts retried.
+pub fn settle<T>(
+    policy: &str,
+    cause: &StoredEvent,
+    command_id: &str,
+    outcome: Result<T, DispatchError<DomainError>>,
+) -> Result<(), ProjectionError> {
+    match outcome {
         Ok(_) => Ok(()),
         Err(DispatchError::Rejected(refusal)) => {
             tracing::warn!(
                 policy,
                 position = cause.position,
-                command_id = reaction.command_id,
+                command_id,
                 %refusal,
                 "the reaction was refused by the domain"
             );

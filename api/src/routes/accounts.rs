@@ -53,7 +53,7 @@ fn read_model_error(error: ProjectionError) -> ApiError {
     }
 }
 
-fn account(raw: &str, principal: &Principal) -> Result<AccountId, ApiError> {
+pub(crate) fn account(raw: &str, principal: &Principal) -> Result<AccountId, ApiError> {
     // A malformed id names no account: 404, like an unknown one.
     let account =
         AccountId::parse(raw).map_err(|_| ApiError::NotFound(format!("no account {raw}")))?;

@@ -11,6 +11,7 @@ pub mod invoices;
 pub mod plans;
 pub mod subscriptions;
 pub mod test_clock;
+pub mod usage;
 
 /// `?min_position=N`: answer only once the read model has processed position N.
 #[derive(Debug, Default, Deserialize)]

@@ -67,6 +67,10 @@ impl Api {
             .await
     }
 
+    pub async fn delete(&self, path: &str) -> Reply {
+        self.send(self.client.delete(self.url(path))).await
+    }
+
     /// POST with an `Idempotency-Key`.
     pub async fn post_once(&self, path: &str, key: &str, body: Value) -> Reply {
         let request = self

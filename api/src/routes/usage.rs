@@ -1,0 +1,90 @@
+//! Usage metering and commitments on an account's entitlements: record usage (idempotent by
+//! `usage_id`), commit to a feature, release a commitment.
+
+use axum::extract::State;
+use axum::response::Response;
+use domain::entitlements::{Entitlements, EntitlementsCommand, UsageId};
+use domain::FeatureKey;
+use serde::Deserialize;
+
+use super::accounts::account;
+use super::commands::{dispatch, NoBody, Outcome};
+use crate::extract::{CommandRequest, JsonBody, PathParam};
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UsageBody {
+    feature: String,
+    quantity: u64,
+    usage_id: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommitmentBody {
+    feature: String,
+}
+
+/// Runs `command` on the entitlements of account `raw`, for the route `{method} /v1/accounts/
+/// {raw}/{action}`.
+async fn on_entitlements(
+    state: &AppState,
+    request: &CommandRequest,
+    raw: &str,
+    route: &str,
+    digest: &str,
+    command: EntitlementsCommand,
+) -> Result<Response, ApiError> {
+    let account = account(raw, &request.principal)?;
+    dispatch::<Entitlements>(
+        state,
+        request,
+        route,
+        digest,
+        account.as_str(),
+        command,
+        Outcome::Changed,
+    )
+    .await
+}
+
+pub async fn record_usage(
+    State(state): State<AppState>,
+    PathParam(raw): PathParam<String>,
+    request: CommandRequest,
+    body: JsonBody<UsageBody>,
+) -> Result<Response, ApiError> {
+    let command = EntitlementsCommand::RecordUsage {
+        feature: FeatureKey::parse(&body.value.feature)?,
+        quantity: body.value.quantity,
+        usage_id: UsageId::parse(&body.value.usage_id)?,
+    };
+    let route = format!("POST /v1/accounts/{raw}/usage");
+    on_entitlements(&state, &request, &raw, &route, &body.digest, command).await
+}
+
+pub async fn add_commitment(
+    State(state): State<AppState>,
+    PathParam(raw): PathParam<String>,
+    request: CommandRequest,
+    body: JsonBody<CommitmentBody>,
+) -> Result<Response, ApiError> {
+    let feature = FeatureKey::parse(&body.value.feature)?;
+    let command = EntitlementsCommand::AddCommitment { feature };
+    let route = format!("POST /v1/accounts/{raw}/commitments");
+    on_entitlements(&state, &request, &raw, &route, &body.digest, command).await
+}
+
+pub async fn release_commitment(
+    State(state): State<AppState>,
+    PathParam((raw, feature)): PathParam<(String, String)>,
+    request: CommandRequest,
+    body: JsonBody<NoBody>,
+) -> Result<Response, ApiError> {
+    let route = format!("DELETE /v1/accounts/{raw}/commitments/{feature}");
+    let feature = FeatureKey::parse(&feature)?;
+    let command = EntitlementsCommand::ReleaseCommitment { feature };
+    on_entitlements(&state, &request, &raw, &route, &body.digest, command).await
+}

@@ -1,0 +1,241 @@
+//! Policy: a subscription bills itself (SPEC section 4).
+//! - SubscriptionActivated, PeriodRenewed → IssueInvoice with the event's `invoice_lines`;
+//!   PlanChanged with `proration_lines` → IssueInvoice for them, charged at once;
+//! - InvoiceIssued by this policy with an amount due → a payment attempt (manual invoices are
+//!   charged only when asked);
+//! - SubscriptionCancelled → VoidInvoice on each open invoice of the subscription, or
+//!   MarkUncollectible when dunning gave up (`dunning_exhausted`).
+//!
+//! Listens to: subscription and invoice events. Keeps: no state of its own (an invoice's id is
+//! derived from the event that called for it, so the invoices of a subscription are found again
+//! from its own stream). Writes: Invoice commands and payment attempts.
+
+use domain::invoice::{InvoiceCommand, InvoiceEvent};
+use domain::subscription::SubscriptionEvent;
+use uuid::Uuid;
+
+use crate::reaction::Reaction;
+
+pub const POLICY: &str = "billing_policy";
+
+/// The actor of this policy's commands: invoices it issued are charged automatically.
+pub const ACTOR: &str = "system:billing_policy";
+
+/// The cancellation reason the Dunning process manager gives when it gives up.
+pub const DUNNING_EXHAUSTED: &str = "dunning_exhausted";
+
+/// Namespace of the invoice ids this policy derives (UUID v5 of the causing event id).
+const INVOICE_NAMESPACE: Uuid = Uuid::from_u128(0x6c65_6467_6572_6c69_6e65_0000_0000_0001);
+
+/// The id of the invoice that subscription event `cause` calls for: the same on every re-run.
+pub fn invoice_id(cause: Uuid) -> Uuid {
+    Uuid::new_v5(&INVOICE_NAMESPACE, cause.as_bytes())
+}
+
+/// The invoice subscription event `event` (id `event_id`, of subscription `subscription_id`)
+/// calls for, if any.
+pub fn invoice_for(
+    event_id: Uuid,
+    subscription_id: Uuid,
+    event: &SubscriptionEvent,
+) -> Option<Reaction<InvoiceCommand>> {
+    use SubscriptionEvent as E;
+    let (account_id, lines) = match event {
+        E::SubscriptionActivated {
+            account_id,
+            invoice_lines,
+            ..
+        }
+        | E::PeriodRenewed {
+            account_id,
+            invoice_lines,
+            ..
+        } => (account_id, invoice_lines),
+        E::PlanChanged {
+            account_id,
+            proration_lines,
+            ..
+        } => (account_id, proration_lines),
+        _ => return None,
+    };
+    // The lines are priced in the plan's currency; no line, nothing to bill.
+    let currency = lines.first()?.amount.currency.clone();
+    let command = InvoiceCommand::IssueInvoice {
+        invoice_id: invoice_id(event_id),
+        account_id: account_id.clone(),
+        subscription_id: Some(subscription_id),
+        currency,
+        lines: lines.to_vec(),
+        due_at: None,
+    };
+    Some(Reaction::new(
+        POLICY,
+        event_id,
+        invoice_id(event_id).to_string(),
+        command,
+    ))
+}
+
+/// A payment attempt this policy makes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Collection {
+    pub invoice_id: Uuid,
+    /// `billing_policy:<InvoiceIssued event id>`: the attempt starts once.
+    pub command_id: String,
+}
+
+/// The payment attempt invoice event `event` (id `event_id`, appended by `actor`) calls for: only
+/// invoices this policy issued, with something to pay.
+pub fn collection_for(event_id: Uuid, actor: &str, event: &InvoiceEvent) -> Option<Collection> {
+    match event {
+        InvoiceEvent::InvoiceIssued {
+            invoice_id, total, ..
+        } if actor == ACTOR && total.amount > 0 => Some(Collection {
+            invoice_id: *invoice_id,
+            command_id: format!("{POLICY}:{event_id}"),
+        }),
+        _ => None,
+    }
+}
+
+/// What a cancellation does to each open invoice of the subscription, if anything.
+pub fn closing_for(event: &SubscriptionEvent) -> Option<InvoiceCommand> {
+    match event {
+        SubscriptionEvent::SubscriptionCancelled { reason, .. } if reason == DUNNING_EXHAUSTED => {
+            Some(InvoiceCommand::MarkUncollectible)
+        }
+        SubscriptionEvent::SubscriptionCancelled { .. } => Some(InvoiceCommand::VoidInvoice),
+        _ => None,
+    }
+}
+
+/// `closing` sent to open invoice `invoice_id` because of event `event_id`: one command id per
+/// invoice, since one cancellation closes several.
+pub fn close(
+    event_id: Uuid,
+    invoice_id: Uuid,
+    closing: InvoiceCommand,
+) -> Reaction<InvoiceCommand> {
+    let mut reaction = Reaction::new(POLICY, event_id, invoice_id.to_string(), closing);
+    reaction.command_id = format!("{POLICY}:{event_id}:{invoice_id}");
+    reaction
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{DateTime, Duration, Utc};
+    use domain::invoice::{InvoiceLine, LineKind};
+    use domain::{AccountId, BillingPeriod, Currency, Money, PlanId, SeatCount};
+
+    fn t0() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-03-01T00:00:00Z")
+            .unwrap()
+            .to_utc()
+    }
+
+    fn usd(amount: i64) -> Money {
+        Money::new(amount, Currency::parse("usd").unwrap())
+    }
+
+    fn renewal(lines: Vec<InvoiceLine>) -> SubscriptionEvent {
+        SubscriptionEvent::PeriodRenewed {
+            account_id: AccountId::parse("acct_1").unwrap(),
+            period: BillingPeriod {
+                start: t0(),
+                end: t0() + Duration::days(30),
+            },
+            plan_id: PlanId::parse("starter").unwrap(),
+            seats: SeatCount::ONE,
+            invoice_lines: lines,
+            at: t0(),
+        }
+    }
+
+    fn base() -> InvoiceLine {
+        InvoiceLine::new("Starter", LineKind::Base, 1, usd(1900)).unwrap()
+    }
+
+    #[test]
+    fn a_renewal_issues_its_lines_under_an_id_derived_from_the_event() {
+        let (cause, subscription) = (Uuid::new_v4(), Uuid::new_v4());
+        let reaction = invoice_for(cause, subscription, &renewal(vec![base()])).expect("invoice");
+        assert_eq!(reaction.aggregate_id, invoice_id(cause).to_string());
+        assert_eq!(reaction.command_id, format!("billing_policy:{cause}"));
+        match reaction.command {
+            InvoiceCommand::IssueInvoice {
+                invoice_id: id,
+                subscription_id,
+                currency,
+                lines,
+                ..
+            } => {
+                assert_eq!(id, invoice_id(cause));
+                assert_eq!(subscription_id, Some(subscription));
+                assert_eq!(currency.as_str(), "usd");
+                assert_eq!(lines, vec![base()]);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert_ne!(invoice_id(cause), invoice_id(Uuid::new_v4()));
+    }
+
+    #[test]
+    fn nothing_to_bill_issues_nothing() {
+        assert!(invoice_for(Uuid::new_v4(), Uuid::new_v4(), &renewal(vec![])).is_none());
+    }
+
+    fn issued(total: i64) -> InvoiceEvent {
+        InvoiceEvent::InvoiceIssued {
+            invoice_id: Uuid::new_v4(),
+            account_id: AccountId::parse("acct_1").unwrap(),
+            subscription_id: None,
+            currency: Currency::parse("usd").unwrap(),
+            lines: vec![],
+            total: usd(total),
+            issued_at: t0(),
+            due_at: t0(),
+        }
+    }
+
+    #[test]
+    fn only_the_policys_own_invoices_with_an_amount_due_are_collected() {
+        let cause = Uuid::new_v4();
+        let collection = collection_for(cause, ACTOR, &issued(1900)).expect("collected");
+        assert_eq!(collection.command_id, format!("billing_policy:{cause}"));
+        assert!(collection_for(cause, "user:key_1", &issued(1900)).is_none());
+        assert!(collection_for(cause, ACTOR, &issued(0)).is_none());
+    }
+
+    fn cancelled(reason: &str) -> SubscriptionEvent {
+        SubscriptionEvent::SubscriptionCancelled {
+            account_id: AccountId::parse("acct_1").unwrap(),
+            reason: reason.into(),
+            ended_at: t0(),
+            at: t0(),
+        }
+    }
+
+    #[test]
+    fn a_cancellation_voids_unless_dunning_gave_up() {
+        assert_eq!(
+            closing_for(&cancelled("customer_request")),
+            Some(InvoiceCommand::VoidInvoice)
+        );
+        assert_eq!(
+            closing_for(&cancelled(DUNNING_EXHAUSTED)),
+            Some(InvoiceCommand::MarkUncollectible)
+        );
+        assert!(closing_for(&renewal(vec![base()])).is_none());
+    }
+
+    #[test]
+    fn each_closed_invoice_has_its_own_command_id() {
+        let cause = Uuid::new_v4();
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        assert_ne!(
+            close(cause, a, InvoiceCommand::VoidInvoice).command_id,
+            close(cause, b, InvoiceCommand::VoidInvoice).command_id
+        );
+    }
+}

@@ -1,0 +1,182 @@
+//! Runs the billing policy on the global log: listens to subscription and invoice events, keeps
+//! no state besides its checkpoint, issues and closes invoices and charges the ones it issued.
+
+use std::sync::Arc;
+
+use application::attempt_payment::{attempt_payment, AttemptPaymentError};
+use application::event_log::StoredEvent;
+use application::payments::PaymentGateway;
+use application::{CommandBus, DispatchError, EventLogError};
+use cqrs_es::Aggregate;
+use domain::invoice::Invoice;
+use domain::subscription::Subscription;
+use domain::{BillingServices, DomainError};
+use infrastructure::Store;
+use projections::sql::ProjectionTx;
+use projections::{ProjectionError, Projector};
+use uuid::Uuid;
+
+use crate::billing_policy::{close, closing_for, collection_for, invoice_for, POLICY};
+use crate::dispatch::{context, decode, execute, settle};
+
+pub struct BillingPolicyWorker {
+    bus: Arc<CommandBus<Store>>,
+    services: BillingServices,
+    gateway: Arc<dyn PaymentGateway>,
+}
+
+impl BillingPolicyWorker {
+    pub fn new(
+        bus: Arc<CommandBus<Store>>,
+        services: BillingServices,
+        gateway: Arc<dyn PaymentGateway>,
+    ) -> Self {
+        Self {
+            bus,
+            services,
+            gateway,
+        }
+    }
+
+    async fn on_subscription(&self, cause: &StoredEvent) -> Result<(), ProjectionError> {
+        let event = decode::<Subscription>(&self.bus, cause)?;
+        let event_id = cause.metadata.event_id;
+        let subscription_id = Uuid::parse_str(&cause.aggregate_id)
+            .map_err(|error| stopped_at(cause, error.to_string()))?;
+        if let Some(reaction) = invoice_for(event_id, subscription_id, &event) {
+            execute::<Invoice>(&self.bus, &self.services, POLICY, cause, reaction).await?;
+        }
+        if let Some(closing) = closing_for(&event) {
+            for invoice_id in self.open_invoices(cause, subscription_id).await? {
+                let reaction = close(event_id, invoice_id, closing.clone());
+                execute::<Invoice>(&self.bus, &self.services, POLICY, cause, reaction).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The open invoices this policy issued for the subscription of `cause`, found from the
+    /// subscription's own stream up to `cause` (each invoice id derives from its event), so
+    /// that no read model lagging behind the log can hide one.
+    async fn open_invoices(
+        &self,
+        cause: &StoredEvent,
+        subscription_id: Uuid,
+    ) -> Result<Vec<Uuid>, ProjectionError> {
+        const PAGE: u32 = 500;
+        let mut open = Vec::new();
+        let mut after = 0;
+        while after < cause.sequence {
+            let page = self
+                .bus
+                .read_events::<Subscription>(&cause.aggregate_id, after, PAGE)
+                .await
+                .map_err(|error| unreadable(cause, error))?;
+            let Some((last, _)) = page.last() else { break };
+            after = last.sequence;
+            for (stored, event) in page
+                .into_iter()
+                .filter(|(s, _)| s.sequence < cause.sequence)
+            {
+                let Some(issue) = invoice_for(stored.metadata.event_id, subscription_id, &event)
+                else {
+                    continue;
+                };
+                let invoice = self
+                    .bus
+                    .load::<Invoice>(&issue.aggregate_id)
+                    .await
+                    .map_err(|error| unreadable(cause, error))?;
+                if invoice.aggregate.is_open() {
+                    open.extend(invoice.aggregate.invoice_id());
+                }
+            }
+        }
+        Ok(open)
+    }
+
+    async fn on_invoice(&self, cause: &StoredEvent) -> Result<(), ProjectionError> {
+        let event = decode::<Invoice>(&self.bus, cause)?;
+        let event_id = cause.metadata.event_id;
+        let Some(collection) = collection_for(event_id, &cause.metadata.actor, &event) else {
+            return Ok(());
+        };
+        let context = context(POLICY, cause, &collection.command_id);
+        let attempt = attempt_payment(
+            &self.bus,
+            self.gateway.as_ref(),
+            &self.services,
+            collection.invoice_id,
+            &context,
+        )
+        .await;
+        match attempt {
+            // A decline is an outcome like a payment: the dunning saga reacts to PaymentFailed.
+            Ok(_) => Ok(()),
+            Err(AttemptPaymentError::Dispatch(error)) => {
+                settle(POLICY, cause, &collection.command_id, Err::<(), _>(error))
+            }
+            Err(AttemptPaymentError::NoPaymentMethod(reason)) => {
+                tracing::warn!(
+                    policy = POLICY,
+                    position = cause.position,
+                    invoice_id = %collection.invoice_id,
+                    reason,
+                    "the invoice was not charged"
+                );
+                Ok(())
+            }
+            // The outcome is unknown: the batch is retried and resumes the attempt in flight.
+            Err(AttemptPaymentError::Gateway(error)) => {
+                Err(EventLogError::Storage(error.to_string()).into())
+            }
+        }
+    }
+}
+
+/// A read that failed: retried when the store failed, otherwise the policy stops at `cause`.
+fn unreadable(cause: &StoredEvent, error: DispatchError<DomainError>) -> ProjectionError {
+    match error {
+        DispatchError::Storage(error) => error.into(),
+        other => stopped_at(cause, other.to_string()),
+    }
+}
+
+fn stopped_at(cause: &StoredEvent, reason: String) -> ProjectionError {
+    ProjectionError::Event {
+        position: cause.position,
+        aggregate_type: cause.aggregate_type.clone(),
+        event_type: cause.event_type.clone(),
+        reason,
+    }
+}
+
+impl Projector for BillingPolicyWorker {
+    fn name(&self) -> &'static str {
+        POLICY
+    }
+
+    fn listens_to(&self) -> &'static [&'static str] {
+        &[Subscription::TYPE, Invoice::TYPE]
+    }
+
+    async fn apply_batch(
+        &self,
+        _tx: &mut ProjectionTx,
+        _events: &[StoredEvent],
+    ) -> Result<(), ProjectionError> {
+        // A policy keeps no read model: its effects are the commands `react` sends.
+        Ok(())
+    }
+
+    async fn react(&self, events: &[StoredEvent]) -> Result<(), ProjectionError> {
+        for cause in events {
+            if cause.aggregate_type == Subscription::TYPE {
+                self.on_subscription(cause).await?;
+            } else if cause.aggregate_type == Invoice::TYPE {
+                self.on_invoice(cause).await?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,215 @@
+//! The billing policy on a real store, both backends: an activation is invoiced and the invoice
+//! charged once; a cancellation voids the open invoice, or writes it off when dunning gave up; a
+//! reaction re-run after a crash (the same events reacted to again, as when the checkpoint did
+//! not commit) appends nothing new.
+
+use std::sync::Arc;
+
+use application::event_log::{EventLog, LogCursor, StoredEvent};
+use application::{CommandBus, CommandContext};
+use domain::dunning::DunningPolicy;
+use domain::invoice::{Invoice, InvoiceStatus};
+use domain::subscription::{BillingAccount, Subscription, SubscriptionCommand};
+use domain::{
+    AccountId, BillingServices, Email, ManualClock, PaymentMethodToken, PlanId, SeatCount,
+};
+use infrastructure::testing::{Backend, TestDatabase};
+use infrastructure::{load_catalog, SandboxGateway, Store};
+use projections::Projector;
+use sagas::billing_policy::invoice_id;
+use sagas::BillingPolicyWorker;
+
+struct World {
+    _db: TestDatabase,
+    store: Arc<Store>,
+    bus: Arc<CommandBus<Store>>,
+    services: BillingServices,
+    gateway: Arc<SandboxGateway>,
+    worker: BillingPolicyWorker,
+}
+
+async fn world(backend: Backend) -> World {
+    let db = TestDatabase::create(backend).await;
+    let store = Arc::new(db.store().await);
+    let catalog = load_catalog(std::path::Path::new("../config/plans.toml")).expect("catalog");
+    let start = chrono::DateTime::parse_from_rfc3339("2026-03-01T00:00:00Z")
+        .unwrap()
+        .to_utc();
+    let clock = Arc::new(ManualClock::starting_at(start));
+    let services = BillingServices::new(clock.clone(), Arc::new(catalog), DunningPolicy::default());
+    let bus = Arc::new(CommandBus::new(store.clone(), clock));
+    let gateway = Arc::new(SandboxGateway::default());
+    let worker = BillingPolicyWorker::new(bus.clone(), services.clone(), gateway.clone());
+    World {
+        _db: db,
+        store,
+        bus,
+        services,
+        gateway,
+        worker,
+    }
+}
+
+impl World {
+    async fn command(&self, subscription: uuid::Uuid, command: SubscriptionCommand) {
+        let context = CommandContext {
+            actor: "test".into(),
+            correlation_id: "c".into(),
+            causation_id: "c".into(),
+            idempotency_key: None,
+            key: None,
+        };
+        self.bus
+            .execute::<Subscription>(&subscription.to_string(), command, &self.services, &context)
+            .await
+            .expect("the command executes");
+    }
+
+    /// A subscription to starter, paying with `card`, activated at once.
+    async fn activated(&self, card: &str) -> uuid::Uuid {
+        let subscription = uuid::Uuid::new_v4();
+        let trial = SubscriptionCommand::StartTrial {
+            subscription_id: subscription,
+            account_id: AccountId::parse("acct_billing").unwrap(),
+            plan_id: PlanId::parse("starter").unwrap(),
+            seats: SeatCount::ONE,
+            billing_account: Some(BillingAccount {
+                email: Email::parse("billing@example.com").unwrap(),
+                payment_method: PaymentMethodToken::parse(card).unwrap(),
+            }),
+            overage_billing: false,
+        };
+        self.command(subscription, trial).await;
+        self.command(subscription, SubscriptionCommand::ActivateSubscription)
+            .await;
+        subscription
+    }
+
+    /// The whole log up to its head. On Postgres a reader sees an event only once no older
+    /// transaction (of any test's database in the cluster) is still open: read until it shows.
+    async fn log(&self) -> Vec<StoredEvent> {
+        let head = self.store.log_head().await.unwrap().position;
+        loop {
+            let events: Vec<StoredEvent> = self
+                .store
+                .read_after(LogCursor::default(), 1000)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|(_, event)| event)
+                .collect();
+            if events.last().map_or(0, |event| event.position) >= head {
+                return events;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Reacts to the whole log until it stops growing, as the runtime would batch after batch.
+    async fn settle(&self) -> usize {
+        loop {
+            let before = self.log().await;
+            self.worker.react(&before).await.expect("the policy reacts");
+            if self.log().await.len() == before.len() {
+                return before.len();
+            }
+        }
+    }
+
+    async fn invoice_of(&self, activation: &StoredEvent) -> Invoice {
+        let id = invoice_id(activation.metadata.event_id).to_string();
+        self.bus.load::<Invoice>(&id).await.unwrap().aggregate
+    }
+}
+
+fn activation(log: &[StoredEvent]) -> &StoredEvent {
+    log.iter()
+        .find(|event| event.event_type == "SubscriptionActivated")
+        .expect("activated")
+}
+
+async fn an_activation_is_invoiced_and_charged_once(backend: Backend) {
+    let world = world(backend).await;
+    world.activated("pm_card_visa").await;
+    let settled = world.settle().await;
+    let log = world.log().await;
+    let invoice = world.invoice_of(activation(&log)).await;
+    assert_eq!(invoice.status(), Some(InvoiceStatus::Paid));
+    assert_eq!(invoice.total().map(|total| total.amount), Some(1900));
+    assert_eq!(world.gateway.charges().len(), 1, "charged once");
+
+    world
+        .worker
+        .react(&log)
+        .await
+        .expect("the re-run is harmless");
+    assert_eq!(
+        world.log().await.len(),
+        settled,
+        "the re-run appends nothing"
+    );
+    assert_eq!(world.gateway.charges().len(), 1, "and charges nothing");
+    let issued = log
+        .iter()
+        .find(|event| event.event_type == "InvoiceIssued")
+        .unwrap();
+    assert_eq!(issued.metadata.actor, "system:billing_policy");
+    assert_eq!(
+        issued.metadata.causation_id,
+        activation(&log).metadata.event_id.to_string(),
+        "the invoice names its causing event"
+    );
+}
+
+/// A declined activation invoice, then a cancellation for `reason`: the invoice ends `closed`.
+async fn a_cancellation_closes_the_open_invoice(
+    backend: Backend,
+    reason: &str,
+    closed: InvoiceStatus,
+) {
+    let world = world(backend).await;
+    let subscription = world.activated("pm_card_chargeDeclined").await;
+    world.settle().await;
+    let log = world.log().await;
+    assert_eq!(
+        world.invoice_of(activation(&log)).await.status(),
+        Some(InvoiceStatus::PastDue),
+        "a decline leaves the invoice open"
+    );
+    let cancel = SubscriptionCommand::CancelSubscription {
+        at_period_end: false,
+        reason: reason.into(),
+    };
+    world.command(subscription, cancel).await;
+    let settled = world.settle().await;
+    let log = world.log().await;
+    assert_eq!(
+        world.invoice_of(activation(&log)).await.status(),
+        Some(closed)
+    );
+    world
+        .worker
+        .react(&log)
+        .await
+        .expect("the re-run is harmless");
+    assert_eq!(
+        world.log().await.len(),
+        settled,
+        "the re-run appends nothing"
+    );
+}
+
+async fn a_cancellation_voids_the_open_invoice(backend: Backend) {
+    a_cancellation_closes_the_open_invoice(backend, "customer_request", InvoiceStatus::Void).await;
+}
+
+async fn exhausted_dunning_writes_the_open_invoice_off(backend: Backend) {
+    let uncollectible = InvoiceStatus::Uncollectible;
+    a_cancellation_closes_the_open_invoice(backend, "dunning_exhausted", uncollectible).await;
+}
+
+infrastructure::on_both_backends!(
+    an_activation_is_invoiced_and_charged_once,
+    a_cancellation_voids_the_open_invoice,
+    exhausted_dunning_writes_the_open_invoice_off
+);
