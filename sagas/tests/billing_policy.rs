@@ -98,7 +98,8 @@ impl World {
                 .into_iter()
                 .map(|(_, event)| event)
                 .collect();
-            if events.last().map_or(0, |event| event.position) >= head {
+            // Positions are not in read order on Postgres (the order is by transaction id).
+            if events.iter().map(|event| event.position).max().unwrap_or(0) >= head {
                 return events;
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
