@@ -15,7 +15,8 @@ use infrastructure::{
 };
 use projections::{ReadModels, RuntimeOptions};
 use sagas::{
-    EntitlementsPolicyWorker, TimerFiringWorker, TimerOptions, Timers, TimersPolicyWorker,
+    DunningWorker, EntitlementsPolicyWorker, TimerFiringWorker, TimerOptions, Timers,
+    TimersPolicyWorker,
 };
 use tokio::net::TcpListener;
 
@@ -168,12 +169,19 @@ async fn build_state(args: &ServeArgs) -> Result<AppState, ServeError> {
         store.clone(),
         bus.clone(),
         services.clone(),
+        gateway.clone(),
         TimerOptions::default(),
     ));
     let mut projections =
         projections::start(store.clone(), catalog.clone(), RuntimeOptions::default());
     projections.spawn(EntitlementsPolicyWorker::new(bus.clone(), services.clone()));
     projections.spawn(TimersPolicyWorker::new(bus.clone(), timers.clone()));
+    projections.spawn(DunningWorker::new(
+        bus.clone(),
+        services.clone(),
+        store.clone(),
+        timers.clone(),
+    ));
     Ok(AppState {
         metrics: crate::metrics::install().map_err(ServeError::Metrics)?,
         services,

@@ -37,6 +37,30 @@ where
     A: application::claims::UniqueClaim<Error = DomainError, Services = BillingServices>,
     A::Command: Clone + serde::Serialize,
 {
+    match execute_claiming::<A>(bus, services, policy, cause, reaction).await? {
+        None => Ok(()),
+        Some(claim) => Err(ProjectionError::Event {
+            position: cause.position,
+            aggregate_type: cause.aggregate_type.clone(),
+            event_type: cause.event_type.clone(),
+            reason: format!("the claim `{claim}` is held by another aggregate"),
+        }),
+    }
+}
+
+/// [`execute`], for a command that takes a unique claim: answers the claim when another
+/// aggregate holds it (nothing was appended), for the caller to act on the holder instead.
+pub async fn execute_claiming<A>(
+    bus: &CommandBus<Store>,
+    services: &BillingServices,
+    policy: &str,
+    cause: &StoredEvent,
+    reaction: Reaction<A::Command>,
+) -> Result<Option<String>, ProjectionError>
+where
+    A: application::claims::UniqueClaim<Error = DomainError, Services = BillingServices>,
+    A::Command: Clone + serde::Serialize,
+{
     let context = CommandContext {
         actor: format!("system:{policy}"),
         correlation_id: cause.metadata.correlation_id.clone(),
@@ -51,7 +75,8 @@ where
         .execute::<A>(&reaction.aggregate_id, reaction.command, services, &context)
         .await
     {
-        Ok(_) => Ok(()),
+        Ok(_) => Ok(None),
+        Err(DispatchError::ClaimTaken(claim)) => Ok(Some(claim)),
         Err(DispatchError::Rejected(refusal)) => {
             tracing::warn!(
                 policy,
@@ -60,7 +85,7 @@ where
                 %refusal,
                 "the reaction was refused by the domain"
             );
-            Ok(())
+            Ok(None)
         }
         Err(DispatchError::Storage(error)) => Err(error.into()),
         Err(DispatchError::Conflict) => Err(EventLogError::Storage(

@@ -5,6 +5,7 @@
 
 pub mod clock_advance;
 mod dispatch;
+pub mod dunning;
 pub mod entitlements_policy;
 pub mod entitlements_worker;
 pub mod reaction;
@@ -13,6 +14,7 @@ pub mod timers_policy;
 pub mod timers_worker;
 
 pub use clock_advance::{AdvanceError, AdvanceTarget, Advanced, ClockAdvance};
+pub use dunning::DunningWorker;
 pub use entitlements_worker::EntitlementsPolicyWorker;
 pub use reaction::Reaction;
 pub use timer_firing::{FiringError, TimerFiringWorker, TimerOptions, Timers};
