@@ -24,7 +24,8 @@ use crate::cli::ServeArgs;
 use crate::extract::request_id;
 use crate::problem::ApiError;
 use crate::routes::{
-    accounts, api_keys, audit, health, invoices, plans, subscriptions, test_clock,
+    accounts, api_keys, audit, dunning_cases, health, invoices, notifications, plans,
+    subscriptions, test_clock,
 };
 use crate::state::AppState;
 
@@ -54,6 +55,7 @@ pub enum ServeError {
 pub fn router(state: AppState) -> Router {
     let subscription = |action: &str| format!("/v1/subscriptions/{{id}}/{action}");
     let invoice = |action: &str| format!("/v1/invoices/{{id}}/{action}");
+    let case = |action: &str| format!("/v1/dunning-cases/{{id}}/{action}");
     let mut router = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
@@ -92,7 +94,16 @@ pub fn router(state: AppState) -> Router {
         )
         .route(&invoice("refund"), post(invoices::refund))
         .route(&invoice("void"), post(invoices::void))
+        .route("/v1/dunning-cases/{id}", get(dunning_cases::get_case))
+        .route(&case("assign"), post(dunning_cases::assign))
+        .route(&case("notes"), post(dunning_cases::add_note))
+        .route(&case("extend-window"), post(dunning_cases::extend_window))
+        .route(&case("resolve"), post(dunning_cases::resolve))
         .route("/v1/accounts/{account_id}/summary", get(accounts::summary))
+        .route(
+            "/v1/accounts/{account_id}/notifications",
+            get(notifications::list),
+        )
         .route(
             "/v1/accounts/{account_id}/invoices",
             get(accounts::invoices),
