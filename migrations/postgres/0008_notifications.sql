@@ -13,7 +13,7 @@ CREATE TABLE notifications
     created_at TEXT    NOT NULL,
     sent_at    TEXT,
     -- The global position of the event: the list's order and its page cursor.
-    position   INTEGER NOT NULL
+    position   BIGINT  NOT NULL
 );
 
 CREATE INDEX notifications_by_account ON notifications (account_id, position);
@@ -26,6 +26,6 @@ CREATE TABLE notification_cases
     account_id      TEXT    NOT NULL,
     subscription_id TEXT,
     invoice_id      TEXT    NOT NULL,
-    amount_due      INTEGER NOT NULL,
+    amount_due      BIGINT  NOT NULL,
     currency        TEXT    NOT NULL
 );
