@@ -8,7 +8,6 @@ use application::{CommandBus, PaymentGateway};
 use axum::routing::{get, post};
 use axum::Router;
 use chrono::SubsecRound;
-use domain::dunning::DunningPolicy;
 use domain::{BillingServices, Clock, ManualClock};
 use infrastructure::{
     load_catalog, CatalogFileError, SandboxGateway, Store, StoreError, SystemClock,
@@ -170,7 +169,7 @@ async fn build_state(args: &ServeArgs) -> Result<AppState, ServeError> {
             tracing::info!("LEDGERLINE_ADMIN_KEY is not set; only stored API keys are accepted")
         }
     }
-    let services = BillingServices::new(clock.clone(), catalog.clone(), DunningPolicy::default());
+    let services = BillingServices::new(clock.clone(), catalog.clone(), args.dunning.policy());
     let bus = Arc::new(CommandBus::new(store.clone(), clock));
     // The sandbox is the only gateway so far; the dunning retries must charge through this one
     // too, so that it deduplicates their payment refs.

@@ -181,7 +181,7 @@ mod tests {
     fn a_started_case_marks_past_due_notifies_once_and_schedules_every_deadline() {
         let (case_id, subscription_id, cause) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
         let event = started(case_id, subscription_id);
-        let plan = react(cause, &case_after(&[event.clone()]), &event);
+        let plan = react(cause, &case_after(std::slice::from_ref(&event)), &event);
         let Order::Subscription(past_due) = &plan.orders[0] else {
             panic!("{:?}", plan.orders)
         };
