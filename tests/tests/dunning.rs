@@ -128,6 +128,11 @@ async fn a_declined_payment_runs_the_timeline_and_a_new_card_recovers_it(backend
     );
     assert_eq!(attempts(&opened), 0);
     assert_eq!(status(&api, &sub_path).await, "past_due");
+    let summary = get(&api, &format!("/v1/accounts/{account}/summary")).await;
+    assert_eq!(
+        (&summary["in_dunning"], &summary["dunning_case_id"]),
+        (&json!(true), &json!(id))
+    );
 
     // Retries on days 1, 3, 5 and 7, each once; the fourth failure escalates the case.
     for (days, expected) in [(1, 1), (2, 2), (2, 3), (2, 4)] {
@@ -165,6 +170,11 @@ async fn a_declined_payment_runs_the_timeline_and_a_new_card_recovers_it(backend
     );
     assert_eq!(status(&api, &sub_path).await, "active");
     assert!(allowed(&api, account).await, "entitlements restored");
+    let summary = get(&api, &format!("/v1/accounts/{account}/summary")).await;
+    assert_eq!(
+        (&summary["in_dunning"], &summary["dunning_case_id"]),
+        (&json!(false), &Value::Null)
+    );
     advance(&api, DAY).await;
     assert_eq!(
         kinds(&notifications(&api, account).await),
