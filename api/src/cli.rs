@@ -90,4 +90,43 @@ pub struct ServeArgs {
     /// Never in production.
     #[arg(long, env = "LEDGERLINE_TEST_CLOCK")]
     pub test_clock: bool,
+
+    #[command(flatten)]
+    pub dunning: DunningArgs,
+}
+
+/// The dunning timeline (SPEC 3.5), counted in days from a case's first failed payment. A case
+/// keeps the dates it was opened with.
+#[derive(Debug, Args)]
+pub struct DunningArgs {
+    /// Days after the first failure at which the payment is retried, comma-separated.
+    #[arg(
+        long,
+        env = "LEDGERLINE_DUNNING_RETRY_DAYS",
+        value_delimiter = ',',
+        default_value = "1,3,5,7"
+    )]
+    pub dunning_retry_days: Vec<u32>,
+
+    /// Days after the first failure after which access is suspended.
+    #[arg(long, env = "LEDGERLINE_DUNNING_WINDOW_DAYS", default_value_t = 14)]
+    pub dunning_window_days: u32,
+
+    /// Days after the first failure at which the subscription is cancelled.
+    #[arg(
+        long,
+        env = "LEDGERLINE_DUNNING_CANCEL_AFTER_DAYS",
+        default_value_t = 30
+    )]
+    pub dunning_cancel_after_days: u32,
+}
+
+impl DunningArgs {
+    pub fn policy(&self) -> domain::dunning::DunningPolicy {
+        domain::dunning::DunningPolicy {
+            retry_days: self.dunning_retry_days.clone(),
+            window_days: self.dunning_window_days,
+            cancel_after_days: self.dunning_cancel_after_days,
+        }
+    }
 }

@@ -131,7 +131,8 @@ impl FromRequestParts<crate::state::AppState> for CommandRequest {
     }
 }
 
-/// A command request that support keys may send too: `attempt-payment` (SPEC 6, Auth).
+/// A command request that support keys may send too: `attempt-payment` and the dunning-case
+/// actions (SPEC 6, Auth).
 pub struct PaymentRequest(pub CommandRequest);
 
 impl FromRequestParts<crate::state::AppState> for PaymentRequest {

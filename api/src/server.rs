@@ -8,15 +8,14 @@ use application::{CommandBus, PaymentGateway};
 use axum::routing::{delete, get, post};
 use axum::Router;
 use chrono::SubsecRound;
-use domain::dunning::DunningPolicy;
 use domain::{BillingServices, Clock, ManualClock};
 use infrastructure::{
     load_catalog, CatalogFileError, SandboxGateway, Store, StoreError, SystemClock,
 };
 use projections::{ReadModels, RuntimeOptions};
 use sagas::{
-    BillingPolicyWorker, EntitlementsPolicyWorker, TimerFiringWorker, TimerOptions, Timers,
-    TimersPolicyWorker,
+    BillingPolicyWorker, DunningWorker, EntitlementsPolicyWorker, TimerFiringWorker, TimerOptions,
+    Timers, TimersPolicyWorker,
 };
 use tokio::net::TcpListener;
 
@@ -24,7 +23,8 @@ use crate::cli::ServeArgs;
 use crate::extract::request_id;
 use crate::problem::ApiError;
 use crate::routes::{
-    accounts, api_keys, audit, health, invoices, plans, subscriptions, test_clock, usage,
+    accounts, api_keys, audit, dunning_cases, health, invoices, notifications, plans,
+    subscriptions, test_clock, usage,
 };
 use crate::state::AppState;
 
@@ -54,6 +54,7 @@ pub enum ServeError {
 pub fn router(state: AppState) -> Router {
     let subscription = |action: &str| format!("/v1/subscriptions/{{id}}/{action}");
     let invoice = |action: &str| format!("/v1/invoices/{{id}}/{action}");
+    let case = |action: &str| format!("/v1/dunning-cases/{{id}}/{action}");
     let mut router = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
@@ -92,7 +93,16 @@ pub fn router(state: AppState) -> Router {
         )
         .route(&invoice("refund"), post(invoices::refund))
         .route(&invoice("void"), post(invoices::void))
+        .route("/v1/dunning-cases/{id}", get(dunning_cases::get_case))
+        .route(&case("assign"), post(dunning_cases::assign))
+        .route(&case("notes"), post(dunning_cases::add_note))
+        .route(&case("extend-window"), post(dunning_cases::extend_window))
+        .route(&case("resolve"), post(dunning_cases::resolve))
         .route("/v1/accounts/{account_id}/summary", get(accounts::summary))
+        .route(
+            "/v1/accounts/{account_id}/notifications",
+            get(notifications::list),
+        )
         .route(
             "/v1/accounts/{account_id}/invoices",
             get(accounts::invoices),
@@ -168,7 +178,7 @@ async fn build_state(args: &ServeArgs) -> Result<AppState, ServeError> {
             tracing::info!("LEDGERLINE_ADMIN_KEY is not set; only stored API keys are accepted")
         }
     }
-    let services = BillingServices::new(clock.clone(), catalog.clone(), DunningPolicy::default());
+    let services = BillingServices::new(clock.clone(), catalog.clone(), args.dunning.policy());
     let bus = Arc::new(CommandBus::new(store.clone(), clock));
     // The sandbox is the only gateway so far; the dunning retries must charge through this one
     // too, so that it deduplicates their payment refs.
@@ -178,6 +188,7 @@ async fn build_state(args: &ServeArgs) -> Result<AppState, ServeError> {
         store.clone(),
         bus.clone(),
         services.clone(),
+        gateway.clone(),
         TimerOptions::default(),
     ));
     let mut projections =
@@ -188,6 +199,12 @@ async fn build_state(args: &ServeArgs) -> Result<AppState, ServeError> {
         bus.clone(),
         services.clone(),
         gateway.clone(),
+    ));
+    projections.spawn(DunningWorker::new(
+        bus.clone(),
+        services.clone(),
+        store.clone(),
+        timers.clone(),
     ));
     Ok(AppState {
         metrics: crate::metrics::install().map_err(ServeError::Metrics)?,

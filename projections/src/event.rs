@@ -19,6 +19,8 @@ pub const SUBSCRIPTION: &str = "subscription";
 pub const ENTITLEMENTS: &str = "entitlements";
 /// `aggregate_type` of the Invoice aggregate's events (their aggregate id is the invoice id).
 pub const INVOICE: &str = "invoice";
+/// `aggregate_type` of the DunningCase aggregate's events (their aggregate id is the case id).
+pub const DUNNING_CASE: &str = "dunning_case";
 
 /// A consumed event, typed.
 #[derive(Debug, Clone, PartialEq)]
@@ -148,12 +150,12 @@ pub fn subscription_account(event: &SubscriptionEvent) -> &AccountId {
     }
 }
 
-fn payload<E: DeserializeOwned>(stored: &StoredEvent) -> Result<E, ProjectionError> {
+pub(crate) fn payload<E: DeserializeOwned>(stored: &StoredEvent) -> Result<E, ProjectionError> {
     serde_json::from_value(stored.payload.clone())
         .map_err(|e| event_error(stored, format!("the payload does not decode: {e}")))
 }
 
-fn event_error(stored: &StoredEvent, reason: String) -> ProjectionError {
+pub(crate) fn event_error(stored: &StoredEvent, reason: String) -> ProjectionError {
     ProjectionError::Event {
         position: stored.position,
         aggregate_type: stored.aggregate_type.clone(),

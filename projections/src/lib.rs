@@ -1,12 +1,13 @@
 //! Read models and their checkpointed projectors (SPEC section 5): a runtime that follows the
 //! global event log with exactly-once effect, the Account Subscription Summary, the Feature
-//! Access View and the account invoices, and the queries the HTTP layer answers from them.
+//! Access View, the account invoices and the notification outbox, and the queries the HTTP layer answers from them.
 
 mod columns;
 pub mod error;
 pub mod event;
 pub mod feature_access;
 pub mod invoices;
+pub mod notifications;
 pub mod read_models;
 pub mod runtime;
 pub mod sql;
@@ -20,6 +21,7 @@ use infrastructure::Store;
 pub use error::ProjectionError;
 pub use feature_access::{FeatureAccessProjector, FeatureAccessView};
 pub use invoices::{AccountInvoicesProjector, InvoiceCursor, InvoicePage, InvoiceView};
+pub use notifications::{NotificationPage, NotificationView, NotificationsProjector};
 pub use read_models::ReadModels;
 pub use runtime::{ProjectionState, ProjectionStatus, Projections, Projector, RuntimeOptions};
 pub use summary::{AccountSummaryProjector, SummaryView};
@@ -30,5 +32,6 @@ pub fn start(store: Arc<Store>, catalog: Arc<PlanCatalog>, options: RuntimeOptio
     projections.spawn(AccountSummaryProjector::new(catalog));
     projections.spawn(FeatureAccessProjector);
     projections.spawn(AccountInvoicesProjector);
+    projections.spawn(NotificationsProjector);
     projections
 }

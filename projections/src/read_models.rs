@@ -6,6 +6,7 @@ use infrastructure::Store;
 use crate::error::ProjectionError;
 use crate::feature_access::{self, FeatureAccessView};
 use crate::invoices::{self, InvoiceCursor, InvoicePage};
+use crate::notifications::{self, NotificationPage};
 use crate::sql::ReadPool;
 use crate::summary::{self, SummaryView};
 
@@ -56,6 +57,16 @@ impl ReadModels {
         cursor: Option<InvoiceCursor>,
     ) -> Result<InvoicePage, ProjectionError> {
         invoices::page(&self.pool, account_id, limit, cursor).await
+    }
+
+    /// Up to `limit` of the account's notifications, oldest first, after position `after`.
+    pub async fn notifications(
+        &self,
+        account_id: &AccountId,
+        limit: u32,
+        after: Option<i64>,
+    ) -> Result<NotificationPage, ProjectionError> {
+        notifications::page(&self.pool, account_id, limit, after).await
     }
 
     /// The pool the queries read, for audit verification (`summary::all_rows`, …).

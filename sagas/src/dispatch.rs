@@ -51,11 +51,38 @@ where
     A: application::claims::UniqueClaim<Error = DomainError, Services = BillingServices>,
     A::Command: Clone + serde::Serialize,
 {
+    match execute_claiming::<A>(bus, services, policy, cause, reaction).await? {
+        None => Ok(()),
+        Some(claim) => Err(ProjectionError::Event {
+            position: cause.position,
+            aggregate_type: cause.aggregate_type.clone(),
+            event_type: cause.event_type.clone(),
+            reason: format!("the claim `{claim}` is held by another aggregate"),
+        }),
+    }
+}
+
+/// [`execute`], for a command that takes a unique claim: answers the claim when another
+/// aggregate holds it (nothing was appended), for the caller to act on the holder instead.
+pub async fn execute_claiming<A>(
+    bus: &CommandBus<Store>,
+    services: &BillingServices,
+    policy: &str,
+    cause: &StoredEvent,
+    reaction: Reaction<A::Command>,
+) -> Result<Option<String>, ProjectionError>
+where
+    A: application::claims::UniqueClaim<Error = DomainError, Services = BillingServices>,
+    A::Command: Clone + serde::Serialize,
+{
     let context = context(policy, cause, &reaction.command_id);
-    let outcome = bus
+    match bus
         .execute::<A>(&reaction.aggregate_id, reaction.command, services, &context)
-        .await;
-    settle(policy, cause, &reaction.command_id, outcome)
+        .await
+    {
+        Err(DispatchError::ClaimTaken(claim)) => Ok(Some(claim)),
+        outcome => settle(policy, cause, &reaction.command_id, outcome).map(|()| None),
+    }
 }
 
 /// Sorts the outcome of a command sent by `policy`: done and refused are settled (a refusal is

@@ -7,6 +7,7 @@ pub mod billing_policy;
 pub mod billing_worker;
 pub mod clock_advance;
 mod dispatch;
+pub mod dunning;
 pub mod entitlements_policy;
 pub mod entitlements_worker;
 pub mod reaction;
@@ -16,6 +17,7 @@ pub mod timers_worker;
 
 pub use billing_worker::BillingPolicyWorker;
 pub use clock_advance::{AdvanceError, AdvanceTarget, Advanced, ClockAdvance};
+pub use dunning::DunningWorker;
 pub use entitlements_worker::EntitlementsPolicyWorker;
 pub use reaction::Reaction;
 pub use timer_firing::{FiringError, TimerFiringWorker, TimerOptions, Timers};

@@ -5,21 +5,30 @@
 //!
 //! A command the aggregate refuses is logged and its timer completed: the refusal says the timer
 //! has nothing left to do (the subscription was cancelled at once, activated by hand, or its
-//! period was already renewed), and the same command at the same state would be refused forever.
+//! period was already renewed; the dunning case closed, or its window was extended), and the
+//! same command at the same state would be refused forever.
+//!
+//! Dunning timers: a retry collects the case's invoice ([`crate::dunning::retry`]), the window
+//! expiry sends MarkSuspended and the deadline CancelDunning to the case; the process manager
+//! reacts to the events these record.
 //! Failures of the store are not refusals: the timer stays due and fires later.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use application::claims::UniqueClaim;
 use application::event_log::CommandKey;
 use application::scheduler::{NewTimer, Scheduler, SchedulerError, Timer, TimerKind};
-use application::{CommandBus, CommandContext, DispatchError};
+use application::{CommandBus, CommandContext, DispatchError, PaymentGateway};
 use chrono::{DateTime, Utc};
+use domain::dunning::{DunningCase, DunningCommand};
 use domain::subscription::{Subscription, SubscriptionCommand};
-use domain::BillingServices;
+use domain::{BillingServices, DomainError};
 use infrastructure::Store;
 use tokio::sync::{watch, Mutex, MutexGuard, Notify};
 use tokio::task::JoinHandle;
+
+use crate::dunning;
 
 /// The actor recorded on the events timers cause.
 const ACTOR: &str = "system:scheduler";
@@ -58,9 +67,6 @@ pub enum FiringError {
     /// command. The timer stays due, and fails again until the defect is fixed.
     #[error("timer `{dedupe_key}`: {reason}")]
     Defect { dedupe_key: String, reason: String },
-    /// Nothing fires this kind yet.
-    #[error("no handler fires `{kind}` timers (timer `{dedupe_key}`)")]
-    Unhandled { kind: TimerKind, dedupe_key: String },
 }
 
 impl FiringError {
@@ -78,6 +84,8 @@ pub struct Timers {
     store: Arc<Store>,
     bus: Arc<CommandBus<Store>>,
     services: BillingServices,
+    /// Where dunning retries charge.
+    gateway: Arc<dyn PaymentGateway>,
     options: TimerOptions,
     /// One firing round at a time in this process: the background worker and a test-clock
     /// advance never race for the same due timers, and timers fire in due order.
@@ -90,12 +98,14 @@ impl Timers {
         store: Arc<Store>,
         bus: Arc<CommandBus<Store>>,
         services: BillingServices,
+        gateway: Arc<dyn PaymentGateway>,
         options: TimerOptions,
     ) -> Self {
         Self {
             store,
             bus,
             services,
+            gateway,
             options,
             round: Mutex::new(()),
             wake: Notify::new(),
@@ -145,36 +155,33 @@ impl Timers {
     /// Sends `timer`'s command and marks the timer fired. Firing a timer again (after a crash, or
     /// by a worker whose claim ran out) appends nothing: the command id derives from the key.
     pub async fn fire(&self, timer: &Timer) -> Result<(), FiringError> {
-        let command = match timer.kind {
-            TimerKind::ExpireTrial => SubscriptionCommand::ExpireTrial,
-            TimerKind::RenewPeriod => SubscriptionCommand::RenewPeriod,
-            // The dunning process manager fires these.
-            TimerKind::DunningRetry
-            | TimerKind::DunningWindowExpiry
-            | TimerKind::DunningCancellation => {
-                return Err(FiringError::Unhandled {
-                    kind: timer.kind,
-                    dedupe_key: timer.dedupe_key.clone(),
-                })
+        let context = context(timer);
+        let outcome = match timer.kind {
+            TimerKind::ExpireTrial => {
+                self.send::<Subscription>(timer, SubscriptionCommand::ExpireTrial, &context)
+                    .await
+            }
+            TimerKind::RenewPeriod => {
+                self.send::<Subscription>(timer, SubscriptionCommand::RenewPeriod, &context)
+                    .await
+            }
+            TimerKind::DunningRetry => {
+                let gateway = &*self.gateway;
+                dunning::retry::fire(&self.bus, gateway, &self.services, timer, &context).await
+            }
+            // Refused before the window's end (it was extended: a later timer suspends).
+            TimerKind::DunningWindowExpiry => {
+                self.send::<DunningCase>(timer, DunningCommand::MarkSuspended, &context)
+                    .await
+            }
+            TimerKind::DunningCancellation => {
+                self.send::<DunningCase>(timer, DunningCommand::CancelDunning, &context)
+                    .await
             }
         };
-        let outcome = self
-            .bus
-            .execute::<Subscription>(
-                &timer.aggregate_id,
-                command,
-                &self.services,
-                &context(timer),
-            )
-            .await;
         let failure = |reason: String| (timer.dedupe_key.clone(), reason);
         match outcome {
-            Ok(executed) => tracing::debug!(
-                timer = timer.dedupe_key,
-                replayed = executed.replayed,
-                position = executed.record.position,
-                "timer fired"
-            ),
+            Ok(()) => tracing::debug!(timer = timer.dedupe_key, "timer fired"),
             Err(DispatchError::Rejected(refusal)) => tracing::info!(
                 timer = timer.dedupe_key,
                 %refusal,
@@ -190,6 +197,30 @@ impl Timers {
             }
         }
         self.store.complete(timer.id).await?;
+        Ok(())
+    }
+
+    /// Sends `command` to the timer's aggregate.
+    async fn send<A>(
+        &self,
+        timer: &Timer,
+        command: A::Command,
+        context: &CommandContext,
+    ) -> Result<(), DispatchError<DomainError>>
+    where
+        A: UniqueClaim<Error = DomainError, Services = BillingServices>,
+        A::Command: Clone + serde::Serialize,
+    {
+        let executed = self
+            .bus
+            .execute::<A>(&timer.aggregate_id, command, &self.services, context)
+            .await?;
+        tracing::debug!(
+            timer = timer.dedupe_key,
+            replayed = executed.replayed,
+            position = executed.record.position,
+            "timer command executed"
+        );
         Ok(())
     }
 }

@@ -60,7 +60,7 @@ impl Projector for TimersPolicyWorker {
 
 /// A store failure is retried by the runtime; a corrupt timers table stops the policy at the
 /// event, like any event it cannot act on.
-fn scheduling_failed(cause: &StoredEvent, error: SchedulerError) -> ProjectionError {
+pub(crate) fn scheduling_failed(cause: &StoredEvent, error: SchedulerError) -> ProjectionError {
     match error {
         SchedulerError::Storage(reason) => EventLogError::Storage(reason).into(),
         SchedulerError::Corrupt(reason) => ProjectionError::Event {

@@ -23,7 +23,7 @@ use crate::state::AppState;
 const FRESHNESS_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Waits until the read model `projection` has processed `min_position`, if one was asked for.
-async fn fresh(
+pub(crate) async fn fresh(
     state: &AppState,
     projection: &str,
     min_position: Option<i64>,
@@ -44,7 +44,7 @@ async fn fresh(
         })
 }
 
-fn read_model_error(error: ProjectionError) -> ApiError {
+pub(crate) fn read_model_error(error: ProjectionError) -> ApiError {
     if error.is_transient() {
         tracing::warn!(%error, "read model unavailable");
         ApiError::Unavailable
@@ -124,39 +124,50 @@ pub async fn feature(
         .ok_or_else(|| ApiError::NotFound(format!("no entitlements for account {account}")))
 }
 
+/// `?limit&cursor&min_position` of a paginated account list.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct InvoiceListQuery {
-    min_position: Option<i64>,
+pub struct ListQuery {
+    pub min_position: Option<i64>,
     limit: Option<u32>,
-    cursor: Option<String>,
+    pub cursor: Option<String>,
 }
 
-const DEFAULT_INVOICE_PAGE: u32 = 20;
-const MAX_INVOICE_PAGE: u32 = 100;
+const DEFAULT_PAGE: u32 = 20;
+const MAX_PAGE: u32 = 100;
+
+impl ListQuery {
+    /// The page size asked for: 1 to 100, 20 unless given.
+    pub fn limit(&self) -> Result<u32, ApiError> {
+        let limit = self.limit.unwrap_or(DEFAULT_PAGE);
+        if !(1..=MAX_PAGE).contains(&limit) {
+            return Err(ApiError::validation(
+                "limit",
+                format!("must be 1 to {MAX_PAGE}"),
+            ));
+        }
+        Ok(limit)
+    }
+}
+
+/// The answer to a `cursor` this API did not issue.
+pub fn foreign_cursor() -> ApiError {
+    ApiError::InvalidRequest("cursor is not one this API issued".into())
+}
 
 /// The account's invoices, newest first; an account with none has an empty list.
 pub async fn invoices(
     State(state): State<AppState>,
     principal: Principal,
     PathParam(raw): PathParam<String>,
-    Query(query): Query<InvoiceListQuery>,
+    Query(query): Query<ListQuery>,
 ) -> Result<Json<InvoicePage>, ApiError> {
     let account = account(&raw, &principal)?;
-    let limit = query.limit.unwrap_or(DEFAULT_INVOICE_PAGE);
-    if !(1..=MAX_INVOICE_PAGE).contains(&limit) {
-        return Err(ApiError::validation(
-            "limit",
-            format!("must be 1 to {MAX_INVOICE_PAGE}"),
-        ));
-    }
+    let limit = query.limit()?;
     let cursor = query
         .cursor
         .as_deref()
-        .map(|text| {
-            InvoiceCursor::parse(text)
-                .ok_or_else(|| ApiError::InvalidRequest("cursor is not one this API issued".into()))
-        })
+        .map(|text| InvoiceCursor::parse(text).ok_or_else(foreign_cursor))
         .transpose()?;
     fresh(&state, AccountInvoicesProjector::NAME, query.min_position).await?;
     state

@@ -13,6 +13,7 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::Row;
 
+mod claims;
 mod head;
 pub mod postgres;
 pub mod sqlite;

@@ -1,7 +1,8 @@
 //! Account Subscription Summary (SPEC 5): one row per account with its subscription's plan,
-//! status, periods, seats and scheduled changes, its entitlement standing and its balance due.
+//! status, periods, seats and scheduled changes, its entitlement standing, its balance due and
+//! its open dunning case.
 //!
-//! Listens to: `subscription`, `entitlements` and `invoice` events.
+//! Listens to: `subscription`, `entitlements`, `invoice` and `dunning_case` events.
 //! Keeps: `account_summaries`, one row per account (see [`SummaryRow`]), and the per-invoice
 //! amounts due behind the balance in `account_summary_invoices` (see `balance`).
 //! Writes: per batch, records the invoices' amounts due, loads the rows of the accounts the batch
@@ -9,6 +10,7 @@
 //! changed, a few statements per batch.
 
 mod balance;
+mod dunning;
 mod row;
 mod table;
 mod view;
@@ -20,7 +22,9 @@ use application::event_log::StoredEvent;
 use domain::{AccountId, PlanCatalog};
 
 use crate::error::ProjectionError;
-use crate::event::{AccountEvent, InvoiceChange, ENTITLEMENTS, INVOICE, SUBSCRIPTION};
+use crate::event::{
+    AccountEvent, InvoiceChange, DUNNING_CASE, ENTITLEMENTS, INVOICE, SUBSCRIPTION,
+};
 use crate::runtime::Projector;
 use crate::sql::{ProjectionTx, ReadPool};
 
@@ -47,7 +51,7 @@ impl Projector for AccountSummaryProjector {
     }
 
     fn listens_to(&self) -> &'static [&'static str] {
-        &[SUBSCRIPTION, ENTITLEMENTS, INVOICE]
+        &[SUBSCRIPTION, ENTITLEMENTS, INVOICE, DUNNING_CASE]
     }
 
     async fn apply_batch(
@@ -56,8 +60,10 @@ impl Projector for AccountSummaryProjector {
         events: &[StoredEvent],
     ) -> Result<(), ProjectionError> {
         let invoice_changes = InvoiceChange::decode_all(events)?;
+        let case_changes = dunning::changes(tx, events).await?;
         let events = AccountEvent::decode_all(events)?;
         let mut accounts = AccountEvent::accounts(&events);
+        accounts.extend(case_changes.iter().map(|c| c.account_id.clone()));
         accounts.extend(balance::record(tx, &invoice_changes).await?);
         let stored = table::load(tx, &accounts).await?;
         let mut rows: BTreeMap<String, SummaryRow> = stored.clone();
@@ -68,6 +74,14 @@ impl Projector for AccountSummaryProjector {
             rows.entry(account_id.clone())
                 .or_insert_with(|| SummaryRow::new(account_id))
                 .apply(event, &self.catalog);
+        }
+        // Only the case's events touch these two columns, so their order among the rest is moot.
+        for change in case_changes {
+            let row = rows
+                .entry(change.account_id.clone())
+                .or_insert_with(|| SummaryRow::new(&change.account_id));
+            row.in_dunning = change.open_case.is_some();
+            row.dunning_case_id = change.open_case;
         }
         // Every account of the batch, not only those with invoice events: a new subscription
         // changes the currency the balance is counted in.

@@ -12,10 +12,9 @@ use crate::event::BillingEvent;
 /// The `account_summaries` row of one account.
 ///
 /// `balance_due_*` are set after the fold, from the account's invoices (see `balance`).
-/// `in_dunning` and `dunning_case_id` belong to the DunningCase aggregate, whose events this
-/// projector does not read yet: they stay at their empty values (not in dunning, none) until it
-/// does. (`SubscriptionMarkedPastDue` names a dunning case too, but the case's own events are the
-/// authority on whether it is open, so they will be the ones to set these.)
+/// `in_dunning` and `dunning_case_id` are set after the fold too, from the DunningCase events
+/// (see `dunning`): the case's own events are the authority on whether it is open, not
+/// `SubscriptionMarkedPastDue`.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct SummaryRow {
     pub account_id: String,

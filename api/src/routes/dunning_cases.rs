@@ -1,0 +1,176 @@
+//! The dunning case resource and its support actions (SPEC 3.5 and 6): read a case by id, and
+//! assign it, add a note, extend its window or resolve it by hand. Support, service and admin
+//! keys may act; the case is read from its event stream (always current).
+
+use axum::extract::State;
+use axum::response::Response;
+use axum::Json;
+use chrono::{DateTime, Utc};
+use domain::dunning::{CaseNote, DunningCase, DunningCommand, RetryAttempt};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::commands::dispatch_action;
+use crate::auth::Principal;
+use crate::extract::{JsonBody, PathParam, PaymentRequest, Query};
+use crate::problem::ApiError;
+use crate::routes::MinPosition;
+use crate::state::AppState;
+
+/// SPEC 6's "Dunning case". Amounts are minor units of `currency`.
+#[derive(Debug, Serialize)]
+pub struct DunningCaseView {
+    id: Uuid,
+    account_id: String,
+    subscription_id: Option<Uuid>,
+    invoice_id: Uuid,
+    /// `open`, `recovered`, `cancelled` or `resolved`.
+    status: String,
+    /// `retrying`, `escalated` or `suspended` while open; `null` once closed.
+    stage: Option<String>,
+    amount_due: i64,
+    currency: String,
+    started_at: DateTime<Utc>,
+    window_expires_at: DateTime<Utc>,
+    cancel_at: DateTime<Utc>,
+    retry_schedule: Vec<DateTime<Utc>>,
+    attempts: Vec<RetryAttempt>,
+    next_retry_at: Option<DateTime<Utc>>,
+    last_failure_reason: Option<String>,
+    assigned_agent: Option<String>,
+    notes: Vec<CaseNote>,
+    resolution: Option<String>,
+}
+
+impl DunningCaseView {
+    fn of(case: &DunningCase, now: DateTime<Utc>) -> Option<Self> {
+        let amount_due = case.amount_due()?;
+        let name = |value: serde_json::Value| value.as_str().map(str::to_owned);
+        Some(Self {
+            id: case.case_id()?,
+            account_id: case.account_id()?.to_string(),
+            subscription_id: case.subscription_id(),
+            invoice_id: case.invoice_id()?,
+            status: case.status()?.to_string(),
+            stage: case
+                .stage()
+                .and_then(|stage| serde_json::to_value(stage).ok())
+                .and_then(name),
+            amount_due: amount_due.amount,
+            currency: amount_due.currency.to_string(),
+            started_at: case.started_at()?,
+            window_expires_at: case.window_expires_at()?,
+            cancel_at: case.cancel_at()?,
+            retry_schedule: case.retry_schedule().to_vec(),
+            attempts: case.attempts().to_vec(),
+            next_retry_at: case.next_retry_at(now),
+            last_failure_reason: case.last_failure_reason().map(str::to_owned),
+            assigned_agent: case.assigned_agent().map(str::to_owned),
+            notes: case.notes().to_vec(),
+            resolution: case.resolution().map(str::to_owned),
+        })
+    }
+}
+
+/// A case as it is now. An account key sees only its own account's cases; others answer 404.
+pub async fn get_case(
+    State(state): State<AppState>,
+    principal: Principal,
+    PathParam(id): PathParam<Uuid>,
+    Query(_): Query<MinPosition>,
+) -> Result<Json<DunningCaseView>, ApiError> {
+    let case = state
+        .bus
+        .load::<DunningCase>(&id.to_string())
+        .await?
+        .aggregate;
+    let not_found = || ApiError::NotFound(format!("dunning case {id} not found"));
+    let view = DunningCaseView::of(&case, state.services.clock.now()).ok_or_else(not_found)?;
+    principal.require_account_access(case.account_id().ok_or_else(not_found)?)?;
+    Ok(Json(view))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssignBody {
+    agent: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoteBody {
+    text: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtendBody {
+    until: DateTime<Utc>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveBody {
+    resolution: String,
+}
+
+async fn on_case(
+    state: &AppState,
+    request: &PaymentRequest,
+    id: Uuid,
+    action: &str,
+    digest: &str,
+    command: DunningCommand,
+) -> Result<Response, ApiError> {
+    let collection = "dunning-cases";
+    dispatch_action::<DunningCase>(state, &request.0, collection, id, action, digest, command).await
+}
+
+pub async fn assign(
+    State(state): State<AppState>,
+    PathParam(id): PathParam<Uuid>,
+    request: PaymentRequest,
+    body: JsonBody<AssignBody>,
+) -> Result<Response, ApiError> {
+    let command = DunningCommand::Assign {
+        agent: body.value.agent.clone(),
+    };
+    on_case(&state, &request, id, "assign", &body.digest, command).await
+}
+
+pub async fn add_note(
+    State(state): State<AppState>,
+    PathParam(id): PathParam<Uuid>,
+    request: PaymentRequest,
+    body: JsonBody<NoteBody>,
+) -> Result<Response, ApiError> {
+    let command = DunningCommand::AddNote {
+        text: body.value.text.clone(),
+        author: Some(request.0.principal.actor()),
+    };
+    on_case(&state, &request, id, "notes", &body.digest, command).await
+}
+
+pub async fn extend_window(
+    State(state): State<AppState>,
+    PathParam(id): PathParam<Uuid>,
+    request: PaymentRequest,
+    body: JsonBody<ExtendBody>,
+) -> Result<Response, ApiError> {
+    let command = DunningCommand::ExtendWindow {
+        until: body.value.until,
+    };
+    on_case(&state, &request, id, "extend-window", &body.digest, command).await
+}
+
+pub async fn resolve(
+    State(state): State<AppState>,
+    PathParam(id): PathParam<Uuid>,
+    request: PaymentRequest,
+    body: JsonBody<ResolveBody>,
+) -> Result<Response, ApiError> {
+    let command = DunningCommand::ResolveManually {
+        resolution: body.value.resolution.clone(),
+    };
+    on_case(&state, &request, id, "resolve", &body.digest, command).await
+}

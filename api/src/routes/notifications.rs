@@ -1,0 +1,39 @@
+//! The account's notifications from the outbox (SPEC 4 and 6), oldest first, in pages; with
+//! `min_position` for read-your-writes.
+
+use axum::extract::State;
+use axum::Json;
+use projections::{NotificationPage, NotificationsProjector};
+
+use super::accounts::{account, foreign_cursor, fresh, read_model_error, ListQuery};
+use crate::auth::Principal;
+use crate::extract::{PathParam, Query};
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+pub async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    PathParam(raw): PathParam<String>,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<NotificationPage>, ApiError> {
+    let account = account(&raw, &principal)?;
+    let limit = query.limit()?;
+    let after = query
+        .cursor
+        .as_deref()
+        .map(|text| {
+            text.parse::<i64>()
+                .ok()
+                .filter(|position| *position > 0)
+                .ok_or_else(foreign_cursor)
+        })
+        .transpose()?;
+    fresh(&state, NotificationsProjector::NAME, query.min_position).await?;
+    state
+        .read_models
+        .notifications(&account, limit, after)
+        .await
+        .map(Json)
+        .map_err(read_model_error)
+}

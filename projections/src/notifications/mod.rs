@@ -1,0 +1,163 @@
+//! The notification outbox (SPEC 4 and 6): every notification the dunning process manager
+//! recorded, one row per dedupe key, for `GET /v1/accounts/{account_id}/notifications`.
+//!
+//! Listens to: `dunning_case` events.
+//! Keeps: `notification_cases` (from DunningStarted: what a notification says about its case)
+//! and `notifications` (from NotificationRecorded), inserted with `ON CONFLICT DO NOTHING` on the
+//! dedupe key, in the checkpoint's transaction: each notification is written exactly once.
+//! Sends: nothing. The default sender only records: a row is marked sent when written.
+
+mod table;
+
+use application::event_log::StoredEvent;
+use domain::dunning::DunningEvent;
+use domain::AccountId;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::columns::{parse_timestamp, timestamp};
+use crate::error::ProjectionError;
+use crate::event::{event_error, payload, DUNNING_CASE};
+use crate::runtime::Projector;
+use crate::sql::{ProjectionTx, ReadPool};
+
+pub use table::{CaseRow, NotificationRow};
+
+#[derive(Debug, Default)]
+pub struct NotificationsProjector;
+
+impl NotificationsProjector {
+    pub const NAME: &'static str = "notifications";
+}
+
+impl Projector for NotificationsProjector {
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+
+    fn listens_to(&self) -> &'static [&'static str] {
+        &[DUNNING_CASE]
+    }
+
+    async fn apply_batch(
+        &self,
+        tx: &mut ProjectionTx,
+        events: &[StoredEvent],
+    ) -> Result<(), ProjectionError> {
+        for stored in events {
+            match payload::<DunningEvent>(stored)? {
+                DunningEvent::DunningStarted {
+                    case_id,
+                    account_id,
+                    subscription_id,
+                    invoice_id,
+                    amount_due,
+                    ..
+                } => {
+                    let row = CaseRow {
+                        case_id: case_id.to_string(),
+                        account_id: account_id.to_string(),
+                        subscription_id: subscription_id.map(|id| id.to_string()),
+                        invoice_id: invoice_id.to_string(),
+                        amount_due: amount_due.amount,
+                        currency: amount_due.currency.to_string(),
+                    };
+                    table::save_case(tx, row).await?;
+                }
+                DunningEvent::NotificationRecorded {
+                    kind,
+                    dedupe_key,
+                    at,
+                } => {
+                    let case = table::case(tx, &stored.aggregate_id)
+                        .await?
+                        .ok_or_else(|| {
+                            event_error(stored, "no DunningStarted precedes it".into())
+                        })?;
+                    let kind = serde_json::to_value(kind)
+                        .ok()
+                        .and_then(|kind| kind.as_str().map(str::to_owned))
+                        .ok_or_else(|| event_error(stored, "the kind has no name".into()))?;
+                    let payload = json!({
+                        "dunning_case_id": case.case_id,
+                        "subscription_id": case.subscription_id,
+                        "invoice_id": case.invoice_id,
+                        "amount_due": {"amount": case.amount_due, "currency": case.currency},
+                    });
+                    let row = NotificationRow {
+                        id: stored.metadata.event_id.to_string(),
+                        account_id: case.account_id,
+                        kind,
+                        dedupe_key,
+                        payload: payload.to_string(),
+                        created_at: timestamp(at),
+                        sent_at: Some(timestamp(at)),
+                        position: stored.position,
+                    };
+                    table::insert_notification(tx, row).await?;
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A notification as clients see it (SPEC 6).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NotificationView {
+    pub id: String,
+    pub account_id: String,
+    pub kind: String,
+    pub created_at: String,
+    pub sent_at: Option<String>,
+    pub payload: Value,
+}
+
+impl TryFrom<NotificationRow> for NotificationView {
+    type Error = ProjectionError;
+
+    fn try_from(row: NotificationRow) -> Result<Self, Self::Error> {
+        let payload = serde_json::from_str(&row.payload)
+            .map_err(|e| ProjectionError::Corrupt(format!("notification {}: {e}", row.id)))?;
+        // Read back to refuse a malformed stored time, as every view does.
+        parse_timestamp(&row.created_at)?;
+        Ok(Self {
+            id: row.id,
+            account_id: row.account_id,
+            kind: row.kind,
+            created_at: row.created_at,
+            sent_at: row.sent_at,
+            payload,
+        })
+    }
+}
+
+/// One page of an account's notifications, oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NotificationPage {
+    pub items: Vec<NotificationView>,
+    /// Pass it back as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Up to `limit` of the account's notifications, oldest first, after the one at position `after`.
+pub async fn page(
+    pool: &ReadPool,
+    account_id: &AccountId,
+    limit: u32,
+    after: Option<i64>,
+) -> Result<NotificationPage, ProjectionError> {
+    let after = after.unwrap_or(0);
+    let mut rows = table::page(pool, account_id.as_str(), after, i64::from(limit) + 1).await?;
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    let next_cursor = more
+        .then(|| rows.last().map(|row| row.position.to_string()))
+        .flatten();
+    let items = rows
+        .into_iter()
+        .map(NotificationView::try_from)
+        .collect::<Result<_, _>>()?;
+    Ok(NotificationPage { items, next_cursor })
+}

@@ -1,0 +1,242 @@
+//! Runs the Dunning process manager on the global log. Listens to invoice, subscription and
+//! dunning-case events; keeps no state besides its checkpoint (an account's open case is found
+//! through the claim it holds); writes commands and timers, both idempotent by their causes.
+//!
+//! - PaymentFailed → StartDunning (case id: UUID v5 of the event id); when the account already
+//!   has an open case, the failure is recorded on it instead (and a hard decline escalates it);
+//! - InvoicePaid of the open case's invoice → Recover;
+//! - BillingAccountAttached with `retry_open_invoice` → a retry timer due at once;
+//! - the case's own events → [`case_events::react`].
+
+use std::sync::Arc;
+
+use application::event_log::StoredEvent;
+use application::{CommandBus, DispatchError, EventLogError};
+use cqrs_es::Aggregate;
+use domain::dunning::{DunningCase, DunningCommand};
+use domain::entitlements::Entitlements;
+use domain::invoice::{Invoice, InvoiceEvent};
+use domain::subscription::{Subscription, SubscriptionEvent};
+use domain::{AccountId, BillingServices, DomainError};
+use infrastructure::Store;
+use projections::sql::ProjectionTx;
+use projections::{ProjectionError, Projector};
+use uuid::Uuid;
+
+use super::case_events;
+use super::orders::{reaction, Order};
+use super::{open_case_claim, timers, POLICY};
+use crate::dispatch::{decode, execute, execute_claiming};
+use crate::timers_worker::scheduling_failed;
+use crate::Timers;
+
+pub struct DunningWorker {
+    bus: Arc<CommandBus<Store>>,
+    services: BillingServices,
+    store: Arc<Store>,
+    timers: Arc<Timers>,
+}
+
+impl DunningWorker {
+    pub fn new(
+        bus: Arc<CommandBus<Store>>,
+        services: BillingServices,
+        store: Arc<Store>,
+        timers: Arc<Timers>,
+    ) -> Self {
+        Self {
+            bus,
+            services,
+            store,
+            timers,
+        }
+    }
+
+    async fn on_invoice(&self, cause: &StoredEvent) -> Result<(), ProjectionError> {
+        let event_id = cause.metadata.event_id;
+        let (paid, failure) = match decode::<Invoice>(&self.bus, cause)? {
+            InvoiceEvent::InvoicePaid { .. } => (true, None),
+            InvoiceEvent::PaymentFailed {
+                reason,
+                code,
+                hard_decline,
+                amount_due,
+                ..
+            } => (false, Some((reason, code, hard_decline, amount_due))),
+            _ => return Ok(()),
+        };
+        let invoice = self.load::<Invoice>(cause, &cause.aggregate_id).await?;
+        let (Some(account_id), Some(invoice_id)) = (invoice.account_id(), invoice.invoice_id())
+        else {
+            return Ok(());
+        };
+        if paid {
+            if let Some((case_id, case)) = self.open_case(cause, account_id).await? {
+                if case.invoice_id() == Some(invoice_id) {
+                    let recover = reaction("recover", event_id, case_id, DunningCommand::Recover);
+                    self.send(cause, Order::Dunning(recover)).await?;
+                }
+            }
+            return Ok(());
+        }
+        let Some((failure_reason, failure_code, hard_decline, amount_due)) = failure else {
+            return Ok(());
+        };
+        let case_id = Uuid::new_v5(&Uuid::NAMESPACE_OID, event_id.as_bytes());
+        let start = reaction(
+            "start",
+            event_id,
+            case_id.to_string(),
+            DunningCommand::StartDunning {
+                case_id,
+                account_id: account_id.clone(),
+                subscription_id: invoice.subscription_id(),
+                invoice_id,
+                amount_due,
+                failure_reason: failure_reason.clone(),
+                failure_code: failure_code.clone(),
+                hard_decline,
+            },
+        );
+        let step = format!("{POLICY}.start");
+        let started =
+            execute_claiming::<DunningCase>(&self.bus, &self.services, &step, cause, start).await?;
+        if started.is_none() {
+            return Ok(());
+        }
+        // The account is in dunning already: the failure is one more attempt of its open case.
+        let Some((open_id, _)) = self.open_case(cause, account_id).await? else {
+            return Err(EventLogError::Storage(
+                "the account's open case closed meanwhile; retrying".into(),
+            )
+            .into());
+        };
+        let outcome = DunningCommand::RecordRetryOutcome {
+            succeeded: false,
+            failure_reason: Some(failure_reason),
+        };
+        let record = reaction("record_failure", event_id, open_id.clone(), outcome);
+        self.send(cause, Order::Dunning(record)).await?;
+        if hard_decline {
+            let escalate = DunningCommand::Escalate {
+                reason: format!("hard_decline: {failure_code}"),
+            };
+            let escalate = reaction("escalate", event_id, open_id, escalate);
+            self.send(cause, Order::Dunning(escalate)).await?;
+        }
+        Ok(())
+    }
+
+    async fn on_subscription(&self, cause: &StoredEvent) -> Result<(), ProjectionError> {
+        let SubscriptionEvent::BillingAccountAttached {
+            account_id,
+            retry_open_invoice: true,
+            at,
+            ..
+        } = decode::<Subscription>(&self.bus, cause)?
+        else {
+            return Ok(());
+        };
+        if let Some((case_id, case)) = self.open_case(cause, &account_id).await? {
+            let Some(id) = case.case_id() else {
+                return Ok(());
+            };
+            tracing::debug!(case_id, "a new payment method: retrying the case's invoice");
+            let timer = timers::immediate_retry(id, cause.metadata.event_id, at);
+            self.timers
+                .schedule(timer)
+                .await
+                .map_err(|error| scheduling_failed(cause, error))?;
+        }
+        Ok(())
+    }
+
+    async fn on_case(&self, cause: &StoredEvent) -> Result<(), ProjectionError> {
+        let event = decode::<DunningCase>(&self.bus, cause)?;
+        let case = self.load::<DunningCase>(cause, &cause.aggregate_id).await?;
+        let plan = case_events::react(cause.metadata.event_id, &case, &event);
+        for order in plan.orders {
+            self.send(cause, order).await?;
+        }
+        for timer in plan.timers {
+            self.timers
+                .schedule(timer)
+                .await
+                .map_err(|error| scheduling_failed(cause, error))?;
+        }
+        Ok(())
+    }
+
+    async fn send(&self, cause: &StoredEvent, order: Order) -> Result<(), ProjectionError> {
+        let (bus, services) = (&self.bus, &self.services);
+        let step = order.step().to_owned();
+        match order {
+            Order::Subscription(r) => execute::<Subscription>(bus, services, &step, cause, r).await,
+            Order::Entitlements(r) => execute::<Entitlements>(bus, services, &step, cause, r).await,
+            Order::Invoice(r) => execute::<Invoice>(bus, services, &step, cause, r).await,
+            Order::Dunning(r) => execute::<DunningCase>(bus, services, &step, cause, r).await,
+        }
+    }
+
+    /// The account's open case and its id, found through the claim it holds.
+    async fn open_case(
+        &self,
+        cause: &StoredEvent,
+        account_id: &AccountId,
+    ) -> Result<Option<(String, DunningCase)>, ProjectionError> {
+        let claim = open_case_claim(account_id.as_str());
+        let Some(case_id) = self.store.claim_holder(&claim).await? else {
+            return Ok(None);
+        };
+        let case = self.load::<DunningCase>(cause, &case_id).await?;
+        Ok(case.is_open().then_some((case_id, case)))
+    }
+
+    async fn load<A: Aggregate<Error = DomainError>>(
+        &self,
+        cause: &StoredEvent,
+        id: &str,
+    ) -> Result<A, ProjectionError> {
+        match self.bus.load::<A>(id).await {
+            Ok(loaded) => Ok(loaded.aggregate),
+            Err(DispatchError::Storage(error)) => Err(error.into()),
+            Err(other) => Err(ProjectionError::Event {
+                position: cause.position,
+                aggregate_type: cause.aggregate_type.clone(),
+                event_type: cause.event_type.clone(),
+                reason: format!("{} {id} does not load: {other}", A::TYPE),
+            }),
+        }
+    }
+}
+
+impl Projector for DunningWorker {
+    fn name(&self) -> &'static str {
+        POLICY
+    }
+
+    fn listens_to(&self) -> &'static [&'static str] {
+        &[Invoice::TYPE, Subscription::TYPE, DunningCase::TYPE]
+    }
+
+    async fn apply_batch(
+        &self,
+        _tx: &mut ProjectionTx,
+        _events: &[StoredEvent],
+    ) -> Result<(), ProjectionError> {
+        // A process manager keeps no read model: its effects are the commands `react` sends.
+        Ok(())
+    }
+
+    async fn react(&self, events: &[StoredEvent]) -> Result<(), ProjectionError> {
+        for cause in events {
+            match cause.aggregate_type.as_str() {
+                Invoice::TYPE => self.on_invoice(cause).await?,
+                Subscription::TYPE => self.on_subscription(cause).await?,
+                DunningCase::TYPE => self.on_case(cause).await?,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
