@@ -20,31 +20,44 @@ async fn advance(api: &Api, seconds: i64) {
         .assert_status(200);
 }
 
-/// An active starter subscription paying with `card`, and a declined invoice of 3800 usd:
-/// returns (subscription id, invoice id) once everything the decline caused has run.
+/// A starter subscription that paid its first invoice with a good card, then switched to `card`,
+/// whose renewal charge at the period end is declined (SPEC 4: the billing policy charges the
+/// renewal invoice; the decline starts dunning). Returns (subscription id, renewal invoice id)
+/// once everything the decline caused has run, with the clock at the renewal.
 async fn declined(api: &Api, account: &str, card: &str) -> (String, String) {
     let body = json!({"account_id": account, "plan_id": "starter",
-                      "billing_email": "billing@example.com", "payment_method": card});
+                      "billing_email": "billing@example.com", "payment_method": "pm_card_visa"});
     let reply = api.post("/v1/subscriptions", body).await;
     reply.assert_status(201);
     let subscription = reply.str("aggregate_id");
+    let sub_path = format!("/v1/subscriptions/{subscription}");
+    api.post(&format!("{sub_path}/activate"), json!({}))
+        .await
+        .assert_status(200);
+    advance(api, 0).await;
+    let first = newest_invoice(api, account).await;
+    assert_eq!(
+        first["status"], "paid",
+        "the activation invoice is paid: {first}"
+    );
     api.post(
-        &format!("/v1/subscriptions/{subscription}/activate"),
-        json!({}),
+        &format!("{sub_path}/attach-billing-account"),
+        json!({"email": "billing@example.com", "payment_method": card}),
     )
     .await
     .assert_status(200);
-    let invoice = issue(api, account, &subscription).await;
-    let attempt = api
-        .post(
-            &format!("/v1/invoices/{invoice}/attempt-payment"),
-            json!({}),
-        )
-        .await;
-    attempt.assert_status(200);
-    assert_eq!(attempt.body["payment"]["status"], "declined");
-    advance(api, 0).await;
+    let period_end = get(api, &sub_path).await["current_period_end"].clone();
+    api.post("/v1/test-clock/advance", json!({"to": period_end}))
+        .await
+        .assert_status(200);
+    let renewal = newest_invoice(api, account).await;
+    assert_ne!(renewal["id"], first["id"], "the renewal was invoiced");
+    let invoice = renewal["id"].as_str().expect("an invoice id").to_owned();
     (subscription, invoice)
+}
+
+async fn newest_invoice(api: &Api, account: &str) -> Value {
+    get(api, &format!("/v1/accounts/{account}/invoices?limit=1")).await["items"][0].clone()
 }
 
 async fn issue(api: &Api, account: &str, subscription: &str) -> String {
@@ -124,7 +137,7 @@ async fn a_declined_payment_runs_the_timeline_and_a_new_card_recovers_it(backend
     );
     assert_eq!(
         (&opened["amount_due"], &opened["currency"]),
-        (&json!(3800), &json!("usd"))
+        (&json!(1900), &json!("usd"))
     );
     assert_eq!(attempts(&opened), 0);
     assert_eq!(status(&api, &sub_path).await, "past_due");
@@ -311,11 +324,15 @@ async fn support_works_a_case_and_bad_requests_change_nothing(backend: Backend) 
 async fn a_kill_with_timers_due_fires_each_once_after_restart(backend: Backend) {
     let db = TestDatabase::create(backend).await;
     let account = "acct_crash";
-    let (invoice, id) = {
+    let (invoice, id, started_at) = {
         let server = Server::on(&db.url, &["--test-clock"]);
         let api = Api::admin(&server.base_url);
         let (_, invoice) = declined(&api, account, "pm_card_chargeDeclined").await;
         let id = case_id(&api, account).await;
+        let started_at = case(&api, &id).await["started_at"]
+            .as_str()
+            .expect("started_at")
+            .to_owned();
         let url = server.url("/v1/test-clock/advance");
         let in_flight = tokio::spawn(async move {
             // The connection dies with the server: the outcome is unknown by design.
@@ -329,12 +346,17 @@ async fn a_kill_with_timers_due_fires_each_once_after_restart(backend: Backend) 
         tokio::time::sleep(Duration::from_millis(30)).await;
         server.kill();
         let _ = in_flight.await;
-        (invoice, id)
+        (invoice, id, started_at)
     };
-    // The restarted clock starts at the real time again: 8 days on covers the same retries.
+    // The restarted test clock starts at the real time again, before the renewal: move it to
+    // 8 days after the case started, which covers the same retries.
     let server = Server::on(&db.url, &["--test-clock"]);
     let api = Api::admin(&server.base_url);
-    advance(&api, 8 * DAY).await;
+    let started = chrono::DateTime::parse_from_rfc3339(&started_at).expect("RFC 3339");
+    let to = (started + chrono::Duration::days(8)).to_rfc3339();
+    api.post("/v1/test-clock/advance", json!({"to": to}))
+        .await
+        .assert_status(200);
     assert_eq!(attempts(&case(&api, &id).await), 4);
     assert_eq!(
         get(&api, &format!("/v1/invoices/{invoice}")).await["attempts"],
