@@ -23,7 +23,9 @@ pub use feature_access::{FeatureAccessProjector, FeatureAccessView};
 pub use invoices::{AccountInvoicesProjector, InvoiceCursor, InvoicePage, InvoiceView};
 pub use notifications::{NotificationPage, NotificationView, NotificationsProjector};
 pub use read_models::ReadModels;
-pub use runtime::{ProjectionState, ProjectionStatus, Projections, Projector, RuntimeOptions};
+pub use runtime::{
+    Policy, ProjectionState, ProjectionStatus, Projections, Projector, RuntimeOptions,
+};
 pub use summary::{AccountSummaryProjector, SummaryView};
 
 /// Starts the runtime with every read model of this crate.

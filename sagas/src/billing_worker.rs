@@ -12,8 +12,7 @@ use domain::invoice::Invoice;
 use domain::subscription::Subscription;
 use domain::{BillingServices, DomainError};
 use infrastructure::Store;
-use projections::sql::ProjectionTx;
-use projections::{ProjectionError, Projector};
+use projections::{Policy, ProjectionError};
 use uuid::Uuid;
 
 use crate::billing_policy::{close, closing_for, collection_for, invoice_for, POLICY};
@@ -151,22 +150,13 @@ fn stopped_at(cause: &StoredEvent, reason: String) -> ProjectionError {
     }
 }
 
-impl Projector for BillingPolicyWorker {
+impl Policy for BillingPolicyWorker {
     fn name(&self) -> &'static str {
         POLICY
     }
 
     fn listens_to(&self) -> &'static [&'static str] {
         &[Subscription::TYPE, Invoice::TYPE]
-    }
-
-    async fn apply_batch(
-        &self,
-        _tx: &mut ProjectionTx,
-        _events: &[StoredEvent],
-    ) -> Result<(), ProjectionError> {
-        // A policy keeps no read model: its effects are the commands `react` sends.
-        Ok(())
     }
 
     async fn react(&self, events: &[StoredEvent]) -> Result<(), ProjectionError> {

@@ -9,8 +9,7 @@ use domain::entitlements::Entitlements;
 use domain::subscription::Subscription;
 use domain::BillingServices;
 use infrastructure::Store;
-use projections::sql::ProjectionTx;
-use projections::{ProjectionError, Projector};
+use projections::{Policy, ProjectionError};
 
 use crate::dispatch::{decode, execute};
 use crate::entitlements_policy::{react, POLICY};
@@ -26,22 +25,13 @@ impl EntitlementsPolicyWorker {
     }
 }
 
-impl Projector for EntitlementsPolicyWorker {
+impl Policy for EntitlementsPolicyWorker {
     fn name(&self) -> &'static str {
         POLICY
     }
 
     fn listens_to(&self) -> &'static [&'static str] {
         &["subscription"]
-    }
-
-    async fn apply_batch(
-        &self,
-        _tx: &mut ProjectionTx,
-        _events: &[StoredEvent],
-    ) -> Result<(), ProjectionError> {
-        // A policy keeps no read model: its effects are the commands `react` sends.
-        Ok(())
     }
 
     async fn react(&self, events: &[StoredEvent]) -> Result<(), ProjectionError> {

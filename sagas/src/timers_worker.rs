@@ -8,8 +8,7 @@ use application::scheduler::SchedulerError;
 use application::{CommandBus, EventLogError};
 use domain::subscription::Subscription;
 use infrastructure::Store;
-use projections::sql::ProjectionTx;
-use projections::{ProjectionError, Projector};
+use projections::{Policy, ProjectionError};
 
 use crate::dispatch::decode;
 use crate::timer_firing::Timers;
@@ -26,22 +25,13 @@ impl TimersPolicyWorker {
     }
 }
 
-impl Projector for TimersPolicyWorker {
+impl Policy for TimersPolicyWorker {
     fn name(&self) -> &'static str {
         POLICY
     }
 
     fn listens_to(&self) -> &'static [&'static str] {
         &["subscription"]
-    }
-
-    async fn apply_batch(
-        &self,
-        _tx: &mut ProjectionTx,
-        _events: &[StoredEvent],
-    ) -> Result<(), ProjectionError> {
-        // The timers table is written by `react`, through the scheduler port.
-        Ok(())
     }
 
     async fn react(&self, events: &[StoredEvent]) -> Result<(), ProjectionError> {

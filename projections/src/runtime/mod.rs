@@ -23,7 +23,7 @@ pub use checkpoint::{
     load as recorded_checkpoint, recorded_status, RecordedStatus, CHECKPOINTS_CHANNEL,
 };
 pub use lease::lock_key;
-pub use projector::Projector;
+pub use projector::{Policy, Projector};
 pub use runner::RuntimeOptions;
 pub use state::{ProjectionState, ProjectionStatus};
 

@@ -46,3 +46,45 @@ pub trait Projector: Send + Sync + 'static {
         async { Ok(()) }
     }
 }
+
+/// A log consumer whose effects are commands, not rows: a policy or a saga. It runs on the same
+/// runtime as the read models (checkpoint, one active worker, wake-ups) and writes no read model,
+/// so its whole work is [`Projector::react`].
+pub trait Policy: Send + Sync + 'static {
+    /// Stable: it keys the checkpoint, the status row and the Postgres advisory lock.
+    fn name(&self) -> &'static str;
+
+    /// The aggregate types whose events this policy reacts to.
+    fn listens_to(&self) -> &'static [&'static str];
+
+    /// Sends the commands `events` call for, each under an id derived from its cause.
+    fn react(
+        &self,
+        events: &[StoredEvent],
+    ) -> impl Future<Output = Result<(), ProjectionError>> + Send;
+}
+
+impl<P: Policy> Projector for P {
+    fn name(&self) -> &'static str {
+        Policy::name(self)
+    }
+
+    fn listens_to(&self) -> &'static [&'static str] {
+        Policy::listens_to(self)
+    }
+
+    async fn apply_batch(
+        &self,
+        _tx: &mut ProjectionTx,
+        _events: &[StoredEvent],
+    ) -> Result<(), ProjectionError> {
+        Ok(())
+    }
+
+    fn react(
+        &self,
+        events: &[StoredEvent],
+    ) -> impl Future<Output = Result<(), ProjectionError>> + Send {
+        Policy::react(self, events)
+    }
+}

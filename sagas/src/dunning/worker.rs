@@ -19,8 +19,7 @@ use domain::invoice::{Invoice, InvoiceEvent};
 use domain::subscription::{Subscription, SubscriptionEvent};
 use domain::{AccountId, BillingServices, DomainError};
 use infrastructure::Store;
-use projections::sql::ProjectionTx;
-use projections::{ProjectionError, Projector};
+use projections::{Policy, ProjectionError};
 use uuid::Uuid;
 
 use super::case_events;
@@ -210,22 +209,13 @@ impl DunningWorker {
     }
 }
 
-impl Projector for DunningWorker {
+impl Policy for DunningWorker {
     fn name(&self) -> &'static str {
         POLICY
     }
 
     fn listens_to(&self) -> &'static [&'static str] {
         &[Invoice::TYPE, Subscription::TYPE, DunningCase::TYPE]
-    }
-
-    async fn apply_batch(
-        &self,
-        _tx: &mut ProjectionTx,
-        _events: &[StoredEvent],
-    ) -> Result<(), ProjectionError> {
-        // A process manager keeps no read model: its effects are the commands `react` sends.
-        Ok(())
     }
 
     async fn react(&self, events: &[StoredEvent]) -> Result<(), ProjectionError> {
