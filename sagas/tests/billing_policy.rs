@@ -5,46 +5,40 @@
 
 use std::sync::Arc;
 
-use application::event_log::{EventLog, LogCursor, StoredEvent};
-use application::{CommandBus, CommandContext};
-use domain::dunning::DunningPolicy;
+use application::event_log::StoredEvent;
 use domain::invoice::{Invoice, InvoiceStatus};
 use domain::subscription::{BillingAccount, Subscription, SubscriptionCommand};
-use domain::{
-    AccountId, BillingServices, Email, ManualClock, PaymentMethodToken, PlanId, SeatCount,
-};
-use infrastructure::testing::{Backend, TestDatabase};
-use infrastructure::{load_catalog, SandboxGateway, Store};
+use domain::{AccountId, Email, PaymentMethodToken, PlanId, SeatCount};
+use infrastructure::testing::Backend;
+use infrastructure::SandboxGateway;
 use projections::Projector;
 use sagas::billing_policy::invoice_id;
 use sagas::BillingPolicyWorker;
 
+mod support;
+
+use support::{context, Stack};
+
 struct World {
-    _db: TestDatabase,
-    store: Arc<Store>,
-    bus: Arc<CommandBus<Store>>,
-    services: BillingServices,
+    stack: Stack,
     gateway: Arc<SandboxGateway>,
     worker: BillingPolicyWorker,
 }
 
+impl std::ops::Deref for World {
+    type Target = Stack;
+    fn deref(&self) -> &Stack {
+        &self.stack
+    }
+}
+
 async fn world(backend: Backend) -> World {
-    let db = TestDatabase::create(backend).await;
-    let store = Arc::new(db.store().await);
-    let catalog = load_catalog(std::path::Path::new("../config/plans.toml")).expect("catalog");
-    let start = chrono::DateTime::parse_from_rfc3339("2026-03-01T00:00:00Z")
-        .unwrap()
-        .to_utc();
-    let clock = Arc::new(ManualClock::starting_at(start));
-    let services = BillingServices::new(clock.clone(), Arc::new(catalog), DunningPolicy::default());
-    let bus = Arc::new(CommandBus::new(store.clone(), clock));
+    let stack = Stack::new(backend).await;
     let gateway = Arc::new(SandboxGateway::default());
-    let worker = BillingPolicyWorker::new(bus.clone(), services.clone(), gateway.clone());
+    let worker =
+        BillingPolicyWorker::new(stack.bus.clone(), stack.services.clone(), gateway.clone());
     World {
-        _db: db,
-        store,
-        bus,
-        services,
+        stack,
         gateway,
         worker,
     }
@@ -52,15 +46,13 @@ async fn world(backend: Backend) -> World {
 
 impl World {
     async fn command(&self, subscription: uuid::Uuid, command: SubscriptionCommand) {
-        let context = CommandContext {
-            actor: "test".into(),
-            correlation_id: "c".into(),
-            causation_id: "c".into(),
-            idempotency_key: None,
-            key: None,
-        };
         self.bus
-            .execute::<Subscription>(&subscription.to_string(), command, &self.services, &context)
+            .execute::<Subscription>(
+                &subscription.to_string(),
+                command,
+                &self.services,
+                &context(),
+            )
             .await
             .expect("the command executes");
     }
@@ -85,25 +77,8 @@ impl World {
         subscription
     }
 
-    /// The whole log up to its head. On Postgres a reader sees an event only once no older
-    /// transaction (of any test's database in the cluster) is still open: read until it shows.
     async fn log(&self) -> Vec<StoredEvent> {
-        let head = self.store.log_head().await.unwrap().position;
-        loop {
-            let events: Vec<StoredEvent> = self
-                .store
-                .read_after(LogCursor::default(), 1000)
-                .await
-                .unwrap()
-                .into_iter()
-                .map(|(_, event)| event)
-                .collect();
-            // Positions are not in read order on Postgres (the order is by transaction id).
-            if events.iter().map(|event| event.position).max().unwrap_or(0) >= head {
-                return events;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
+        self.readable_log().await
     }
 
     /// Reacts to the whole log until it stops growing, as the runtime would batch after batch.

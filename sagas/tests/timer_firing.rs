@@ -2,59 +2,45 @@
 //! when it fires twice (a worker that died before completing it), a refused command completes
 //! its timer, and a retry of a case that does not exist completes.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use application::scheduler::{NewTimer, Scheduler, TimerKind};
-use application::{CommandBus, CommandContext, EventLog};
-use chrono::{DateTime, Duration, Utc};
-use domain::dunning::DunningPolicy;
+use application::EventLog;
+use chrono::Duration;
 use domain::subscription::{Subscription, SubscriptionCommand};
-use domain::{AccountId, BillingServices, ManualClock, PlanId, SeatCount};
-use infrastructure::testing::{Backend, TestDatabase};
-use infrastructure::{SandboxGateway, Store};
+use domain::{AccountId, PlanId, SeatCount};
+use infrastructure::testing::Backend;
+use infrastructure::SandboxGateway;
 use sagas::timers_policy;
 use sagas::{TimerOptions, Timers};
 use uuid::Uuid;
 
+mod support;
+
+use support::{context, t0, Stack};
+
 struct Harness {
-    _db: TestDatabase,
-    store: Arc<Store>,
-    bus: Arc<CommandBus<Store>>,
-    clock: Arc<ManualClock>,
-    services: BillingServices,
+    stack: Stack,
     timers: Timers,
 }
 
-fn t0() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-03-01T00:00:00Z")
-        .unwrap()
-        .to_utc()
+impl std::ops::Deref for Harness {
+    type Target = Stack;
+    fn deref(&self) -> &Stack {
+        &self.stack
+    }
 }
 
 async fn harness(backend: Backend) -> Harness {
-    let db = TestDatabase::create(backend).await;
-    let store = Arc::new(db.store().await);
-    let clock = Arc::new(ManualClock::starting_at(t0()));
-    let catalog_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/plans.toml");
-    let catalog = Arc::new(infrastructure::load_catalog(&catalog_path).unwrap());
-    let services = BillingServices::new(clock.clone(), catalog, DunningPolicy::default());
-    let bus = Arc::new(CommandBus::new(store.clone(), clock.clone()));
+    let stack = Stack::new(backend).await;
     let timers = Timers::new(
-        store.clone(),
-        bus.clone(),
-        services.clone(),
+        stack.store.clone(),
+        stack.bus.clone(),
+        stack.services.clone(),
         Arc::new(SandboxGateway::default()),
         TimerOptions::default(),
     );
-    Harness {
-        _db: db,
-        store,
-        bus,
-        clock,
-        services,
-        timers,
-    }
+    Harness { stack, timers }
 }
 
 impl Harness {
@@ -78,15 +64,8 @@ impl Harness {
     }
 
     async fn send(&self, id: &str, command: SubscriptionCommand) {
-        let context = CommandContext {
-            actor: "test".into(),
-            correlation_id: "test".into(),
-            causation_id: "test".into(),
-            idempotency_key: None,
-            key: None,
-        };
         self.bus
-            .execute::<Subscription>(id, command, &self.services, &context)
+            .execute::<Subscription>(id, command, &self.services, &context())
             .await
             .unwrap();
     }
