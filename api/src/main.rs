@@ -8,6 +8,7 @@ mod cli;
 mod extract;
 mod keys_cli;
 mod metrics;
+mod openapi;
 mod problem;
 mod routes;
 mod server;

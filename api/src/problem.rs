@@ -166,8 +166,10 @@ impl From<AttemptPaymentError> for ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct ProblemBody<'a> {
+/// The problem+json body (RFC 9457) of every error.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Problem)]
+pub struct ProblemBody<'a> {
     #[serde(rename = "type")]
     kind: String,
     title: &'a str,

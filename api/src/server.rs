@@ -5,7 +5,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use application::{CommandBus, PaymentGateway};
-use axum::routing::{delete, get, post};
 use axum::Router;
 use chrono::SubsecRound;
 use domain::{BillingServices, Clock, ManualClock};
@@ -18,9 +17,13 @@ use sagas::{
     Timers, TimersPolicyWorker,
 };
 use tokio::net::TcpListener;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::cli::ServeArgs;
 use crate::extract::request_id;
+use crate::openapi::ApiDoc;
 use crate::problem::ApiError;
 use crate::routes::{
     accounts, api_keys, audit, dunning_cases, health, invoices, notifications, plans,
@@ -51,95 +54,57 @@ pub enum ServeError {
     Serve(std::io::Error),
 }
 
+/// The router. Every route is registered once, through `routes!`, which mounts the handler and
+/// adds its OpenAPI description: the served document is the route table (see `openapi`).
 pub fn router(state: AppState) -> Router {
-    let subscription = |action: &str| format!("/v1/subscriptions/{{id}}/{action}");
-    let invoice = |action: &str| format!("/v1/invoices/{{id}}/{action}");
-    let case = |action: &str| format!("/v1/dunning-cases/{{id}}/{action}");
-    let mut router = Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/v1/plans", get(plans::list_plans))
-        .route("/v1/subscriptions", post(subscriptions::start_trial))
-        .route(
-            "/v1/subscriptions/{id}",
-            get(subscriptions::get_subscription),
-        )
-        .route(
-            &subscription("attach-billing-account"),
-            post(subscriptions::attach_billing_account),
-        )
-        .route(&subscription("activate"), post(subscriptions::activate))
-        .route(&subscription("add-seats"), post(subscriptions::add_seats))
-        .route(
-            &subscription("remove-seats"),
-            post(subscriptions::remove_seats),
-        )
-        .route(
-            &subscription("set-overage-billing"),
-            post(subscriptions::set_overage_billing),
-        )
-        .route(
-            &subscription("change-plan"),
-            post(subscriptions::change_plan),
-        )
-        .route(&subscription("cancel"), post(subscriptions::cancel))
-        .route("/v1/invoices", post(invoices::issue_invoice))
-        .route("/v1/invoices/{id}", get(invoices::get_invoice))
-        .route(&invoice("attempt-payment"), post(invoices::attempt_payment))
-        .route(&invoice("record-payment"), post(invoices::record_payment))
-        .route(
-            &invoice("record-payment-failure"),
-            post(invoices::record_payment_failure),
-        )
-        .route(&invoice("refund"), post(invoices::refund))
-        .route(&invoice("void"), post(invoices::void))
-        .route("/v1/dunning-cases/{id}", get(dunning_cases::get_case))
-        .route(&case("assign"), post(dunning_cases::assign))
-        .route(&case("notes"), post(dunning_cases::add_note))
-        .route(&case("extend-window"), post(dunning_cases::extend_window))
-        .route(&case("resolve"), post(dunning_cases::resolve))
-        .route("/v1/accounts/{account_id}/summary", get(accounts::summary))
-        .route(
-            "/v1/accounts/{account_id}/notifications",
-            get(notifications::list),
-        )
-        .route(
-            "/v1/accounts/{account_id}/invoices",
-            get(accounts::invoices),
-        )
-        .route(
-            "/v1/accounts/{account_id}/features",
-            get(accounts::features),
-        )
-        .route(
-            "/v1/accounts/{account_id}/features/{feature}",
-            get(accounts::feature),
-        )
-        .route("/v1/accounts/{account_id}/usage", post(usage::record_usage))
-        .route(
-            "/v1/accounts/{account_id}/commitments",
-            post(usage::add_commitment),
-        )
-        .route(
-            "/v1/accounts/{account_id}/commitments/{feature}",
-            delete(usage::release_commitment),
-        )
-        .route("/v1/audit/streams/{type}/{id}", get(audit::stream))
-        .route(
-            "/v1/admin/api-keys",
-            post(api_keys::create).get(api_keys::list),
-        )
-        .route("/v1/admin/api-keys/{key_id}/revoke", post(api_keys::revoke));
+    let mut api = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(crate::metrics::render))
+        .routes(routes!(plans::list_plans))
+        .routes(routes!(subscriptions::start_trial))
+        .routes(routes!(subscriptions::get_subscription))
+        .routes(routes!(subscriptions::attach_billing_account))
+        .routes(routes!(subscriptions::activate))
+        .routes(routes!(subscriptions::add_seats))
+        .routes(routes!(subscriptions::remove_seats))
+        .routes(routes!(subscriptions::set_overage_billing))
+        .routes(routes!(subscriptions::change_plan))
+        .routes(routes!(subscriptions::cancel))
+        .routes(routes!(invoices::issue_invoice))
+        .routes(routes!(invoices::get_invoice))
+        .routes(routes!(invoices::attempt_payment))
+        .routes(routes!(invoices::record_payment))
+        .routes(routes!(invoices::record_payment_failure))
+        .routes(routes!(invoices::refund))
+        .routes(routes!(invoices::void))
+        .routes(routes!(dunning_cases::get_case))
+        .routes(routes!(dunning_cases::assign))
+        .routes(routes!(dunning_cases::add_note))
+        .routes(routes!(dunning_cases::extend_window))
+        .routes(routes!(dunning_cases::resolve))
+        .routes(routes!(accounts::summary))
+        .routes(routes!(notifications::list))
+        .routes(routes!(accounts::invoices))
+        .routes(routes!(accounts::features))
+        .routes(routes!(accounts::feature))
+        .routes(routes!(usage::record_usage))
+        .routes(routes!(usage::add_commitment))
+        .routes(routes!(usage::release_commitment))
+        .routes(routes!(audit::stream))
+        .routes(routes!(api_keys::create, api_keys::list))
+        .routes(routes!(api_keys::revoke));
     if state.test_clock.is_some() {
-        router = router
-            .route("/v1/test-clock", get(test_clock::now))
-            .route("/v1/test-clock/advance", post(test_clock::advance));
+        api = api
+            .routes(routes!(test_clock::now))
+            .routes(routes!(test_clock::advance));
     }
+    let (router, document) = api.split_for_parts();
     router
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
-        .route("/metrics", get(crate::metrics::render))
         .route_layer(axum::middleware::from_fn(crate::metrics::track))
+        .merge(crate::openapi::routes(&document))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(request_id))
         .with_state(state)

@@ -61,6 +61,7 @@ pub(crate) fn account(raw: &str, principal: &Principal) -> Result<AccountId, Api
     Ok(account)
 }
 
+#[utoipa::path(get, path = "/v1/accounts/{account_id}/summary", tag = "accounts", params(("account_id" = String, Path), MinPosition), responses((status = 200, description = "OK", body = SummaryView), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
 pub async fn summary(
     State(state): State<AppState>,
     principal: Principal,
@@ -78,13 +79,14 @@ pub async fn summary(
         .ok_or_else(|| ApiError::NotFound(format!("no subscription summary for account {account}")))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct FeatureList {
     items: Vec<FeatureAccessView>,
     /// Every feature of the plan fits in one page.
     next_cursor: Option<String>,
 }
 
+#[utoipa::path(get, path = "/v1/accounts/{account_id}/features", tag = "accounts", params(("account_id" = String, Path), MinPosition), responses((status = 200, description = "OK", body = FeatureList), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
 pub async fn features(
     State(state): State<AppState>,
     principal: Principal,
@@ -105,6 +107,7 @@ pub async fn features(
     }))
 }
 
+#[utoipa::path(get, path = "/v1/accounts/{account_id}/features/{feature}", tag = "accounts", params(("account_id" = String, Path), ("feature" = String, Path), MinPosition), responses((status = 200, description = "OK", body = FeatureAccessView), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
 pub async fn feature(
     State(state): State<AppState>,
     principal: Principal,
@@ -125,8 +128,9 @@ pub async fn feature(
 }
 
 /// `?limit&cursor&min_position` of a paginated account list.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     pub min_position: Option<i64>,
     limit: Option<u32>,
@@ -156,6 +160,7 @@ pub fn foreign_cursor() -> ApiError {
 }
 
 /// The account's invoices, newest first; an account with none has an empty list.
+#[utoipa::path(get, path = "/v1/accounts/{account_id}/invoices", tag = "accounts", params(("account_id" = String, Path), ListQuery), responses((status = 200, description = "OK", body = InvoicePage), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
 pub async fn invoices(
     State(state): State<AppState>,
     principal: Principal,

@@ -13,14 +13,14 @@ use crate::extract::{JsonBody, PathParam};
 use crate::problem::ApiError;
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateKeyBody {
     role: String,
     account_id: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct KeyView {
     key_id: String,
     role: String,
@@ -41,7 +41,7 @@ impl From<ApiKeyRecord> for KeyView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CreatedKey {
     #[serde(flatten)]
     key: KeyView,
@@ -49,7 +49,7 @@ pub struct CreatedKey {
     secret: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct KeyList {
     items: Vec<KeyView>,
     next_cursor: Option<String>,
@@ -73,6 +73,7 @@ pub fn parse_role(role: &str, account_id: Option<&str>) -> Result<Role, ApiError
     })
 }
 
+#[utoipa::path(post, path = "/v1/admin/api-keys", tag = "admin", request_body = CreateKeyBody, responses((status = 201, description = "Created; the secret is shown only here", body = CreatedKey), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
     principal: Principal,
@@ -96,6 +97,7 @@ pub async fn create(
     ))
 }
 
+#[utoipa::path(get, path = "/v1/admin/api-keys", tag = "admin", responses((status = 200, description = "OK", body = KeyList), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     principal: Principal,
@@ -108,6 +110,7 @@ pub async fn list(
     }))
 }
 
+#[utoipa::path(post, path = "/v1/admin/api-keys/{key_id}/revoke", tag = "admin", params(("key_id" = String, Path)), responses((status = 204, description = "Revoked"), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
 pub async fn revoke(
     State(state): State<AppState>,
     principal: Principal,

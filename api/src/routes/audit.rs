@@ -17,8 +17,9 @@ const AGGREGATE_TYPES: [&str; 4] = ["subscription", "entitlements", "invoice", "
 const DEFAULT_LIMIT: u32 = 100;
 const MAX_LIMIT: u32 = 1000;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct StreamQuery {
     min_position: Option<i64>,
     limit: Option<u32>,
@@ -26,7 +27,7 @@ pub struct StreamQuery {
     cursor: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AuditEvent {
     aggregate_type: String,
     aggregate_id: String,
@@ -34,7 +35,9 @@ pub struct AuditEvent {
     position: i64,
     event_type: String,
     event_version: String,
+    #[schema(value_type = Object)]
     payload: Value,
+    #[schema(value_type = Object)]
     metadata: EventMetadata,
 }
 
@@ -53,12 +56,13 @@ impl From<StoredEvent> for AuditEvent {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AuditPage {
     items: Vec<AuditEvent>,
     next_cursor: Option<String>,
 }
 
+#[utoipa::path(get, path = "/v1/audit/streams/{type}/{id}", tag = "audit", params(("type" = String, Path, description = "subscription, entitlements, invoice or dunning_case"), ("id" = String, Path), StreamQuery), responses((status = 200, description = "OK", body = AuditPage), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
 pub async fn stream(
     State(state): State<AppState>,
     principal: Principal,

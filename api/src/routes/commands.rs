@@ -14,7 +14,7 @@ use crate::problem::ApiError;
 use crate::state::AppState;
 
 /// The body of every successful command.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CommandResponse {
     pub aggregate_type: String,
     pub aggregate_id: String,
@@ -111,7 +111,7 @@ impl From<CommandRecord> for CommandResponse {
 }
 
 /// A command that takes no fields: its body is empty or `{}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NoBody {}
 

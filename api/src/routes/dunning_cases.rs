@@ -18,7 +18,7 @@ use crate::routes::MinPosition;
 use crate::state::AppState;
 
 /// SPEC 6's "Dunning case". Amounts are minor units of `currency`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DunningCaseView {
     id: Uuid,
     account_id: String,
@@ -34,10 +34,12 @@ pub struct DunningCaseView {
     window_expires_at: DateTime<Utc>,
     cancel_at: DateTime<Utc>,
     retry_schedule: Vec<DateTime<Utc>>,
+    #[schema(value_type = Vec<Object>)]
     attempts: Vec<RetryAttempt>,
     next_retry_at: Option<DateTime<Utc>>,
     last_failure_reason: Option<String>,
     assigned_agent: Option<String>,
+    #[schema(value_type = Vec<Object>)]
     notes: Vec<CaseNote>,
     resolution: Option<String>,
 }
@@ -73,6 +75,7 @@ impl DunningCaseView {
 }
 
 /// A case as it is now. An account key sees only its own account's cases; others answer 404.
+#[utoipa::path(get, path = "/v1/dunning-cases/{id}", tag = "dunning", params(("id" = Uuid, Path), MinPosition), responses((status = 200, description = "OK", body = DunningCaseView), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
 pub async fn get_case(
     State(state): State<AppState>,
     principal: Principal,
@@ -90,25 +93,25 @@ pub async fn get_case(
     Ok(Json(view))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssignBody {
     agent: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NoteBody {
     text: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExtendBody {
     until: DateTime<Utc>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResolveBody {
     resolution: String,
@@ -126,6 +129,7 @@ async fn on_case(
     dispatch_action::<DunningCase>(state, &request.0, collection, id, action, digest, command).await
 }
 
+#[utoipa::path(post, path = "/v1/dunning-cases/{id}/assign", tag = "dunning", params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for the same key and body; another body answers 422")), request_body = AssignBody, responses((status = 200, description = "Applied (or replayed: `Idempotent-Replayed: true`)", body = crate::routes::commands::CommandResponse), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
 pub async fn assign(
     State(state): State<AppState>,
     PathParam(id): PathParam<Uuid>,
@@ -138,6 +142,7 @@ pub async fn assign(
     on_case(&state, &request, id, "assign", &body.digest, command).await
 }
 
+#[utoipa::path(post, path = "/v1/dunning-cases/{id}/notes", tag = "dunning", params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for the same key and body; another body answers 422")), request_body = NoteBody, responses((status = 200, description = "Applied (or replayed: `Idempotent-Replayed: true`)", body = crate::routes::commands::CommandResponse), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
 pub async fn add_note(
     State(state): State<AppState>,
     PathParam(id): PathParam<Uuid>,
@@ -151,6 +156,7 @@ pub async fn add_note(
     on_case(&state, &request, id, "notes", &body.digest, command).await
 }
 
+#[utoipa::path(post, path = "/v1/dunning-cases/{id}/extend-window", tag = "dunning", params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for the same key and body; another body answers 422")), request_body = ExtendBody, responses((status = 200, description = "Applied (or replayed: `Idempotent-Replayed: true`)", body = crate::routes::commands::CommandResponse), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
 pub async fn extend_window(
     State(state): State<AppState>,
     PathParam(id): PathParam<Uuid>,
@@ -163,6 +169,7 @@ pub async fn extend_window(
     on_case(&state, &request, id, "extend-window", &body.digest, command).await
 }
 
+#[utoipa::path(post, path = "/v1/dunning-cases/{id}/resolve", tag = "dunning", params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for the same key and body; another body answers 422")), request_body = ResolveBody, responses((status = 200, description = "Applied (or replayed: `Idempotent-Replayed: true`)", body = crate::routes::commands::CommandResponse), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
 pub async fn resolve(
     State(state): State<AppState>,
     PathParam(id): PathParam<Uuid>,

@@ -20,7 +20,7 @@ use crate::problem::ApiError;
 use crate::routes::MinPosition;
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IssueInvoiceBody {
     account_id: String,
@@ -29,7 +29,7 @@ pub struct IssueInvoiceBody {
     lines: Vec<LineBody>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LineBody {
     description: String,
@@ -38,14 +38,14 @@ pub struct LineBody {
     unit_amount: i64,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecordPaymentBody {
     amount: i64,
     payment_ref: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecordFailureBody {
     reason: String,
@@ -55,7 +55,7 @@ pub struct RecordFailureBody {
     hard_decline: bool,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefundBody {
     amount: i64,
@@ -112,6 +112,7 @@ async fn check_subscription(
     }
 }
 
+#[utoipa::path(post, path = "/v1/invoices", tag = "invoices", params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for the same key and body; another body answers 422")), request_body = IssueInvoiceBody, responses((status = 201, description = "Created (or replayed: `Idempotent-Replayed: true`)", body = crate::routes::commands::CommandResponse), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
 pub async fn issue_invoice(
     State(state): State<AppState>,
     request: CommandRequest,
@@ -168,14 +169,14 @@ async fn currency_of(state: &AppState, id: Uuid) -> Result<Currency, ApiError> {
 }
 
 /// The command response, with what the gateway answered.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AttemptResponse {
     #[serde(flatten)]
     command: CommandResponse,
     payment: PaymentView,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PaymentView {
     payment_ref: String,
     attempt: u32,
@@ -212,6 +213,7 @@ impl From<AttemptOutcome> for AttemptResponse {
 
 /// Charges the payment method on file (or resumes the attempt in flight). A decline is a
 /// successful request: the invoice records it and turns past due.
+#[utoipa::path(post, path = "/v1/invoices/{id}/attempt-payment", tag = "invoices", params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for the same key and body; another body answers 422")), request_body = inline(crate::routes::commands::NoBody), responses((status = 200, description = "Charged or declined (a decline is recorded, not an error)", body = AttemptResponse), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
 pub async fn attempt_payment(
     State(state): State<AppState>,
     PathParam(id): PathParam<Uuid>,
@@ -236,6 +238,7 @@ pub async fn attempt_payment(
     ))
 }
 
+#[utoipa::path(post, path = "/v1/invoices/{id}/record-payment", tag = "invoices", params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for the same key and body; another body answers 422")), request_body = RecordPaymentBody, responses((status = 200, description = "Applied (or replayed: `Idempotent-Replayed: true`)", body = crate::routes::commands::CommandResponse), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
 pub async fn record_payment(
     State(state): State<AppState>,
     PathParam(id): PathParam<Uuid>,
@@ -257,6 +260,7 @@ pub async fn record_payment(
     .await
 }
 
+#[utoipa::path(post, path = "/v1/invoices/{id}/record-payment-failure", tag = "invoices", params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for the same key and body; another body answers 422")), request_body = RecordFailureBody, responses((status = 200, description = "Applied (or replayed: `Idempotent-Replayed: true`)", body = crate::routes::commands::CommandResponse), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
 pub async fn record_payment_failure(
     State(state): State<AppState>,
     PathParam(id): PathParam<Uuid>,
@@ -274,6 +278,7 @@ pub async fn record_payment_failure(
     on_invoice(&state, &request, id, action, &body.digest, command).await
 }
 
+#[utoipa::path(post, path = "/v1/invoices/{id}/refund", tag = "invoices", params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for the same key and body; another body answers 422")), request_body = RefundBody, responses((status = 200, description = "Applied (or replayed: `Idempotent-Replayed: true`)", body = crate::routes::commands::CommandResponse), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
 pub async fn refund(
     State(state): State<AppState>,
     PathParam(id): PathParam<Uuid>,
@@ -287,6 +292,7 @@ pub async fn refund(
     on_invoice(&state, &request, id, "refund", &body.digest, command).await
 }
 
+#[utoipa::path(post, path = "/v1/invoices/{id}/void", tag = "invoices", params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for the same key and body; another body answers 422")), request_body = inline(crate::routes::commands::NoBody), responses((status = 200, description = "Applied (or replayed: `Idempotent-Replayed: true`)", body = crate::routes::commands::CommandResponse), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
 pub async fn void(
     State(state): State<AppState>,
     PathParam(id): PathParam<Uuid>,
@@ -299,6 +305,7 @@ pub async fn void(
 
 /// An invoice as it is now, read from its event stream (always current). An account key sees
 /// only its own account's invoices; others answer 404.
+#[utoipa::path(get, path = "/v1/invoices/{id}", tag = "invoices", params(("id" = Uuid, Path), MinPosition), responses((status = 200, description = "OK", body = InvoiceView), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
 pub async fn get_invoice(
     State(state): State<AppState>,
     principal: Principal,

@@ -16,8 +16,9 @@ pub mod test_clock;
 pub mod usage;
 
 /// `?min_position=N`: answer only once the read model has processed position N.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct MinPosition {
     pub min_position: Option<i64>,
 }

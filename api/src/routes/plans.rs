@@ -10,11 +10,12 @@ use serde::Serialize;
 use crate::state::AppState;
 
 /// A plan on the wire. Prices are integer minor units of `currency` per `interval`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PlanView {
     id: String,
     name: String,
     currency: String,
+    #[schema(value_type = String, example = "month")]
     interval: domain::BillingInterval,
     base_price: i64,
     seat_limit: u32,
@@ -48,13 +49,14 @@ impl From<&Plan> for PlanView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PlanList {
     items: Vec<PlanView>,
     /// The catalog is small and returned whole, so there is never a next page.
     next_cursor: Option<String>,
 }
 
+#[utoipa::path(get, path = "/v1/plans", tag = "plans", responses((status = 200, description = "OK", body = PlanList), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")))]
 #[tracing::instrument(skip_all)]
 pub async fn list_plans(State(state): State<AppState>) -> Json<PlanList> {
     Json(PlanList {

@@ -18,7 +18,7 @@ use crate::problem::ApiError;
 use crate::routes::MinPosition;
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StartTrialBody {
     account_id: String,
@@ -29,26 +29,26 @@ pub struct StartTrialBody {
     overage_billing: Option<bool>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BillingAccountBody {
     email: String,
     payment_method: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SeatsBody {
     count: u32,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OverageBody {
     enabled: bool,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangePlanBody {
     plan_id: String,
@@ -56,7 +56,7 @@ pub struct ChangePlanBody {
     confirm_feature_removal: bool,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CancelBody {
     at_period_end: Option<bool>,
@@ -70,6 +70,7 @@ fn billing_account(email: &str, payment_method: &str) -> Result<BillingAccount, 
     })
 }
 
+#[utoipa::path(post, path = "/v1/subscriptions", tag = "subscriptions", params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for the same key and body; another body answers 422")), request_body = StartTrialBody, responses((status = 201, description = "Created (or replayed: `Idempotent-Replayed: true`)", body = crate::routes::commands::CommandResponse), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
 pub async fn start_trial(
     State(state): State<AppState>,
     request: CommandRequest,
@@ -121,6 +122,7 @@ async fn on_subscription(
         .await
 }
 
+#[utoipa::path(post, path = "/v1/subscriptions/{id}/attach-billing-account", tag = "subscriptions", params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for the same key and body; another body answers 422")), request_body = BillingAccountBody, responses((status = 200, description = "Applied (or replayed: `Idempotent-Replayed: true`)", body = crate::routes::commands::CommandResponse), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
 pub async fn attach_billing_account(
     State(state): State<AppState>,
     PathParam(id): PathParam<Uuid>,
@@ -140,6 +142,7 @@ pub async fn attach_billing_account(
     .await
 }
 
+#[utoipa::path(post, path = "/v1/subscriptions/{id}/activate", tag = "subscriptions", params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for the same key and body; another body answers 422")), request_body = inline(crate::routes::commands::NoBody), responses((status = 200, description = "Applied (or replayed: `Idempotent-Replayed: true`)", body = crate::routes::commands::CommandResponse), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
 pub async fn activate(
     State(state): State<AppState>,
     PathParam(id): PathParam<Uuid>,
@@ -150,6 +153,7 @@ pub async fn activate(
     on_subscription(&state, &request, id, "activate", &body.digest, command).await
 }
 
+#[utoipa::path(post, path = "/v1/subscriptions/{id}/add-seats", tag = "subscriptions", params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for the same key and body; another body answers 422")), request_body = SeatsBody, responses((status = 200, description = "Applied (or replayed: `Idempotent-Replayed: true`)", body = crate::routes::commands::CommandResponse), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
 pub async fn add_seats(
     State(state): State<AppState>,
     PathParam(id): PathParam<Uuid>,
@@ -162,6 +166,7 @@ pub async fn add_seats(
     on_subscription(&state, &request, id, "add-seats", &body.digest, command).await
 }
 
+#[utoipa::path(post, path = "/v1/subscriptions/{id}/remove-seats", tag = "subscriptions", params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for the same key and body; another body answers 422")), request_body = SeatsBody, responses((status = 200, description = "Applied (or replayed: `Idempotent-Replayed: true`)", body = crate::routes::commands::CommandResponse), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
 pub async fn remove_seats(
     State(state): State<AppState>,
     PathParam(id): PathParam<Uuid>,
@@ -174,6 +179,7 @@ pub async fn remove_seats(
     on_subscription(&state, &request, id, "remove-seats", &body.digest, command).await
 }
 
+#[utoipa::path(post, path = "/v1/subscriptions/{id}/set-overage-billing", tag = "subscriptions", params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for the same key and body; another body answers 422")), request_body = OverageBody, responses((status = 200, description = "Applied (or replayed: `Idempotent-Replayed: true`)", body = crate::routes::commands::CommandResponse), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
 pub async fn set_overage_billing(
     State(state): State<AppState>,
     PathParam(id): PathParam<Uuid>,
@@ -197,6 +203,7 @@ pub async fn set_overage_billing(
 /// The committed features come from the account's entitlements: features with usage this
 /// period or an explicit commitment. (A usage recorded between this read and the command is not
 /// seen; the window is one request long.)
+#[utoipa::path(post, path = "/v1/subscriptions/{id}/change-plan", tag = "subscriptions", params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for the same key and body; another body answers 422")), request_body = ChangePlanBody, responses((status = 200, description = "Applied (or replayed: `Idempotent-Replayed: true`)", body = crate::routes::commands::CommandResponse), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
 pub async fn change_plan(
     State(state): State<AppState>,
     PathParam(id): PathParam<Uuid>,
@@ -222,6 +229,7 @@ pub async fn change_plan(
     on_subscription(&state, &request, id, "change-plan", &body.digest, command).await
 }
 
+#[utoipa::path(post, path = "/v1/subscriptions/{id}/cancel", tag = "subscriptions", params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for the same key and body; another body answers 422")), request_body = CancelBody, responses((status = 200, description = "Applied (or replayed: `Idempotent-Replayed: true`)", body = crate::routes::commands::CommandResponse), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
 pub async fn cancel(
     State(state): State<AppState>,
     PathParam(id): PathParam<Uuid>,
@@ -236,7 +244,7 @@ pub async fn cancel(
 }
 
 /// A subscription as it is now, read from its event stream (always current).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SubscriptionView {
     id: Uuid,
     account_id: String,
@@ -253,12 +261,13 @@ pub struct SubscriptionView {
     version: i64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ScheduledChangeView {
     plan_id: String,
     effective_at: DateTime<Utc>,
 }
 
+#[utoipa::path(get, path = "/v1/subscriptions/{id}", tag = "subscriptions", params(("id" = Uuid, Path), MinPosition), responses((status = 200, description = "OK", body = SubscriptionView), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
 pub async fn get_subscription(
     State(state): State<AppState>,
     principal: Principal,

@@ -22,13 +22,13 @@ const MAX_ADVANCE_SECONDS: i64 = 10 * 366 * 24 * 60 * 60;
 /// The longest an advance may take to fire its timers and let the projections catch up.
 const ADVANCE_TIMEOUT: Duration = Duration::from_secs(60);
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ClockView {
     now: DateTime<Utc>,
 }
 
 /// `{seconds}` or `{to}`, exactly one.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AdvanceBody {
     seconds: Option<i64>,
@@ -74,13 +74,14 @@ impl AdvanceBody {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AdvanceView {
     now: DateTime<Utc>,
     /// The log's highest position once everything settled: pass it as `min_position`.
     position: i64,
 }
 
+#[utoipa::path(get, path = "/v1/test-clock", tag = "test-clock", responses((status = 200, description = "OK", body = ClockView), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
 pub async fn now(
     State(state): State<AppState>,
     principal: Principal,
@@ -89,6 +90,7 @@ pub async fn now(
     Ok(Json(ClockView { now: clock.now() }))
 }
 
+#[utoipa::path(post, path = "/v1/test-clock/advance", tag = "test-clock", request_body = AdvanceBody, responses((status = 200, description = "Advanced; every timer due has run and the projections caught up", body = AdvanceView), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
 #[tracing::instrument(skip_all)]
 pub async fn advance(
     State(state): State<AppState>,

@@ -9,11 +9,12 @@ use crate::error::ProjectionError;
 
 use super::table::AccessRow;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FeatureAccessView {
     pub account_id: String,
     pub feature: String,
     pub allowed: bool,
+    #[schema(value_type = String)]
     pub reason: AccessReason,
     /// Null when unlimited or not metered.
     pub limit: Option<u64>,

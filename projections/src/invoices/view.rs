@@ -13,7 +13,7 @@ use crate::error::ProjectionError;
 use super::row::InvoiceRow;
 
 /// Amounts are minor units of the invoice's `currency`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct InvoiceView {
     pub id: Uuid,
     pub account_id: String,
@@ -31,9 +31,10 @@ pub struct InvoiceView {
     pub due_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct InvoiceLineView {
     pub description: String,
+    #[schema(value_type = String, example = "manual")]
     pub kind: LineKind,
     pub quantity: u32,
     pub unit_amount: i64,
@@ -98,7 +99,7 @@ impl TryFrom<InvoiceRow> for InvoiceView {
 }
 
 /// One page of an account's invoices, newest first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct InvoicePage {
     pub items: Vec<InvoiceView>,
     /// Pass it back as `cursor` for the next page; `null` on the last page.

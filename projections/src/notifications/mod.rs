@@ -104,13 +104,14 @@ impl Projector for NotificationsProjector {
 }
 
 /// A notification as clients see it (SPEC 6).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct NotificationView {
     pub id: String,
     pub account_id: String,
     pub kind: String,
     pub created_at: String,
     pub sent_at: Option<String>,
+    #[schema(value_type = Object)]
     pub payload: Value,
 }
 
@@ -134,7 +135,7 @@ impl TryFrom<NotificationRow> for NotificationView {
 }
 
 /// One page of an account's notifications, oldest first.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct NotificationPage {
     pub items: Vec<NotificationView>,
     /// Pass it back as `cursor` for the next page; `null` on the last page.

@@ -9,7 +9,7 @@ use crate::error::ProjectionError;
 
 use super::row::SummaryRow;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct SummaryView {
     pub account_id: String,
     /// Null until the account's first trial starts (its entitlements may be known before).
@@ -31,7 +31,7 @@ pub struct SummaryView {
     pub dunning_case_id: Option<Uuid>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct SeatsView {
     pub count: u64,
     /// The plan's seat limit; null if unknown (no subscription, or a plan gone from the catalog).
@@ -41,20 +41,20 @@ pub struct SeatsView {
     pub overage_billing: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ScheduledChangeView {
     pub plan_id: String,
     pub effective_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct EntitlementsView {
     /// `none`, `enabled`, `suspended` or `revoked`.
     pub status: String,
     pub features: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct BalanceView {
     /// Minor units.
     pub amount: i64,
