@@ -93,7 +93,20 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub dunning: DunningArgs,
+
+    /// How long an `Idempotency-Key` replays its first response, in hours (at least 24). Older
+    /// request records are purged hourly; a retry after that executes again.
+    #[arg(
+        long,
+        env = "LEDGERLINE_IDEMPOTENCY_RETENTION_HOURS",
+        default_value_t = 24,
+        value_parser = clap::value_parser!(u32).range(24..=MAX_RETENTION_HOURS)
+    )]
+    pub idempotency_retention_hours: u32,
 }
+
+/// Ten years: a bound that keeps the cutoff arithmetic far from overflow.
+const MAX_RETENTION_HOURS: i64 = 10 * 366 * 24;
 
 /// The dunning timeline (SPEC 3.5), counted in days from a case's first failed payment. A case
 /// keeps the dates it was opened with.
@@ -127,6 +140,32 @@ impl DunningArgs {
             retry_days: self.dunning_retry_days.clone(),
             window_days: self.dunning_window_days,
             cancel_after_days: self.dunning_cancel_after_days,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serve(extra: &[&str]) -> Result<ServeArgs, clap::Error> {
+        let args = ["ledgerline", "serve"].iter().chain(extra);
+        match Cli::try_parse_from(args)?.command {
+            Command::Serve(args) => Ok(args),
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn idempotency_retention_defaults_to_a_day_and_refuses_less() {
+        assert_eq!(serve(&[]).unwrap().idempotency_retention_hours, 24);
+        let week = serve(&["--idempotency-retention-hours", "168"]).unwrap();
+        assert_eq!(week.idempotency_retention_hours, 168);
+        for refused in ["23", "0", "-1", "87841", "a day"] {
+            assert!(
+                serve(&["--idempotency-retention-hours", refused]).is_err(),
+                "{refused} was accepted"
+            );
         }
     }
 }

@@ -93,8 +93,7 @@ impl CommandRequest {
             causation_id: self.request_id.clone(),
             idempotency_key: self.idempotency_key.clone(),
             key: self.idempotency_key.as_ref().map(|key| CommandKey {
-                // Keys are scoped by API key: two clients cannot collide.
-                command_id: format!("{}:{key}", self.principal.actor()),
+                command_id: CommandKey::request_command_id(&self.principal.key_id, key),
                 fingerprint: format!("{route}\n{digest}"),
             }),
         }

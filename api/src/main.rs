@@ -10,6 +10,7 @@ mod keys_cli;
 mod metrics;
 mod openapi;
 mod problem;
+mod retention;
 mod routes;
 mod server;
 mod state;

@@ -196,6 +196,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     let addr = listener.local_addr().map_err(bind_error)?;
     let shutdown = shutdown_signal();
     let firing = TimerFiringWorker::spawn(state.timers.clone());
+    let sweep = crate::retention::spawn(state.store.clone(), args.idempotency_retention_hours);
     // Black-box tests and scripts read this line to learn the port when binding to port 0.
     tracing::info!("listening on http://{addr}");
     axum::serve(listener, router(state))
@@ -204,6 +205,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
         .map_err(ServeError::Serve)?;
     // The router and its clones of the state are gone: stop the workers cleanly (each finishes
     // its round or batch; projections record `stopped`). Timers first: they send commands.
+    sweep.abort();
     firing.stop().await;
     match Arc::try_unwrap(projections) {
         Ok(projections) => projections.stop().await,

@@ -92,6 +92,19 @@ pub struct CommandKey {
     pub fingerprint: String,
 }
 
+impl CommandKey {
+    /// The prefix of every command id that comes from a client's `Idempotency-Key`. Only those
+    /// records expire (`docs/event-log.md`, "Idempotency retention"): the ids policies derive
+    /// from events never start with it, and must never expire.
+    pub const REQUEST_PREFIX: &'static str = "key:";
+
+    /// The command id of a client request: its `Idempotency-Key`, scoped by the API key that
+    /// sent it, so two clients cannot collide.
+    pub fn request_command_id(api_key_id: &str, idempotency_key: &str) -> String {
+        format!("{}{api_key_id}:{idempotency_key}", Self::REQUEST_PREFIX)
+    }
+}
+
 /// The recorded result of an executed command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommandRecord {

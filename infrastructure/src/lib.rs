@@ -4,6 +4,7 @@
 pub mod api_keys;
 pub mod catalog_file;
 pub mod clock;
+pub mod idempotency;
 pub mod sandbox_gateway;
 mod scheduler;
 pub mod store;

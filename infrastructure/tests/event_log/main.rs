@@ -8,5 +8,6 @@ mod exactly_once;
 mod global_order;
 mod optimistic;
 mod reading;
+mod retention;
 mod snapshots;
 mod support;
