@@ -1,6 +1,7 @@
 //! Prometheus metrics: a recorder installed at start, a middleware that counts and times every
 //! request by route and status, and `GET /metrics` rendering the text format. Other modules record
-//! through the `metrics` macros (commands by type and outcome, projection positions).
+//! through the `metrics` macros (commands by type and outcome); projection positions and lag and
+//! the timers due and overdue are sampled when `/metrics` is scraped.
 
 use std::time::Instant;
 
@@ -29,6 +30,40 @@ pub fn install() -> Result<PrometheusHandle, String> {
         .map_err(|e| e.to_string())
 }
 
+/// A timer still unfired this long after it fell due is overdue: well past the firing worker's
+/// poll interval and claim lease, so the worker is behind, stuck or not running.
+const TIMER_OVERDUE_AFTER: chrono::Duration = chrono::Duration::seconds(60);
+
+/// Samples, at scrape time, what is waiting: each projection's position and lag (the log's head
+/// minus its position), and the timers due and overdue on the service's clock. A gauge the
+/// database cannot answer for keeps its last value; the failure is logged.
+async fn sample_backlogs(state: &AppState) {
+    let head = match state.store.log_head().await {
+        Ok(head) => Some(head.position),
+        Err(error) => {
+            tracing::warn!(%error, "metrics: cannot read the log head");
+            None
+        }
+    };
+    for projection in state.projections.states() {
+        let position = projection.position();
+        metrics::gauge!("projection_position", "projection" => projection.name)
+            .set(position as f64);
+        if let Some(head) = head {
+            metrics::gauge!("projection_lag", "projection" => projection.name)
+                .set(head.saturating_sub(position).max(0) as f64);
+        }
+    }
+    let now = state.services.clock.now();
+    match state.store.timer_backlog(now, now - TIMER_OVERDUE_AFTER).await {
+        Ok(backlog) => {
+            metrics::gauge!("timers_due").set(backlog.due as f64);
+            metrics::gauge!("timers_overdue").set(backlog.overdue as f64);
+        }
+        Err(error) => tracing::warn!(%error, "metrics: cannot count due timers"),
+    }
+}
+
 /// Middleware: counts and times each request under its route template (never the raw path, so
 /// ids do not explode the label set).
 pub async fn track(request: Request, next: Next) -> Response {
@@ -52,10 +87,7 @@ pub async fn track(request: Request, next: Next) -> Response {
 
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain"), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")))]
 pub async fn render(State(state): State<AppState>) -> Response {
-    for projection in state.projections.states() {
-        metrics::gauge!("projection_position", "projection" => projection.name)
-            .set(projection.position() as f64);
-    }
+    sample_backlogs(&state).await;
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),

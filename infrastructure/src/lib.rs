@@ -14,4 +14,5 @@ pub mod testing;
 pub use catalog_file::{load_catalog, CatalogFileError};
 pub use clock::SystemClock;
 pub use sandbox_gateway::SandboxGateway;
+pub use scheduler::TimerBacklog;
 pub use store::{LogHead, Store, StoreError, DEFAULT_DATABASE_URL};

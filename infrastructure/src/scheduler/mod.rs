@@ -13,6 +13,35 @@ use crate::store::Store;
 mod postgres;
 mod sqlite;
 
+/// Unfired timers that are due, for the operations gauges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TimerBacklog {
+    /// Due at or before now and not fired yet.
+    pub due: i64,
+    /// Of those, due at or before the overdue cutoff: the firing worker is behind or stuck.
+    pub overdue: i64,
+}
+
+impl Store {
+    /// How many unfired timers are due at `now`, and how many were already due at
+    /// `overdue_cutoff` (earlier than `now`).
+    pub async fn timer_backlog(
+        &self,
+        now: DateTime<Utc>,
+        overdue_cutoff: DateTime<Utc>,
+    ) -> Result<TimerBacklog, SchedulerError> {
+        match self {
+            Store::Postgres(log) => postgres::backlog(log.pool(), now, overdue_cutoff).await,
+            Store::Sqlite(log) => sqlite::backlog(log.readers(), now, overdue_cutoff).await,
+        }
+    }
+}
+
+/// Counts the due timers (`$1`: now) and the overdue ones (`$2`: the cutoff), on both backends.
+const BACKLOG_SQL: &str = "SELECT count(*) AS due,
+        coalesce(sum(CASE WHEN due_at <= $2 THEN 1 ELSE 0 END), 0) AS overdue
+   FROM timers WHERE fired_at IS NULL AND due_at <= $1";
+
 /// The columns every query returns, in the order [`Timer`] is built from.
 const TIMER_COLUMNS: &str = "id, kind, aggregate_id, due_at, dedupe_key";
 

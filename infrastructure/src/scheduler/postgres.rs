@@ -11,7 +11,7 @@ use sqlx::postgres::{PgPool, PgRow};
 use sqlx::Row;
 use uuid::Uuid;
 
-use super::{parse_kind, storage_error, TIMER_COLUMNS};
+use super::{parse_kind, storage_error, TimerBacklog, BACKLOG_SQL, TIMER_COLUMNS};
 
 pub(super) async fn schedule(pool: &PgPool, timer: NewTimer) -> Result<Timer, SchedulerError> {
     let inserted = sqlx::query(&format!(
@@ -89,6 +89,23 @@ pub(super) async fn next_due(pool: &PgPool) -> Result<Option<DateTime<Utc>>, Sch
         .fetch_one(pool)
         .await
         .map_err(storage_error)
+}
+
+pub(super) async fn backlog(
+    pool: &PgPool,
+    now: DateTime<Utc>,
+    overdue_cutoff: DateTime<Utc>,
+) -> Result<TimerBacklog, SchedulerError> {
+    let row = sqlx::query(BACKLOG_SQL)
+        .bind(now)
+        .bind(overdue_cutoff)
+        .fetch_one(pool)
+        .await
+        .map_err(storage_error)?;
+    Ok(TimerBacklog {
+        due: row.get("due"),
+        overdue: row.get("overdue"),
+    })
 }
 
 fn timer_from(row: &PgRow) -> Result<Timer, SchedulerError> {

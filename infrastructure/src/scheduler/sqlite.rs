@@ -11,7 +11,7 @@ use sqlx::sqlite::{SqlitePool, SqliteRow};
 use sqlx::Row;
 use uuid::Uuid;
 
-use super::{parse_kind, storage_error, TIMER_COLUMNS};
+use super::{parse_kind, storage_error, TimerBacklog, BACKLOG_SQL, TIMER_COLUMNS};
 
 pub(super) async fn schedule(
     writer: &SqlitePool,
@@ -96,6 +96,23 @@ pub(super) async fn next_due(
             .await
             .map_err(storage_error)?;
     earliest.as_deref().map(parse_time).transpose()
+}
+
+pub(super) async fn backlog(
+    readers: &SqlitePool,
+    now: DateTime<Utc>,
+    overdue_cutoff: DateTime<Utc>,
+) -> Result<TimerBacklog, SchedulerError> {
+    let row = sqlx::query(BACKLOG_SQL)
+        .bind(text(now))
+        .bind(text(overdue_cutoff))
+        .fetch_one(readers)
+        .await
+        .map_err(storage_error)?;
+    Ok(TimerBacklog {
+        due: row.get("due"),
+        overdue: row.get("overdue"),
+    })
 }
 
 /// The stored form: fixed width, so comparing text compares times.
