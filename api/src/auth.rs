@@ -131,6 +131,21 @@ impl FromRequestParts<AppState> for Principal {
     }
 }
 
+/// A caller with an admin key. As an extractor it refuses anyone else (403) before the request
+/// body is read, so a non-admin learns nothing from how a body would have been judged.
+pub struct Admin;
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        Principal::from_request_parts(parts, state)
+            .await?
+            .require_admin()
+            .map(|()| Admin)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

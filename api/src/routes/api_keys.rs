@@ -8,7 +8,7 @@ use domain::AccountId;
 use infrastructure::api_keys::ApiKeyRecord;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{Principal, Role};
+use crate::auth::{Admin, Role};
 use crate::extract::{JsonBody, PathParam};
 use crate::problem::ApiError;
 use crate::state::AppState;
@@ -76,10 +76,9 @@ pub fn parse_role(role: &str, account_id: Option<&str>) -> Result<Role, ApiError
 #[utoipa::path(post, path = "/v1/admin/api-keys", tag = "admin", request_body = CreateKeyBody, responses((status = 201, description = "Created; the secret is shown only here", body = CreatedKey), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
-    principal: Principal,
+    _admin: Admin,
     body: JsonBody<CreateKeyBody>,
 ) -> Result<(StatusCode, Json<CreatedKey>), ApiError> {
-    principal.require_admin()?;
     let CreateKeyBody { role, account_id } = body.value;
     parse_role(&role, account_id.as_deref())?;
     let created = state
@@ -100,9 +99,8 @@ pub async fn create(
 #[utoipa::path(get, path = "/v1/admin/api-keys", tag = "admin", responses((status = 200, description = "OK", body = KeyList), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
-    principal: Principal,
+    _admin: Admin,
 ) -> Result<Json<KeyList>, ApiError> {
-    principal.require_admin()?;
     let keys = state.store.list_api_keys().await.map_err(storage)?;
     Ok(Json(KeyList {
         items: keys.into_iter().map(KeyView::from).collect(),
@@ -113,10 +111,9 @@ pub async fn list(
 #[utoipa::path(post, path = "/v1/admin/api-keys/{key_id}/revoke", tag = "admin", params(("key_id" = String, Path)), responses((status = 204, description = "Revoked"), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
 pub async fn revoke(
     State(state): State<AppState>,
-    principal: Principal,
+    _admin: Admin,
     PathParam(key_id): PathParam<String>,
 ) -> Result<StatusCode, ApiError> {
-    principal.require_admin()?;
     if state.store.revoke_api_key(&key_id).await.map_err(storage)? {
         tracing::info!(key_id, "api key revoked");
         Ok(StatusCode::NO_CONTENT)

@@ -2,7 +2,7 @@
 
 #![allow(dead_code)] // each test file uses a different part of this module
 
-mod client;
+pub mod client;
 
 pub use client::Api;
 
