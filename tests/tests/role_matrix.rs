@@ -204,19 +204,24 @@ async fn every_route_answers_every_role_as_its_rule_says() {
         .post(&format!("/v1/admin/api-keys/{revoked_id}/revoke"), json!({}))
         .await
         .assert_status(204);
-    let api_of = |caller: Caller| match caller {
-        Caller::Admin => Api::admin(&server.base_url),
-        Caller::Service => as_key(&service),
-        Caller::Support => as_key(&support),
-        Caller::AccountOwn | Caller::AccountOther => as_key(&account),
-        Caller::NoKey => Api::with_key(&server.base_url, None),
-        Caller::UnknownKey => as_key("ll_0000000000000000000000000000000000000000"),
-        Caller::RevokedKey => as_key(&revoked),
-    };
+    // One client per caller, built once: a client's TLS setup costs more than a call.
+    let clients: Vec<(Caller, Api)> = CALLERS
+        .into_iter()
+        .map(|caller| {
+            let api = match caller {
+                Caller::Admin => Api::admin(&server.base_url),
+                Caller::Service => as_key(&service),
+                Caller::Support => as_key(&support),
+                Caller::AccountOwn | Caller::AccountOther => as_key(&account),
+                Caller::NoKey => Api::with_key(&server.base_url, None),
+                Caller::UnknownKey => as_key("ll_0000000000000000000000000000000000000000"),
+                Caller::RevokedKey => as_key(&revoked),
+            };
+            (caller, api)
+        })
+        .collect();
 
-    let document = Api::with_key(&server.base_url, None)
-        .get("/openapi.json")
-        .await;
+    let document = admin.get("/openapi.json").await;
     document.assert_status(200);
     let paths = document.body["paths"].as_object().expect("paths").clone();
     let mut operations = Vec::new();
@@ -248,10 +253,11 @@ async fn every_route_answers_every_role_as_its_rule_says() {
     let mut checked = 0;
     for (method, template, access) in &operations {
         let mut seen_by_admin_on_other = None;
-        for caller in CALLERS {
+        for (caller, api) in &clients {
+            let caller = *caller;
             let account = if caller == Caller::AccountOwn { OWN } else { OTHER };
             let path = concrete(template, account, &subscription_of_other);
-            let reply = call(&api_of(caller), method, &path).await;
+            let reply = call(api, method, &path).await;
             let what = format!("{caller:?} {method} {path}: {reply:?}");
             match expect(*access, caller) {
                 Expect::Allowed => {

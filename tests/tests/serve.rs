@@ -235,3 +235,40 @@ async fn metrics_count_requests_by_route_and_status() {
         assert!(text.contains(needle), "metrics lack {needle}:\n{text}");
     }
 }
+
+/// The value of the sample `name` (with its labels) in Prometheus text.
+fn sample(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[tokio::test]
+async fn metrics_show_projection_lag_and_timers_due_and_overdue() {
+    let (_db, server) = fresh_server().await;
+    let api = Api::admin(&server.base_url);
+    let started = api
+        .post(
+            "/v1/subscriptions",
+            json!({"account_id": "acct_lag", "plan_id": "pro"}),
+        )
+        .await;
+    started.assert_status(201);
+    let text = reqwest::get(server.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let head = started.body["position"].as_f64().expect("a position");
+    for projection in ["account_summary", "feature_access"] {
+        let position = sample(&text, &format!(r#"projection_position{{projection="{projection}"}}"#))
+            .unwrap_or_else(|| panic!("no position of {projection}:\n{text}"));
+        let lag = sample(&text, &format!(r#"projection_lag{{projection="{projection}"}}"#))
+            .unwrap_or_else(|| panic!("no lag of {projection}:\n{text}"));
+        // position + lag is the log's head at the scrape: at least the trial's position.
+        assert!(lag >= 0.0 && position + lag >= head, "{projection}: {position} + {lag} < {head}");
+    }
+    // The trial's end is weeks away: scheduled, neither due nor overdue.
+    assert_eq!(sample(&text, "timers_due"), Some(0.0), "{text}");
+    assert_eq!(sample(&text, "timers_overdue"), Some(0.0), "{text}");
+}

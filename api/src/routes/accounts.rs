@@ -31,6 +31,9 @@ pub(crate) async fn fresh(
     let Some(position) = min_position else {
         return Ok(());
     };
+    if position < 0 {
+        return Err(ApiError::validation("min_position", "must be 0 or more"));
+    }
     state
         .projections
         .wait_for_projections(&[projection], position, FRESHNESS_TIMEOUT)
@@ -132,7 +135,9 @@ pub async fn feature(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    #[param(minimum = 0)]
     pub min_position: Option<i64>,
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
     pub cursor: Option<String>,
 }

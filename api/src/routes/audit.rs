@@ -21,7 +21,9 @@ const MAX_LIMIT: u32 = 1000;
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct StreamQuery {
+    #[param(minimum = 0)]
     min_position: Option<i64>,
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
     /// The sequence of the last event of the previous page.
     cursor: Option<String>,

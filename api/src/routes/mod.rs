@@ -20,5 +20,6 @@ pub mod usage;
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct MinPosition {
+    #[param(minimum = 0)]
     pub min_position: Option<i64>,
 }

@@ -23,6 +23,7 @@ use crate::state::AppState;
 pub struct StartTrialBody {
     account_id: String,
     plan_id: String,
+    #[schema(minimum = 1, maximum = 1_000_000)]
     seats: Option<u32>,
     billing_email: Option<String>,
     payment_method: Option<String>,
@@ -39,7 +40,15 @@ pub struct BillingAccountBody {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SeatsBody {
+    #[schema(minimum = 1, maximum = 1_000_000)]
     count: u32,
+}
+
+impl SeatsBody {
+    /// The seats to add or remove; out of range answers 422 naming `count`.
+    fn seat_count(&self) -> Result<SeatCount, ApiError> {
+        SeatCount::parse(self.count).map_err(|error| ApiError::validation("count", error.reason))
+    }
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -161,7 +170,7 @@ pub async fn add_seats(
     body: JsonBody<SeatsBody>,
 ) -> Result<Response, ApiError> {
     let command = SubscriptionCommand::AddSeats {
-        count: SeatCount::parse(body.value.count)?,
+        count: body.value.seat_count()?,
     };
     on_subscription(&state, &request, id, "add-seats", &body.digest, command).await
 }
@@ -174,7 +183,7 @@ pub async fn remove_seats(
     body: JsonBody<SeatsBody>,
 ) -> Result<Response, ApiError> {
     let command = SubscriptionCommand::RemoveSeats {
-        count: SeatCount::parse(body.value.count)?,
+        count: body.value.seat_count()?,
     };
     on_subscription(&state, &request, id, "remove-seats", &body.digest, command).await
 }

@@ -31,6 +31,7 @@ pub struct ClockView {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AdvanceBody {
+    #[schema(minimum = 0, maximum = 316_224_000)]
     seconds: Option<i64>,
     /// RFC 3339.
     to: Option<String>,
