@@ -55,7 +55,11 @@ async fn sample_backlogs(state: &AppState) {
         }
     }
     let now = state.services.clock.now();
-    match state.store.timer_backlog(now, now - TIMER_OVERDUE_AFTER).await {
+    match state
+        .store
+        .timer_backlog(now, now - TIMER_OVERDUE_AFTER)
+        .await
+    {
         Ok(backlog) => {
             metrics::gauge!("timers_due").set(backlog.due as f64);
             metrics::gauge!("timers_overdue").set(backlog.overdue as f64);

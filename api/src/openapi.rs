@@ -61,12 +61,10 @@ const DOCS_PAGE: &str = r#"<!doctype html>
 
 /// `GET /openapi.json` (the document, serialised once) and `GET /docs`; both public.
 pub fn routes<S: Clone + Send + Sync + 'static>(document: &Document) -> Router<S> {
-    let json = document
-        .to_json()
-        .unwrap_or_else(|error| {
-            tracing::error!(%error, "cannot serialise the OpenAPI document");
-            "{}".to_owned()
-        });
+    let json = document.to_json().unwrap_or_else(|error| {
+        tracing::error!(%error, "cannot serialise the OpenAPI document");
+        "{}".to_owned()
+    });
     Router::new()
         .route(
             "/openapi.json",

@@ -47,10 +47,14 @@ async fn a_retry_replays_and_another_body_is_refused(backend: Backend) {
     let id = trial(&api, "acct_replay").await;
     let add_seats = format!("/v1/subscriptions/{id}/add-seats");
 
-    let first = api.post_once(&add_seats, "seats-1", json!({"count": 2})).await;
+    let first = api
+        .post_once(&add_seats, "seats-1", json!({"count": 2}))
+        .await;
     first.assert_status(200);
     assert!(first.headers.get("idempotent-replayed").is_none());
-    let again = api.post_once(&add_seats, "seats-1", json!({"count": 2})).await;
+    let again = api
+        .post_once(&add_seats, "seats-1", json!({"count": 2}))
+        .await;
     again.assert_status(200);
     assert_eq!(again.headers["idempotent-replayed"], "true");
     assert_eq!(again.body, first.body);

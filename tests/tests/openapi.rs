@@ -84,14 +84,20 @@ async fn the_document_lists_every_route_and_only_served_ones() {
     reply.assert_status(200);
     assert_eq!(reply.headers["content-type"], "application/json");
     let document = reply.body;
-    assert!(document["openapi"].as_str().expect("a version").starts_with("3."));
+    assert!(document["openapi"]
+        .as_str()
+        .expect("a version")
+        .starts_with("3."));
 
     let listed: Vec<String> = operations(&document)
         .iter()
         .map(|(method, path, _)| format!("{method} {path}"))
         .collect();
     for route in SPEC_ROUTES {
-        assert!(listed.contains(&route.to_string()), "{route} is not in /openapi.json");
+        assert!(
+            listed.contains(&route.to_string()),
+            "{route} is not in /openapi.json"
+        );
     }
 
     let mut refs = Vec::new();
@@ -106,13 +112,19 @@ async fn the_document_lists_every_route_and_only_served_ones() {
         );
     }
     for schema in ["Problem", "CommandResponse", "SummaryView", "InvoiceView"] {
-        assert!(document["components"]["schemas"].get(schema).is_some(), "{schema}");
+        assert!(
+            document["components"]["schemas"].get(schema).is_some(),
+            "{schema}"
+        );
     }
 
     let admin = Api::admin(&server.base_url);
     for (method, path, operation) in operations(&document) {
         let responses = operation["responses"].as_object().expect("responses");
-        assert!(responses.contains_key("4XX"), "{method} {path} documents no problem");
+        assert!(
+            responses.contains_key("4XX"),
+            "{method} {path} documents no problem"
+        );
         // The router answers the documented method: never its fallback or a 405.
         let concrete = path
             .replace("{account_id}", "acct_doc")

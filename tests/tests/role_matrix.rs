@@ -40,18 +40,27 @@ const ACCESS: &[(&str, Access)] = &[
     ("GET /v1/plans", Access::Public),
     ("POST /v1/subscriptions", Access::Command),
     ("GET /v1/subscriptions/{id}", Access::GlobalRead),
-    ("POST /v1/subscriptions/{id}/attach-billing-account", Access::Command),
+    (
+        "POST /v1/subscriptions/{id}/attach-billing-account",
+        Access::Command,
+    ),
     ("POST /v1/subscriptions/{id}/activate", Access::Command),
     ("POST /v1/subscriptions/{id}/add-seats", Access::Command),
     ("POST /v1/subscriptions/{id}/remove-seats", Access::Command),
-    ("POST /v1/subscriptions/{id}/set-overage-billing", Access::Command),
+    (
+        "POST /v1/subscriptions/{id}/set-overage-billing",
+        Access::Command,
+    ),
     ("POST /v1/subscriptions/{id}/change-plan", Access::Command),
     ("POST /v1/subscriptions/{id}/cancel", Access::Command),
     ("POST /v1/invoices", Access::Command),
     ("GET /v1/invoices/{id}", Access::ResourceOfAccount),
     ("POST /v1/invoices/{id}/attempt-payment", Access::Support),
     ("POST /v1/invoices/{id}/record-payment", Access::Command),
-    ("POST /v1/invoices/{id}/record-payment-failure", Access::Command),
+    (
+        "POST /v1/invoices/{id}/record-payment-failure",
+        Access::Command,
+    ),
     ("POST /v1/invoices/{id}/refund", Access::Command),
     ("POST /v1/invoices/{id}/void", Access::Command),
     ("GET /v1/dunning-cases/{id}", Access::ResourceOfAccount),
@@ -61,17 +70,44 @@ const ACCESS: &[(&str, Access)] = &[
     ("POST /v1/dunning-cases/{id}/resolve", Access::Support),
     ("GET /v1/dunning/queue", Access::GlobalRead),
     ("GET /v1/accounts/{account_id}/summary", Access::AccountRead),
-    ("GET /v1/accounts/{account_id}/timeline", Access::AccountRead),
-    ("GET /v1/accounts/{account_id}/features", Access::AccountRead),
-    ("GET /v1/accounts/{account_id}/features/{feature}", Access::AccountRead),
-    ("GET /v1/accounts/{account_id}/invoices", Access::AccountRead),
-    ("GET /v1/accounts/{account_id}/notifications", Access::AccountRead),
+    (
+        "GET /v1/accounts/{account_id}/timeline",
+        Access::AccountRead,
+    ),
+    (
+        "GET /v1/accounts/{account_id}/features",
+        Access::AccountRead,
+    ),
+    (
+        "GET /v1/accounts/{account_id}/features/{feature}",
+        Access::AccountRead,
+    ),
+    (
+        "GET /v1/accounts/{account_id}/invoices",
+        Access::AccountRead,
+    ),
+    (
+        "GET /v1/accounts/{account_id}/notifications",
+        Access::AccountRead,
+    ),
     ("POST /v1/accounts/{account_id}/usage", Access::Command),
-    ("POST /v1/accounts/{account_id}/commitments", Access::Command),
-    ("DELETE /v1/accounts/{account_id}/commitments/{feature}", Access::Command),
-    ("POST /v1/accounts/{account_id}/entitlements/suspend", Access::Admin),
+    (
+        "POST /v1/accounts/{account_id}/commitments",
+        Access::Command,
+    ),
+    (
+        "DELETE /v1/accounts/{account_id}/commitments/{feature}",
+        Access::Command,
+    ),
+    (
+        "POST /v1/accounts/{account_id}/entitlements/suspend",
+        Access::Admin,
+    ),
     ("GET /v1/audit/streams/{type}/{id}", Access::GlobalRead),
-    ("GET /v1/audit/streams/{type}/{id}/state", Access::GlobalRead),
+    (
+        "GET /v1/audit/streams/{type}/{id}/state",
+        Access::GlobalRead,
+    ),
     ("GET /v1/audit/events", Access::GlobalRead),
     ("GET /v1/admin/projections", Access::Admin),
     ("POST /v1/admin/projections/{name}/rebuild", Access::Admin),
@@ -201,7 +237,10 @@ async fn every_route_answers_every_role_as_its_rule_says() {
     let (account, _) = key(&admin, json!({"role": "account", "account_id": OWN})).await;
     let (revoked, revoked_id) = key(&admin, json!({"role": "admin"})).await;
     admin
-        .post(&format!("/v1/admin/api-keys/{revoked_id}/revoke"), json!({}))
+        .post(
+            &format!("/v1/admin/api-keys/{revoked_id}/revoke"),
+            json!({}),
+        )
         .await
         .assert_status(204);
     // One client per caller, built once: a client's TLS setup costs more than a call.
@@ -243,9 +282,7 @@ async fn every_route_answers_every_role_as_its_rule_says() {
         if method == "GET" && *access == Access::AccountRead {
             for account in [OWN, OTHER] {
                 let path = concrete(template, account, &subscription_of_other);
-                admin
-                    .get(&format!("{path}?min_position={position}"))
-                    .await;
+                admin.get(&format!("{path}?min_position={position}")).await;
             }
         }
     }
@@ -255,7 +292,11 @@ async fn every_route_answers_every_role_as_its_rule_says() {
         let mut seen_by_admin_on_other = None;
         for (caller, api) in &clients {
             let caller = *caller;
-            let account = if caller == Caller::AccountOwn { OWN } else { OTHER };
+            let account = if caller == Caller::AccountOwn {
+                OWN
+            } else {
+                OTHER
+            };
             let path = concrete(template, account, &subscription_of_other);
             let reply = call(api, method, &path).await;
             let what = format!("{caller:?} {method} {path}: {reply:?}");

@@ -261,12 +261,21 @@ async fn metrics_show_projection_lag_and_timers_due_and_overdue() {
         .unwrap();
     let head = started.body["position"].as_f64().expect("a position");
     for projection in ["account_summary", "feature_access"] {
-        let position = sample(&text, &format!(r#"projection_position{{projection="{projection}"}}"#))
-            .unwrap_or_else(|| panic!("no position of {projection}:\n{text}"));
-        let lag = sample(&text, &format!(r#"projection_lag{{projection="{projection}"}}"#))
-            .unwrap_or_else(|| panic!("no lag of {projection}:\n{text}"));
+        let position = sample(
+            &text,
+            &format!(r#"projection_position{{projection="{projection}"}}"#),
+        )
+        .unwrap_or_else(|| panic!("no position of {projection}:\n{text}"));
+        let lag = sample(
+            &text,
+            &format!(r#"projection_lag{{projection="{projection}"}}"#),
+        )
+        .unwrap_or_else(|| panic!("no lag of {projection}:\n{text}"));
         // position + lag is the log's head at the scrape: at least the trial's position.
-        assert!(lag >= 0.0 && position + lag >= head, "{projection}: {position} + {lag} < {head}");
+        assert!(
+            lag >= 0.0 && position + lag >= head,
+            "{projection}: {position} + {lag} < {head}"
+        );
     }
     // The trial's end is weeks away: scheduled, neither due nor overdue.
     assert_eq!(sample(&text, "timers_due"), Some(0.0), "{text}");

@@ -97,10 +97,7 @@ pub async fn create(
 }
 
 #[utoipa::path(get, path = "/v1/admin/api-keys", tag = "admin", responses((status = 200, description = "OK", body = KeyList), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
-pub async fn list(
-    State(state): State<AppState>,
-    _admin: Admin,
-) -> Result<Json<KeyList>, ApiError> {
+pub async fn list(State(state): State<AppState>, _admin: Admin) -> Result<Json<KeyList>, ApiError> {
     let keys = state.store.list_api_keys().await.map_err(storage)?;
     Ok(Json(KeyList {
         items: keys.into_iter().map(KeyView::from).collect(),

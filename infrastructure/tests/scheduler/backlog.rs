@@ -24,7 +24,9 @@ async fn the_backlog_counts_due_and_overdue_unfired_timers(backend: Backend) {
 
     let expected = TimerBacklog { due: 3, overdue: 1 };
     assert_eq!(backlog(now, cutoff).await.unwrap(), expected);
-    let earlier = backlog(now - minutes(2), cutoff - minutes(2)).await.unwrap();
+    let earlier = backlog(now - minutes(2), cutoff - minutes(2))
+        .await
+        .unwrap();
     assert_eq!(earlier, TimerBacklog { due: 1, overdue: 1 });
 }
 
