@@ -7,9 +7,15 @@ use axum::http::header;
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use axum::Router;
+use utoipa::openapi::content::ContentBuilder;
+use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
+use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-use utoipa::openapi::OpenApi as Document;
+use utoipa::openapi::{OpenApi as Document, Ref, Required};
 use utoipa::{Modify, OpenApi};
+
+use crate::problem::ProblemBody;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -19,6 +25,7 @@ use utoipa::{Modify, OpenApi};
             every error is RFC 9457 `application/problem+json` with a stable `code`; every POST \
             honours `Idempotency-Key`."
     ),
+    components(schemas(ProblemBody)),
     modifiers(&BearerKey),
     tags(
         (name = "subscriptions"), (name = "invoices"), (name = "dunning"),
@@ -40,6 +47,66 @@ impl Modify for BearerKey {
             "bearer",
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
         );
+    }
+}
+
+/// What every operation shares, added once here rather than on each route: the problem+json
+/// error responses, and on every POST and DELETE (the commands) the `Idempotency-Key` header.
+pub fn complete(document: &mut Document) {
+    for item in document.paths.paths.values_mut() {
+        let commands = [&mut item.post, &mut item.delete];
+        for operation in commands.into_iter().flatten() {
+            operation
+                .parameters
+                .get_or_insert_with(Vec::new)
+                .push(idempotency_key());
+        }
+        for operation in [&mut item.get, &mut item.post, &mut item.delete]
+            .into_iter()
+            .flatten()
+        {
+            add_problems(operation);
+        }
+    }
+}
+
+fn idempotency_key() -> utoipa::openapi::path::Parameter {
+    ParameterBuilder::new()
+        .name("Idempotency-Key")
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some(
+            "Replays the first response (with `Idempotent-Replayed: true`) for the same key and \
+             body, for at least the retention (24 h by default); the same key with another body \
+             answers 422 `idempotency_key_reused`. Scoped by API key.",
+        ))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(255)),
+        ))
+        .build()
+}
+
+fn add_problems(operation: &mut Operation) {
+    for (status, description) in [
+        ("4XX", "A problem (RFC 9457) with a stable `code`"),
+        ("5XX", "A server-side problem; never internals"),
+    ] {
+        let problem = ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/problem+json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            )
+            .build();
+        operation
+            .responses
+            .responses
+            .insert(status.to_owned(), problem.into());
     }
 }
 

@@ -99,7 +99,8 @@ pub fn router(state: AppState) -> Router {
             .routes(routes!(test_clock::now))
             .routes(routes!(test_clock::advance));
     }
-    let (router, document) = api.split_for_parts();
+    let (router, mut document) = api.split_for_parts();
+    crate::openapi::complete(&mut document);
     router
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

@@ -125,6 +125,18 @@ async fn the_document_lists_every_route_and_only_served_ones() {
             responses.contains_key("4XX"),
             "{method} {path} documents no problem"
         );
+        if method == "POST" {
+            let parameters = operation["parameters"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            assert!(
+                parameters
+                    .iter()
+                    .any(|p| p["name"] == "Idempotency-Key" && p["in"] == "header"),
+                "{method} {path} does not document Idempotency-Key"
+            );
+        }
         // The router answers the documented method: never its fallback or a 405.
         let concrete = path
             .replace("{account_id}", "acct_doc")

@@ -64,7 +64,17 @@ pub(crate) fn account(raw: &str, principal: &Principal) -> Result<AccountId, Api
     Ok(account)
 }
 
-#[utoipa::path(get, path = "/v1/accounts/{account_id}/summary", tag = "accounts", params(("account_id" = String, Path), MinPosition), responses((status = 200, description = "OK", body = SummaryView), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    get,
+    path = "/v1/accounts/{account_id}/summary",
+    tag = "accounts",
+    params(
+        ("account_id" = String, Path),
+        MinPosition,
+    ),
+    responses((status = 200, description = "OK", body = SummaryView)),
+    security(("bearer" = [])),
+)]
 pub async fn summary(
     State(state): State<AppState>,
     principal: Principal,
@@ -89,7 +99,17 @@ pub struct FeatureList {
     next_cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/v1/accounts/{account_id}/features", tag = "accounts", params(("account_id" = String, Path), MinPosition), responses((status = 200, description = "OK", body = FeatureList), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    get,
+    path = "/v1/accounts/{account_id}/features",
+    tag = "accounts",
+    params(
+        ("account_id" = String, Path),
+        MinPosition,
+    ),
+    responses((status = 200, description = "OK", body = FeatureList)),
+    security(("bearer" = [])),
+)]
 pub async fn features(
     State(state): State<AppState>,
     principal: Principal,
@@ -110,7 +130,18 @@ pub async fn features(
     }))
 }
 
-#[utoipa::path(get, path = "/v1/accounts/{account_id}/features/{feature}", tag = "accounts", params(("account_id" = String, Path), ("feature" = String, Path), MinPosition), responses((status = 200, description = "OK", body = FeatureAccessView), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    get,
+    path = "/v1/accounts/{account_id}/features/{feature}",
+    tag = "accounts",
+    params(
+        ("account_id" = String, Path),
+        ("feature" = String, Path),
+        MinPosition,
+    ),
+    responses((status = 200, description = "OK", body = FeatureAccessView)),
+    security(("bearer" = [])),
+)]
 pub async fn feature(
     State(state): State<AppState>,
     principal: Principal,
@@ -165,7 +196,17 @@ pub fn foreign_cursor() -> ApiError {
 }
 
 /// The account's invoices, newest first; an account with none has an empty list.
-#[utoipa::path(get, path = "/v1/accounts/{account_id}/invoices", tag = "accounts", params(("account_id" = String, Path), ListQuery), responses((status = 200, description = "OK", body = InvoicePage), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    get,
+    path = "/v1/accounts/{account_id}/invoices",
+    tag = "accounts",
+    params(
+        ("account_id" = String, Path),
+        ListQuery,
+    ),
+    responses((status = 200, description = "OK", body = InvoicePage)),
+    security(("bearer" = [])),
+)]
 pub async fn invoices(
     State(state): State<AppState>,
     principal: Principal,

@@ -73,7 +73,14 @@ pub fn parse_role(role: &str, account_id: Option<&str>) -> Result<Role, ApiError
     })
 }
 
-#[utoipa::path(post, path = "/v1/admin/api-keys", tag = "admin", request_body = CreateKeyBody, responses((status = 201, description = "Created; the secret is shown only here", body = CreatedKey), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    post,
+    path = "/v1/admin/api-keys",
+    tag = "admin",
+    request_body = CreateKeyBody,
+    responses((status = 201, description = "Created; the secret is shown only here", body = CreatedKey)),
+    security(("bearer" = [])),
+)]
 pub async fn create(
     State(state): State<AppState>,
     _admin: Admin,
@@ -96,7 +103,13 @@ pub async fn create(
     ))
 }
 
-#[utoipa::path(get, path = "/v1/admin/api-keys", tag = "admin", responses((status = 200, description = "OK", body = KeyList), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    get,
+    path = "/v1/admin/api-keys",
+    tag = "admin",
+    responses((status = 200, description = "OK", body = KeyList)),
+    security(("bearer" = [])),
+)]
 pub async fn list(State(state): State<AppState>, _admin: Admin) -> Result<Json<KeyList>, ApiError> {
     let keys = state.store.list_api_keys().await.map_err(storage)?;
     Ok(Json(KeyList {
@@ -105,7 +118,14 @@ pub async fn list(State(state): State<AppState>, _admin: Admin) -> Result<Json<K
     }))
 }
 
-#[utoipa::path(post, path = "/v1/admin/api-keys/{key_id}/revoke", tag = "admin", params(("key_id" = String, Path)), responses((status = 204, description = "Revoked"), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    post,
+    path = "/v1/admin/api-keys/{key_id}/revoke",
+    tag = "admin",
+    params(("key_id" = String, Path)),
+    responses((status = 204, description = "Revoked")),
+    security(("bearer" = [])),
+)]
 pub async fn revoke(
     State(state): State<AppState>,
     _admin: Admin,

@@ -64,7 +64,18 @@ pub struct AuditPage {
     next_cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/v1/audit/streams/{type}/{id}", tag = "audit", params(("type" = String, Path, description = "subscription, entitlements, invoice or dunning_case"), ("id" = String, Path), StreamQuery), responses((status = 200, description = "OK", body = AuditPage), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    get,
+    path = "/v1/audit/streams/{type}/{id}",
+    tag = "audit",
+    params(
+        ("type" = String, Path, description = "subscription, entitlements, invoice or dunning_case"),
+        ("id" = String, Path),
+        StreamQuery,
+    ),
+    responses((status = 200, description = "OK", body = AuditPage)),
+    security(("bearer" = [])),
+)]
 pub async fn stream(
     State(state): State<AppState>,
     principal: Principal,

@@ -10,7 +10,7 @@ use domain::dunning::{CaseNote, DunningCase, DunningCommand, RetryAttempt};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::commands::dispatch_action;
+use super::commands::{dispatch_action, CommandResponse};
 use crate::auth::Principal;
 use crate::extract::{JsonBody, PathParam, PaymentRequest, Query};
 use crate::problem::ApiError;
@@ -75,7 +75,17 @@ impl DunningCaseView {
 }
 
 /// A case as it is now. An account key sees only its own account's cases; others answer 404.
-#[utoipa::path(get, path = "/v1/dunning-cases/{id}", tag = "dunning", params(("id" = Uuid, Path), MinPosition), responses((status = 200, description = "OK", body = DunningCaseView), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    get,
+    path = "/v1/dunning-cases/{id}",
+    tag = "dunning",
+    params(
+        ("id" = Uuid, Path),
+        MinPosition,
+    ),
+    responses((status = 200, description = "OK", body = DunningCaseView)),
+    security(("bearer" = [])),
+)]
 pub async fn get_case(
     State(state): State<AppState>,
     principal: Principal,
@@ -129,7 +139,15 @@ async fn on_case(
     dispatch_action::<DunningCase>(state, &request.0, collection, id, action, digest, command).await
 }
 
-#[utoipa::path(post, path = "/v1/dunning-cases/{id}/assign", tag = "dunning", params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for the same key and body; another body answers 422")), request_body = AssignBody, responses((status = 200, description = "Applied (or replayed: `Idempotent-Replayed: true`)", body = crate::routes::commands::CommandResponse), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    post,
+    path = "/v1/dunning-cases/{id}/assign",
+    tag = "dunning",
+    params(("id" = Uuid, Path)),
+    request_body = AssignBody,
+    responses((status = 200, description = "Applied, or replayed", body = CommandResponse)),
+    security(("bearer" = [])),
+)]
 pub async fn assign(
     State(state): State<AppState>,
     PathParam(id): PathParam<Uuid>,
@@ -142,7 +160,15 @@ pub async fn assign(
     on_case(&state, &request, id, "assign", &body.digest, command).await
 }
 
-#[utoipa::path(post, path = "/v1/dunning-cases/{id}/notes", tag = "dunning", params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for the same key and body; another body answers 422")), request_body = NoteBody, responses((status = 200, description = "Applied (or replayed: `Idempotent-Replayed: true`)", body = crate::routes::commands::CommandResponse), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    post,
+    path = "/v1/dunning-cases/{id}/notes",
+    tag = "dunning",
+    params(("id" = Uuid, Path)),
+    request_body = NoteBody,
+    responses((status = 200, description = "Applied, or replayed", body = CommandResponse)),
+    security(("bearer" = [])),
+)]
 pub async fn add_note(
     State(state): State<AppState>,
     PathParam(id): PathParam<Uuid>,
@@ -156,7 +182,15 @@ pub async fn add_note(
     on_case(&state, &request, id, "notes", &body.digest, command).await
 }
 
-#[utoipa::path(post, path = "/v1/dunning-cases/{id}/extend-window", tag = "dunning", params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for the same key and body; another body answers 422")), request_body = ExtendBody, responses((status = 200, description = "Applied (or replayed: `Idempotent-Replayed: true`)", body = crate::routes::commands::CommandResponse), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    post,
+    path = "/v1/dunning-cases/{id}/extend-window",
+    tag = "dunning",
+    params(("id" = Uuid, Path)),
+    request_body = ExtendBody,
+    responses((status = 200, description = "Applied, or replayed", body = CommandResponse)),
+    security(("bearer" = [])),
+)]
 pub async fn extend_window(
     State(state): State<AppState>,
     PathParam(id): PathParam<Uuid>,
@@ -169,7 +203,15 @@ pub async fn extend_window(
     on_case(&state, &request, id, "extend-window", &body.digest, command).await
 }
 
-#[utoipa::path(post, path = "/v1/dunning-cases/{id}/resolve", tag = "dunning", params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for the same key and body; another body answers 422")), request_body = ResolveBody, responses((status = 200, description = "Applied (or replayed: `Idempotent-Replayed: true`)", body = crate::routes::commands::CommandResponse), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    post,
+    path = "/v1/dunning-cases/{id}/resolve",
+    tag = "dunning",
+    params(("id" = Uuid, Path)),
+    request_body = ResolveBody,
+    responses((status = 200, description = "Applied, or replayed", body = CommandResponse)),
+    security(("bearer" = [])),
+)]
 pub async fn resolve(
     State(state): State<AppState>,
     PathParam(id): PathParam<Uuid>,

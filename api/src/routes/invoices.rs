@@ -112,7 +112,14 @@ async fn check_subscription(
     }
 }
 
-#[utoipa::path(post, path = "/v1/invoices", tag = "invoices", params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for the same key and body; another body answers 422")), request_body = IssueInvoiceBody, responses((status = 201, description = "Created (or replayed: `Idempotent-Replayed: true`)", body = crate::routes::commands::CommandResponse), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    post,
+    path = "/v1/invoices",
+    tag = "invoices",
+    request_body = IssueInvoiceBody,
+    responses((status = 201, description = "Created, or replayed", body = CommandResponse)),
+    security(("bearer" = [])),
+)]
 pub async fn issue_invoice(
     State(state): State<AppState>,
     request: CommandRequest,
@@ -213,7 +220,15 @@ impl From<AttemptOutcome> for AttemptResponse {
 
 /// Charges the payment method on file (or resumes the attempt in flight). A decline is a
 /// successful request: the invoice records it and turns past due.
-#[utoipa::path(post, path = "/v1/invoices/{id}/attempt-payment", tag = "invoices", params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for the same key and body; another body answers 422")), request_body = inline(crate::routes::commands::NoBody), responses((status = 200, description = "Charged or declined (a decline is recorded, not an error)", body = AttemptResponse), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    post,
+    path = "/v1/invoices/{id}/attempt-payment",
+    tag = "invoices",
+    params(("id" = Uuid, Path)),
+    request_body = inline(NoBody),
+    responses((status = 200, description = "Charged or declined (a decline is recorded, not an error)", body = AttemptResponse)),
+    security(("bearer" = [])),
+)]
 pub async fn attempt_payment(
     State(state): State<AppState>,
     PathParam(id): PathParam<Uuid>,
@@ -238,7 +253,15 @@ pub async fn attempt_payment(
     ))
 }
 
-#[utoipa::path(post, path = "/v1/invoices/{id}/record-payment", tag = "invoices", params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for the same key and body; another body answers 422")), request_body = RecordPaymentBody, responses((status = 200, description = "Applied (or replayed: `Idempotent-Replayed: true`)", body = crate::routes::commands::CommandResponse), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    post,
+    path = "/v1/invoices/{id}/record-payment",
+    tag = "invoices",
+    params(("id" = Uuid, Path)),
+    request_body = RecordPaymentBody,
+    responses((status = 200, description = "Applied, or replayed", body = CommandResponse)),
+    security(("bearer" = [])),
+)]
 pub async fn record_payment(
     State(state): State<AppState>,
     PathParam(id): PathParam<Uuid>,
@@ -260,7 +283,15 @@ pub async fn record_payment(
     .await
 }
 
-#[utoipa::path(post, path = "/v1/invoices/{id}/record-payment-failure", tag = "invoices", params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for the same key and body; another body answers 422")), request_body = RecordFailureBody, responses((status = 200, description = "Applied (or replayed: `Idempotent-Replayed: true`)", body = crate::routes::commands::CommandResponse), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    post,
+    path = "/v1/invoices/{id}/record-payment-failure",
+    tag = "invoices",
+    params(("id" = Uuid, Path)),
+    request_body = RecordFailureBody,
+    responses((status = 200, description = "Applied, or replayed", body = CommandResponse)),
+    security(("bearer" = [])),
+)]
 pub async fn record_payment_failure(
     State(state): State<AppState>,
     PathParam(id): PathParam<Uuid>,
@@ -278,7 +309,15 @@ pub async fn record_payment_failure(
     on_invoice(&state, &request, id, action, &body.digest, command).await
 }
 
-#[utoipa::path(post, path = "/v1/invoices/{id}/refund", tag = "invoices", params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for the same key and body; another body answers 422")), request_body = RefundBody, responses((status = 200, description = "Applied (or replayed: `Idempotent-Replayed: true`)", body = crate::routes::commands::CommandResponse), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    post,
+    path = "/v1/invoices/{id}/refund",
+    tag = "invoices",
+    params(("id" = Uuid, Path)),
+    request_body = RefundBody,
+    responses((status = 200, description = "Applied, or replayed", body = CommandResponse)),
+    security(("bearer" = [])),
+)]
 pub async fn refund(
     State(state): State<AppState>,
     PathParam(id): PathParam<Uuid>,
@@ -292,7 +331,15 @@ pub async fn refund(
     on_invoice(&state, &request, id, "refund", &body.digest, command).await
 }
 
-#[utoipa::path(post, path = "/v1/invoices/{id}/void", tag = "invoices", params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for the same key and body; another body answers 422")), request_body = inline(crate::routes::commands::NoBody), responses((status = 200, description = "Applied (or replayed: `Idempotent-Replayed: true`)", body = crate::routes::commands::CommandResponse), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    post,
+    path = "/v1/invoices/{id}/void",
+    tag = "invoices",
+    params(("id" = Uuid, Path)),
+    request_body = inline(NoBody),
+    responses((status = 200, description = "Applied, or replayed", body = CommandResponse)),
+    security(("bearer" = [])),
+)]
 pub async fn void(
     State(state): State<AppState>,
     PathParam(id): PathParam<Uuid>,
@@ -305,7 +352,17 @@ pub async fn void(
 
 /// An invoice as it is now, read from its event stream (always current). An account key sees
 /// only its own account's invoices; others answer 404.
-#[utoipa::path(get, path = "/v1/invoices/{id}", tag = "invoices", params(("id" = Uuid, Path), MinPosition), responses((status = 200, description = "OK", body = InvoiceView), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    get,
+    path = "/v1/invoices/{id}",
+    tag = "invoices",
+    params(
+        ("id" = Uuid, Path),
+        MinPosition,
+    ),
+    responses((status = 200, description = "OK", body = InvoiceView)),
+    security(("bearer" = [])),
+)]
 pub async fn get_invoice(
     State(state): State<AppState>,
     principal: Principal,

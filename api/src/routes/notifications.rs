@@ -11,7 +11,17 @@ use crate::extract::{PathParam, Query};
 use crate::problem::ApiError;
 use crate::state::AppState;
 
-#[utoipa::path(get, path = "/v1/accounts/{account_id}/notifications", tag = "accounts", params(("account_id" = String, Path), ListQuery), responses((status = 200, description = "OK", body = NotificationPage), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    get,
+    path = "/v1/accounts/{account_id}/notifications",
+    tag = "accounts",
+    params(
+        ("account_id" = String, Path),
+        ListQuery,
+    ),
+    responses((status = 200, description = "OK", body = NotificationPage)),
+    security(("bearer" = [])),
+)]
 pub async fn list(
     State(state): State<AppState>,
     principal: Principal,

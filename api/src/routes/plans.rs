@@ -56,7 +56,12 @@ pub struct PlanList {
     next_cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/v1/plans", tag = "plans", responses((status = 200, description = "OK", body = PlanList), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")))]
+#[utoipa::path(
+    get,
+    path = "/v1/plans",
+    tag = "plans",
+    responses((status = 200, description = "OK", body = PlanList)),
+)]
 #[tracing::instrument(skip_all)]
 pub async fn list_plans(State(state): State<AppState>) -> Json<PlanList> {
     Json(PlanList {

@@ -11,7 +11,7 @@ use domain::{AccountId, Email, PaymentMethodToken, PlanId, SeatCount};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::commands::{dispatch, dispatch_action, NoBody, Outcome};
+use super::commands::{dispatch, dispatch_action, CommandResponse, NoBody, Outcome};
 use crate::auth::Principal;
 use crate::extract::{CommandRequest, JsonBody, PathParam, Query};
 use crate::problem::ApiError;
@@ -79,7 +79,14 @@ fn billing_account(email: &str, payment_method: &str) -> Result<BillingAccount, 
     })
 }
 
-#[utoipa::path(post, path = "/v1/subscriptions", tag = "subscriptions", params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for the same key and body; another body answers 422")), request_body = StartTrialBody, responses((status = 201, description = "Created (or replayed: `Idempotent-Replayed: true`)", body = crate::routes::commands::CommandResponse), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    post,
+    path = "/v1/subscriptions",
+    tag = "subscriptions",
+    request_body = StartTrialBody,
+    responses((status = 201, description = "Created, or replayed", body = CommandResponse)),
+    security(("bearer" = [])),
+)]
 pub async fn start_trial(
     State(state): State<AppState>,
     request: CommandRequest,
@@ -131,7 +138,15 @@ async fn on_subscription(
         .await
 }
 
-#[utoipa::path(post, path = "/v1/subscriptions/{id}/attach-billing-account", tag = "subscriptions", params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for the same key and body; another body answers 422")), request_body = BillingAccountBody, responses((status = 200, description = "Applied (or replayed: `Idempotent-Replayed: true`)", body = crate::routes::commands::CommandResponse), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    post,
+    path = "/v1/subscriptions/{id}/attach-billing-account",
+    tag = "subscriptions",
+    params(("id" = Uuid, Path)),
+    request_body = BillingAccountBody,
+    responses((status = 200, description = "Applied, or replayed", body = CommandResponse)),
+    security(("bearer" = [])),
+)]
 pub async fn attach_billing_account(
     State(state): State<AppState>,
     PathParam(id): PathParam<Uuid>,
@@ -151,7 +166,15 @@ pub async fn attach_billing_account(
     .await
 }
 
-#[utoipa::path(post, path = "/v1/subscriptions/{id}/activate", tag = "subscriptions", params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for the same key and body; another body answers 422")), request_body = inline(crate::routes::commands::NoBody), responses((status = 200, description = "Applied (or replayed: `Idempotent-Replayed: true`)", body = crate::routes::commands::CommandResponse), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    post,
+    path = "/v1/subscriptions/{id}/activate",
+    tag = "subscriptions",
+    params(("id" = Uuid, Path)),
+    request_body = inline(NoBody),
+    responses((status = 200, description = "Applied, or replayed", body = CommandResponse)),
+    security(("bearer" = [])),
+)]
 pub async fn activate(
     State(state): State<AppState>,
     PathParam(id): PathParam<Uuid>,
@@ -162,7 +185,15 @@ pub async fn activate(
     on_subscription(&state, &request, id, "activate", &body.digest, command).await
 }
 
-#[utoipa::path(post, path = "/v1/subscriptions/{id}/add-seats", tag = "subscriptions", params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for the same key and body; another body answers 422")), request_body = SeatsBody, responses((status = 200, description = "Applied (or replayed: `Idempotent-Replayed: true`)", body = crate::routes::commands::CommandResponse), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    post,
+    path = "/v1/subscriptions/{id}/add-seats",
+    tag = "subscriptions",
+    params(("id" = Uuid, Path)),
+    request_body = SeatsBody,
+    responses((status = 200, description = "Applied, or replayed", body = CommandResponse)),
+    security(("bearer" = [])),
+)]
 pub async fn add_seats(
     State(state): State<AppState>,
     PathParam(id): PathParam<Uuid>,
@@ -175,7 +206,15 @@ pub async fn add_seats(
     on_subscription(&state, &request, id, "add-seats", &body.digest, command).await
 }
 
-#[utoipa::path(post, path = "/v1/subscriptions/{id}/remove-seats", tag = "subscriptions", params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for the same key and body; another body answers 422")), request_body = SeatsBody, responses((status = 200, description = "Applied (or replayed: `Idempotent-Replayed: true`)", body = crate::routes::commands::CommandResponse), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    post,
+    path = "/v1/subscriptions/{id}/remove-seats",
+    tag = "subscriptions",
+    params(("id" = Uuid, Path)),
+    request_body = SeatsBody,
+    responses((status = 200, description = "Applied, or replayed", body = CommandResponse)),
+    security(("bearer" = [])),
+)]
 pub async fn remove_seats(
     State(state): State<AppState>,
     PathParam(id): PathParam<Uuid>,
@@ -188,7 +227,15 @@ pub async fn remove_seats(
     on_subscription(&state, &request, id, "remove-seats", &body.digest, command).await
 }
 
-#[utoipa::path(post, path = "/v1/subscriptions/{id}/set-overage-billing", tag = "subscriptions", params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for the same key and body; another body answers 422")), request_body = OverageBody, responses((status = 200, description = "Applied (or replayed: `Idempotent-Replayed: true`)", body = crate::routes::commands::CommandResponse), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    post,
+    path = "/v1/subscriptions/{id}/set-overage-billing",
+    tag = "subscriptions",
+    params(("id" = Uuid, Path)),
+    request_body = OverageBody,
+    responses((status = 200, description = "Applied, or replayed", body = CommandResponse)),
+    security(("bearer" = [])),
+)]
 pub async fn set_overage_billing(
     State(state): State<AppState>,
     PathParam(id): PathParam<Uuid>,
@@ -212,7 +259,15 @@ pub async fn set_overage_billing(
 /// The committed features come from the account's entitlements: features with usage this
 /// period or an explicit commitment. (A usage recorded between this read and the command is not
 /// seen; the window is one request long.)
-#[utoipa::path(post, path = "/v1/subscriptions/{id}/change-plan", tag = "subscriptions", params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for the same key and body; another body answers 422")), request_body = ChangePlanBody, responses((status = 200, description = "Applied (or replayed: `Idempotent-Replayed: true`)", body = crate::routes::commands::CommandResponse), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    post,
+    path = "/v1/subscriptions/{id}/change-plan",
+    tag = "subscriptions",
+    params(("id" = Uuid, Path)),
+    request_body = ChangePlanBody,
+    responses((status = 200, description = "Applied, or replayed", body = CommandResponse)),
+    security(("bearer" = [])),
+)]
 pub async fn change_plan(
     State(state): State<AppState>,
     PathParam(id): PathParam<Uuid>,
@@ -238,7 +293,15 @@ pub async fn change_plan(
     on_subscription(&state, &request, id, "change-plan", &body.digest, command).await
 }
 
-#[utoipa::path(post, path = "/v1/subscriptions/{id}/cancel", tag = "subscriptions", params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for the same key and body; another body answers 422")), request_body = CancelBody, responses((status = 200, description = "Applied (or replayed: `Idempotent-Replayed: true`)", body = crate::routes::commands::CommandResponse), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    post,
+    path = "/v1/subscriptions/{id}/cancel",
+    tag = "subscriptions",
+    params(("id" = Uuid, Path)),
+    request_body = CancelBody,
+    responses((status = 200, description = "Applied, or replayed", body = CommandResponse)),
+    security(("bearer" = [])),
+)]
 pub async fn cancel(
     State(state): State<AppState>,
     PathParam(id): PathParam<Uuid>,
@@ -276,7 +339,17 @@ pub struct ScheduledChangeView {
     effective_at: DateTime<Utc>,
 }
 
-#[utoipa::path(get, path = "/v1/subscriptions/{id}", tag = "subscriptions", params(("id" = Uuid, Path), MinPosition), responses((status = 200, description = "OK", body = SubscriptionView), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    get,
+    path = "/v1/subscriptions/{id}",
+    tag = "subscriptions",
+    params(
+        ("id" = Uuid, Path),
+        MinPosition,
+    ),
+    responses((status = 200, description = "OK", body = SubscriptionView)),
+    security(("bearer" = [])),
+)]
 pub async fn get_subscription(
     State(state): State<AppState>,
     principal: Principal,

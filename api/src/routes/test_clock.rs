@@ -82,7 +82,13 @@ pub struct AdvanceView {
     position: i64,
 }
 
-#[utoipa::path(get, path = "/v1/test-clock", tag = "test-clock", responses((status = 200, description = "OK", body = ClockView), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    get,
+    path = "/v1/test-clock",
+    tag = "test-clock",
+    responses((status = 200, description = "OK", body = ClockView)),
+    security(("bearer" = [])),
+)]
 pub async fn now(
     State(state): State<AppState>,
     _admin: Admin,
@@ -91,7 +97,14 @@ pub async fn now(
     Ok(Json(ClockView { now: clock.now() }))
 }
 
-#[utoipa::path(post, path = "/v1/test-clock/advance", tag = "test-clock", request_body = AdvanceBody, responses((status = 200, description = "Advanced; every timer due has run and the projections caught up", body = AdvanceView), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    post,
+    path = "/v1/test-clock/advance",
+    tag = "test-clock",
+    request_body = AdvanceBody,
+    responses((status = 200, description = "Advanced; every timer due has run and the projections caught up", body = AdvanceView)),
+    security(("bearer" = [])),
+)]
 #[tracing::instrument(skip_all)]
 pub async fn advance(
     State(state): State<AppState>,

@@ -8,7 +8,7 @@ use domain::FeatureKey;
 use serde::Deserialize;
 
 use super::accounts::account;
-use super::commands::{dispatch, NoBody, Outcome};
+use super::commands::{dispatch, CommandResponse, NoBody, Outcome};
 use crate::extract::{CommandRequest, JsonBody, PathParam};
 use crate::problem::ApiError;
 use crate::state::AppState;
@@ -50,7 +50,15 @@ async fn on_entitlements(
     .await
 }
 
-#[utoipa::path(post, path = "/v1/accounts/{account_id}/usage", tag = "accounts", params(("account_id" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for the same key and body; another body answers 422")), request_body = UsageBody, responses((status = 200, description = "Applied (or replayed: `Idempotent-Replayed: true`)", body = crate::routes::commands::CommandResponse), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    post,
+    path = "/v1/accounts/{account_id}/usage",
+    tag = "accounts",
+    params(("account_id" = String, Path)),
+    request_body = UsageBody,
+    responses((status = 200, description = "Applied, or replayed", body = CommandResponse)),
+    security(("bearer" = [])),
+)]
 pub async fn record_usage(
     State(state): State<AppState>,
     PathParam(raw): PathParam<String>,
@@ -66,7 +74,15 @@ pub async fn record_usage(
     on_entitlements(&state, &request, &raw, &route, &body.digest, command).await
 }
 
-#[utoipa::path(post, path = "/v1/accounts/{account_id}/commitments", tag = "accounts", params(("account_id" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for the same key and body; another body answers 422")), request_body = CommitmentBody, responses((status = 200, description = "Applied (or replayed: `Idempotent-Replayed: true`)", body = crate::routes::commands::CommandResponse), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    post,
+    path = "/v1/accounts/{account_id}/commitments",
+    tag = "accounts",
+    params(("account_id" = String, Path)),
+    request_body = CommitmentBody,
+    responses((status = 200, description = "Applied, or replayed", body = CommandResponse)),
+    security(("bearer" = [])),
+)]
 pub async fn add_commitment(
     State(state): State<AppState>,
     PathParam(raw): PathParam<String>,
@@ -79,7 +95,17 @@ pub async fn add_commitment(
     on_entitlements(&state, &request, &raw, &route, &body.digest, command).await
 }
 
-#[utoipa::path(delete, path = "/v1/accounts/{account_id}/commitments/{feature}", tag = "accounts", params(("account_id" = String, Path), ("feature" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for the same key and body; another body answers 422")), responses((status = 200, description = "Applied (or replayed: `Idempotent-Replayed: true`)", body = crate::routes::commands::CommandResponse), (status = "4XX", description = "A problem (RFC 9457) with a stable `code`", body = crate::problem::ProblemBody, content_type = "application/problem+json"), (status = "5XX", description = "A server-side problem; never internals", body = crate::problem::ProblemBody, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    delete,
+    path = "/v1/accounts/{account_id}/commitments/{feature}",
+    tag = "accounts",
+    params(
+        ("account_id" = String, Path),
+        ("feature" = String, Path),
+    ),
+    responses((status = 200, description = "Applied, or replayed", body = CommandResponse)),
+    security(("bearer" = [])),
+)]
 pub async fn release_commitment(
     State(state): State<AppState>,
     PathParam((raw, feature)): PathParam<(String, String)>,
