@@ -35,12 +35,15 @@ pub struct LineBody {
     description: String,
     quantity: u32,
     /// Minor units of the invoice's currency.
+    #[schema(minimum = 0)]
     unit_amount: i64,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecordPaymentBody {
+    /// Minor units of the invoice's currency.
+    #[schema(minimum = 1)]
     amount: i64,
     payment_ref: String,
 }
@@ -58,6 +61,8 @@ pub struct RecordFailureBody {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefundBody {
+    /// Minor units of the invoice's currency.
+    #[schema(minimum = 1)]
     amount: i64,
     reason: String,
 }

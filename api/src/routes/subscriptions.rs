@@ -381,3 +381,22 @@ pub async fn get_subscription(
         version: loaded.version,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use utoipa::PartialSchema;
+
+    #[test]
+    fn the_documented_seat_range_is_the_domains() {
+        let max = f64::from(domain::SeatCount::MAX);
+        for (schema, field) in [
+            (super::SeatsBody::schema(), "count"),
+            (super::StartTrialBody::schema(), "seats"),
+        ] {
+            let schema = serde_json::to_value(schema).unwrap();
+            let range = &schema["properties"][field];
+            assert_eq!(range["minimum"].as_f64(), Some(1.0), "{schema}");
+            assert_eq!(range["maximum"].as_f64(), Some(max), "{schema}");
+        }
+    }
+}

@@ -17,6 +17,8 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct UsageBody {
     feature: String,
+    /// 1 to `MAX_USAGE_QUANTITY` (checked by the domain; the schema states it for clients).
+    #[schema(minimum = 1, maximum = 1_000_000_000)]
     quantity: u64,
     usage_id: String,
 }
@@ -116,4 +118,18 @@ pub async fn release_commitment(
     let feature = FeatureKey::parse(&feature)?;
     let command = EntitlementsCommand::ReleaseCommitment { feature };
     on_entitlements(&state, &request, &raw, &route, &body.digest, command).await
+}
+
+#[cfg(test)]
+mod tests {
+    use utoipa::PartialSchema;
+
+    #[test]
+    fn the_documented_quantity_range_is_the_domains() {
+        let schema = serde_json::to_value(super::UsageBody::schema()).unwrap();
+        let quantity = &schema["properties"]["quantity"];
+        assert_eq!(quantity["minimum"].as_f64(), Some(1.0));
+        let max = domain::entitlements::MAX_USAGE_QUANTITY as f64;
+        assert_eq!(quantity["maximum"].as_f64(), Some(max), "{schema}");
+    }
 }
