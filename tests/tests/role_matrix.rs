@@ -2,7 +2,8 @@
 //! the document is built from the router's route registration, so a route added later is in it —
 //! called with every identity: admin, service, support, an account key on its own account and on
 //! another, no key, an unknown key and a revoked key. `ACCESS` names the rule of each route; a
-//! listed route without an entry fails the test, so no route can escape the matrix.
+//! listed route without an entry fails the test, so no route can escape the matrix, and a route
+//! of `ACCESS` that is served without being listed fails it too.
 
 mod support;
 
@@ -276,6 +277,26 @@ async fn every_route_answers_every_role_as_its_rule_says() {
         }
     }
     assert!(operations.len() >= 39, "{} operations", operations.len());
+
+    // A route of the table that is not in the document must not be served either: a route
+    // mounted without its `routes!` registration would escape the document and this matrix.
+    for (route, _) in ACCESS {
+        let (method, template) = route.split_once(' ').expect("METHOD path");
+        if operations
+            .iter()
+            .any(|(m, p, _)| m == method && p == template)
+        {
+            continue;
+        }
+        let path = concrete(template, OTHER, &subscription_of_other);
+        let reply = call(&admin, method, &path).await;
+        let unserved =
+            (reply.status == 404 && reply.body["detail"] == "no such route") || reply.status == 405;
+        assert!(
+            unserved,
+            "{route} is served but not in /openapi.json: {reply:?}"
+        );
+    }
 
     // Every account read caught up with the setup, for both accounts alike.
     for (method, template, access) in &operations {
