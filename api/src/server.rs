@@ -23,8 +23,8 @@ use crate::cli::ServeArgs;
 use crate::extract::request_id;
 use crate::problem::ApiError;
 use crate::routes::{
-    accounts, api_keys, audit, dunning_cases, health, invoices, notifications, plans,
-    subscriptions, test_clock, usage,
+    accounts, api_keys, audit, dunning_cases, dunning_queue, health, invoices, notifications,
+    plans, subscriptions, test_clock, timeline, usage,
 };
 use crate::state::AppState;
 
@@ -124,6 +124,12 @@ pub fn router(state: AppState) -> Router {
             "/v1/accounts/{account_id}/commitments/{feature}",
             delete(usage::release_commitment),
         )
+        // Billing Timeline and Dunning Work Queue.
+        .route(
+            "/v1/accounts/{account_id}/timeline",
+            get(timeline::list),
+        )
+        .route("/v1/dunning/queue", get(dunning_queue::list))
         .route("/v1/audit/streams/{type}/{id}", get(audit::stream))
         .route(
             "/v1/admin/api-keys",
