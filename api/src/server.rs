@@ -125,10 +125,7 @@ pub fn router(state: AppState) -> Router {
             delete(usage::release_commitment),
         )
         // Billing Timeline and Dunning Work Queue.
-        .route(
-            "/v1/accounts/{account_id}/timeline",
-            get(timeline::list),
-        )
+        .route("/v1/accounts/{account_id}/timeline", get(timeline::list))
         .route("/v1/dunning/queue", get(dunning_queue::list))
         .route("/v1/audit/streams/{type}/{id}", get(audit::stream))
         .route(

@@ -138,8 +138,14 @@ async fn a_declined_card_is_told_on_the_timeline_and_queued_once_suspended(backe
         ],
     );
     assert!(kinds(&story).contains(&"entitlements_suspended"));
-    let positions: Vec<i64> = story.iter().map(|e| e["position"].as_i64().unwrap()).collect();
-    assert!(positions.windows(2).all(|pair| pair[0] < pair[1]), "{positions:?}");
+    let positions: Vec<i64> = story
+        .iter()
+        .map(|e| e["position"].as_i64().unwrap())
+        .collect();
+    assert!(
+        positions.windows(2).all(|pair| pair[0] < pair[1]),
+        "{positions:?}"
+    );
 
     let by_age = get(&api, "/v1/dunning/queue").await;
     let by_age = items(&by_age);
@@ -159,13 +165,20 @@ async fn a_declined_card_is_told_on_the_timeline_and_queued_once_suspended(backe
         [hard[0].clone(), case.clone()],
         "the pro invoice is larger"
     );
-    assert_eq!(queue(&api, "stage=suspended").await, [case.clone()]);
+    assert_eq!(
+        queue(&api, "stage=suspended").await,
+        std::slice::from_ref(&case)
+    );
     assert_eq!(queue(&api, "stage=escalated&sort=amount").await, hard);
 
     let first = get(&api, "/v1/dunning/queue?sort=amount&limit=1").await;
     assert_eq!(items(&first)[0]["case_id"], hard[0]);
     let cursor = first["next_cursor"].as_str().expect("a next page");
-    let second = get(&api, &format!("/v1/dunning/queue?sort=amount&limit=1&cursor={cursor}")).await;
+    let second = get(
+        &api,
+        &format!("/v1/dunning/queue?sort=amount&limit=1&cursor={cursor}"),
+    )
+    .await;
     assert_eq!(items(&second)[0]["case_id"], case);
     assert_eq!(second["next_cursor"], Value::Null);
     api.get(&format!("/v1/dunning/queue?sort=age&cursor={cursor}"))
@@ -180,7 +193,11 @@ async fn a_declined_card_is_told_on_the_timeline_and_queued_once_suspended(backe
         &format!("/v1/accounts/{declined}/timeline?limit=3&cursor={cursor}"),
     )
     .await;
-    assert_eq!(items(&next)[0], story[3], "the next page starts where the first ended");
+    assert_eq!(
+        items(&next)[0],
+        story[3],
+        "the next page starts where the first ended"
+    );
 }
 
 async fn roles_and_bad_parameters(backend: Backend) {
@@ -226,9 +243,21 @@ async fn roles_and_bad_parameters(backend: Backend) {
         ("/v1/dunning/queue?cursor=42", 400, "invalid_request"),
         ("/v1/dunning/queue?limit=0", 422, "validation_failed"),
         ("/v1/dunning/queue?colour=red", 400, "invalid_request"),
-        ("/v1/accounts/acct_tl_own/timeline?cursor=abc", 400, "invalid_request"),
-        ("/v1/accounts/acct_tl_own/timeline?cursor=-3", 400, "invalid_request"),
-        ("/v1/accounts/acct_tl_own/timeline?limit=101", 422, "validation_failed"),
+        (
+            "/v1/accounts/acct_tl_own/timeline?cursor=abc",
+            400,
+            "invalid_request",
+        ),
+        (
+            "/v1/accounts/acct_tl_own/timeline?cursor=-3",
+            400,
+            "invalid_request",
+        ),
+        (
+            "/v1/accounts/acct_tl_own/timeline?limit=101",
+            422,
+            "validation_failed",
+        ),
     ] {
         admin.get(path).await.assert_problem(status, code);
     }

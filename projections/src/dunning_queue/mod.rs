@@ -62,7 +62,10 @@ impl Projector for DunningQueueProjector {
         let mut rows: BTreeMap<String, QueueRow> = stored_rows.clone();
         for stored in events {
             let event: DunningEvent = payload(stored)?;
-            match (QueueRow::started(&event), rows.get_mut(&stored.aggregate_id)) {
+            match (
+                QueueRow::started(&event),
+                rows.get_mut(&stored.aggregate_id),
+            ) {
                 (Some(row), None) => {
                     rows.insert(stored.aggregate_id.clone(), row);
                 }

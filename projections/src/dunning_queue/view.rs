@@ -199,8 +199,18 @@ mod tests {
         let text = cursor.to_string();
         assert_eq!(QueueCursor::parse(&text, QueueSort::Amount), Some(cursor));
         assert_eq!(QueueCursor::parse(&text, QueueSort::Age), None);
-        for foreign in ["", "42", "amount.x.y", "amount.1.not-a-uuid", "size.1.00000000-0000-0000-0000-000000000000"] {
-            assert_eq!(QueueCursor::parse(foreign, QueueSort::Amount), None, "{foreign}");
+        for foreign in [
+            "",
+            "42",
+            "amount.x.y",
+            "amount.1.not-a-uuid",
+            "size.1.00000000-0000-0000-0000-000000000000",
+        ] {
+            assert_eq!(
+                QueueCursor::parse(foreign, QueueSort::Amount),
+                None,
+                "{foreign}"
+            );
         }
     }
 }

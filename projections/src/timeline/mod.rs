@@ -34,8 +34,8 @@ use crate::runtime::Projector;
 use crate::sql::{ProjectionTx, ReadPool};
 
 use entry::Entry;
-use table::Owner;
 pub use table::EntryRow;
+use table::Owner;
 
 /// Every table this projector owns (for rebuild and verification).
 pub const TABLES: &[&str] = &["timeline_entries", "timeline_invoices", "timeline_cases"];
@@ -196,10 +196,7 @@ impl TryFrom<EntryRow> for TimelineEntryView {
         };
         Ok(Self {
             at: parse_timestamp(&row.at)?,
-            event_id: row
-                .event_id
-                .parse()
-                .map_err(|e| corrupt("event_id", &e))?,
+            event_id: row.event_id.parse().map_err(|e| corrupt("event_id", &e))?,
             details: serde_json::from_str(&row.details).map_err(|e| corrupt("details", &e))?,
             kind: row.kind,
             amount: row.amount,

@@ -4,8 +4,8 @@
 //! pages; days in dunning and the next action are as of the clock.
 
 use chrono::Duration;
-use domain::Clock;
 use domain::dunning::{DunningCommand, DunningStage};
+use domain::Clock;
 use infrastructure::testing::Backend;
 use projections::dunning_queue::{NextAction, QueueItemView};
 use projections::{Projections, QueueCursor, QueueQuery, QueueSort};
@@ -136,9 +136,11 @@ async fn cases_needing_support_are_queued_sorted_and_filtered(backend: Backend) 
         queue(&h, query(Some(DunningStage::Escalated), QueueSort::Amount)).await,
         tie
     );
-    assert!(queue(&h, query(Some(DunningStage::Retrying), QueueSort::Age))
-        .await
-        .is_empty());
+    assert!(
+        queue(&h, query(Some(DunningStage::Retrying), QueueSort::Age))
+            .await
+            .is_empty()
+    );
 
     // Pages of one hold each case once, in the same order, for both sorts.
     for sort in [QueueSort::Amount, QueueSort::Age] {
@@ -154,7 +156,11 @@ async fn cases_needing_support_are_queued_sorted_and_filtered(backend: Backend) 
     assert_eq!(days, [15, 14, 13]);
     let (first, second, third) = (&items[0], &items[1], &items[2]);
     assert_eq!(
-        (first.stage.as_str(), first.amount_due, first.currency.as_str()),
+        (
+            first.stage.as_str(),
+            first.amount_due,
+            first.currency.as_str()
+        ),
         ("suspended", 9900, "usd")
     );
     assert_eq!(first.account_id, "acct_q_suspended");

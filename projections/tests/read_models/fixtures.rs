@@ -248,7 +248,12 @@ impl Harness {
             invoice_id,
             amount_due: money(amount, "usd"),
             failure_reason: "Your card was declined.".into(),
-            failure_code: if hard_decline { "lost_card" } else { "card_declined" }.into(),
+            failure_code: if hard_decline {
+                "lost_card"
+            } else {
+                "card_declined"
+            }
+            .into(),
             hard_decline,
         };
         let position = self.dunning(id, command).await.expect("started");

@@ -6,11 +6,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use application::event_log::StoredEvent;
 use chrono::Duration;
-use domain::Clock;
 use domain::dunning::DunningCommand;
 use domain::entitlements::EntitlementsCommand;
 use domain::invoice::InvoiceCommand;
 use domain::subscription::{BillingAccount, SubscriptionCommand};
+use domain::Clock;
 use domain::{Email, PaymentMethodToken};
 use infrastructure::testing::Backend;
 use projections::timeline::TimelineEntryView;
@@ -164,12 +164,18 @@ fn assert_entries_match_the_log(
     lifecycle: &Lifecycle,
 ) {
     for pair in entries.windows(2) {
-        assert!(pair[0].position < pair[1].position, "in log order: {pair:?}");
+        assert!(
+            pair[0].position < pair[1].position,
+            "in log order: {pair:?}"
+        );
     }
     for entry in entries {
         let stored = log.get(&entry.position).expect("an entry names an event");
         assert_eq!(entry.event_id, stored.metadata.event_id, "{entry:?}");
-        assert_eq!(entry.causation_id, stored.metadata.causation_id, "{entry:?}");
+        assert_eq!(
+            entry.causation_id, stored.metadata.causation_id,
+            "{entry:?}"
+        );
         assert_eq!(entry.at, stored.metadata.recorded_at, "{entry:?}");
         assert!(
             lifecycle.aggregates.contains(&stored.aggregate_id),
@@ -232,7 +238,10 @@ async fn a_recovered_and_a_cancelled_lifecycle_each_read_in_order(backend: Backe
     assert_eq!(failed.details["code"], "card_declined");
     let started = &story[6];
     assert_eq!(started.amount, Some(1900));
-    assert_eq!(started.details["invoice_id"], story[4].details["invoice_id"]);
+    assert_eq!(
+        started.details["invoice_id"],
+        story[4].details["invoice_id"]
+    );
     assert_eq!(story[12].details["reason"], "retries_exhausted");
     assert_eq!(story[0].details["plan_id"], "starter");
     assert_eq!(story[0].details["seats"], 2);
