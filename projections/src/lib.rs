@@ -10,6 +10,7 @@ pub mod event;
 pub mod feature_access;
 pub mod invoices;
 pub mod notifications;
+mod page;
 pub mod read_models;
 pub mod runtime;
 pub mod sql;

@@ -22,6 +22,7 @@ use domain::dunning::{DunningEvent, DunningStage};
 
 use crate::error::ProjectionError;
 use crate::event::{event_error, payload, DUNNING_CASE};
+use crate::page;
 use crate::runtime::Projector;
 use crate::sql::{ProjectionTx, ReadPool};
 
@@ -104,7 +105,7 @@ pub async fn page(
     now: DateTime<Utc>,
 ) -> Result<QueuePage, ProjectionError> {
     let stage = query.stage.map(stage_name);
-    let rows = table::page(pool, stage, query.sort, cursor, i64::from(limit) + 1).await?;
+    let rows = table::page(pool, stage, query.sort, cursor, page::rows_to_fetch(limit)).await?;
     view::page_of(rows, limit, query.sort, now)
 }
 

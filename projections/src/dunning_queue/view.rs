@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::columns::parse_timestamp;
 use crate::error::ProjectionError;
+use crate::page;
 
 use super::row::{stage_name, QueueRow};
 
@@ -165,23 +166,19 @@ pub struct QueuePage {
     pub next_cursor: Option<String>,
 }
 
-/// Builds the page from up to `limit + 1` rows: the extra one says whether another page follows.
+/// The page of the first `limit` of `rows` (fetched with `page::rows_to_fetch`), as of `now`.
 pub(super) fn page_of(
-    mut rows: Vec<QueueRow>,
+    rows: Vec<QueueRow>,
     limit: u32,
     sort: QueueSort,
     now: DateTime<Utc>,
 ) -> Result<QueuePage, ProjectionError> {
-    let more = rows.len() > limit as usize;
-    rows.truncate(limit as usize);
-    let next_cursor = match rows.last() {
-        Some(last) if more => Some(QueueCursor::after(sort, last)?.to_string()),
-        _ => None,
-    };
-    let items = rows
-        .into_iter()
-        .map(|row| QueueItemView::of(row, now))
-        .collect::<Result<_, _>>()?;
+    let (items, next_cursor) = page::split(
+        rows,
+        limit,
+        |row| Ok(QueueCursor::after(sort, row)?.to_string()),
+        |row| QueueItemView::of(row, now),
+    )?;
     Ok(QueuePage { items, next_cursor })
 }
 

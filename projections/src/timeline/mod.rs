@@ -30,6 +30,7 @@ use crate::error::ProjectionError;
 use crate::event::{
     event_error, payload, subscription_account, DUNNING_CASE, ENTITLEMENTS, INVOICE, SUBSCRIPTION,
 };
+use crate::page;
 use crate::runtime::Projector;
 use crate::sql::{ProjectionTx, ReadPool};
 
@@ -235,17 +236,13 @@ pub async fn page(
     cursor: Option<TimelineCursor>,
 ) -> Result<TimelinePage, ProjectionError> {
     let after = cursor.map_or(0, |cursor| cursor.0);
-    // One row more than asked tells whether another page follows.
-    let mut rows = table::page(pool, account_id.as_str(), after, i64::from(limit) + 1).await?;
-    let more = rows.len() > limit as usize;
-    rows.truncate(limit as usize);
-    let next_cursor = more
-        .then(|| rows.last().map(|row| row.position.to_string()))
-        .flatten();
-    let items = rows
-        .into_iter()
-        .map(TimelineEntryView::try_from)
-        .collect::<Result<_, _>>()?;
+    let rows = table::page(pool, account_id.as_str(), after, page::rows_to_fetch(limit)).await?;
+    let (items, next_cursor) = page::split(
+        rows,
+        limit,
+        |row| Ok(row.position.to_string()),
+        TimelineEntryView::try_from,
+    )?;
     Ok(TimelinePage { items, next_cursor })
 }
 
