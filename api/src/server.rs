@@ -26,8 +26,8 @@ use crate::extract::request_id;
 use crate::openapi::ApiDoc;
 use crate::problem::ApiError;
 use crate::routes::{
-    accounts, api_keys, audit, dunning_cases, health, invoices, notifications, plans,
-    subscriptions, test_clock, usage,
+    accounts, api_keys, audit, dunning_cases, dunning_queue, health, invoices, notifications,
+    plans, subscriptions, test_clock, timeline, usage,
 };
 use crate::state::AppState;
 
@@ -91,6 +91,8 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(usage::record_usage))
         .routes(routes!(usage::add_commitment))
         .routes(routes!(usage::release_commitment))
+        .routes(routes!(timeline::list))
+        .routes(routes!(dunning_queue::list))
         .routes(routes!(audit::stream))
         .routes(routes!(api_keys::create, api_keys::list))
         .routes(routes!(api_keys::revoke));

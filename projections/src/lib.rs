@@ -1,23 +1,28 @@
 //! Read models and their checkpointed projectors (SPEC section 5): a runtime that follows the
 //! global event log with exactly-once effect, the Account Subscription Summary, the Feature
-//! Access View, the account invoices and the notification outbox, and the queries the HTTP layer answers from them.
+//! Access View, the account invoices, the notification outbox, the Billing Timeline and the
+//! Dunning Work Queue, and the queries the HTTP layer answers from them.
 
 mod columns;
+pub mod dunning_queue;
 pub mod error;
 pub mod event;
 pub mod feature_access;
 pub mod invoices;
 pub mod notifications;
+mod page;
 pub mod read_models;
 pub mod runtime;
 pub mod sql;
 pub mod summary;
+pub mod timeline;
 
 use std::sync::Arc;
 
 use domain::PlanCatalog;
 use infrastructure::Store;
 
+pub use dunning_queue::{DunningQueueProjector, QueueCursor, QueuePage, QueueQuery, QueueSort};
 pub use error::ProjectionError;
 pub use feature_access::{FeatureAccessProjector, FeatureAccessView};
 pub use invoices::{AccountInvoicesProjector, InvoiceCursor, InvoicePage, InvoiceView};
@@ -27,6 +32,7 @@ pub use runtime::{
     Policy, ProjectionState, ProjectionStatus, Projections, Projector, RuntimeOptions,
 };
 pub use summary::{AccountSummaryProjector, SummaryView};
+pub use timeline::{BillingTimelineProjector, TimelineCursor, TimelinePage};
 
 /// Starts the runtime with every read model of this crate.
 pub fn start(store: Arc<Store>, catalog: Arc<PlanCatalog>, options: RuntimeOptions) -> Projections {
@@ -35,5 +41,7 @@ pub fn start(store: Arc<Store>, catalog: Arc<PlanCatalog>, options: RuntimeOptio
     projections.spawn(FeatureAccessProjector);
     projections.spawn(AccountInvoicesProjector);
     projections.spawn(NotificationsProjector);
+    projections.spawn(BillingTimelineProjector);
+    projections.spawn(DunningQueueProjector);
     projections
 }

@@ -1,14 +1,17 @@
 //! The queries the HTTP layer calls, in one place, over the store's read side.
 
+use chrono::{DateTime, Utc};
 use domain::{AccountId, FeatureKey};
 use infrastructure::Store;
 
+use crate::dunning_queue::{self, QueueCursor, QueuePage, QueueQuery};
 use crate::error::ProjectionError;
 use crate::feature_access::{self, FeatureAccessView};
 use crate::invoices::{self, InvoiceCursor, InvoicePage};
 use crate::notifications::{self, NotificationPage};
 use crate::sql::ReadPool;
 use crate::summary::{self, SummaryView};
+use crate::timeline::{self, TimelineCursor, TimelinePage};
 
 /// The read models of this crate. Cheap to clone (it holds a connection pool).
 #[derive(Clone)]
@@ -67,6 +70,28 @@ impl ReadModels {
         after: Option<i64>,
     ) -> Result<NotificationPage, ProjectionError> {
         notifications::page(&self.pool, account_id, limit, after).await
+    }
+
+    /// Up to `limit` entries of the account's timeline, oldest first, after `cursor`.
+    pub async fn timeline(
+        &self,
+        account_id: &AccountId,
+        limit: u32,
+        cursor: Option<TimelineCursor>,
+    ) -> Result<TimelinePage, ProjectionError> {
+        timeline::page(&self.pool, account_id, limit, cursor).await
+    }
+
+    /// Up to `limit` cases of the dunning work queue in `query`'s order after `cursor`, with
+    /// days in dunning and next actions as of `now`.
+    pub async fn dunning_queue(
+        &self,
+        query: QueueQuery,
+        limit: u32,
+        cursor: Option<&QueueCursor>,
+        now: DateTime<Utc>,
+    ) -> Result<QueuePage, ProjectionError> {
+        dunning_queue::page(&self.pool, query, limit, cursor, now).await
     }
 
     /// The pool the queries read, for audit verification (`summary::all_rows`, …).

@@ -179,15 +179,20 @@ const MAX_PAGE: u32 = 100;
 impl ListQuery {
     /// The page size asked for: 1 to 100, 20 unless given.
     pub fn limit(&self) -> Result<u32, ApiError> {
-        let limit = self.limit.unwrap_or(DEFAULT_PAGE);
-        if !(1..=MAX_PAGE).contains(&limit) {
-            return Err(ApiError::validation(
-                "limit",
-                format!("must be 1 to {MAX_PAGE}"),
-            ));
-        }
-        Ok(limit)
+        page_limit(self.limit)
     }
+}
+
+/// The page size of a list: 1 to 100, 20 unless given.
+pub fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
+    let limit = limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::validation(
+            "limit",
+            format!("must be 1 to {MAX_PAGE}"),
+        ));
+    }
+    Ok(limit)
 }
 
 /// The answer to a `cursor` this API did not issue.

@@ -7,12 +7,14 @@ pub mod api_keys;
 pub mod audit;
 pub mod commands;
 pub mod dunning_cases;
+pub mod dunning_queue;
 pub mod health;
 pub mod invoices;
 pub mod notifications;
 pub mod plans;
 pub mod subscriptions;
 pub mod test_clock;
+pub mod timeline;
 pub mod usage;
 
 /// `?min_position=N`: answer only once the read model has processed position N.

@@ -18,6 +18,7 @@ use domain::AccountId;
 
 use crate::error::ProjectionError;
 use crate::event::{InvoiceChange, INVOICE};
+use crate::page;
 use crate::runtime::Projector;
 use crate::sql::{ProjectionTx, ReadPool};
 
@@ -91,17 +92,19 @@ pub async fn page(
     cursor: Option<InvoiceCursor>,
 ) -> Result<InvoicePage, ProjectionError> {
     let before = cursor.map_or(i64::MAX, |cursor| cursor.0);
-    // One row more than asked tells whether another page follows.
-    let mut rows = table::page(pool, account_id.as_str(), before, i64::from(limit) + 1).await?;
-    let more = rows.len() > limit as usize;
-    rows.truncate(limit as usize);
-    let next_cursor = more
-        .then(|| rows.last().map(|row| row.issued_position.to_string()))
-        .flatten();
-    let items = rows
-        .into_iter()
-        .map(InvoiceView::try_from)
-        .collect::<Result<_, _>>()?;
+    let rows = table::page(
+        pool,
+        account_id.as_str(),
+        before,
+        page::rows_to_fetch(limit),
+    )
+    .await?;
+    let (items, next_cursor) = page::split(
+        rows,
+        limit,
+        |row| Ok(row.issued_position.to_string()),
+        InvoiceView::try_from,
+    )?;
     Ok(InvoicePage { items, next_cursor })
 }
 

@@ -18,6 +18,7 @@ use serde_json::{json, Value};
 use crate::columns::{parse_timestamp, timestamp};
 use crate::error::ProjectionError;
 use crate::event::{event_error, payload, DUNNING_CASE};
+use crate::page;
 use crate::runtime::Projector;
 use crate::sql::{ProjectionTx, ReadPool};
 
@@ -150,15 +151,12 @@ pub async fn page(
     after: Option<i64>,
 ) -> Result<NotificationPage, ProjectionError> {
     let after = after.unwrap_or(0);
-    let mut rows = table::page(pool, account_id.as_str(), after, i64::from(limit) + 1).await?;
-    let more = rows.len() > limit as usize;
-    rows.truncate(limit as usize);
-    let next_cursor = more
-        .then(|| rows.last().map(|row| row.position.to_string()))
-        .flatten();
-    let items = rows
-        .into_iter()
-        .map(NotificationView::try_from)
-        .collect::<Result<_, _>>()?;
+    let rows = table::page(pool, account_id.as_str(), after, page::rows_to_fetch(limit)).await?;
+    let (items, next_cursor) = page::split(
+        rows,
+        limit,
+        |row| Ok(row.position.to_string()),
+        NotificationView::try_from,
+    )?;
     Ok(NotificationPage { items, next_cursor })
 }

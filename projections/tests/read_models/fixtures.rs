@@ -8,7 +8,7 @@ use std::time::Duration;
 use application::event_log::{Append, EventLog, EventMetadata, LogCursor, NewEvent, StoredEvent};
 use application::{CommandBus, CommandContext};
 use chrono::{DateTime, Utc};
-use domain::dunning::DunningPolicy;
+use domain::dunning::{DunningCase, DunningCommand, DunningPolicy};
 use domain::entitlements::{Entitlements, EntitlementsCommand, UsageId};
 use domain::invoice::{Invoice, InvoiceCommand, InvoiceLine, LineKind};
 use domain::subscription::{BillingAccount, Subscription, SubscriptionCommand};
@@ -217,6 +217,47 @@ impl Harness {
             usage_id: UsageId::parse(&Uuid::new_v4().to_string()).unwrap(),
         };
         self.entitlements(account_id, command).await
+    }
+
+    /// Executes a dunning-case command; returns the position of its last event (`None`: it
+    /// appended nothing).
+    pub async fn dunning(&self, case_id: Uuid, command: DunningCommand) -> Option<i64> {
+        let executed = self
+            .bus
+            .execute::<DunningCase>(&case_id.to_string(), command, &self.services, &context())
+            .await
+            .expect("the dunning command is accepted");
+        executed.record.position
+    }
+
+    /// Opens a dunning case for `invoice_id`, as the Dunning process manager does after a
+    /// failed payment; returns the case id and the position of its last event.
+    pub async fn start_dunning(
+        &self,
+        account_id: &str,
+        subscription_id: Option<Uuid>,
+        invoice_id: Uuid,
+        amount: i64,
+        hard_decline: bool,
+    ) -> (Uuid, i64) {
+        let id = Uuid::new_v4();
+        let command = DunningCommand::StartDunning {
+            case_id: id,
+            account_id: account(account_id),
+            subscription_id,
+            invoice_id,
+            amount_due: money(amount, "usd"),
+            failure_reason: "Your card was declined.".into(),
+            failure_code: if hard_decline {
+                "lost_card"
+            } else {
+                "card_declined"
+            }
+            .into(),
+            hard_decline,
+        };
+        let position = self.dunning(id, command).await.expect("started");
+        (id, position)
     }
 
     /// Appends an event no projector can decode, as a defect or a bad migration would leave.

@@ -4,6 +4,7 @@
 mod fixtures;
 mod instrumented;
 
+mod dunning_queue;
 mod exactly_once;
 mod feature_access;
 mod fencing;
@@ -12,3 +13,4 @@ mod invoices;
 mod recovery;
 mod single_worker;
 mod summary;
+mod timeline;

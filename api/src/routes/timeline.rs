@@ -1,0 +1,45 @@
+//! The account's Billing Timeline (SPEC 5 and 6), oldest first, in pages; with `min_position`
+//! for read-your-writes. The same role rules as the account's invoices.
+
+use axum::extract::State;
+use axum::Json;
+use projections::{BillingTimelineProjector, TimelineCursor, TimelinePage};
+
+use super::accounts::{account, foreign_cursor, fresh, read_model_error, ListQuery};
+use crate::auth::Principal;
+use crate::extract::{PathParam, Query};
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+#[utoipa::path(
+    get,
+    path = "/v1/accounts/{account_id}/timeline",
+    tag = "accounts",
+    params(
+        ("account_id" = String, Path),
+        ListQuery,
+    ),
+    responses((status = 200, description = "OK", body = TimelinePage)),
+    security(("bearer" = [])),
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    PathParam(raw): PathParam<String>,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<TimelinePage>, ApiError> {
+    let account = account(&raw, &principal)?;
+    let limit = query.limit()?;
+    let cursor = query
+        .cursor
+        .as_deref()
+        .map(|text| TimelineCursor::parse(text).ok_or_else(foreign_cursor))
+        .transpose()?;
+    fresh(&state, BillingTimelineProjector::NAME, query.min_position).await?;
+    state
+        .read_models
+        .timeline(&account, limit, cursor)
+        .await
+        .map(Json)
+        .map_err(read_model_error)
+}

@@ -1,0 +1,45 @@
+//! Keyset pagination, as every list of this crate does it: a page query fetches one row more than
+//! its limit, which tells whether another page follows without pointing the last page at an
+//! empty one.
+
+use crate::error::ProjectionError;
+
+/// How many rows a page query of `limit` fetches.
+pub(crate) fn rows_to_fetch(limit: u32) -> i64 {
+    i64::from(limit) + 1
+}
+
+/// The views of the first `limit` of `rows` (fetched with [`rows_to_fetch`]) and, when more
+/// followed, the cursor of the last one shown.
+pub(crate) fn split<R, V>(
+    mut rows: Vec<R>,
+    limit: u32,
+    cursor: impl Fn(&R) -> Result<String, ProjectionError>,
+    view: impl FnMut(R) -> Result<V, ProjectionError>,
+) -> Result<(Vec<V>, Option<String>), ProjectionError> {
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    let next_cursor = match rows.last() {
+        Some(last) if more => Some(cursor(last)?),
+        _ => None,
+    };
+    let items = rows.into_iter().map(view).collect::<Result<_, _>>()?;
+    Ok((items, next_cursor))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(rows: Vec<i64>, limit: u32) -> (Vec<i64>, Option<String>) {
+        split(rows, limit, |row| Ok(row.to_string()), Ok).unwrap()
+    }
+
+    #[test]
+    fn a_page_points_at_the_next_only_when_a_row_follows() {
+        assert_eq!(rows_to_fetch(3), 4);
+        assert_eq!(page(vec![1, 2, 3, 4], 3), (vec![1, 2, 3], Some("3".into())));
+        assert_eq!(page(vec![1, 2, 3], 3), (vec![1, 2, 3], None));
+        assert_eq!(page(vec![], 3), (vec![], None));
+    }
+}
