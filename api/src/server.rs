@@ -23,7 +23,7 @@ use crate::cli::ServeArgs;
 use crate::extract::request_id;
 use crate::problem::ApiError;
 use crate::routes::{
-    accounts, api_keys, audit, dunning_cases, health, invoices, notifications, plans,
+    accounts, api_keys, audit, audit_log, audit_state, dunning_cases, health, invoices, notifications, plans,
     subscriptions, test_clock, usage,
 };
 use crate::state::AppState;
@@ -125,6 +125,11 @@ pub fn router(state: AppState) -> Router {
             delete(usage::release_commitment),
         )
         .route("/v1/audit/streams/{type}/{id}", get(audit::stream))
+        .route(
+            "/v1/audit/streams/{type}/{id}/state",
+            get(audit_state::state),
+        )
+        .route("/v1/audit/events", get(audit_log::events))
         .route(
             "/v1/admin/api-keys",
             post(api_keys::create).get(api_keys::list),

@@ -11,11 +11,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cqrs_es::event_sink::EventSink;
-use cqrs_es::persist::{EventUpcaster, SerializedEvent};
+use cqrs_es::persist::SerializedEvent;
 use cqrs_es::{Aggregate, DomainEvent};
 use domain::Clock;
 use rand::Rng;
 use uuid::Uuid;
+
+mod past;
+
+pub use past::PastState;
 
 use crate::claims::{ClaimChange, UniqueClaim};
 use crate::event_log::{
@@ -69,7 +73,6 @@ const RETRY_PAUSE_BASE: Duration = Duration::from_millis(10);
 pub struct CommandBus<L> {
     log: Arc<L>,
     clock: Arc<dyn Clock>,
-    upcasters: Vec<Box<dyn EventUpcaster>>,
     snapshot_every: i64,
     max_attempts: u32,
 }
@@ -87,15 +90,9 @@ impl<L: EventLog> CommandBus<L> {
         Self {
             log,
             clock,
-            upcasters: Vec::new(),
             snapshot_every: 100,
             max_attempts: 5,
         }
-    }
-
-    pub fn with_upcasters(mut self, upcasters: Vec<Box<dyn EventUpcaster>>) -> Self {
-        self.upcasters = upcasters;
-        self
     }
 
     pub fn with_snapshot_every(mut self, events: i64) -> Self {
@@ -199,14 +196,7 @@ impl<L: EventLog> CommandBus<L> {
             .load_stream::<A>(aggregate_id)
             .await
             .map_err(storage)?;
-        let (mut aggregate, mut version) = match tail.snapshot {
-            Some(snapshot) => (
-                serde_json::from_value::<A>(snapshot.payload)
-                    .map_err(|e| DispatchError::Corrupt(format!("snapshot: {e}")))?,
-                snapshot.version,
-            ),
-            None => (A::default(), 0),
-        };
+        let (mut aggregate, mut version) = restore::<A>(tail.snapshot)?;
         for stored in tail.events {
             version = stored.sequence as i64;
             aggregate.apply(self.decode::<A>(stored)?);
@@ -214,18 +204,12 @@ impl<L: EventLog> CommandBus<L> {
         Ok(Loaded { aggregate, version })
     }
 
-    /// Deserialises a stored event, upcasting older versions first.
+    /// Deserialises a stored event, upcasting older versions first (`domain::upcasting`).
     pub fn decode<A: Aggregate>(
         &self,
         serialized: SerializedEvent,
     ) -> Result<A::Event, DispatchError<A::Error>> {
-        let upcast = self.upcasters.iter().fold(serialized, |event, upcaster| {
-            if upcaster.can_upcast(&event.event_type, &event.event_version) {
-                upcaster.upcast(event)
-            } else {
-                event
-            }
-        });
+        let upcast = domain::upcasting::upcast(serialized);
         serde_json::from_value(upcast.payload).map_err(|e| {
             DispatchError::Corrupt(format!(
                 "{} {} v{}: {e}",
@@ -283,6 +267,18 @@ impl<L: EventLog> CommandBus<L> {
                 })
             })
             .collect()
+    }
+}
+
+/// The aggregate a snapshot holds and its version; the initial state without one.
+fn restore<A: Aggregate>(snapshot: Option<Snapshot>) -> Result<(A, i64), DispatchError<A::Error>> {
+    match snapshot {
+        Some(snapshot) => Ok((
+            serde_json::from_value::<A>(snapshot.payload)
+                .map_err(|e| DispatchError::Corrupt(format!("snapshot: {e}")))?,
+            snapshot.version,
+        )),
+        None => Ok((A::default(), 0)),
     }
 }
 
