@@ -7,6 +7,8 @@ mod claims;
 mod exactly_once;
 mod global_order;
 mod optimistic;
+mod past_states;
 mod reading;
 mod snapshots;
+mod upcasting;
 mod support;

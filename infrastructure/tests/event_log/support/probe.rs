@@ -46,7 +46,7 @@ impl ProbeLog {
         self.lose_next_reply.store(true, Ordering::SeqCst);
     }
 
-    /// How many events each `load_stream` returned, in call order.
+    /// How many events each `load_stream` and `load_prefix` returned, in call order.
     pub fn events_loaded(&self) -> Vec<usize> {
         self.loaded.lock().expect("not poisoned").clone()
     }
