@@ -8,6 +8,7 @@ use std::sync::Arc;
 use application::audit::{check_aggregate_type, state_as_of, AuditError};
 use application::event_log::{AsOf, EventLog, StoredEvent};
 use application::{CommandBus, EventLogError};
+use chrono::{DateTime, SecondsFormat, Utc};
 use infrastructure::{Store, StoreError, SystemClock};
 use serde_json::Value;
 
@@ -36,7 +37,8 @@ pub async fn run(command: AuditCommand) -> Result<(), AuditCliError> {
 
 async fn stream(args: AuditStreamArgs) -> Result<(), AuditCliError> {
     check_aggregate_type(&args.aggregate_type)?;
-    let store = Arc::new(Store::open(&args.database.database_url).await?);
+    // Reading only: the database is the servers' and is not migrated from here.
+    let store = Arc::new(Store::connect(&args.database.database_url).await?);
     let events = history(&store, &args).await?;
     if events.is_empty() {
         return Err(AuditCliError::NoEvents(match args.at {
@@ -45,7 +47,7 @@ async fn stream(args: AuditStreamArgs) -> Result<(), AuditCliError> {
                 "no events for {} {} recorded at or before {}",
                 args.aggregate_type,
                 args.aggregate_id,
-                at.to_rfc3339()
+                rfc3339(at)
             ),
         }));
     }
@@ -60,10 +62,10 @@ async fn stream(args: AuditStreamArgs) -> Result<(), AuditCliError> {
         {
             println!(
                 "\nstate as of {} (version {}, position {}, last event recorded {}):",
-                at.to_rfc3339(),
+                rfc3339(at),
                 past.version,
                 past.position,
-                past.as_of.to_rfc3339()
+                rfc3339(past.as_of)
             );
             let pretty = serde_json::to_string_pretty(&past.state)
                 .map_err(|e| AuditError::Corrupt(e.to_string()))?;
@@ -105,7 +107,7 @@ fn describe(event: &StoredEvent) -> String {
     let m = &event.metadata;
     format!(
         "{}  #{}  @{}  {} {}  actor={} command={} cause={} correlation={}{}",
-        m.recorded_at.to_rfc3339(),
+        rfc3339(m.recorded_at),
         event.sequence,
         event.position,
         event.event_type,
@@ -116,6 +118,10 @@ fn describe(event: &StoredEvent) -> String {
         m.correlation_id,
         facts(&read.payload)
     )
+}
+
+fn rfc3339(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
 /// The scalar fields of an externally tagged payload (`{"SeatsAdded": {...}}`) as ` key=value`,
