@@ -42,7 +42,10 @@ async fn stream(args: AuditStreamArgs) -> Result<(), AuditCliError> {
     let events = history(&store, &args).await?;
     if events.is_empty() {
         return Err(AuditCliError::NoEvents(match args.at {
-            None => format!("no events for {} {}", args.aggregate_type, args.aggregate_id),
+            None => format!(
+                "no events for {} {}",
+                args.aggregate_type, args.aggregate_id
+            ),
             Some(at) => format!(
                 "no events for {} {} recorded at or before {}",
                 args.aggregate_type,
@@ -127,7 +130,9 @@ fn rfc3339(at: DateTime<Utc>) -> String {
 /// The scalar fields of an externally tagged payload (`{"SeatsAdded": {...}}`) as ` key=value`,
 /// amounts as `4900 usd`; lists are shown by their length.
 fn facts(payload: &Value) -> String {
-    let Some(Value::Object(fields)) = payload.as_object().and_then(|tagged| tagged.values().next())
+    let Some(Value::Object(fields)) = payload
+        .as_object()
+        .and_then(|tagged| tagged.values().next())
     else {
         return String::new();
     };

@@ -23,8 +23,8 @@ use crate::cli::ServeArgs;
 use crate::extract::request_id;
 use crate::problem::ApiError;
 use crate::routes::{
-    accounts, api_keys, audit, audit_log, audit_state, dunning_cases, health, invoices, notifications, plans,
-    subscriptions, test_clock, usage,
+    accounts, api_keys, audit, audit_log, audit_state, dunning_cases, health, invoices,
+    notifications, plans, subscriptions, test_clock, usage,
 };
 use crate::state::AppState;
 

@@ -76,7 +76,10 @@ async fn the_state_as_of_a_version_or_a_time_is_the_earlier_state(backend: Backe
         (b["aggregate_type"].as_str(), b["aggregate_id"].as_str()),
         (Some("subscription"), Some(id.as_str()))
     );
-    assert_eq!((b["version"].as_i64(), b["position"].as_i64()), (Some(1), Some(trial_position)));
+    assert_eq!(
+        (b["version"].as_i64(), b["position"].as_i64()),
+        (Some(1), Some(trial_position))
+    );
     assert_eq!(b["as_of"].as_str(), Some(rfc3339(started_at).as_str()));
     assert_eq!(b["state"]["state"]["seats"], 3);
 
@@ -128,8 +131,15 @@ async fn the_global_log_pages_through_every_event_once(backend: Backend) {
         }
     }
     let unique: BTreeSet<i64> = paged.iter().copied().collect();
-    assert_eq!(unique.len(), paged.len(), "a position came twice: {paged:?}");
-    assert!(commanded.is_subset(&unique), "{commanded:?} not all in {paged:?}");
+    assert_eq!(
+        unique.len(),
+        paged.len(),
+        "a position came twice: {paged:?}"
+    );
+    assert!(
+        commanded.is_subset(&unique),
+        "{commanded:?} not all in {paged:?}"
+    );
     let whole = api.get("/v1/audit/events?limit=1000").await;
     let all: Vec<i64> = whole.body["items"]
         .as_array()
@@ -139,7 +149,12 @@ async fn the_global_log_pages_through_every_event_once(backend: Backend) {
         .collect();
     assert_eq!(paged, all, "pages of 5 are the log in one read");
     let first = &whole.body["items"][0];
-    for field in ["aggregate_type", "aggregate_id", "event_type", "event_version"] {
+    for field in [
+        "aggregate_type",
+        "aggregate_id",
+        "event_type",
+        "event_version",
+    ] {
         assert!(first[field].is_string(), "{field} in {first}");
     }
     assert!(first["metadata"]["event_id"].is_string());
@@ -216,7 +231,9 @@ async fn the_audit_stream_command_prints_the_history_in_order(backend: Backend) 
     let server = Server::on(&db.url, &["--test-clock"]);
     let api = Api::admin(&server.base_url);
     let (id, started_at, positions) = three_then_five_seats(&api, "acct_cli").await;
-    let stream = api.get(&format!("/v1/audit/streams/subscription/{id}")).await;
+    let stream = api
+        .get(&format!("/v1/audit/streams/subscription/{id}"))
+        .await;
     let events = stream.body["items"].as_array().unwrap().clone();
 
     let output = audit_stream(&db, &["subscription", &id]);
@@ -227,15 +244,25 @@ async fn the_audit_stream_command_prints_the_history_in_order(backend: Backend) 
     for (line, event) in lines.iter().zip(&events) {
         let expected = format!(
             "  #{}  @{}  {} v",
-            event["sequence"], event["position"], event["event_type"].as_str().unwrap()
+            event["sequence"],
+            event["position"],
+            event["event_type"].as_str().unwrap()
         );
         assert!(line.contains(&expected), "{line:?} lacks {expected:?}");
-        assert!(line.contains(&format!("actor={}", event["metadata"]["actor"].as_str().unwrap())));
+        assert!(line.contains(&format!(
+            "actor={}",
+            event["metadata"]["actor"].as_str().unwrap()
+        )));
         let cause = event["metadata"]["causation_id"].as_str().unwrap();
         assert!(line.contains(&format!("cause={cause}")), "{line}");
     }
-    assert!(lines[0].contains("command=StartTrial") && lines[0].contains("seats=3"), "{text}");
-    assert!(lines[1].contains("command=AddSeats") && lines[1].contains(&format!("@{}", positions[1])));
+    assert!(
+        lines[0].contains("command=StartTrial") && lines[0].contains("seats=3"),
+        "{text}"
+    );
+    assert!(
+        lines[1].contains("command=AddSeats") && lines[1].contains(&format!("@{}", positions[1]))
+    );
 
     let half_an_hour_in = rfc3339(started_at + Duration::minutes(30));
     let output = audit_stream(&db, &["subscription", &id, "--at", &half_an_hour_in]);
@@ -317,7 +344,13 @@ async fn a_stored_v1_payment_failure_reads_as_v2_but_is_audited_as_stored(backen
     let id = issued.str("aggregate_id");
     advance(&api, 0).await;
     let stream = format!("/v1/audit/streams/invoice/{id}");
-    assert_eq!(api.get(&stream).await.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        api.get(&stream).await.body["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 
     let position = insert_v1_failure(&db, &id, now(&api).await).await;
 
@@ -345,7 +378,8 @@ async fn a_stored_v1_payment_failure_reads_as_v2_but_is_audited_as_stored(backen
     assert!(output.status.success(), "{output:?}");
     let text = String::from_utf8(output.stdout).unwrap();
     assert!(
-        text.contains("PaymentFailed v1.0 (read as v2.0)") && text.contains("decline_code=card_declined"),
+        text.contains("PaymentFailed v1.0 (read as v2.0)")
+            && text.contains("decline_code=card_declined"),
         "{text}"
     );
 }

@@ -37,7 +37,10 @@ pub(super) async fn load_prefix<L: EventLog + KeptHistory>(
     let end = match as_of {
         AsOf::Version(version) => version,
         AsOf::RecordedAt(at) => {
-            match log.recorded_bounds(aggregate_type, aggregate_id, at).await? {
+            match log
+                .recorded_bounds(aggregate_type, aggregate_id, at)
+                .await?
+            {
                 (Some(first_later), _) => first_later - 1,
                 (None, version) => version,
             }

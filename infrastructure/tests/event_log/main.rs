@@ -10,5 +10,5 @@ mod optimistic;
 mod past_states;
 mod reading;
 mod snapshots;
-mod upcasting;
 mod support;
+mod upcasting;

@@ -94,7 +94,10 @@ async fn the_state_at_any_version_equals_the_replay_of_its_prefix(backend: Backe
             .unwrap()
             .expect("the prefix exists");
         let snapshot = prefix.snapshot.as_ref().map_or(0, |s| s.version);
-        assert!(snapshot < n, "version {n}: snapshot {snapshot} is not below it");
+        assert!(
+            snapshot < n,
+            "version {n}: snapshot {snapshot} is not below it"
+        );
         // Kept snapshots are at most one interval plus one batch apart.
         assert!(
             n - snapshot <= SNAPSHOT_EVERY + 4,

@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use application::audit::state_as_of;
 use application::event_log::AsOf;
-use domain::invoice::{Invoice, InvoiceCommand, InvoiceEvent, InvoiceLine, InvoiceStatus, LineKind};
+use domain::invoice::{
+    Invoice, InvoiceCommand, InvoiceEvent, InvoiceLine, InvoiceStatus, LineKind,
+};
 use domain::{AccountId, Currency, Money};
 use infrastructure::testing::Backend;
 use infrastructure::Store;
@@ -31,7 +33,8 @@ async fn insert_v1_failure(store: &Store, id: &str) {
         "at": "2026-03-02T00:00:00Z",
     }});
     let metadata = serde_json::to_value(metadata(2)).unwrap();
-    let columns = "aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata";
+    let columns =
+        "aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata";
     match store {
         Store::Postgres(log) => sqlx::query(&format!(
             "INSERT INTO events ({columns}) VALUES ('invoice', $1, 2, 'PaymentFailed', '1.0', $2, $3)"
@@ -81,7 +84,10 @@ async fn a_stored_v1_payment_failure_reads_as_v2(backend: Backend) {
     let [(stored, decoded)] = read.as_slice() else {
         panic!("one event after the issue: {read:?}");
     };
-    assert_eq!(stored.event_version, "1.0", "the stored row is never rewritten");
+    assert_eq!(
+        stored.event_version, "1.0",
+        "the stored row is never rewritten"
+    );
     assert_eq!(stored.payload["PaymentFailed"]["code"], "card_declined");
     assert!(
         matches!(decoded, InvoiceEvent::PaymentFailed { attempt: 1, decline_code, amount_due, .. }

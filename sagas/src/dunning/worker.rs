@@ -61,7 +61,10 @@ impl DunningWorker {
                 hard_decline,
                 amount_due,
                 ..
-            } => (false, Some((reason, decline_code, hard_decline, amount_due))),
+            } => (
+                false,
+                Some((reason, decline_code, hard_decline, amount_due)),
+            ),
             _ => return Ok(()),
         };
         let invoice = self.load::<Invoice>(cause, &cause.aggregate_id).await?;
