@@ -1,8 +1,7 @@
 //! Snapshots (SPEC 2 and its cqrs-es 0.5 pitfall): the events read to handle a command stay
 //! bounded however long the stream grows (and so do those read for a past state, every snapshot
-//! being kept), and the state loaded through a snapshot is exactly the
-//! full replay, for stream lengths and batch sizes that cross the snapshot boundary at every
-//! offset. Batches are real Subscription commands sent as one (`Batched`); in a paid period with
+//! being kept), and the state loaded through a snapshot is exactly the full replay, for stream
+//! lengths and batch sizes that cross the snapshot boundary at every offset. Batches are real Subscription commands sent as one (`Batched`); in a paid period with
 //! overage billing each `SeatsAdded` accrues a pending item, so an event applied twice shows.
 
 use std::sync::Arc;
