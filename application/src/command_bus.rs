@@ -1,6 +1,6 @@
 //! Command dispatch on top of cqrs-es aggregates: load from snapshot plus tail, `handle`, append
 //! with metadata in one atomic write, retry on concurrency conflicts, and execute each command id
-//! at most once.
+//! at most once. Loading an aggregate as it was at a point of its past is in `past`.
 //!
 //! cqrs-es's own `CqrsFramework` is not used: it cannot share a transaction with the command
 //! record, does not report the global position, and its 0.5 snapshot store applies a command's
@@ -17,15 +17,15 @@ use domain::Clock;
 use rand::Rng;
 use uuid::Uuid;
 
-mod past;
-
-pub use past::PastState;
-
 use crate::claims::{ClaimChange, UniqueClaim};
 use crate::event_log::{
     Append, CommandKey, CommandRecord, EventLog, EventLogError, EventMetadata, NewEvent, Snapshot,
     StoredEvent,
 };
+
+mod past;
+
+pub use past::PastState;
 
 /// Who sent a command and why; becomes the metadata of every event it appends.
 #[derive(Debug, Clone, PartialEq, Eq)]
