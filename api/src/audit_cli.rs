@@ -58,6 +58,7 @@ async fn stream(args: AuditStreamArgs) -> Result<(), AuditCliError> {
         println!("{}", describe(event));
     }
     if let Some(at) = args.at {
+        // The bus only loads here: its clock stamps appends, and the CLI makes none.
         let bus = CommandBus::new(store, Arc::new(SystemClock::default()));
         let as_of = AsOf::RecordedAt(at);
         if let Some(past) =
