@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Ledgerline: event-sourced subscription billing.
@@ -34,6 +35,34 @@ pub enum Command {
     /// Create, list and revoke API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Inspect the event log: an aggregate's history and its state at a point in time.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Print one aggregate's events in order (time, sequence, position, type, actor, command,
+    /// cause, key facts); with `--at`, only those recorded up to T, then its state as of T.
+    Stream(AuditStreamArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditStreamArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// subscription, entitlements, invoice or dunning_case.
+    pub aggregate_type: String,
+    pub aggregate_id: String,
+    /// An RFC 3339 instant: show the longest prefix of the stream recorded at or before it.
+    #[arg(long, value_parser = parse_instant)]
+    pub at: Option<DateTime<Utc>>,
+}
+
+fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|at| at.to_utc())
+        .map_err(|e| format!("not an RFC 3339 instant (e.g. 2026-03-01T12:00:00Z): {e}"))
 }
 
 #[derive(Debug, Subcommand)]

@@ -3,6 +3,7 @@
 
 use clap::Parser;
 
+mod audit_cli;
 mod auth;
 mod cli;
 mod extract;
@@ -38,6 +39,7 @@ fn main() -> std::process::ExitCode {
                 .await
                 .map_err(|e| e.to_string()),
             Command::Keys(command) => keys_cli::run(command).await.map_err(|e| e.to_string()),
+            Command::Audit(command) => audit_cli::run(command).await.map_err(|e| e.to_string()),
         }
     });
     match outcome {

@@ -2,7 +2,8 @@
 //! `application/problem+json` with a stable machine `code`; server errors log their cause and
 //! answer a generic body, never internals.
 
-use application::{AttemptPaymentError, DispatchError};
+use application::audit::AuditError;
+use application::{AttemptPaymentError, DispatchError, EventLogError};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use domain::{DomainError, ErrorClass};
@@ -142,11 +143,26 @@ impl From<DispatchError<DomainError>> for ApiError {
             },
             DispatchError::Conflict => ApiError::ConcurrencyConflict,
             DispatchError::Corrupt(cause) => ApiError::internal(cause),
-            DispatchError::Storage(cause) => {
-                tracing::warn!(%cause, "event store unavailable");
-                ApiError::Unavailable
-            }
+            DispatchError::Storage(cause) => cause.into(),
         }
+    }
+}
+
+impl From<AuditError> for ApiError {
+    fn from(error: AuditError) -> Self {
+        match error {
+            AuditError::UnknownType(_) => ApiError::NotFound(error.to_string()),
+            AuditError::Corrupt(cause) => ApiError::internal(cause),
+            AuditError::Storage(cause) => cause.into(),
+        }
+    }
+}
+
+/// A failed read of the event log: the database is unavailable.
+impl From<EventLogError> for ApiError {
+    fn from(cause: EventLogError) -> Self {
+        tracing::warn!(%cause, "event store unavailable");
+        ApiError::Unavailable
     }
 }
 

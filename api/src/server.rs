@@ -26,8 +26,8 @@ use crate::extract::request_id;
 use crate::openapi::ApiDoc;
 use crate::problem::ApiError;
 use crate::routes::{
-    accounts, api_keys, audit, dunning_cases, dunning_queue, health, invoices, notifications,
-    plans, subscriptions, test_clock, timeline, usage,
+    accounts, api_keys, audit, audit_log, audit_state, dunning_cases, dunning_queue, health,
+    invoices, notifications, plans, subscriptions, test_clock, timeline, usage,
 };
 use crate::state::AppState;
 
@@ -94,6 +94,8 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(timeline::list))
         .routes(routes!(dunning_queue::list))
         .routes(routes!(audit::stream))
+        .routes(routes!(audit_state::state))
+        .routes(routes!(audit_log::events))
         .routes(routes!(api_keys::create, api_keys::list))
         .routes(routes!(api_keys::revoke));
     if state.test_clock.is_some() {

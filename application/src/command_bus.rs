@@ -1,6 +1,6 @@
 //! Command dispatch on top of cqrs-es aggregates: load from snapshot plus tail, `handle`, append
 //! with metadata in one atomic write, retry on concurrency conflicts, and execute each command id
-//! at most once.
+//! at most once. Loading an aggregate as it was at a point of its past is in `past`.
 //!
 //! cqrs-es's own `CqrsFramework` is not used: it cannot share a transaction with the command
 //! record, does not report the global position, and its 0.5 snapshot store applies a command's
@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cqrs_es::event_sink::EventSink;
-use cqrs_es::persist::{EventUpcaster, SerializedEvent};
+use cqrs_es::persist::SerializedEvent;
 use cqrs_es::{Aggregate, DomainEvent};
 use domain::Clock;
 use rand::Rng;
@@ -22,6 +22,10 @@ use crate::event_log::{
     Append, CommandKey, CommandRecord, EventLog, EventLogError, EventMetadata, NewEvent, Snapshot,
     StoredEvent,
 };
+
+mod past;
+
+pub use past::PastState;
 
 /// Who sent a command and why; becomes the metadata of every event it appends.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,7 +73,6 @@ const RETRY_PAUSE_BASE: Duration = Duration::from_millis(10);
 pub struct CommandBus<L> {
     log: Arc<L>,
     clock: Arc<dyn Clock>,
-    upcasters: Vec<Box<dyn EventUpcaster>>,
     snapshot_every: i64,
     max_attempts: u32,
 }
@@ -87,15 +90,9 @@ impl<L: EventLog> CommandBus<L> {
         Self {
             log,
             clock,
-            upcasters: Vec::new(),
             snapshot_every: 100,
             max_attempts: 5,
         }
-    }
-
-    pub fn with_upcasters(mut self, upcasters: Vec<Box<dyn EventUpcaster>>) -> Self {
-        self.upcasters = upcasters;
-        self
     }
 
     pub fn with_snapshot_every(mut self, events: i64) -> Self {
@@ -199,14 +196,7 @@ impl<L: EventLog> CommandBus<L> {
             .load_stream::<A>(aggregate_id)
             .await
             .map_err(storage)?;
-        let (mut aggregate, mut version) = match tail.snapshot {
-            Some(snapshot) => (
-                serde_json::from_value::<A>(snapshot.payload)
-                    .map_err(|e| DispatchError::Corrupt(format!("snapshot: {e}")))?,
-                snapshot.version,
-            ),
-            None => (A::default(), 0),
-        };
+        let (mut aggregate, mut version) = restore::<A>(tail.snapshot)?;
         for stored in tail.events {
             version = stored.sequence as i64;
             aggregate.apply(self.decode::<A>(stored)?);
@@ -214,18 +204,12 @@ impl<L: EventLog> CommandBus<L> {
         Ok(Loaded { aggregate, version })
     }
 
-    /// Deserialises a stored event, upcasting older versions first.
+    /// Deserialises a stored event, upcasting older versions first (`domain::upcasting`).
     pub fn decode<A: Aggregate>(
         &self,
         serialized: SerializedEvent,
     ) -> Result<A::Event, DispatchError<A::Error>> {
-        let upcast = self.upcasters.iter().fold(serialized, |event, upcaster| {
-            if upcaster.can_upcast(&event.event_type, &event.event_version) {
-                upcaster.upcast(event)
-            } else {
-                event
-            }
-        });
+        let upcast = domain::upcasting::upcast(serialized);
         serde_json::from_value(upcast.payload).map_err(|e| {
             DispatchError::Corrupt(format!(
                 "{} {} v{}: {e}",
@@ -283,6 +267,18 @@ impl<L: EventLog> CommandBus<L> {
                 })
             })
             .collect()
+    }
+}
+
+/// The aggregate a snapshot holds and its version; the initial state without one.
+fn restore<A: Aggregate>(snapshot: Option<Snapshot>) -> Result<(A, i64), DispatchError<A::Error>> {
+    match snapshot {
+        Some(snapshot) => Ok((
+            serde_json::from_value::<A>(snapshot.payload)
+                .map_err(|e| DispatchError::Corrupt(format!("snapshot: {e}")))?,
+            snapshot.version,
+        )),
+        None => Ok((A::default(), 0)),
     }
 }
 

@@ -83,6 +83,27 @@ pub struct StreamTail {
     pub events: Vec<SerializedEvent>,
 }
 
+/// A point in a stream's past: which prefix of its events to rebuild the aggregate from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AsOf {
+    /// The first `n` events (`sequence <= n`).
+    Version(i64),
+    /// The longest prefix of the stream whose events were all recorded at or before this
+    /// instant (`metadata.recorded_at`, compared to the nanosecond). It ends just before the
+    /// first event recorded later, even if an event after that one carries an earlier time.
+    RecordedAt(DateTime<Utc>),
+}
+
+/// What is needed to rebuild an aggregate as it was at the end of a prefix of its stream: a kept
+/// snapshot from before the prefix's last event, and every event after the snapshot up to that
+/// last event, with positions and metadata.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamPrefix {
+    pub snapshot: Option<Snapshot>,
+    /// Never empty; the last one ends the prefix.
+    pub events: Vec<StoredEvent>,
+}
+
 /// A command's identity for exactly-once execution.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommandKey {
@@ -169,6 +190,14 @@ pub struct LogCursor {
 /// - Positions are unique. `read_after` returns events in one total order that never changes:
 ///   an event that commits late is never placed before a cursor a reader has already passed.
 /// - `load_stream` returns the newest snapshot and every event after it, in sequence order.
+/// - Every snapshot an append carries is kept, not only the newest, in the same transaction.
+///   `load_prefix` returns the prefix `as_of` names (see [`AsOf`]), or `None` when it is empty
+///   (the stream did not exist yet at that point, or `Version(n)` with `n < 1`) or when
+///   `Version(n)` lies beyond the stream. Its snapshot is the newest kept one whose version is
+///   below the prefix's last sequence (`None` if there is none), and its events are every event
+///   after that snapshot up to that last sequence, in order: so the events it reads are bounded
+///   by the snapshot interval, however long the stream, and rebuilding from it equals replaying
+///   the prefix from the start.
 ///
 /// Methods are generic where the cqrs-es repositories are (they key streams by `A::TYPE`), so the
 /// port is used through a concrete type, not `dyn`.
@@ -182,6 +211,14 @@ pub trait EventLog: Send + Sync + 'static {
         &self,
         append: Append,
     ) -> impl Future<Output = Result<CommandRecord, EventLogError>> + Send;
+
+    /// A prefix of one stream, for rebuilding an aggregate as it was (see the contract above).
+    fn load_prefix(
+        &self,
+        aggregate_type: &str,
+        aggregate_id: &str,
+        as_of: AsOf,
+    ) -> impl Future<Output = Result<Option<StreamPrefix>, EventLogError>> + Send;
 
     fn find_command(
         &self,

@@ -2,6 +2,7 @@
 //! dispatch with metadata, exactly-once execution and snapshots.
 
 pub mod attempt_payment;
+pub mod audit;
 pub mod claims;
 pub mod command_bus;
 pub mod event_log;
@@ -9,7 +10,7 @@ pub mod payments;
 pub mod scheduler;
 
 pub use attempt_payment::{attempt_payment, AttemptOutcome, AttemptPaymentError};
-pub use command_bus::{CommandBus, CommandContext, DispatchError, Executed};
+pub use command_bus::{CommandBus, CommandContext, DispatchError, Executed, PastState};
 pub use domain::Clock;
 pub use event_log::{EventLog, EventLogError};
 pub use payments::{ChargeOutcome, ChargeRequest, GatewayError, PaymentGateway};

@@ -243,8 +243,8 @@ async fn a_decline_leaves_the_invoice_past_due_until_a_good_card_pays(backend: B
     let failure = f.events(invoice).await.pop().unwrap();
     assert!(matches!(
         failure,
-        InvoiceEvent::PaymentFailed { attempt: 1, code, hard_decline: false, payment_ref: Some(r), .. }
-            if code == "card_declined" && r == outcome.payment_ref
+        InvoiceEvent::PaymentFailed { attempt: 1, decline_code, hard_decline: false, payment_ref: Some(r), .. }
+            if decline_code == "card_declined" && r == outcome.payment_ref
     ));
 
     f.attach(subscription, "pm_card_visa").await;
@@ -265,7 +265,7 @@ async fn a_lost_card_is_a_hard_decline(backend: Backend) {
     let failure = f.events(invoice).await.pop().unwrap();
     assert!(matches!(
         failure,
-        InvoiceEvent::PaymentFailed { code, hard_decline: true, .. } if code == "lost_card"
+        InvoiceEvent::PaymentFailed { decline_code, hard_decline: true, .. } if decline_code == "lost_card"
     ));
     assert_eq!(f.load(invoice).await.status(), Some(InvoiceStatus::PastDue));
 }

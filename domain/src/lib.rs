@@ -12,6 +12,7 @@ pub mod money;
 pub mod period;
 pub mod services;
 pub mod subscription;
+pub mod upcasting;
 pub mod values;
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Reading the domain events that projectors consume out of the stored global log. This is the
-//! one place projections deserialise payloads: when an event type gets a second version, its
-//! upcaster is applied here too.
+//! one place projections deserialise payloads, through the upcasters of `domain::upcasting`, so
+//! an event stored in an older version reads in the current shape.
 
 use std::collections::BTreeSet;
 
@@ -151,7 +151,7 @@ pub fn subscription_account(event: &SubscriptionEvent) -> &AccountId {
 }
 
 pub(crate) fn payload<E: DeserializeOwned>(stored: &StoredEvent) -> Result<E, ProjectionError> {
-    serde_json::from_value(stored.payload.clone())
+    serde_json::from_value(domain::upcasting::upcast(stored.serialized()).payload)
         .map_err(|e| event_error(stored, format!("the payload does not decode: {e}")))
 }
 

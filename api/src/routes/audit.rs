@@ -1,6 +1,8 @@
 //! `GET /v1/audit/streams/{type}/{id}`: one aggregate's events exactly as stored, with their
 //! sequence, global position and metadata (who, which command, which request, which cause).
+//! Events are shown in the version they were stored in, never upcast: that is the audit truth.
 
+use application::audit::check_aggregate_type;
 use application::event_log::{EventLog, EventMetadata, StoredEvent};
 use axum::extract::State;
 use axum::Json;
@@ -12,8 +14,6 @@ use crate::extract::{PathParam, Query};
 use crate::problem::ApiError;
 use crate::state::AppState;
 
-/// The aggregate types on the wire.
-const AGGREGATE_TYPES: [&str; 4] = ["subscription", "entitlements", "invoice", "dunning_case"];
 const DEFAULT_LIMIT: u32 = 100;
 const MAX_LIMIT: u32 = 1000;
 
@@ -83,21 +83,10 @@ pub async fn stream(
     Query(query): Query<StreamQuery>,
 ) -> Result<Json<AuditPage>, ApiError> {
     principal.require_global_read()?;
-    if !AGGREGATE_TYPES.contains(&aggregate_type.as_str()) {
-        return Err(ApiError::NotFound(format!(
-            "unknown aggregate type `{aggregate_type}`: expected one of {}",
-            AGGREGATE_TYPES.join(", ")
-        )));
-    }
+    check_aggregate_type(&aggregate_type)?;
     // The event log is the source of truth: it is always at least at any position a client saw.
     let _ = query.min_position;
-    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::validation(
-            "limit",
-            format!("must be 1 to {MAX_LIMIT}"),
-        ));
-    }
+    let limit = page_limit(query.limit)?;
     let after = match query.cursor.as_deref() {
         None => 0,
         Some(cursor) => cursor
@@ -109,11 +98,7 @@ pub async fn stream(
     let events = state
         .store
         .read_stream(&aggregate_type, &aggregate_id, after, limit)
-        .await
-        .map_err(|e| {
-            tracing::warn!(cause = %e, "event store unavailable");
-            ApiError::Unavailable
-        })?;
+        .await?;
     if events.is_empty() && after == 0 {
         return Err(ApiError::NotFound(format!(
             "no {aggregate_type} with id {aggregate_id}"
@@ -126,4 +111,17 @@ pub async fn stream(
         items: events.into_iter().map(AuditEvent::from).collect(),
         next_cursor,
     }))
+}
+
+/// `limit`, 1 to [`MAX_LIMIT`], [`DEFAULT_LIMIT`] when absent.
+pub fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
+    let limit = limit.unwrap_or(DEFAULT_LIMIT);
+    if (1..=MAX_LIMIT).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(ApiError::validation(
+            "limit",
+            format!("must be 1 to {MAX_LIMIT}"),
+        ))
+    }
 }

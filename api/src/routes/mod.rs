@@ -5,6 +5,8 @@ use serde::Deserialize;
 pub mod accounts;
 pub mod api_keys;
 pub mod audit;
+pub mod audit_log;
+pub mod audit_state;
 pub mod commands;
 pub mod dunning_cases;
 pub mod dunning_queue;

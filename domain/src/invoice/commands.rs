@@ -268,7 +268,7 @@ impl IssuedInvoice {
         Ok(vec![InvoiceEvent::PaymentFailed {
             attempt,
             reason,
-            code,
+            decline_code: code,
             payment_ref,
             hard_decline,
             amount_due,

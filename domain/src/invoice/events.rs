@@ -10,6 +10,10 @@ use crate::invoice::InvoiceLine;
 use crate::money::{Currency, Money};
 use crate::values::{AccountId, PaymentMethodToken};
 
+/// `PaymentFailed` 2.0 names the decline code `decline_code` (1.0: `code`, which read as one of
+/// our own error codes).
+pub const PAYMENT_FAILED_VERSION: &str = "2.0";
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum InvoiceEvent {
     InvoiceIssued {
@@ -39,9 +43,11 @@ pub enum InvoiceEvent {
     },
     PaymentFailed {
         attempt: u32,
+        /// The processor's message, for people.
         reason: String,
-        /// The decline code, e.g. `card_declined`.
-        code: String,
+        /// The processor's machine-readable decline code, e.g. `card_declined`. Version 1 called
+        /// it `code`; see [`crate::upcasting`].
+        decline_code: String,
         payment_ref: Option<String>,
         /// The card must not be retried (lost, stolen): dunning escalates at once.
         hard_decline: bool,
@@ -86,6 +92,10 @@ impl DomainEvent for InvoiceEvent {
     }
 
     fn event_version(&self) -> String {
-        crate::EVENT_VERSION_1.to_owned()
+        match self {
+            InvoiceEvent::PaymentFailed { .. } => PAYMENT_FAILED_VERSION,
+            _ => crate::EVENT_VERSION_1,
+        }
+        .to_owned()
     }
 }

@@ -33,7 +33,7 @@ use crate::services::BillingServices;
 use crate::values::AccountId;
 
 pub use commands::InvoiceCommand;
-pub use events::InvoiceEvent;
+pub use events::{InvoiceEvent, PAYMENT_FAILED_VERSION};
 pub use line::{InvoiceLine, LineKind};
 pub use rules::InvoiceRule;
 

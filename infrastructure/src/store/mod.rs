@@ -5,8 +5,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use application::event_log::{
-    Append, CommandRecord, EventLog, EventLogError, EventMetadata, LogCursor, StoredEvent,
-    StreamTail,
+    Append, AsOf, CommandRecord, EventLog, EventLogError, EventMetadata, LogCursor, StoredEvent,
+    StreamPrefix, StreamTail,
 };
 use cqrs_es::Aggregate;
 use sqlx::postgres::PgPoolOptions;
@@ -15,6 +15,7 @@ use sqlx::Row;
 
 mod claims;
 mod head;
+mod history;
 pub mod postgres;
 pub mod sqlite;
 
@@ -137,6 +138,18 @@ impl EventLog for Store {
         match self {
             Store::Postgres(log) => log.load_stream::<A>(aggregate_id).await,
             Store::Sqlite(log) => log.load_stream::<A>(aggregate_id).await,
+        }
+    }
+
+    async fn load_prefix(
+        &self,
+        aggregate_type: &str,
+        aggregate_id: &str,
+        as_of: AsOf,
+    ) -> Result<Option<StreamPrefix>, EventLogError> {
+        match self {
+            Store::Postgres(log) => log.load_prefix(aggregate_type, aggregate_id, as_of).await,
+            Store::Sqlite(log) => log.load_prefix(aggregate_type, aggregate_id, as_of).await,
         }
     }
 

@@ -9,14 +9,17 @@
 //! event can ever appear before a cursor a reader has passed.
 
 use application::event_log::{
-    Append, CommandRecord, EventLog, EventLogError, LogCursor, Snapshot, StoredEvent, StreamTail,
+    Append, AsOf, CommandRecord, EventLog, EventLogError, LogCursor, Snapshot, StoredEvent,
+    StreamPrefix, StreamTail,
 };
+use chrono::{DateTime, Utc};
 use cqrs_es::persist::PersistedEventRepository;
 use cqrs_es::Aggregate;
 use postgres_es::PostgresEventRepository;
 use sqlx::postgres::{PgPool, PgRow};
 use sqlx::Row;
 
+use super::history::{self, recorded_at_key, recorded_at_key_sql, KeptHistory};
 use super::{decode_metadata, storage_error};
 
 /// The channel NOTIFY'd on every append; projectors LISTEN on it.
@@ -67,6 +70,9 @@ WITH stream AS (
     ON CONFLICT (aggregate_type, aggregate_id) DO UPDATE
        SET version = EXCLUDED.version, payload = EXCLUDED.payload
      WHERE snapshots.version < EXCLUDED.version
+), kept_snapshot AS (
+    INSERT INTO snapshot_history (aggregate_type, aggregate_id, version, payload)
+    SELECT $1, $2, $8, $9 WHERE $9::jsonb IS NOT NULL AND (SELECT ok FROM accepted)
 ), command AS (
     INSERT INTO commands (command_id, fingerprint, aggregate_type, aggregate_id, version, position)
     SELECT $10, $11, $1, $2, $12, (SELECT position FROM last)
@@ -108,6 +114,15 @@ impl EventLog for PostgresEventLog {
             .await
             .map_err(|e| EventLogError::Storage(e.to_string()))?;
         Ok(StreamTail { snapshot, events })
+    }
+
+    async fn load_prefix(
+        &self,
+        aggregate_type: &str,
+        aggregate_id: &str,
+        as_of: AsOf,
+    ) -> Result<Option<StreamPrefix>, EventLogError> {
+        history::load_prefix(self, aggregate_type, aggregate_id, as_of).await
     }
 
     async fn append(&self, append: Append) -> Result<CommandRecord, EventLogError> {
@@ -245,6 +260,55 @@ impl EventLog for PostgresEventLog {
         Ok(row.map(|row| LogCursor {
             tx: row.get("tx"),
             position,
+        }))
+    }
+}
+
+impl KeptHistory for PostgresEventLog {
+    async fn recorded_bounds(
+        &self,
+        aggregate_type: &str,
+        aggregate_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(Option<i64>, i64), EventLogError> {
+        let query = format!(
+            "SELECT (SELECT sequence FROM events
+                      WHERE aggregate_type = $1 AND aggregate_id = $2 AND {} > $3
+                      ORDER BY sequence LIMIT 1) AS first_later,
+                    (SELECT coalesce(max(sequence), 0) FROM events
+                      WHERE aggregate_type = $1 AND aggregate_id = $2) AS version",
+            recorded_at_key_sql("(metadata->>'recorded_at')")
+        );
+        let row = sqlx::query(&query)
+            .bind(aggregate_type)
+            .bind(aggregate_id)
+            .bind(recorded_at_key(at))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(storage_error)?;
+        Ok((row.get("first_later"), row.get("version")))
+    }
+
+    async fn snapshot_below(
+        &self,
+        aggregate_type: &str,
+        aggregate_id: &str,
+        version: i64,
+    ) -> Result<Option<Snapshot>, EventLogError> {
+        let row = sqlx::query(
+            "SELECT version, payload FROM snapshot_history
+              WHERE aggregate_type = $1 AND aggregate_id = $2 AND version < $3
+              ORDER BY version DESC LIMIT 1",
+        )
+        .bind(aggregate_type)
+        .bind(aggregate_id)
+        .bind(version)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(storage_error)?;
+        Ok(row.map(|row| Snapshot {
+            version: row.get("version"),
+            payload: row.get("payload"),
         }))
     }
 }

@@ -6,8 +6,10 @@
 use std::sync::Arc;
 
 use application::event_log::{
-    Append, CommandRecord, EventLog, EventLogError, LogCursor, Snapshot, StoredEvent, StreamTail,
+    Append, AsOf, CommandRecord, EventLog, EventLogError, LogCursor, Snapshot, StoredEvent,
+    StreamPrefix, StreamTail,
 };
+use chrono::{DateTime, Utc};
 use cqrs_es::persist::PersistedEventRepository;
 use cqrs_es::Aggregate;
 use sqlite_es::SqliteEventRepository;
@@ -15,6 +17,7 @@ use sqlx::sqlite::{Sqlite, SqlitePool, SqliteRow};
 use sqlx::{Row, Transaction};
 use tokio::sync::watch;
 
+use super::history::{self, recorded_at_key, recorded_at_key_sql, KeptHistory};
 use super::{decode_metadata, storage_error};
 
 pub struct SqliteEventLog {
@@ -73,6 +76,15 @@ impl EventLog for SqliteEventLog {
             .await
             .map_err(|e| EventLogError::Storage(e.to_string()))?;
         Ok(StreamTail { snapshot, events })
+    }
+
+    async fn load_prefix(
+        &self,
+        aggregate_type: &str,
+        aggregate_id: &str,
+        as_of: AsOf,
+    ) -> Result<Option<StreamPrefix>, EventLogError> {
+        history::load_prefix(self, aggregate_type, aggregate_id, as_of).await
     }
 
     /// The write runs in its own task: sqlx's `begin_with` is not cancel-safe, and a caller
@@ -150,6 +162,55 @@ impl EventLog for SqliteEventLog {
     }
 }
 
+impl KeptHistory for SqliteEventLog {
+    async fn recorded_bounds(
+        &self,
+        aggregate_type: &str,
+        aggregate_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(Option<i64>, i64), EventLogError> {
+        let query = format!(
+            "SELECT (SELECT sequence FROM events
+                      WHERE aggregate_type = ?1 AND aggregate_id = ?2 AND {} > ?3
+                      ORDER BY sequence LIMIT 1) AS first_later,
+                    (SELECT coalesce(max(sequence), 0) FROM events
+                      WHERE aggregate_type = ?1 AND aggregate_id = ?2) AS version",
+            recorded_at_key_sql("json_extract(metadata, '$.recorded_at')")
+        );
+        let row = sqlx::query(&query)
+            .bind(aggregate_type)
+            .bind(aggregate_id)
+            .bind(recorded_at_key(at))
+            .fetch_one(&self.readers)
+            .await
+            .map_err(storage_error)?;
+        Ok((row.get("first_later"), row.get("version")))
+    }
+
+    async fn snapshot_below(
+        &self,
+        aggregate_type: &str,
+        aggregate_id: &str,
+        version: i64,
+    ) -> Result<Option<Snapshot>, EventLogError> {
+        let row = sqlx::query(
+            "SELECT version, payload FROM snapshot_history
+              WHERE aggregate_type = ? AND aggregate_id = ? AND version < ?
+              ORDER BY version DESC LIMIT 1",
+        )
+        .bind(aggregate_type)
+        .bind(aggregate_id)
+        .bind(version)
+        .fetch_optional(&self.readers)
+        .await
+        .map_err(storage_error)?;
+        Ok(row.map(|row| Snapshot {
+            version: row.get("version"),
+            payload: row.get("payload"),
+        }))
+    }
+}
+
 /// Refuses a repeated command id and a stream that is not at the expected version. The unique
 /// constraints alone only catch a stale version that would rewrite an existing sequence: not one
 /// ahead of the stream (a gap), nor a command that appends nothing.
@@ -190,6 +251,17 @@ async fn write(
              ON CONFLICT (aggregate_type, aggregate_id) DO UPDATE
                 SET version = excluded.version, payload = excluded.payload
               WHERE snapshots.version < excluded.version",
+        )
+        .bind(&append.aggregate_type)
+        .bind(&append.aggregate_id)
+        .bind(snapshot.version)
+        .bind(&snapshot.payload)
+        .execute(&mut *tx)
+        .await
+        .map_err(storage_error)?;
+        sqlx::query(
+            "INSERT INTO snapshot_history (aggregate_type, aggregate_id, version, payload)
+             VALUES (?, ?, ?, ?)",
         )
         .bind(&append.aggregate_type)
         .bind(&append.aggregate_id)

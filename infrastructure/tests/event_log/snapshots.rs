@@ -1,13 +1,14 @@
 //! Snapshots (SPEC 2 and its cqrs-es 0.5 pitfall): the events read to handle a command stay
-//! bounded however long the stream grows, and the state loaded through a snapshot is exactly the
-//! full replay, for stream lengths and batch sizes that cross the snapshot boundary at every
-//! offset. Batches are real Subscription commands sent as one (`Batched`); in a paid period with
+//! bounded however long the stream grows (and so do those read for a past state, every snapshot
+//! being kept), and the state loaded through a snapshot is exactly the full replay, for stream
+//! lengths and batch sizes that cross the snapshot boundary at every offset. Batches are real Subscription commands sent as one (`Batched`); in a paid period with
 //! overage billing each `SeatsAdded` accrues a pending item, so an event applied twice shows.
 
 use std::sync::Arc;
 
-use application::event_log::EventLog;
+use application::event_log::{AsOf, EventLog};
 use application::CommandBus;
+use cqrs_es::Aggregate;
 use domain::subscription::{Subscription, SubscriptionCommand};
 use infrastructure::testing::Backend;
 use infrastructure::Store;
@@ -74,6 +75,21 @@ async fn the_events_read_per_command_stay_bounded_up_to_10000_events(backend: Ba
     let (replayed, replayed_version) = full_replay::<Subscription>(&store, &id).await;
     let through_snapshot = bus.load::<Batches>(&id).await.unwrap();
     assert_eq!(replayed_version, LENGTH);
+
+    // The past is as cheap as the present: every snapshot is kept, so a state anywhere in the
+    // stream reads at most one interval plus one batch of events.
+    for version in [1, 99, 100, 101, 4_321, 9_999, LENGTH] {
+        let prefix = store
+            .load_prefix(Subscription::TYPE, &id, AsOf::Version(version))
+            .await
+            .unwrap()
+            .expect("the prefix exists");
+        assert!(
+            prefix.events.len() as i64 <= SNAPSHOT_EVERY + BATCH,
+            "version {version} read {} events",
+            prefix.events.len()
+        );
+    }
     assert_eq!(
         serde_json::to_value(through_snapshot.aggregate).unwrap(),
         serde_json::to_value(replayed).unwrap()

@@ -57,11 +57,14 @@ impl DunningWorker {
             InvoiceEvent::InvoicePaid { .. } => (true, None),
             InvoiceEvent::PaymentFailed {
                 reason,
-                code,
+                decline_code,
                 hard_decline,
                 amount_due,
                 ..
-            } => (false, Some((reason, code, hard_decline, amount_due))),
+            } => (
+                false,
+                Some((reason, decline_code, hard_decline, amount_due)),
+            ),
             _ => return Ok(()),
         };
         let invoice = self.load::<Invoice>(cause, &cause.aggregate_id).await?;

@@ -93,7 +93,7 @@ fn failed(attempt: u32, payment_ref: Option<String>, amount_due: i64) -> Invoice
     InvoiceEvent::PaymentFailed {
         attempt,
         reason: "Your card was declined.".into(),
-        code: "card_declined".into(),
+        decline_code: "card_declined".into(),
         payment_ref,
         hard_decline: false,
         amount_due: usd(amount_due),

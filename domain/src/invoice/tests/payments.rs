@@ -234,7 +234,7 @@ fn a_hard_decline_is_recorded_as_such_with_the_amount_due() {
         .then_expect_events(vec![InvoiceEvent::PaymentFailed {
             attempt: 1,
             reason: "Your card was reported lost.".into(),
-            code: "lost_card".into(),
+            decline_code: "lost_card".into(),
             payment_ref: None,
             hard_decline: true,
             amount_due: usd(4000),

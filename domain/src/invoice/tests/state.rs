@@ -99,7 +99,7 @@ fn the_invoice_round_trips_through_serde_for_snapshots() {
 }
 
 #[test]
-fn every_event_round_trips_and_is_tagged_with_its_event_type() {
+fn every_event_round_trips_and_is_tagged_with_its_event_type_and_version() {
     let events = vec![
         issued(4900),
         attempted(1, 4900),
@@ -117,7 +117,11 @@ fn every_event_round_trips_and_is_tagged_with_its_event_type() {
         let json = serde_json::to_value(&event).unwrap();
         let tag = json.as_object().and_then(|o| o.keys().next().cloned());
         assert_eq!(tag, Some(event.event_type()));
-        assert_eq!(event.event_version(), "1.0");
+        let version = match event {
+            InvoiceEvent::PaymentFailed { .. } => crate::invoice::PAYMENT_FAILED_VERSION,
+            _ => crate::EVENT_VERSION_1,
+        };
+        assert_eq!(event.event_version(), version);
         assert_eq!(serde_json::from_value::<InvoiceEvent>(json).unwrap(), event);
     }
 }

@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use application::event_log::{
-    Append, CommandRecord, EventLog, EventLogError, LogCursor, StoredEvent, StreamTail,
+    Append, AsOf, CommandRecord, EventLog, EventLogError, LogCursor, StoredEvent, StreamPrefix,
+    StreamTail,
 };
 use cqrs_es::Aggregate;
 use infrastructure::Store;
@@ -45,7 +46,7 @@ impl ProbeLog {
         self.lose_next_reply.store(true, Ordering::SeqCst);
     }
 
-    /// How many events each `load_stream` returned, in call order.
+    /// How many events each `load_stream` and `load_prefix` returned, in call order.
     pub fn events_loaded(&self) -> Vec<usize> {
         self.loaded.lock().expect("not poisoned").clone()
     }
@@ -66,6 +67,23 @@ impl EventLog for ProbeLog {
             .expect("not poisoned")
             .push(tail.events.len());
         Ok(tail)
+    }
+
+    async fn load_prefix(
+        &self,
+        aggregate_type: &str,
+        aggregate_id: &str,
+        as_of: AsOf,
+    ) -> Result<Option<StreamPrefix>, EventLogError> {
+        let prefix = self
+            .store
+            .load_prefix(aggregate_type, aggregate_id, as_of)
+            .await?;
+        self.loaded
+            .lock()
+            .expect("not poisoned")
+            .push(prefix.as_ref().map_or(0, |p| p.events.len()));
+        Ok(prefix)
     }
 
     async fn append(&self, append: Append) -> Result<CommandRecord, EventLogError> {
