@@ -28,9 +28,11 @@ struct ColumnRow {
     key_position: i64,
 }
 
+/// `indkey` is an int2vector, whose array subscripts start at 0.
 const POSTGRES_COLUMNS: &str = "
 SELECT c.column_name::text AS name, c.data_type::text AS declared,
        COALESCE((SELECT array_position(i.indkey::int2[], a.attnum)
+                        - array_lower(i.indkey::int2[], 1) + 1
                    FROM pg_index i
                    JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attname = c.column_name
                   WHERE i.indrelid = to_regclass(quote_ident($1)) AND i.indisprimary), 0)::bigint

@@ -9,6 +9,8 @@ mod feature_access;
 mod fencing;
 mod freshness;
 mod invoices;
+mod rebuild;
 mod recovery;
 mod single_worker;
 mod summary;
+mod verify;
