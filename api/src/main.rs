@@ -9,6 +9,7 @@ mod extract;
 mod keys_cli;
 mod metrics;
 mod problem;
+mod replay_cli;
 mod routes;
 mod server;
 mod state;
@@ -36,10 +37,14 @@ fn main() -> std::process::ExitCode {
                 .await
                 .map_err(|e| e.to_string()),
             Command::Keys(command) => keys_cli::run(command).await.map_err(|e| e.to_string()),
+            Command::Replay(args) => replay_cli::replay(args).await,
+            // Verification has exit codes of its own (mismatches, operational error).
+            Command::Audit(command) => return Ok(replay_cli::audit(command).await),
         }
+        .map(|()| std::process::ExitCode::SUCCESS)
     });
     match outcome {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(error) => {
             tracing::error!("{error}");
             eprintln!("ledgerline: {error}");

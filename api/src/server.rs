@@ -24,7 +24,7 @@ use crate::extract::request_id;
 use crate::problem::ApiError;
 use crate::routes::{
     accounts, api_keys, audit, dunning_cases, health, invoices, notifications, plans,
-    subscriptions, test_clock, usage,
+    projections_admin, subscriptions, test_clock, usage,
 };
 use crate::state::AppState;
 
@@ -129,7 +129,14 @@ pub fn router(state: AppState) -> Router {
             "/v1/admin/api-keys",
             post(api_keys::create).get(api_keys::list),
         )
-        .route("/v1/admin/api-keys/{key_id}/revoke", post(api_keys::revoke));
+        .route("/v1/admin/api-keys/{key_id}/revoke", post(api_keys::revoke))
+        // Projection operations: status, rebuild, verify.
+        .route("/v1/admin/projections", get(projections_admin::list))
+        .route(
+            "/v1/admin/projections/{name}/rebuild",
+            post(projections_admin::rebuild),
+        )
+        .route("/v1/admin/audit/verify", post(projections_admin::verify));
     if state.test_clock.is_some() {
         router = router
             .route("/v1/test-clock", get(test_clock::now))

@@ -1,0 +1,138 @@
+//! Operating the read models (admin only): `GET /v1/admin/projections` (where every projection
+//! and policy stands), `POST /v1/admin/projections/{name}/rebuild` (replay into shadow tables
+//! and swap) and `POST /v1/admin/audit/verify` (replay and compare row by row).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use projections::{ProjectionError, ProjectionState, ProjectionStatus, ReplayProgress};
+use serde::Serialize;
+
+use crate::auth::Principal;
+use crate::extract::PathParam;
+use crate::problem::ApiError;
+use crate::routes::accounts::read_model_error;
+use crate::state::AppState;
+
+/// One projection or policy worker as this process sees it.
+#[derive(Debug, Serialize)]
+pub struct ProjectionItem {
+    name: &'static str,
+    /// The position of the last event applied.
+    position: i64,
+    /// The highest committed position of the log.
+    head: i64,
+    lag: i64,
+    /// `running`, `standby`, `failed`, `rebuilding` or `stopped`.
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failed_position: Option<i64>,
+    /// While `rebuilding`: the position the replay reached and the one it runs to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    progress: Option<ReplayProgress>,
+    /// The last transient failure (or failed rebuild), cleared once a batch commits.
+    last_error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ProjectionList {
+    items: Vec<ProjectionItem>,
+}
+
+fn item(state: ProjectionState, head: i64, rebuilding: Option<ReplayProgress>) -> ProjectionItem {
+    let position = state.position();
+    let (status, error, failed_position) = match state.status {
+        _ if rebuilding.is_some() => ("rebuilding", None, None),
+        ProjectionStatus::Running => ("running", None, None),
+        ProjectionStatus::Standby => ("standby", None, None),
+        ProjectionStatus::Stopped => ("stopped", None, None),
+        ProjectionStatus::Failed { error, position } => ("failed", Some(error), Some(position)),
+    };
+    ProjectionItem {
+        name: state.name,
+        position,
+        head,
+        lag: (head - position).max(0),
+        status,
+        error,
+        failed_position,
+        progress: rebuilding,
+        last_error: state.last_error,
+    }
+}
+
+async fn head(state: &AppState) -> Result<i64, ApiError> {
+    let head = state
+        .store
+        .log_head()
+        .await
+        .map_err(|error| read_model_error(error.into()))?;
+    Ok(head.position)
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<ProjectionList>, ApiError> {
+    principal.require_admin()?;
+    let head = head(&state).await?;
+    let items = state
+        .projections
+        .states()
+        .into_iter()
+        .map(|projection| {
+            let rebuilding = state.projections.rebuild_progress(projection.name);
+            item(projection, head, rebuilding)
+        })
+        .collect();
+    Ok(Json(ProjectionList { items }))
+}
+
+/// 202: the rebuild runs in the background; `GET /v1/admin/projections` shows its progress.
+pub async fn rebuild(
+    State(state): State<AppState>,
+    principal: Principal,
+    PathParam(name): PathParam<String>,
+) -> Result<(StatusCode, Json<ProjectionItem>), ApiError> {
+    principal.require_admin()?;
+    state
+        .projections
+        .start_rebuild(&name)
+        .await
+        .map_err(|error| match error {
+            ProjectionError::UnknownProjection(name) => {
+                ApiError::NotFound(format!("no projection {name}"))
+            }
+            ProjectionError::NotRebuildable(_) => ApiError::RuleViolation {
+                rule: "not_a_read_model",
+                detail: error.to_string(),
+            },
+            ProjectionError::RebuildRunning(_) => ApiError::RuleViolation {
+                rule: "rebuild_running",
+                detail: error.to_string(),
+            },
+            other => read_model_error(other),
+        })?;
+    tracing::info!(projection = name, "rebuild started");
+    let head = head(&state).await?;
+    let projection = state
+        .projections
+        .state(&name)
+        .ok_or_else(|| ApiError::internal(format!("projection {name} vanished")))?;
+    let rebuilding = state.projections.rebuild_progress(projection.name);
+    Ok((StatusCode::ACCEPTED, Json(item(projection, head, rebuilding))))
+}
+
+pub async fn verify(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<projections::VerifyReport>, ApiError> {
+    principal.require_admin()?;
+    let report = projections::rebuild::verify(&state.store, state.projections.read_models())
+        .await
+        .map_err(read_model_error)?;
+    tracing::info!(mismatches = report.mismatches, "read models verified");
+    Ok(Json(report))
+}
