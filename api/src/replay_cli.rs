@@ -21,10 +21,7 @@ async fn open(args: &ReadModelArgs) -> Result<(Arc<Store>, Vec<ReadModelProjecto
     let store = Store::open(&args.database.database_url)
         .await
         .map_err(|e| e.to_string())?;
-    Ok((
-        Arc::new(store),
-        projections::read_model_projectors(catalog),
-    ))
+    Ok((Arc::new(store), projections::read_model_projectors(catalog)))
 }
 
 /// Rebuilds the chosen read models one after the other.
@@ -53,7 +50,11 @@ pub async fn replay(args: ReplayArgs) -> Result<(), String> {
             .await
             .map_err(|e| format!("rebuilding {}: {e}", model.name()))?;
         bar.finish_and_clear();
-        println!("{}: rebuilt up to position {}", model.name(), rebuilt.position);
+        println!(
+            "{}: rebuilt up to position {}",
+            model.name(),
+            rebuilt.position
+        );
     }
     Ok(())
 }

@@ -69,10 +69,16 @@ async fn rebuild_over_http_then_verify_finds_nothing(backend: Backend) {
     // Every policy has reacted too (entitlements enabled): nothing changes the summary now.
     let before = api.get("/v1/accounts/acct_ops/summary").await.body;
     let names: Vec<&str> = items.iter().map(|i| i["name"].as_str().unwrap()).collect();
-    for name in READ_MODELS.iter().chain(&["billing_policy", "dunning_saga"]) {
+    for name in READ_MODELS
+        .iter()
+        .chain(&["billing_policy", "dunning_saga"])
+    {
         assert!(names.contains(name), "{name} listed in {names:?}");
     }
-    let summary = items.iter().find(|i| i["name"] == "account_summary").unwrap();
+    let summary = items
+        .iter()
+        .find(|i| i["name"] == "account_summary")
+        .unwrap();
     assert_eq!(summary["status"], "running");
     assert!(summary["position"].as_i64().unwrap() > 0);
     assert_eq!(summary["head"], summary["position"]);
@@ -135,8 +141,16 @@ fn run(args: &[&str], database_url: &str) -> std::process::Output {
 async fn tamper(database_url: &str, sql: &str) {
     let store = Store::connect(database_url).await.unwrap();
     let changed = match &store {
-        Store::Postgres(log) => sqlx::query(sql).execute(log.pool()).await.unwrap().rows_affected(),
-        Store::Sqlite(log) => sqlx::query(sql).execute(log.writer()).await.unwrap().rows_affected(),
+        Store::Postgres(log) => sqlx::query(sql)
+            .execute(log.pool())
+            .await
+            .unwrap()
+            .rows_affected(),
+        Store::Sqlite(log) => sqlx::query(sql)
+            .execute(log.writer())
+            .await
+            .unwrap()
+            .rows_affected(),
     };
     assert_eq!(changed, 1);
 }
@@ -177,7 +191,10 @@ async fn the_cli_verifies_and_replays(backend: Backend) {
     let server = Server::on(&db.url, &[]);
     let api = Api::admin(&server.base_url);
     let after = api.get("/v1/accounts/acct_cli/summary").await;
-    assert_eq!(after.body, before, "the replayed summary, not the tampered one");
+    assert_eq!(
+        after.body, before,
+        "the replayed summary, not the tampered one"
+    );
     let report = api.post("/v1/admin/audit/verify", json!({})).await;
     assert_eq!(report.body["mismatches"], 0, "{:#}", report.body);
 }

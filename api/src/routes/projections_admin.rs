@@ -122,7 +122,10 @@ pub async fn rebuild(
         .state(&name)
         .ok_or_else(|| ApiError::internal(format!("projection {name} vanished")))?;
     let rebuilding = state.projections.rebuild_progress(projection.name);
-    Ok((StatusCode::ACCEPTED, Json(item(projection, head, rebuilding))))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(item(projection, head, rebuilding)),
+    ))
 }
 
 pub async fn verify(

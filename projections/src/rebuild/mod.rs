@@ -11,7 +11,7 @@ mod verify;
 pub use read_model::{FreshProjector, ReadModelProjector};
 pub(crate) use scratch::listened;
 pub use scratch::ReplayProgress;
-pub use swap::{shadow_name, Rebuild};
+pub use swap::{shadow_name, PreparedRebuild, Rebuild};
 pub use verify::{
     verify, Mismatch, MismatchKind, ProjectionReport, VerifyReport, EXAMPLES_PER_PROJECTION,
 };

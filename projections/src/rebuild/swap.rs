@@ -37,7 +37,13 @@ pub struct Rebuild {
     store: Arc<Store>,
     model: ReadModelProjector,
     lease: Lease,
-    scratch: Option<Scratch>,
+}
+
+/// A rebuild whose shadow tables are filled, ready to swap in.
+pub struct PreparedRebuild {
+    rebuild: Rebuild,
+    /// The cursor the replay reached: what the shadow tables hold.
+    replayed: LogCursor,
 }
 
 impl Rebuild {
@@ -55,23 +61,24 @@ impl Rebuild {
             store,
             model,
             lease,
-            scratch: None,
         })
     }
 
     /// Replays the log up to its current head and fills the shadow tables. Queries still read
     /// the old tables, and the live worker keeps applying new events to them.
     pub async fn prepare(
-        &mut self,
+        self,
         progress: &(dyn Fn(ReplayProgress) + Send + Sync),
-    ) -> Result<(), ProjectionError> {
+    ) -> Result<PreparedRebuild, ProjectionError> {
         let head = self.store.log_head().await?;
         let mut scratch = Scratch::new(self.model.fresh()).await?;
         progress(ReplayProgress {
             reached: 0,
             target: head.cursor.position,
         });
-        scratch.replay_to(&self.store, head.cursor, progress).await?;
+        scratch
+            .replay_to(&self.store, head.cursor, progress)
+            .await?;
         for name in self.model.tables() {
             let shape = self.live_shape(name).await?;
             self.create_shadow(name).await?;
@@ -87,91 +94,18 @@ impl Rebuild {
                 tx.commit().await?;
             }
         }
-        self.scratch = Some(scratch);
-        Ok(())
-    }
-
-    /// Swaps the shadow tables in (after [`Self::prepare`]) and returns the checkpoint the
-    /// rebuilt read model stands at.
-    pub async fn swap(mut self) -> Result<LogCursor, ProjectionError> {
-        let Some(replayed) = self.scratch.as_ref().map(Scratch::cursor) else {
-            return Err(ProjectionError::TableShape {
-                table: self.model.tables().join(", "),
-                reason: "the shadow tables were not prepared".into(),
-            });
-        };
-        let mut attempt = 1;
-        let outcome = loop {
-            match self.swap_once(replayed).await {
-                Err(error) if error.is_transient() && attempt < SWAP_ATTEMPTS => {
-                    tracing::warn!(projection = self.model.name(), %error, "swap retried");
-                    attempt += 1;
-                }
-                outcome => break outcome,
-            }
-        };
-        self.lease.release().await;
-        outcome
+        Ok(PreparedRebuild {
+            replayed: scratch.cursor(),
+            rebuild: self,
+        })
     }
 
     /// Prepares and swaps.
     pub async fn run(
-        mut self,
+        self,
         progress: &(dyn Fn(ReplayProgress) + Send + Sync),
     ) -> Result<LogCursor, ProjectionError> {
-        self.prepare(progress).await?;
-        self.swap().await
-    }
-
-    async fn swap_once(&self, replayed: LogCursor) -> Result<LogCursor, ProjectionError> {
-        let mut tx = ProjectionTx::begin(&self.store).await?;
-        match self.swap_in(&mut tx, replayed).await {
-            Ok(at) => {
-                tx.commit().await?;
-                Ok(at)
-            }
-            Err(error) => {
-                let _ = tx.rollback().await;
-                Err(error)
-            }
-        }
-    }
-
-    async fn swap_in(
-        &self,
-        tx: &mut ProjectionTx,
-        replayed: LogCursor,
-    ) -> Result<LogCursor, ProjectionError> {
-        let tables = self.model.tables();
-        if matches!(tx, ProjectionTx::Postgres(_)) {
-            // Waits for a live batch that touched them to commit; the live worker cannot start
-            // another on them (or move the checkpoint, locked next) until this commits.
-            let list: Vec<String> = tables.iter().map(|name| quoted(name)).collect();
-            let lock = format!("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE", list.join(", "));
-            tx.execute(&lock, &[]).await?;
-        }
-        let live = checkpoint::load_in(tx, self.model.name(), true).await?;
-        for name in tables {
-            replace_with_shadow(tx, name).await?;
-        }
-        // Events the live worker applied to the old tables after the replay's head: apply
-        // them to the new ones here, so the read model never goes back in time.
-        let projector = self.model.fresh();
-        let mut cursor = replayed;
-        while cursor < live {
-            let mut batch = self.store.read_after(cursor, CATCH_UP_BATCH).await?;
-            batch.retain(|(at, _)| *at <= live);
-            let Some(to) = batch.last().map(|(at, _)| *at) else {
-                break;
-            };
-            let events = listened(&projector, batch);
-            if !events.is_empty() {
-                projector.apply_batch(tx, &events).await?;
-            }
-            cursor = to;
-        }
-        checkpoint::reset(tx, self.model.name(), cursor).await?;
-        Ok(cursor)
+        self.prepare(progress).await?.swap().await
     }
 
     async fn live_shape(&self, name: &str) -> Result<TableShape, ProjectionError> {
@@ -190,7 +124,10 @@ impl Rebuild {
             .await?;
         let create = match &tx {
             ProjectionTx::Postgres(_) => {
-                format!("CREATE TABLE {shadow} (LIKE {} INCLUDING ALL)", quoted(name))
+                format!(
+                    "CREATE TABLE {shadow} (LIKE {} INCLUDING ALL)",
+                    quoted(name)
+                )
             }
             ProjectionTx::Sqlite(_) => {
                 // The table's own definition, renamed; its separate indexes are recreated at
@@ -212,6 +149,73 @@ impl Rebuild {
     }
 }
 
+impl PreparedRebuild {
+    /// Swaps the shadow tables in and returns the checkpoint the rebuilt read model stands at.
+    pub async fn swap(self) -> Result<LogCursor, ProjectionError> {
+        let mut attempt = 1;
+        let outcome = loop {
+            match self.swap_once().await {
+                Err(error) if error.is_transient() && attempt < SWAP_ATTEMPTS => {
+                    tracing::warn!(projection = self.rebuild.model.name(), %error, "swap retried");
+                    attempt += 1;
+                }
+                outcome => break outcome,
+            }
+        };
+        let mut lease = self.rebuild.lease;
+        lease.release().await;
+        outcome
+    }
+
+    async fn swap_once(&self) -> Result<LogCursor, ProjectionError> {
+        let mut tx = ProjectionTx::begin(&self.rebuild.store).await?;
+        match self.swap_in(&mut tx).await {
+            Ok(at) => {
+                tx.commit().await?;
+                Ok(at)
+            }
+            Err(error) => {
+                let _ = tx.rollback().await;
+                Err(error)
+            }
+        }
+    }
+
+    async fn swap_in(&self, tx: &mut ProjectionTx) -> Result<LogCursor, ProjectionError> {
+        let Rebuild { store, model, .. } = &self.rebuild;
+        let tables = model.tables();
+        if matches!(tx, ProjectionTx::Postgres(_)) {
+            // Waits for a live batch that touched them to commit; the live worker cannot start
+            // another on them (or move the checkpoint, locked next) until this commits.
+            let list: Vec<String> = tables.iter().map(|name| quoted(name)).collect();
+            let lock = format!("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE", list.join(", "));
+            tx.execute(&lock, &[]).await?;
+        }
+        let live = checkpoint::load_in(tx, model.name(), true).await?;
+        for name in tables {
+            replace_with_shadow(tx, name).await?;
+        }
+        // Events the live worker applied to the old tables after the replay's head: apply
+        // them to the new ones here, so the read model never goes back in time.
+        let projector = model.fresh();
+        let mut cursor = self.replayed;
+        while cursor < live {
+            let mut batch = store.read_after(cursor, CATCH_UP_BATCH).await?;
+            batch.retain(|(at, _)| *at <= live);
+            let Some(to) = batch.last().map(|(at, _)| *at) else {
+                break;
+            };
+            let events = listened(&projector, batch);
+            if !events.is_empty() {
+                projector.apply_batch(tx, &events).await?;
+            }
+            cursor = to;
+        }
+        checkpoint::reset(tx, model.name(), cursor).await?;
+        Ok(cursor)
+    }
+}
+
 /// Drops `name` and renames its shadow to it, keeping the index names migrations know.
 async fn replace_with_shadow(tx: &mut ProjectionTx, name: &str) -> Result<(), ProjectionError> {
     let shadow = shadow_name(name);
@@ -221,12 +225,16 @@ async fn replace_with_shadow(tx: &mut ProjectionTx, name: &str) -> Result<(), Pr
             let new = postgres_indexes(tx, &shadow).await?;
             drop_and_rename(tx, name, &shadow).await?;
             for (new_name, definition) in new {
-                let original = old.iter().find(|(_, old_definition)| {
-                    old_definition == &definition
-                });
+                let original = old
+                    .iter()
+                    .find(|(_, old_definition)| old_definition == &definition);
                 if let Some((old_name, _)) = original {
                     tx.execute(
-                        &format!("ALTER INDEX {} RENAME TO {}", quoted(&new_name), quoted(old_name)),
+                        &format!(
+                            "ALTER INDEX {} RENAME TO {}",
+                            quoted(&new_name),
+                            quoted(old_name)
+                        ),
                         &[],
                     )
                     .await?;

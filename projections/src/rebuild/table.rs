@@ -45,7 +45,10 @@ const SQLITE_COLUMNS: &str =
     "SELECT name, type AS declared, pk AS key_position FROM pragma_table_info($1) ORDER BY cid";
 
 /// Reads `table`'s shape through `tx`.
-pub(crate) async fn shape(tx: &mut ProjectionTx, table: &str) -> Result<TableShape, ProjectionError> {
+pub(crate) async fn shape(
+    tx: &mut ProjectionTx,
+    table: &str,
+) -> Result<TableShape, ProjectionError> {
     let sql = match tx {
         ProjectionTx::Postgres(_) => POSTGRES_COLUMNS,
         ProjectionTx::Sqlite(_) => SQLITE_COLUMNS,
@@ -117,7 +120,10 @@ impl TableShape {
         let kinds: Vec<ColumnKind> = self.columns.iter().map(|(_, kind)| *kind).collect();
         let sql = format!("SELECT {select} FROM {}", quoted(from));
         let rows = tx.fetch_params(&sql, &[], &kinds).await?;
-        Ok(rows.into_iter().map(|row| (self.key_of(&row), row)).collect())
+        Ok(rows
+            .into_iter()
+            .map(|row| (self.key_of(&row), row))
+            .collect())
     }
 
     fn key_of(&self, row: &[Param]) -> Vec<String> {

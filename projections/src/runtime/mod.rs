@@ -132,7 +132,11 @@ impl Projections {
             };
             match rebuild.run(&report).await {
                 Ok(at) => {
-                    tracing::info!(projection = name, position = at.position, "read model rebuilt")
+                    tracing::info!(
+                        projection = name,
+                        position = at.position,
+                        "read model rebuilt"
+                    )
                 }
                 Err(error) => {
                     tracing::error!(projection = name, %error, "rebuild failed");
@@ -264,5 +268,7 @@ impl Projections {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

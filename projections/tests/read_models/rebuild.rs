@@ -77,7 +77,12 @@ async fn a_rebuild_gives_every_read_model_the_rows_it_had(backend: Backend) {
             .run(&|_| {})
             .await
             .unwrap();
-        assert_eq!(rebuilt.position, last, "{} rebuilt to the head", model.name());
+        assert_eq!(
+            rebuilt.position,
+            last,
+            "{} rebuilt to the head",
+            model.name()
+        );
     }
 
     assert_eq!(all_rows(&h.store).await, before);
@@ -111,10 +116,12 @@ async fn a_rebuild_while_events_keep_arriving_ends_equal_to_a_full_replay(backen
         })
     };
     for (n, model) in projections.read_models().iter().enumerate() {
-        let mut rebuild = Rebuild::claim(h.store.clone(), model.clone())
+        let rebuild = Rebuild::claim(h.store.clone(), model.clone())
+            .await
+            .unwrap()
+            .prepare(&|_| {})
             .await
             .unwrap();
-        rebuild.prepare(&|_| {}).await.unwrap();
         // Whatever the writer managed meanwhile, the live worker is now surely past the
         // replay's head: the swap has events to catch up on.
         let ahead = busy_accounts(&h, &format!("ahead{n}"), 1).await;
@@ -158,10 +165,12 @@ async fn queries_read_the_old_tables_until_the_swap(backend: Backend) {
     let model = projections.read_models()[0].clone();
     assert_eq!(model.name(), "account_summary");
 
-    let mut rebuild = Rebuild::claim(h.store.clone(), model.clone())
+    let rebuild = Rebuild::claim(h.store.clone(), model.clone())
+        .await
+        .unwrap()
+        .prepare(&|_| {})
         .await
         .unwrap();
-    rebuild.prepare(&|_| {}).await.unwrap();
     let shadow = shadow_name("account_summaries");
     assert!(schema_names(&h.store).await.contains(&shadow));
     let during = h.summary("acct_0").await.unwrap();

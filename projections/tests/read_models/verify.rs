@@ -8,10 +8,7 @@ use serde_json::json;
 
 use crate::fixtures::*;
 
-fn report_of<'a>(
-    report: &'a projections::VerifyReport,
-    name: &str,
-) -> &'a ProjectionReport {
+fn report_of<'a>(report: &'a projections::VerifyReport, name: &str) -> &'a ProjectionReport {
     report
         .projections
         .iter()
@@ -100,8 +97,16 @@ async fn a_tampered_row_is_named_by_table_key_and_column(
     let access = report_of(&report, "feature_access");
     let unexpected = &access.examples[0];
     assert_eq!(
-        (unexpected.table.as_str(), unexpected.key.as_str(), unexpected.kind),
-        ("feature_access", "acct_bogus/projects", MismatchKind::Unexpected)
+        (
+            unexpected.table.as_str(),
+            unexpected.key.as_str(),
+            unexpected.kind
+        ),
+        (
+            "feature_access",
+            "acct_bogus/projects",
+            MismatchKind::Unexpected
+        )
     );
     assert_eq!(unexpected.live["in_plan"], json!(true));
     assert_eq!(report_of(&report, "notifications").mismatches, 0);
