@@ -354,6 +354,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn declared_types_of_both_backends_map_to_a_kind() {
+        for (declared, kind) in [
+            ("bigint", Some(ColumnKind::Int)),
+            ("INTEGER", Some(ColumnKind::Int)),
+            ("integer", Some(ColumnKind::Int)),
+            ("text", Some(ColumnKind::Text)),
+            ("TEXT", Some(ColumnKind::Text)),
+            ("character varying", Some(ColumnKind::Text)),
+            ("boolean", Some(ColumnKind::Bool)),
+            ("BOOLEAN", Some(ColumnKind::Bool)),
+            ("timestamp with time zone", None),
+            ("jsonb", None),
+        ] {
+            assert_eq!(ColumnKind::of_declared(declared), kind, "{declared}");
+        }
+    }
+
+    #[test]
     fn values_lists_number_placeholders_row_by_row() {
         assert_eq!(placeholders(3, 2), "$3, $4");
         assert_eq!(values_list(2, 3), "($1, $2, $3), ($4, $5, $6)");
