@@ -182,6 +182,16 @@ async fn the_cli_verifies_and_replays(backend: Backend) {
         "{printed}"
     );
 
+    let broken = run(
+        &["audit", "verify", "--plans", "no/such/plans.toml"],
+        &db.url,
+    );
+    assert_eq!(
+        broken.status.code(),
+        Some(2),
+        "an operational error: {broken:?}"
+    );
+
     let replay = run(&["replay", "--projection", "account_summary"], &db.url);
     assert_eq!(replay.status.code(), Some(0), "{replay:?}");
     let unknown = run(&["replay", "--projection", "no_such"], &db.url);
