@@ -81,7 +81,7 @@ async fn rebuild_over_http_then_verify_finds_nothing(backend: Backend) {
         .unwrap();
     assert_eq!(summary["status"], "running");
     assert!(summary["position"].as_i64().unwrap() > 0);
-    assert_eq!(summary["head"], summary["position"]);
+    assert!(summary["head"].as_i64() >= summary["position"].as_i64());
 
     let rebuild = api
         .post("/v1/admin/projections/account_summary/rebuild", json!({}))

@@ -5,6 +5,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
+use infrastructure::LogHead;
 use projections::{ProjectionError, ProjectionState, ProjectionStatus, ReplayProgress};
 use serde::Serialize;
 
@@ -41,8 +42,24 @@ pub struct ProjectionList {
     items: Vec<ProjectionItem>,
 }
 
-fn item(state: ProjectionState, head: i64, rebuilding: Option<ReplayProgress>) -> ProjectionItem {
+/// Positions are not in commit order on Postgres: a projection is caught up when its checkpoint
+/// has reached the head's cursor, even if a higher position committed before it. Behind, the
+/// lag counts positions (at least 1).
+fn lag(state: &ProjectionState, head: &LogHead) -> i64 {
+    if state.checkpoint >= head.cursor {
+        0
+    } else {
+        (head.position - state.position()).max(1)
+    }
+}
+
+fn item(
+    state: ProjectionState,
+    head: &LogHead,
+    rebuilding: Option<ReplayProgress>,
+) -> ProjectionItem {
     let position = state.position();
+    let lag = lag(&state, head);
     let (status, error, failed_position) = match state.status {
         _ if rebuilding.is_some() => ("rebuilding", None, None),
         ProjectionStatus::Running => ("running", None, None),
@@ -53,8 +70,8 @@ fn item(state: ProjectionState, head: i64, rebuilding: Option<ReplayProgress>) -
     ProjectionItem {
         name: state.name,
         position,
-        head,
-        lag: (head - position).max(0),
+        head: head.position,
+        lag,
         status,
         error,
         failed_position,
@@ -63,13 +80,12 @@ fn item(state: ProjectionState, head: i64, rebuilding: Option<ReplayProgress>) -
     }
 }
 
-async fn head(state: &AppState) -> Result<i64, ApiError> {
-    let head = state
+async fn head(state: &AppState) -> Result<LogHead, ApiError> {
+    state
         .store
         .log_head()
         .await
-        .map_err(|error| read_model_error(error.into()))?;
-    Ok(head.position)
+        .map_err(|error| read_model_error(error.into()))
 }
 
 pub async fn list(
@@ -84,7 +100,7 @@ pub async fn list(
         .into_iter()
         .map(|projection| {
             let rebuilding = state.projections.rebuild_progress(projection.name);
-            item(projection, head, rebuilding)
+            item(projection, &head, rebuilding)
         })
         .collect();
     Ok(Json(ProjectionList { items }))
@@ -124,7 +140,7 @@ pub async fn rebuild(
     let rebuilding = state.projections.rebuild_progress(projection.name);
     Ok((
         StatusCode::ACCEPTED,
-        Json(item(projection, head, rebuilding)),
+        Json(item(projection, &head, rebuilding)),
     ))
 }
 
