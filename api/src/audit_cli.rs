@@ -12,7 +12,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use infrastructure::{Store, StoreError, SystemClock};
 use serde_json::Value;
 
-use crate::cli::{AuditCommand, AuditStreamArgs};
+use crate::cli::AuditStreamArgs;
 
 /// Events read per round trip.
 const PAGE: u32 = 1000;
@@ -29,13 +29,7 @@ pub enum AuditCliError {
     NoEvents(String),
 }
 
-pub async fn run(command: AuditCommand) -> Result<(), AuditCliError> {
-    match command {
-        AuditCommand::Stream(args) => stream(args).await,
-    }
-}
-
-async fn stream(args: AuditStreamArgs) -> Result<(), AuditCliError> {
+pub async fn stream(args: AuditStreamArgs) -> Result<(), AuditCliError> {
     check_aggregate_type(&args.aggregate_type)?;
     // Reading only: the database is the servers' and is not migrated from here.
     let store = Arc::new(Store::connect(&args.database.database_url).await?);

@@ -35,7 +35,9 @@ pub enum Command {
     /// Create, list and revoke API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
-    /// Inspect the event log: an aggregate's history and its state at a point in time.
+    /// Rebuild one read model, or every one, from the event log (with a progress bar).
+    Replay(ReplayArgs),
+    /// Inspect the event log and check the read models against it.
     #[command(subcommand)]
     Audit(AuditCommand),
 }
@@ -45,6 +47,9 @@ pub enum AuditCommand {
     /// Print one aggregate's events in order (time, sequence, position, type, actor, command,
     /// cause, key facts); with `--at`, only those recorded up to T, then its state as of T.
     Stream(AuditStreamArgs),
+    /// Replay the whole log into fresh read models and compare them row by row with the live
+    /// ones. Exits 1 on any mismatch, 2 when verification itself fails.
+    Verify(ReadModelArgs),
 }
 
 #[derive(Debug, Args)]
@@ -63,6 +68,25 @@ fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(text)
         .map(|at| at.to_utc())
         .map_err(|e| format!("not an RFC 3339 instant (e.g. 2026-03-01T12:00:00Z): {e}"))
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    #[command(flatten)]
+    pub read_models: ReadModelArgs,
+    /// The read model to rebuild (e.g. account_summary); every one when absent.
+    #[arg(long)]
+    pub projection: Option<String>,
+}
+
+/// What replaying read models needs: the database, and the plan catalog the summary reads.
+#[derive(Debug, Args)]
+pub struct ReadModelArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// The plan catalog file.
+    #[arg(long, env = "LEDGERLINE_PLANS", default_value = "config/plans.toml")]
+    pub plans: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]

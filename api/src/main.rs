@@ -11,13 +11,14 @@ mod keys_cli;
 mod metrics;
 mod openapi;
 mod problem;
+mod replay_cli;
 mod retention;
 mod routes;
 mod server;
 mod state;
 mod telemetry;
 
-use cli::{Cli, Command};
+use cli::{AuditCommand, Cli, Command};
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
@@ -39,11 +40,19 @@ fn main() -> std::process::ExitCode {
                 .await
                 .map_err(|e| e.to_string()),
             Command::Keys(command) => keys_cli::run(command).await.map_err(|e| e.to_string()),
-            Command::Audit(command) => audit_cli::run(command).await.map_err(|e| e.to_string()),
+            Command::Replay(args) => replay_cli::replay(args).await,
+            Command::Audit(AuditCommand::Stream(args)) => {
+                audit_cli::stream(args).await.map_err(|e| e.to_string())
+            }
+            // Verification has exit codes of its own (mismatches, operational error).
+            Command::Audit(AuditCommand::Verify(args)) => {
+                return Ok(replay_cli::audit_verify(args).await)
+            }
         }
+        .map(|()| std::process::ExitCode::SUCCESS)
     });
     match outcome {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(error) => {
             tracing::error!("{error}");
             eprintln!("ledgerline: {error}");

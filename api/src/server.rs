@@ -27,7 +27,7 @@ use crate::openapi::ApiDoc;
 use crate::problem::ApiError;
 use crate::routes::{
     accounts, api_keys, audit, audit_log, audit_state, dunning_cases, dunning_queue, health,
-    invoices, notifications, plans, subscriptions, test_clock, timeline, usage,
+    invoices, notifications, plans, projections_admin, subscriptions, test_clock, timeline, usage,
 };
 use crate::state::AppState;
 
@@ -97,7 +97,10 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(audit_state::state))
         .routes(routes!(audit_log::events))
         .routes(routes!(api_keys::create, api_keys::list))
-        .routes(routes!(api_keys::revoke));
+        .routes(routes!(api_keys::revoke))
+        .routes(routes!(projections_admin::list))
+        .routes(routes!(projections_admin::rebuild))
+        .routes(routes!(projections_admin::verify));
     if state.test_clock.is_some() {
         api = api
             .routes(routes!(test_clock::now))

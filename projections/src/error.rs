@@ -32,6 +32,18 @@ pub enum ProjectionError {
     UnknownPosition(i64),
     #[error("no projection is named `{0}`")]
     UnknownProjection(String),
+    /// A policy or saga writes no read model; replaying it would send its commands again.
+    #[error("`{0}` is a policy, not a read model: it has no tables to rebuild")]
+    NotRebuildable(String),
+    /// Another rebuild of the projection runs (in this process or another).
+    #[error("a rebuild of `{0}` is already running")]
+    RebuildRunning(String),
+    /// The in-memory database a replay runs in could not be opened.
+    #[error("scratch database: {0}")]
+    Scratch(#[from] infrastructure::StoreError),
+    /// A read-model table is missing or has a column type rebuilds cannot carry yet.
+    #[error("table `{table}`: {reason}")]
+    TableShape { table: String, reason: String },
 }
 
 impl ProjectionError {

@@ -12,6 +12,7 @@ pub mod invoices;
 pub mod notifications;
 mod page;
 pub mod read_models;
+pub mod rebuild;
 pub mod runtime;
 pub mod sql;
 pub mod summary;
@@ -28,20 +29,31 @@ pub use feature_access::{FeatureAccessProjector, FeatureAccessView};
 pub use invoices::{AccountInvoicesProjector, InvoiceCursor, InvoicePage, InvoiceView};
 pub use notifications::{NotificationPage, NotificationView, NotificationsProjector};
 pub use read_models::ReadModels;
+pub use rebuild::{ReadModelProjector, ReplayProgress, VerifyReport};
 pub use runtime::{
     Policy, ProjectionState, ProjectionStatus, Projections, Projector, RuntimeOptions,
 };
 pub use summary::{AccountSummaryProjector, SummaryView};
 pub use timeline::{BillingTimelineProjector, TimelineCursor, TimelinePage};
 
+/// Every read model of this crate: what the runtime runs, and what rebuilds, verification and
+/// `ledgerline replay` work on.
+pub fn read_model_projectors(catalog: Arc<PlanCatalog>) -> Vec<ReadModelProjector> {
+    vec![
+        ReadModelProjector::new(move || AccountSummaryProjector::new(catalog.clone())),
+        ReadModelProjector::new(|| FeatureAccessProjector),
+        ReadModelProjector::new(|| AccountInvoicesProjector),
+        ReadModelProjector::new(|| NotificationsProjector),
+        ReadModelProjector::new(|| BillingTimelineProjector),
+        ReadModelProjector::new(|| DunningQueueProjector),
+    ]
+}
+
 /// Starts the runtime with every read model of this crate.
 pub fn start(store: Arc<Store>, catalog: Arc<PlanCatalog>, options: RuntimeOptions) -> Projections {
     let mut projections = Projections::new(store, options);
-    projections.spawn(AccountSummaryProjector::new(catalog));
-    projections.spawn(FeatureAccessProjector);
-    projections.spawn(AccountInvoicesProjector);
-    projections.spawn(NotificationsProjector);
-    projections.spawn(BillingTimelineProjector);
-    projections.spawn(DunningQueueProjector);
+    for model in read_model_projectors(catalog) {
+        projections.spawn_read_model(model);
+    }
     projections
 }

@@ -5,7 +5,10 @@
 use infrastructure::Store;
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Database, Encode, FromRow, PgPool, Postgres, Sqlite, SqlitePool, Transaction, Type};
+use sqlx::{
+    ColumnIndex, Database, Decode, Encode, FromRow, PgPool, Postgres, Row, Sqlite, SqlitePool,
+    Transaction, Type,
+};
 
 /// Rows per multi-row statement: far below both backends' bound-parameter limits (SQLite 32766,
 /// Postgres 65535) for the widest table here.
@@ -16,7 +19,64 @@ const ROWS_PER_STATEMENT: usize = 500;
 pub enum Param {
     Text(Option<String>),
     Int(Option<i64>),
-    Bool(bool),
+    Bool(Option<bool>),
+}
+
+impl Param {
+    /// The value as JSON, for reports.
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Param::Text(value) => value.clone().into(),
+            Param::Int(value) => (*value).into(),
+            Param::Bool(value) => (*value).into(),
+        }
+    }
+}
+
+/// Which [`Param`] variant a column's values travel as, from its declared type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnKind {
+    Text,
+    Int,
+    Bool,
+}
+
+impl ColumnKind {
+    /// The kind of a declared column type on either backend (`bigint`, `INTEGER`, `text`,
+    /// `BOOLEAN`, …); `None` for a type no read model uses yet.
+    pub fn of_declared(declared: &str) -> Option<Self> {
+        let declared = declared.to_ascii_lowercase();
+        if declared.contains("bool") {
+            Some(ColumnKind::Bool)
+        } else if declared.contains("int") {
+            Some(ColumnKind::Int)
+        } else if declared.contains("text") || declared.contains("char") {
+            Some(ColumnKind::Text)
+        } else {
+            None
+        }
+    }
+}
+
+fn decode_row<R>(row: &R, kinds: &[ColumnKind]) -> Result<Vec<Param>, sqlx::Error>
+where
+    R: Row,
+    usize: ColumnIndex<R>,
+    Option<String>: for<'r> Decode<'r, R::Database> + Type<R::Database>,
+    Option<i64>: for<'r> Decode<'r, R::Database> + Type<R::Database>,
+    Option<bool>: for<'r> Decode<'r, R::Database> + Type<R::Database>,
+{
+    kinds
+        .iter()
+        .enumerate()
+        .map(|(index, kind)| {
+            Ok(match kind {
+                ColumnKind::Text => Param::Text(row.try_get(index)?),
+                ColumnKind::Int => Param::Int(row.try_get(index)?),
+                ColumnKind::Bool => Param::Bool(row.try_get(index)?),
+            })
+        })
+        .collect()
 }
 
 impl From<&str> for Param {
@@ -51,7 +111,7 @@ impl From<Option<i64>> for Param {
 
 impl From<bool> for Param {
     fn from(value: bool) -> Self {
-        Param::Bool(value)
+        Param::Bool(Some(value))
     }
 }
 
@@ -90,7 +150,7 @@ where
     DB: Database,
     Option<&'q str>: Encode<'q, DB> + Type<DB>,
     Option<i64>: Encode<'q, DB> + Type<DB>,
-    bool: Encode<'q, DB> + Type<DB>,
+    Option<bool>: Encode<'q, DB> + Type<DB>,
 {
     for param in params {
         query = match param {
@@ -120,6 +180,42 @@ impl ProjectionTx {
             Store::Postgres(log) => ProjectionTx::Postgres(log.pool().begin().await?),
             Store::Sqlite(log) => ProjectionTx::Sqlite(log.writer().begin().await?),
         })
+    }
+
+    /// Begins a read-only transaction on the read side that sees one snapshot throughout:
+    /// `REPEATABLE READ` on Postgres; on SQLite (WAL) a read transaction is a snapshot already.
+    /// Only for reading: it must end with `commit` or `rollback`, never write.
+    pub async fn begin_snapshot(store: &Store) -> Result<Self, sqlx::Error> {
+        Ok(match store {
+            Store::Postgres(log) => {
+                let mut tx = log.pool().begin().await?;
+                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    .execute(&mut *tx)
+                    .await?;
+                ProjectionTx::Postgres(tx)
+            }
+            Store::Sqlite(log) => ProjectionTx::Sqlite(log.readers().begin().await?),
+        })
+    }
+
+    /// Rows of `sql` with one column per kind, in order, as [`Param`]s: for code that handles
+    /// any read model's rows (verification and rebuilds).
+    pub async fn fetch_params(
+        &mut self,
+        sql: &str,
+        params: &[Param],
+        kinds: &[ColumnKind],
+    ) -> Result<Vec<Vec<Param>>, sqlx::Error> {
+        match self {
+            ProjectionTx::Postgres(tx) => {
+                let rows = bind(sqlx::query(sql), params).fetch_all(&mut **tx).await?;
+                rows.iter().map(|row| decode_row(row, kinds)).collect()
+            }
+            ProjectionTx::Sqlite(tx) => {
+                let rows = bind(sqlx::query(sql), params).fetch_all(&mut **tx).await?;
+                rows.iter().map(|row| decode_row(row, kinds)).collect()
+            }
+        }
     }
 
     /// Runs one statement; returns the number of rows it changed.
@@ -256,6 +352,24 @@ impl ReadPool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn declared_types_of_both_backends_map_to_a_kind() {
+        for (declared, kind) in [
+            ("bigint", Some(ColumnKind::Int)),
+            ("INTEGER", Some(ColumnKind::Int)),
+            ("integer", Some(ColumnKind::Int)),
+            ("text", Some(ColumnKind::Text)),
+            ("TEXT", Some(ColumnKind::Text)),
+            ("character varying", Some(ColumnKind::Text)),
+            ("boolean", Some(ColumnKind::Bool)),
+            ("BOOLEAN", Some(ColumnKind::Bool)),
+            ("timestamp with time zone", None),
+            ("jsonb", None),
+        ] {
+            assert_eq!(ColumnKind::of_declared(declared), kind, "{declared}");
+        }
+    }
 
     #[test]
     fn values_lists_number_placeholders_row_by_row() {

@@ -102,7 +102,7 @@ async fn a_declined_card_is_told_on_the_timeline_and_queued_once_suspended(backe
         (&failed["amount"], &failed["currency"]),
         (&json!(1900), &json!("usd"))
     );
-    assert_eq!(failed["details"]["code"], "card_declined");
+    assert_eq!(failed["details"]["decline_code"], "card_declined");
     for entry in &story {
         assert!(entry["position"].as_i64().is_some_and(|p| p > 0), "{entry}");
         assert!(entry["event_id"].is_string() && entry["causation_id"].is_string());

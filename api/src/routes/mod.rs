@@ -14,6 +14,7 @@ pub mod health;
 pub mod invoices;
 pub mod notifications;
 pub mod plans;
+pub mod projections_admin;
 pub mod subscriptions;
 pub mod test_clock;
 pub mod timeline;

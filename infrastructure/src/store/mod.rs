@@ -87,6 +87,27 @@ impl Store {
         }
     }
 
+    /// A private, empty, migrated database in memory, gone when the store is dropped: where
+    /// read models are replayed from the log to be verified or rebuilt (they are derived data,
+    /// and their SQL is the same on both backends). One connection, kept open for the store's
+    /// life, serves as writer and reader: an in-memory SQLite database lives in its connection.
+    pub async fn scratch() -> Result<Store, StoreError> {
+        let options = SqliteConnectOptions::from_str("sqlite::memory:")
+            .map_err(StoreError::Connect)?
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .min_connections(1)
+            .max_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options)
+            .await
+            .map_err(StoreError::Connect)?;
+        let store = Store::Sqlite(SqliteEventLog::new(pool.clone(), pool));
+        store.migrate().await?;
+        Ok(store)
+    }
+
     /// Ready to serve: the database answers and every migration this build embeds is applied.
     pub async fn is_ready(&self) -> Result<bool, sqlx::Error> {
         let (migrator, applied): (sqlx::migrate::Migrator, i64) = match self {

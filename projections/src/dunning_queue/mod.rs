@@ -45,6 +45,10 @@ impl Projector for DunningQueueProjector {
         Self::NAME
     }
 
+    fn tables(&self) -> &'static [&'static str] {
+        TABLES
+    }
+
     fn listens_to(&self) -> &'static [&'static str] {
         &[DUNNING_CASE]
     }

@@ -30,6 +30,9 @@ impl FeatureAccessProjector {
     pub const NAME: &'static str = "feature_access";
 }
 
+/// The tables this projector owns.
+pub const TABLES: [&str; 2] = ["feature_access_accounts", "feature_access"];
+
 impl Projector for FeatureAccessProjector {
     fn name(&self) -> &'static str {
         Self::NAME
@@ -37,6 +40,10 @@ impl Projector for FeatureAccessProjector {
 
     fn listens_to(&self) -> &'static [&'static str] {
         &[ENTITLEMENTS]
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &TABLES
     }
 
     async fn apply_batch(

@@ -33,6 +33,9 @@ impl AccountInvoicesProjector {
     pub const NAME: &'static str = "account_invoices";
 }
 
+/// The tables this projector owns.
+pub const TABLES: [&str; 1] = ["account_invoices"];
+
 impl Projector for AccountInvoicesProjector {
     fn name(&self) -> &'static str {
         Self::NAME
@@ -40,6 +43,10 @@ impl Projector for AccountInvoicesProjector {
 
     fn listens_to(&self) -> &'static [&'static str] {
         &[INVOICE]
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &TABLES
     }
 
     async fn apply_batch(

@@ -31,6 +31,9 @@ impl NotificationsProjector {
     pub const NAME: &'static str = "notifications";
 }
 
+/// The tables this projector owns.
+pub const TABLES: [&str; 2] = ["notifications", "notification_cases"];
+
 impl Projector for NotificationsProjector {
     fn name(&self) -> &'static str {
         Self::NAME
@@ -38,6 +41,10 @@ impl Projector for NotificationsProjector {
 
     fn listens_to(&self) -> &'static [&'static str] {
         &[DUNNING_CASE]
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &TABLES
     }
 
     async fn apply_batch(

@@ -34,6 +34,61 @@ pub async fn load(store: &Store, name: &str) -> Result<LogCursor, ProjectionErro
     }))
 }
 
+/// `name`'s checkpoint as `tx` sees it. With `lock`, on Postgres the row stays locked until `tx`
+/// ends, so no worker moves it meanwhile (a rebuild's swap; SQLite's one writer is a lock already).
+pub(crate) async fn load_in(
+    tx: &mut ProjectionTx,
+    name: &str,
+    lock: bool,
+) -> Result<LogCursor, ProjectionError> {
+    let for_update = lock && matches!(tx, ProjectionTx::Postgres(_));
+    let sql = format!(
+        "SELECT log_tx, position FROM projection_checkpoints WHERE name = $1{}",
+        if for_update { " FOR UPDATE" } else { "" }
+    );
+    let rows: Vec<CheckpointRow> = tx.fetch_all(&sql, &[name.into()]).await?;
+    Ok(rows.first().map_or(LogCursor::default(), |row| LogCursor {
+        tx: row.log_tx,
+        position: row.position,
+    }))
+}
+
+/// Sets `name`'s checkpoint to `to` inside `tx`, wherever it was: a rebuild's swap. The live
+/// worker's next compare-and-set then fails unless the checkpoint is where it left it.
+pub(crate) async fn reset(
+    tx: &mut ProjectionTx,
+    name: &str,
+    to: LogCursor,
+) -> Result<(), ProjectionError> {
+    tx.execute(
+        "INSERT INTO projection_checkpoints (name, log_tx, position, updated_at)
+         VALUES ($1, $2, $3, $4)
+         ON CONFLICT (name) DO UPDATE
+            SET log_tx = excluded.log_tx, position = excluded.position,
+                updated_at = excluded.updated_at",
+        &[
+            name.into(),
+            to.tx.into(),
+            to.position.into(),
+            timestamp(Utc::now()).into(),
+        ],
+    )
+    .await?;
+    notify(tx, name).await
+}
+
+async fn notify(tx: &mut ProjectionTx, name: &str) -> Result<(), ProjectionError> {
+    if matches!(tx, ProjectionTx::Postgres(_)) {
+        // Delivered at commit, and only if the transaction commits.
+        tx.execute(
+            "SELECT pg_notify($1, $2)",
+            &[CHECKPOINTS_CHANNEL.into(), name.into()],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 const ADVANCE: &str = "
 INSERT INTO projection_checkpoints (name, log_tx, position, updated_at) VALUES ($1, $2, $3, $4)
 ON CONFLICT (name) DO UPDATE
@@ -57,13 +112,8 @@ pub async fn advance(
         from.position.into(),
     ];
     let moved = tx.execute(ADVANCE, &params).await? == 1;
-    if moved && matches!(tx, ProjectionTx::Postgres(_)) {
-        // Delivered at commit, and only if the transaction commits.
-        tx.execute(
-            "SELECT pg_notify($1, $2)",
-            &[CHECKPOINTS_CHANNEL.into(), name.into()],
-        )
-        .await?;
+    if moved {
+        notify(tx, name).await?;
     }
     Ok(moved)
 }

@@ -46,20 +46,30 @@ enum LeaseKind {
         held: bool,
     },
     Sqlite {
-        claim: (PathBuf, &'static str),
+        claim: (PathBuf, String),
         held: bool,
     },
 }
 
 /// Projections held in this process, per SQLite database file.
-static HELD_IN_PROCESS: Mutex<BTreeSet<(PathBuf, &'static str)>> = Mutex::new(BTreeSet::new());
+static HELD_IN_PROCESS: Mutex<BTreeSet<(PathBuf, String)>> = Mutex::new(BTreeSet::new());
 
 impl Lease {
-    pub(crate) fn for_projection(store: &Store, name: &'static str) -> Self {
+    pub(crate) fn for_projection(store: &Store, name: &str) -> Self {
+        Self::named(store, name.to_owned())
+    }
+
+    /// The claim on rebuilding `name`: one rebuild of a projection at a time across processes,
+    /// independent of the projection's worker, which keeps running meanwhile.
+    pub(crate) fn for_rebuild(store: &Store, name: &str) -> Self {
+        Self::named(store, format!("{name}#rebuild"))
+    }
+
+    fn named(store: &Store, name: String) -> Self {
         let kind = match store {
             Store::Postgres(log) => LeaseKind::Postgres {
                 options: log.pool().connect_options(),
-                key: lock_key(name),
+                key: lock_key(&name),
                 connection: None,
                 held: false,
             },
@@ -154,7 +164,7 @@ impl Drop for Lease {
     }
 }
 
-fn lock_in_process() -> std::sync::MutexGuard<'static, BTreeSet<(PathBuf, &'static str)>> {
+fn lock_in_process() -> std::sync::MutexGuard<'static, BTreeSet<(PathBuf, String)>> {
     HELD_IN_PROCESS
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())

@@ -27,6 +27,10 @@ pub trait Projector: Send + Sync + 'static {
     /// The aggregate types (`subscription`, `entitlements`, …) whose events this projector reads.
     fn listens_to(&self) -> &'static [&'static str];
 
+    /// Every table this projector writes, and nothing else writes: what a rebuild replaces and
+    /// verification compares. Empty for a policy, which writes no read model.
+    fn tables(&self) -> &'static [&'static str];
+
     fn apply_batch(
         &self,
         tx: &mut ProjectionTx,
@@ -71,6 +75,10 @@ impl<P: Policy> Projector for P {
 
     fn listens_to(&self) -> &'static [&'static str] {
         Policy::listens_to(self)
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &[]
     }
 
     async fn apply_batch(

@@ -17,6 +17,7 @@ use super::state::{ProjectionStatus, StatePublisher};
 use super::wakeup::Wakeups;
 use super::Projector;
 use crate::error::ProjectionError;
+use crate::rebuild::listened;
 use crate::sql::ProjectionTx;
 
 /// How workers pace themselves.
@@ -163,12 +164,7 @@ impl<P: Projector> Runner<P> {
         let Some(to) = batch.last().map(|(cursor, _)| *cursor) else {
             return Ok(Applied::Advanced(from));
         };
-        let listens_to = self.projector.listens_to();
-        let events: Vec<StoredEvent> = batch
-            .into_iter()
-            .map(|(_, event)| event)
-            .filter(|event| listens_to.contains(&event.aggregate_type.as_str()))
-            .collect();
+        let events = listened(&self.projector, batch);
         if !events.is_empty() {
             self.projector.react(&events).await?;
         }

@@ -45,6 +45,9 @@ impl AccountSummaryProjector {
     }
 }
 
+/// The tables this projector owns.
+pub const TABLES: [&str; 2] = ["account_summaries", "account_summary_invoices"];
+
 impl Projector for AccountSummaryProjector {
     fn name(&self) -> &'static str {
         Self::NAME
@@ -52,6 +55,10 @@ impl Projector for AccountSummaryProjector {
 
     fn listens_to(&self) -> &'static [&'static str] {
         &[SUBSCRIPTION, ENTITLEMENTS, INVOICE, DUNNING_CASE]
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &TABLES
     }
 
     async fn apply_batch(

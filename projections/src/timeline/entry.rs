@@ -200,7 +200,7 @@ pub(super) fn invoice(invoice_id: &str, event: &InvoiceEvent) -> Option<Entry> {
         E::PaymentFailed {
             attempt,
             reason,
-            code,
+            decline_code,
             payment_ref,
             hard_decline,
             amount_due,
@@ -208,7 +208,8 @@ pub(super) fn invoice(invoice_id: &str, event: &InvoiceEvent) -> Option<Entry> {
         } => Entry::with_amount(
             "payment_failed",
             amount_due,
-            json!({"invoice_id": id, "attempt": attempt, "reason": reason, "code": code,
+            json!({"invoice_id": id, "attempt": attempt, "reason": reason,
+                   "decline_code": decline_code,
                    "payment_ref": payment_ref, "hard_decline": hard_decline}),
         ),
         E::InvoicePaid { amount_paid, .. } => {

@@ -54,6 +54,10 @@ impl Projector for BillingTimelineProjector {
         Self::NAME
     }
 
+    fn tables(&self) -> &'static [&'static str] {
+        TABLES
+    }
+
     fn listens_to(&self) -> &'static [&'static str] {
         &[SUBSCRIPTION, ENTITLEMENTS, INVOICE, DUNNING_CASE]
     }

@@ -282,6 +282,40 @@ impl Harness {
     }
 }
 
+/// `count` accounts with something in every read model this log can feed: a trial with extra
+/// seats, enabled entitlements with usage, and an invoice, every other one paid. Returns the
+/// position of the last event.
+pub async fn busy_accounts(h: &Harness, prefix: &str, count: usize) -> i64 {
+    let mut last = 0;
+    for n in 0..count {
+        let acct = format!("{prefix}_{n}");
+        let plan_id = ["starter", "pro"][n % 2];
+        let (id, _) = h.start_trial(&acct, plan_id, 1).await;
+        h.enable(&acct, plan_id, trial_period(14)).await;
+        h.subscription(id, SubscriptionCommand::AddSeats { count: seats(2) })
+            .await;
+        h.record_usage(&acct, "projects", n as u64 + 1).await;
+        let (invoice, issued) = h.issue(&acct, Some(id), "USD", &[1000, 250]).await;
+        last = issued;
+        if n % 2 == 0 {
+            let payment = InvoiceCommand::RecordPayment {
+                amount: money(1250, "USD"),
+                payment_ref: format!("pay_{acct}"),
+            };
+            last = h.invoice(invoice, payment).await.expect("paid");
+        }
+    }
+    last
+}
+
+/// Runs `sql` on the live database as an operator (or a defect) would, outside any projector.
+pub async fn tamper(store: &Store, sql: &str) {
+    let mut tx = projections::sql::ProjectionTx::begin(store).await.unwrap();
+    let changed = tx.execute(sql, &[]).await.unwrap();
+    assert_eq!(changed, 1, "`{sql}` changes one row");
+    tx.commit().await.unwrap();
+}
+
 pub fn money(amount: i64, currency: &str) -> Money {
     Money::new(amount, Currency::parse(currency).unwrap())
 }

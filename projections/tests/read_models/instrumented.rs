@@ -58,6 +58,10 @@ impl<P: Projector> Projector for Instrumented<P> {
         self.inner.listens_to()
     }
 
+    fn tables(&self) -> &'static [&'static str] {
+        self.inner.tables()
+    }
+
     async fn apply_batch(
         &self,
         tx: &mut ProjectionTx,

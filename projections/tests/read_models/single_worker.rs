@@ -37,6 +37,10 @@ impl Projector for Probe {
         &["subscription", "entitlements"]
     }
 
+    fn tables(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     async fn apply_batch(
         &self,
         _tx: &mut ProjectionTx,

@@ -235,7 +235,7 @@ async fn a_recovered_and_a_cancelled_lifecycle_each_read_in_order(backend: Backe
         (Some(1900), Some("usd"))
     );
     assert_eq!(failed.details["reason"], "Your card was declined.");
-    assert_eq!(failed.details["code"], "card_declined");
+    assert_eq!(failed.details["decline_code"], "card_declined");
     let started = &story[6];
     assert_eq!(started.amount, Some(1900));
     assert_eq!(
