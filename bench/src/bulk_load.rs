@@ -55,11 +55,22 @@ impl Template {
         let rows = match pool {
             Pool::Postgres(pool) => {
                 let sql = format!("SELECT {COLUMNS}, payload::text AS payload, metadata::text AS metadata FROM events ORDER BY tx_id, position");
-                sqlx::query(&sql).fetch_all(pool).await?.iter().map(raw_row).collect::<Result<Vec<_>, sqlx::Error>>()?
+                sqlx::query(&sql)
+                    .fetch_all(pool)
+                    .await?
+                    .iter()
+                    .map(raw_row)
+                    .collect::<Result<Vec<_>, sqlx::Error>>()?
             }
             Pool::Sqlite(pool) => {
-                let sql = format!("SELECT {COLUMNS}, payload, metadata FROM events ORDER BY position");
-                sqlx::query(&sql).fetch_all(pool).await?.iter().map(raw_row).collect::<Result<Vec<_>, sqlx::Error>>()?
+                let sql =
+                    format!("SELECT {COLUMNS}, payload, metadata FROM events ORDER BY position");
+                sqlx::query(&sql)
+                    .fetch_all(pool)
+                    .await?
+                    .iter()
+                    .map(raw_row)
+                    .collect::<Result<Vec<_>, sqlx::Error>>()?
             }
         };
         let mut ids = Vec::new();
@@ -266,7 +277,12 @@ pub async fn mark_reacted(pool: &Pool, policies: &[String]) -> Result<()> {
             .fetch_one(pool)
             .await?;
             for name in policies {
-                sqlx::query(SQL).bind(name).bind(tx).bind(position).execute(pool).await?;
+                sqlx::query(SQL)
+                    .bind(name)
+                    .bind(tx)
+                    .bind(position)
+                    .execute(pool)
+                    .await?;
             }
         }
         Pool::Sqlite(pool) => {
@@ -274,7 +290,12 @@ pub async fn mark_reacted(pool: &Pool, policies: &[String]) -> Result<()> {
                 .fetch_one(pool)
                 .await?;
             for name in policies {
-                sqlx::query(SQL).bind(name).bind(0_i64).bind(position).execute(pool).await?;
+                sqlx::query(SQL)
+                    .bind(name)
+                    .bind(0_i64)
+                    .bind(position)
+                    .execute(pool)
+                    .await?;
             }
         }
     }

@@ -42,8 +42,14 @@ pub async fn run(population: &Population, sizes: &Sizes, figures: &mut Figures) 
         let note = if clients == 16 { "target >= 0.6" } else { "" };
         figures.record_with(format!("cmd_vs_raw_c{clients}"), cmd_tps / raw_tps, note);
         figures.record(format!("cmd_p50_ms_c{clients}"), commands.latencies.ms(0.5));
-        figures.record(format!("cmd_p99_ms_c{clients}"), commands.latencies.ms(0.99));
-        figures.record(format!("raw_append_p99_ms_c{clients}"), raw.latencies.ms(0.99));
+        figures.record(
+            format!("cmd_p99_ms_c{clients}"),
+            commands.latencies.ms(0.99),
+        );
+        figures.record(
+            format!("raw_append_p99_ms_c{clients}"),
+            raw.latencies.ms(0.99),
+        );
         figures.record(format!("cmd_errors_c{clients}"), commands.errors as f64);
     }
     Ok(peak)

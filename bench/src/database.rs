@@ -49,7 +49,9 @@ impl Postgres {
             }
             Backend::Postgres => {
                 let mut admin = PgConnection::connect(&self.admin_url).await?;
-                admin.execute(format!("CREATE DATABASE {name}").as_str()).await?;
+                admin
+                    .execute(format!("CREATE DATABASE {name}").as_str())
+                    .await?;
                 let server = self
                     .admin_url
                     .rsplit_once('/')
@@ -79,6 +81,9 @@ enum Cleanup {
     Database { admin_url: String, name: String },
 }
 
+/// How long projections may take to catch up before the benchmark gives up.
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(600);
+
 /// A pool on a benchmark database, of the kind its backend needs.
 #[derive(Clone)]
 pub enum Pool {
@@ -102,7 +107,10 @@ impl Database {
                     .await?,
             ),
             Backend::Sqlite => {
-                let options = self.url.parse::<SqliteConnectOptions>()?.create_if_missing(true);
+                let options = self
+                    .url
+                    .parse::<SqliteConnectOptions>()?
+                    .create_if_missing(true);
                 Pool::Sqlite(
                     SqlitePoolOptions::new()
                         .max_connections(connections)
@@ -165,6 +173,12 @@ impl Pool {
     /// Waits until every read model has a checkpoint, every checkpoint is at the head, and the
     /// head has stopped moving (the policies' reactions are themselves events).
     pub async fn settle(&self) -> Result<i64> {
+        tokio::time::timeout(SETTLE_TIMEOUT, self.settled())
+            .await
+            .map_err(|_| "the projections did not catch up within 10 minutes")?
+    }
+
+    async fn settled(&self) -> Result<i64> {
         let mut previous = None;
         loop {
             let head = self.head().await?;

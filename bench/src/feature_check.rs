@@ -27,11 +27,7 @@ pub async fn run(population: &Population, sizes: &Sizes, figures: &mut Figures) 
     })
     .await;
     outcome.report_errors("feature checks");
-    figures.record_with(
-        "feature_check_rps",
-        outcome.per_second(),
-        "target >= 10000",
-    );
+    figures.record_with("feature_check_rps", outcome.per_second(), "target >= 10000");
     figures.record_with(
         "feature_check_p99_ms",
         outcome.latencies.ms(0.99),

@@ -101,7 +101,9 @@ async fn run(cli: Cli) -> Result<()> {
     }
     // Commands, lag and feature checks share one database of `sizes.accounts` accounts: setting
     // it up is the slowest part, and each of them needs exactly that population.
-    if selected(Benchmark::Commands) || selected(Benchmark::Lag) || selected(Benchmark::FeatureCheck)
+    if selected(Benchmark::Commands)
+        || selected(Benchmark::Lag)
+        || selected(Benchmark::FeatureCheck)
     {
         let population = accounts::Population::create(&binary, &postgres, &sizes).await?;
         let mut peak_tps = None;

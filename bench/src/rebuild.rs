@@ -131,7 +131,8 @@ async fn paying_account(api: &Api) -> Result<()> {
     let path = |action: &str| format!("/v1/subscriptions/{subscription}/{action}");
     api.post_ok(&path("activate"), &json!({})).await?;
     for _ in 0..5 {
-        api.post_ok(&path("add-seats"), &json!({"count": 1})).await?;
+        api.post_ok(&path("add-seats"), &json!({"count": 1}))
+            .await?;
     }
     let upgrade = json!({"plan_id": "pro"});
     api.post_ok(&path("change-plan"), &upgrade).await?;

@@ -38,7 +38,10 @@ impl Binary {
         let (lines, log) = mpsc::channel();
         // Drains the log for the server's whole life, so a chatty server never blocks on a pipe.
         std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(std::result::Result::ok) {
+            for line in BufReader::new(stdout)
+                .lines()
+                .map_while(std::result::Result::ok)
+            {
                 let _ = lines.send(line);
             }
         });
@@ -136,7 +139,11 @@ impl Drop for Server {
 }
 
 /// Peak RSS of a server that started on an empty Postgres database and answered one request.
-pub async fn idle_memory(binary: &Binary, postgres: &Postgres, figures: &mut Figures) -> Result<()> {
+pub async fn idle_memory(
+    binary: &Binary,
+    postgres: &Postgres,
+    figures: &mut Figures,
+) -> Result<()> {
     println!("memory: idle server");
     let database = postgres.create(Backend::Postgres).await?;
     let server = binary.serve(&database.url)?;
