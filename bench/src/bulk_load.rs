@@ -301,3 +301,34 @@ pub async fn mark_reacted(pool: &Pool, policies: &[String]) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_uuid_is_replaced_consistently_and_nothing_else_changes() {
+        let (a, b) = (
+            uuid::Uuid::new_v4().to_string(),
+            uuid::Uuid::new_v4().to_string(),
+        );
+        let mut ids = Vec::new();
+        let payload = format!(r#"{{"id":"{a}","of":"{b}","again":"{a}","ref":"pay_{b}x"}}"#);
+        let text = Text::cut(&payload, &mut ids);
+        assert_eq!(ids, vec![a.clone(), b.clone()]);
+        assert_eq!(text.render(&ids), payload);
+        let fresh = vec!["A".to_owned(), "B".to_owned()];
+        assert_eq!(
+            text.render(&fresh),
+            r#"{"id":"A","of":"B","again":"A","ref":"pay_Bx"}"#
+        );
+    }
+
+    #[test]
+    fn almost_uuids_are_left_alone() {
+        let mut ids = Vec::new();
+        let text = Text::cut("0000000-0000-0000-0000-000000000000g", &mut ids);
+        assert!(ids.is_empty());
+        assert_eq!(text.render(&[]), "0000000-0000-0000-0000-000000000000g");
+    }
+}

@@ -102,3 +102,18 @@ where
     outcome.latencies = Latencies::new(all);
     outcome
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_are_nearest_rank_of_the_sorted_samples() {
+        let samples = (1..=100).rev().map(Duration::from_millis).collect();
+        let latencies = Latencies::new(samples);
+        assert_eq!(latencies.ms(0.5), 50.0);
+        assert_eq!(latencies.ms(0.99), 99.0);
+        assert_eq!(latencies.ms(1.0), 100.0);
+        assert!(Latencies::new(Vec::new()).ms(0.5).is_nan());
+    }
+}
