@@ -32,6 +32,9 @@ DAY = 24 * 60 * 60
 LISTENING = re.compile(r"listening on (http://\S+)")
 # Statuses a client retries with the same Idempotency-Key: the command may or may not have run.
 RETRIED_STATUSES = {500, 502, 503, 504}
+# How long a server may take to advance its clock, retries included, before the run fails: an
+# advance itself gives up after 60 s; this covers a restart, an outage and a slow machine.
+ADVANCE_PATIENCE = 600
 
 
 def log(message):
@@ -81,6 +84,9 @@ class Postgres:
 
     def stop(self):
         self.pg_ctl("stop")
+
+    def running(self):
+        return os.path.exists(f"{self.private_dir}/data/postmaster.pid")
 
     def destroy(self):
         self.stop()
@@ -210,6 +216,8 @@ class Record:
     stop: threading.Event = field(default_factory=threading.Event)
     postgres_down: threading.Event = field(default_factory=threading.Event)
     gate: Gate = field(default_factory=lambda: Gate(True))
+    failures: list = field(default_factory=list)  # found while running
+    acknowledged_before_recovery: int = 0
 
 
 def http(method, url, admin_key, body=None, key=None, timeout=90):
@@ -338,18 +346,33 @@ def client_loop(number, client, run_id):
 # server starts at the real time again, so it is brought back to the target before clients see it.
 
 
+class Stuck(Exception):
+    """A server that does not recover: its clock cannot be advanced (timers or projections stay
+    behind), even though the database is up."""
+
+
 class TestClock:
-    def __init__(self, admin_key, gate):
+    def __init__(self, admin_key, gate, postgres_down):
         self.admin_key = admin_key
         self.gate = gate
+        # While the database is down no advance can succeed; holding the clients back then
+        # would leave the outage check with no answers to look at.
+        self.postgres_down = postgres_down
         self.target = None  # RFC 3339 text, set from the first server's clock
         self.epoch = None
         self.advances = 0
 
     def bring(self, url, server=None):
         """Advances the server at `url` to the target; retries until it answers 200, or until
-        `server` no longer serves at `url` (killed: its restart brings it to the target)."""
+        `server` no longer serves at `url` (killed: its restart brings it to the target).
+        Raises `Stuck` when the server has not managed it in `ADVANCE_PATIENCE` seconds."""
+        deadline = time.monotonic() + ADVANCE_PATIENCE
         while server is None or server.url == url:
+            if time.monotonic() > deadline:
+                raise Stuck(f"{url} could not advance to {self.target} in {ADVANCE_PATIENCE}s")
+            if self.postgres_down.is_set():
+                time.sleep(0.2)
+                continue
             with self.gate.quiet():
                 status, _, reply = http("POST", url + "/v1/test-clock/advance", self.admin_key,
                                         {"to": self.target}, timeout=120)
@@ -378,7 +401,13 @@ def advancer_loop(servers, clock, record, rng, interval):
         clock.step(rng)
         for server in servers:
             if server.url:
-                clock.bring(server.url, server)
+                try:
+                    clock.bring(server.url, server)
+                except Stuck as stuck:
+                    with record.lock:
+                        record.failures.append(str(stuck))
+                    record.stop.set()
+                    return
 
 
 def restart(server, clock):
@@ -396,24 +425,42 @@ def killer_loop(servers, kills, record, clock, rng, spacing, done):
         server.kill()
         done.append(server.index)
         time.sleep(rng.uniform(0, 1.0))
-        restart(server, clock)
+        try:
+            restart(server, clock)
+        except Stuck as stuck:
+            with record.lock:
+                record.failures.append(str(stuck))
+            record.stop.set()
+            return
         log(f"server {server.index} back at {server.url}")
 
 
-def outage(pg, record, down_for):
+def outage(pg, record, down_for, server, admin_key):
+    """Stops Postgres for `down_for` seconds. Meanwhile, besides the clients' commands, reads
+    are sent too: readiness and a read model must answer 503 problem+json as well."""
     log("stopping Postgres (private cluster)")
     record.postgres_down.set()
     pg.stop()
-    time.sleep(down_for)
+    back_at = time.monotonic() + down_for
+    while time.monotonic() < back_at:
+        for path in ("/readyz", "/v1/accounts/acct_outage/summary"):
+            status, headers, _ = http("GET", server.url + path, admin_key, timeout=30)
+            if status is not None and time.monotonic() < back_at:
+                with record.lock:
+                    record.outage_answers[(status, headers.get("Content-Type", ""))] += 1
+        time.sleep(0.5)
     pg.start()
     record.postgres_down.clear()
+    with record.lock:
+        record.acknowledged_before_recovery = len(record.acknowledged)
     log("Postgres is back")
 
 
 def sample_locks(pg, database, record, samples):
     """Samples the granted advisory locks of the run's database: a key held by two sessions at
     once would be two active workers for one projection."""
-    sql = ("SELECT coalesce(json_agg(x), '[]') FROM (SELECT classid, objid, count(*) AS holders "
+    sql = ("SELECT coalesce(json_agg(x), '[]') FROM (SELECT classid, objid, count(*) AS holders, "
+           "min(pid) AS pid "
            "FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = "
            f"(SELECT oid FROM pg_database WHERE datname = '{database}') "
            "GROUP BY classid, objid) x")
@@ -520,7 +567,7 @@ def summarize(results, record, kills, lock_samples, died, pg_was_down):
                   + results["notifications"]["duplicated_events"])
     verify = results["verify"]
     mismatches = verify["mismatches"] if verify["status"] != "pending" else "pending"
-    failures = []
+    failures = list(record.failures)
     if lost:
         failures.append(f"lost: {results['lost'][:5]}")
     if duplicated:
@@ -537,8 +584,16 @@ def summarize(results, record, kills, lock_samples, died, pg_was_down):
     if lock_samples is not None:
         doubled = [s for sample in lock_samples for s in sample if s["holders"] > 1]
         keys = {(s["classid"], s["objid"]) for sample in lock_samples for s in sample}
+        holders = {}
+        handovers = 0
+        for sample in lock_samples:
+            for s in sample:
+                key = (s["classid"], s["objid"])
+                handovers += key in holders and holders[key] != s["pid"]
+                holders[key] = s["pid"]
         log(f"advisory locks: {len(lock_samples)} samples, {len(keys)} projection keys seen, "
-            f"{len(doubled)} samples with a key held twice")
+            f"{handovers} handovers to another session, {len(doubled)} samples with a key held "
+            "twice")
         if doubled:
             failures.append(f"a projection lock held by two sessions: {doubled[:3]}")
         if not keys:
@@ -551,6 +606,10 @@ def summarize(results, record, kills, lock_samples, died, pg_was_down):
             failures.append(f"answers other than 503 problem+json during the outage: {bad}")
         if not record.outage_answers:
             failures.append("no request was answered during the outage: the check saw nothing")
+        recovered = len(record.acknowledged) - record.acknowledged_before_recovery
+        log(f"commands acknowledged after Postgres came back: {recovered}")
+        if not recovered:
+            failures.append("no command was acknowledged after Postgres came back")
     for index in died:
         failures.append(f"server {index} exited by itself")
     log(f"refused (expected business answers): {dict(record.refused)}")
@@ -577,7 +636,7 @@ def main():
     parser.add_argument("--advance-every", type=float, default=2.0)
     parser.add_argument("--outage", action="store_true",
                         help="run on a private Postgres cluster and restart it midway")
-    parser.add_argument("--outage-seconds", type=float, default=5)
+    parser.add_argument("--outage-seconds", type=float, default=8)
     parser.add_argument("--outage-port", type=int, default=5499)
     parser.add_argument("--pg-host", default="127.0.0.1")
     parser.add_argument("--pg-port", type=int, default=5432)
@@ -603,7 +662,7 @@ def main():
                for i in range(args.servers)]
     record = Record()
     record.gate.enabled = not args.advance_under_load
-    clock = TestClock(admin_key, record.gate)
+    clock = TestClock(admin_key, record.gate, record.postgres_down)
     ok = False
     try:
         for n, server in enumerate(servers):
@@ -644,7 +703,7 @@ def main():
         killer.start()
         if args.outage:
             time.sleep(args.duration / 2)
-            outage(pg, record, args.outage_seconds)
+            outage(pg, record, args.outage_seconds, servers[0], admin_key)
         killer.join()
         time.sleep(max(0.0, args.duration - (time.monotonic() - started)))
         log("stopping the load")
@@ -654,7 +713,10 @@ def main():
         died = [s.index for s in servers if s.process.poll() is not None]
         # Settle: one last advance on every server fires what is due and waits for projections.
         for server in servers:
-            clock.bring(server.url, server)
+            try:
+                clock.bring(server.url, server)
+            except Stuck as stuck:
+                record.failures.append(str(stuck))
         for server in servers:
             server.stop()
         results = check(pg, database, record, args.binary, clock.target)
@@ -665,10 +727,14 @@ def main():
             server.stop()
         if args.keep_database or not ok:
             log(f"kept database {database} on {pg.host}:{pg.port} and logs in {log_dir}")
-        if not args.keep_database and not args.outage:
-            pg.psql("postgres", f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
-        if args.outage and not args.keep_database:
-            pg.destroy()
+        if ok and not args.keep_database:
+            shutil.rmtree(log_dir, ignore_errors=True)
+            if args.outage:
+                pg.destroy()
+            else:
+                pg.psql("postgres", f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+        elif args.outage and pg.running():
+            pg.stop()  # keep its data directory for a look, but free the port
     sys.exit(0 if ok else 1)
 
 
