@@ -559,7 +559,7 @@ def check(pg, database, record, binary, now):
     return results
 
 
-def summarize(results, record, kills, lock_samples, died, pg_was_down):
+def summarize(results, record, kills, lock_samples, died, pg_was_down, require_verify):
     lost = len(results["lost"])
     duplicated = (len(results["duplicated_keys"]) + len(results["duplicated_reactions"])
                   + results["timers"]["fired_twice"]
@@ -579,6 +579,8 @@ def summarize(results, record, kills, lock_samples, died, pg_was_down):
     if record.server_errors:
         failures.append(f"{len(record.server_errors)} answers were 500: "
                         f"{record.server_errors[:3]}")
+    if verify["status"] == "pending" and require_verify:
+        failures.append("audit verify is required but not in this build")
     if verify["status"] == "failed":
         failures.append(f"audit verify failed: {verify['detail']}")
     if lock_samples is not None:
@@ -645,6 +647,8 @@ def main():
                         help="let commands run during clock advances (reproduces the advance "
                              "that never settles; see docs/reliability.md)")
     parser.add_argument("--keep-database", action="store_true")
+    parser.add_argument("--require-verify", action="store_true",
+                        help="fail when `ledgerline audit verify` is not in the build")
     args = parser.parse_args()
     # `timeout` and CI cancel with SIGTERM: stop the servers and drop the database on the way out.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -706,7 +710,7 @@ def main():
             outage(pg, record, args.outage_seconds, servers[0], admin_key)
         killer.join()
         time.sleep(max(0.0, args.duration - (time.monotonic() - started)))
-        log("stopping the load")
+        log(f"stopping the load after {clock.advances} clock steps")
         record.stop.set()
         for thread in threads:
             thread.join(300)
@@ -720,7 +724,8 @@ def main():
         for server in servers:
             server.stop()
         results = check(pg, database, record, args.binary, clock.target)
-        ok = summarize(results, record, len(kills), lock_samples, died, args.outage)
+        ok = summarize(results, record, len(kills), lock_samples, died, args.outage,
+                       args.require_verify)
     finally:
         record.stop.set()
         for server in servers:

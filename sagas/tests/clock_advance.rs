@@ -23,6 +23,31 @@ use support::{context, Stack};
 /// Far longer than an advance with nothing due needs: the projections only have to catch up.
 const ADVANCE_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// Concurrent clients: enough that a command commits between any two looks at the log head.
+const CLIENTS: usize = 8;
+
+async fn start_trials(stack: Arc<Stack>, stop: Arc<AtomicBool>) -> usize {
+    let mut trials = 0;
+    while !stop.load(Ordering::Relaxed) {
+        let id = Uuid::new_v4();
+        let command = SubscriptionCommand::StartTrial {
+            subscription_id: id,
+            account_id: AccountId::parse(&format!("acct_{}", id.simple())).unwrap(),
+            plan_id: PlanId::parse("starter").unwrap(),
+            seats: SeatCount::ONE,
+            billing_account: None,
+            overage_billing: false,
+        };
+        stack
+            .bus
+            .execute::<Subscription>(&id.to_string(), command, &stack.services, &context())
+            .await
+            .unwrap();
+        trials += 1;
+    }
+    trials
+}
+
 async fn an_advance_settles_while_commands_keep_arriving(backend: Backend) {
     let stack = Arc::new(Stack::new(backend).await);
     let projections = projections::start(
@@ -37,32 +62,11 @@ async fn an_advance_settles_while_commands_keep_arriving(backend: Backend) {
         Arc::new(SandboxGateway::default()),
         TimerOptions::default(),
     );
-    // A client that starts one trial after another until told to stop.
+    // Clients that start one trial after another until told to stop.
     let stop = Arc::new(AtomicBool::new(false));
-    let client = tokio::spawn({
-        let (stack, stop) = (stack.clone(), stop.clone());
-        async move {
-            let mut trials = 0;
-            while !stop.load(Ordering::Relaxed) {
-                let id = Uuid::new_v4();
-                let command = SubscriptionCommand::StartTrial {
-                    subscription_id: id,
-                    account_id: AccountId::parse(&format!("acct_{}", id.simple())).unwrap(),
-                    plan_id: PlanId::parse("starter").unwrap(),
-                    seats: SeatCount::ONE,
-                    billing_account: None,
-                    overage_billing: false,
-                };
-                stack
-                    .bus
-                    .execute::<Subscription>(&id.to_string(), command, &stack.services, &context())
-                    .await
-                    .unwrap();
-                trials += 1;
-            }
-            trials
-        }
-    });
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|_| tokio::spawn(start_trials(stack.clone(), stop.clone())))
+        .collect();
     let advance = ClockAdvance {
         clock: &stack.clock,
         timers: &timers,
@@ -74,7 +78,10 @@ async fn an_advance_settles_while_commands_keep_arriving(backend: Backend) {
         .advance(AdvanceTarget::By(chrono::Duration::hours(1)))
         .await;
     stop.store(true, Ordering::Relaxed);
-    let trials = client.await.unwrap();
+    let mut trials = 0;
+    for client in clients {
+        trials += client.await.unwrap();
+    }
     projections.stop().await;
     assert!(
         advanced.is_ok(),
