@@ -392,8 +392,10 @@ def outage(pg, record, down_for, server, admin_key):
     """Stops Postgres for `down_for` seconds. Meanwhile, besides the clients' commands, reads
     are sent too: readiness and a read model must answer 503 problem+json as well."""
     log("stopping Postgres (private cluster)")
-    record.postgres_down.set()
+    # The outage is from the moment it has stopped (`pg_ctl -w`) to the moment it is told to
+    # start: a command may still commit while the shutdown is under way.
     pg.stop()
+    record.postgres_down.set()
     back_at = time.monotonic() + down_for
     while time.monotonic() < back_at:
         for path in ("/readyz", "/v1/accounts/acct_outage/summary"):
@@ -402,8 +404,8 @@ def outage(pg, record, down_for, server, admin_key):
                 with record.lock:
                     record.outage_answers[(status, headers.get("Content-Type", ""))] += 1
         time.sleep(0.5)
-    pg.start()
     record.postgres_down.clear()
+    pg.start()
     with record.lock:
         record.acknowledged_before_recovery = len(record.acknowledged)
     log("Postgres is back")
