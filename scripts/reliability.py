@@ -446,7 +446,8 @@ def check(pg, database, record, binary, now):
                      AS (k text, t text, i text, v bigint, p bigint))
         SELECT coalesce(json_agg(ack.k), '[]') FROM ack
         WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.aggregate_type = ack.t
-                            AND e.aggregate_id = ack.i AND e.sequence = ack.v AND (ack.p IS NULL OR e.position = ack.p))
+                            AND e.aggregate_id = ack.i AND e.sequence = ack.v
+                            AND (ack.p IS NULL OR e.position = ack.p))
            OR NOT EXISTS (SELECT 1 FROM commands c WHERE c.command_id LIKE '%:' || ack.k
                             AND c.aggregate_type = ack.t AND c.aggregate_id = ack.i
                             AND c.version = ack.v)""")

@@ -4,8 +4,9 @@
 //! processes the log head, again and again until nothing more happens, because a policy may
 //! schedule a timer that is already due (an activation's first renewal after a long jump).
 //! While clients keep sending commands the log never stands still, so the advance then waits
-//! only for what it caused (`advance_causes`). Then the clock moves on. So a 60-day jump renews a monthly subscription twice, each time
-//! with the clock at that period's end, as if the time had passed.
+//! only for what it caused (`advance_causes`). Then the clock moves on. So a 60-day jump renews
+//! a monthly subscription twice, each time with the clock at that period's end, as if the time
+//! had passed.
 
 use std::time::Duration;
 
