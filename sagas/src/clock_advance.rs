@@ -3,8 +3,10 @@
 //! order, through the same code as the background worker) and every projection and policy
 //! processes the log head, again and again until nothing more happens, because a policy may
 //! schedule a timer that is already due (an activation's first renewal after a long jump).
-//! Then the clock moves on. So a 60-day jump renews a monthly subscription twice, each time
-//! with the clock at that period's end, as if the time had passed.
+//! While clients keep sending commands the log never stands still, so the advance then waits
+//! only for what it caused (`advance_causes`). Then the clock moves on. So a 60-day jump renews
+//! a monthly subscription twice, each time with the clock at that period's end, as if the time
+//! had passed.
 
 use std::time::Duration;
 
@@ -15,6 +17,7 @@ use domain::{Clock, ManualClock};
 use infrastructure::{LogHead, Store};
 use projections::{ProjectionError, Projections};
 
+use crate::advance_causes::AdvanceCauses;
 use crate::timer_firing::{FiringError, Timers};
 
 /// How long to wait before looking again at a due timer that another process has claimed.
@@ -111,9 +114,13 @@ impl ClockAdvance<'_> {
         }
     }
 
-    /// Fires every timer due at `now` and waits for the projections, until a wait ends with no
-    /// new event and no due timer.
+    /// Fires every timer due at `now` and waits for the projections, until nothing is due and
+    /// either a wait ends with no new event (a quiet log) or, while clients keep appending, a
+    /// round finds no new event the advance waits for (see `AdvanceCauses`). Not before the
+    /// second round: reactions to events older than the start may commit during the first wait.
     async fn settle(&self, now: DateTime<Utc>) -> Result<LogHead, AdvanceError> {
+        let mut causes = AdvanceCauses::after(self.store.log_head().await?.cursor);
+        let mut rounds = 0;
         loop {
             self.timers.fire_due(now).await?;
             if self.anything_due(now).await? {
@@ -125,7 +132,12 @@ impl ClockAdvance<'_> {
             self.projections
                 .wait_for(head.cursor.position, self.timeout)
                 .await?;
-            if self.store.log_head().await? == head && !self.anything_due(now).await? {
+            rounds += 1;
+            let caused = causes.read_to(self.store, head.cursor).await?;
+            if self.anything_due(now).await? {
+                continue;
+            }
+            if self.store.log_head().await? == head || (rounds >= 2 && !caused) {
                 return Ok(head);
             }
         }

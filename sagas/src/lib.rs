@@ -3,6 +3,7 @@
 //! reaction re-run after a crash appends nothing new. Timers the policies schedule fire through
 //! the command bus under ids derived from their dedupe keys, to the same effect.
 
+mod advance_causes;
 pub mod billing_policy;
 pub mod billing_worker;
 pub mod clock_advance;
