@@ -322,8 +322,6 @@ def main():
     parser.add_argument("--pg-port", type=int, default=5432)
     parser.add_argument("--seed", default=None)
     parser.add_argument("--keep-database", action="store_true")
-    parser.add_argument("--require-verify", action="store_true",
-                        help="fail when `ledgerline audit verify` is not in the build")
     args = parser.parse_args()
     # `timeout` and CI cancel with SIGTERM: stop the servers and drop the database on the way out.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -398,8 +396,7 @@ def main():
         for server in servers:
             server.stop()
         results = check(pg, database, record, args.binary, clock.target)
-        ok = summarize(results, record, len(kills), lock_samples, died, args.outage,
-                       args.require_verify)
+        ok = summarize(results, record, len(kills), lock_samples, died, args.outage)
     finally:
         record.stop.set()
         for server in servers:

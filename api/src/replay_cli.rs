@@ -75,19 +75,19 @@ fn progress_bar(name: &'static str) -> ProgressBar {
 /// Runs an `audit` subcommand; the exit code says how it went.
 pub async fn audit_verify(args: ReadModelArgs) -> ExitCode {
     match verify_read_models(&args).await {
-            Ok(report) => {
-                print_report(&report);
-                if report.mismatches == 0 {
-                    ExitCode::SUCCESS
-                } else {
-                    ExitCode::from(MISMATCHES)
-                }
+        Ok(report) => {
+            print_report(&report);
+            if report.mismatches == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(MISMATCHES)
             }
-            Err(error) => {
-                tracing::error!("{error}");
-                eprintln!("ledgerline: {error}");
-                ExitCode::from(OPERATIONAL_ERROR)
-            }
+        }
+        Err(error) => {
+            tracing::error!("{error}");
+            eprintln!("ledgerline: {error}");
+            ExitCode::from(OPERATIONAL_ERROR)
+        }
     }
 }
 
