@@ -19,14 +19,16 @@ async fn each_role_gets_what_it_may(backend: Backend) {
     let server = Server::on(&db.url, &[]);
     let admin = Api::admin(&server.base_url);
     let as_key = |secret: &str| Api::with_key(&server.base_url, Some(secret));
+    let mut position = 0;
     for account in ["acct_a", "acct_b"] {
-        admin
+        let started = admin
             .post(
                 "/v1/subscriptions",
                 json!({"account_id": account, "plan_id": "starter"}),
             )
-            .await
-            .assert_status(201);
+            .await;
+        started.assert_status(201);
+        position = started.body["position"].as_i64().expect("a position");
     }
 
     let service = as_key(&create_key(&admin, json!({"role": "service"})).await);
@@ -37,8 +39,9 @@ async fn each_role_gets_what_it_may(backend: Backend) {
         )
         .await
         .assert_status(201);
+    // Once the summaries hold both trials, every read below sees them without waiting.
     service
-        .get("/v1/accounts/acct_a/summary")
+        .get(&format!("/v1/accounts/acct_a/summary?min_position={position}"))
         .await
         .assert_status(200);
     service
