@@ -41,7 +41,9 @@ async fn each_role_gets_what_it_may(backend: Backend) {
         .assert_status(201);
     // Once the summaries hold both trials, every read below sees them without waiting.
     service
-        .get(&format!("/v1/accounts/acct_a/summary?min_position={position}"))
+        .get(&format!(
+            "/v1/accounts/acct_a/summary?min_position={position}"
+        ))
         .await
         .assert_status(200);
     service
