@@ -26,15 +26,16 @@ use infrastructure::Store;
 pub use dunning_queue::{DunningQueueProjector, QueueCursor, QueuePage, QueueQuery, QueueSort};
 pub use error::ProjectionError;
 pub use feature_access::{FeatureAccessProjector, FeatureAccessView};
-pub use invoices::{AccountInvoicesProjector, InvoiceCursor, InvoicePage, InvoiceView};
+pub use invoices::{AccountInvoicesProjector, InvoicePage, InvoiceView};
 pub use notifications::{NotificationPage, NotificationView, NotificationsProjector};
+pub use page::PositionCursor;
 pub use read_models::ReadModels;
 pub use rebuild::{ReadModelProjector, ReplayProgress, VerifyReport};
 pub use runtime::{
     Policy, ProjectionState, ProjectionStatus, Projections, Projector, RuntimeOptions,
 };
 pub use summary::{AccountSummaryProjector, SummaryView};
-pub use timeline::{BillingTimelineProjector, TimelineCursor, TimelinePage};
+pub use timeline::{BillingTimelineProjector, TimelinePage};
 
 /// Every read model of this crate: what the runtime runs, and what rebuilds, verification and
 /// `ledgerline replay` work on.

@@ -4,6 +4,23 @@
 
 use crate::error::ProjectionError;
 
+/// Where a page of a list ordered by global position starts: after (or, newest first, before)
+/// the row at this position. Every position-ordered list (invoices, notifications, timeline)
+/// issues and reads it the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PositionCursor(i64);
+
+impl PositionCursor {
+    /// A cursor this API issued (`next_cursor`); `None` for anything else.
+    pub fn parse(text: &str) -> Option<Self> {
+        text.parse::<i64>().ok().filter(|n| *n > 0).map(Self)
+    }
+
+    pub fn position(self) -> i64 {
+        self.0
+    }
+}
+
 /// How many rows a page query of `limit` fetches.
 pub(crate) fn rows_to_fetch(limit: u32) -> i64 {
     i64::from(limit) + 1

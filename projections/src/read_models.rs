@@ -7,11 +7,12 @@ use infrastructure::Store;
 use crate::dunning_queue::{self, QueueCursor, QueuePage, QueueQuery};
 use crate::error::ProjectionError;
 use crate::feature_access::{self, FeatureAccessView};
-use crate::invoices::{self, InvoiceCursor, InvoicePage};
+use crate::invoices::{self, InvoicePage};
 use crate::notifications::{self, NotificationPage};
+use crate::page::PositionCursor;
 use crate::sql::ReadPool;
 use crate::summary::{self, SummaryView};
-use crate::timeline::{self, TimelineCursor, TimelinePage};
+use crate::timeline::{self, TimelinePage};
 
 /// The read models of this crate. Cheap to clone (it holds a connection pool).
 #[derive(Clone)]
@@ -57,7 +58,7 @@ impl ReadModels {
         &self,
         account_id: &AccountId,
         limit: u32,
-        cursor: Option<InvoiceCursor>,
+        cursor: Option<PositionCursor>,
     ) -> Result<InvoicePage, ProjectionError> {
         invoices::page(&self.pool, account_id, limit, cursor).await
     }
@@ -67,9 +68,9 @@ impl ReadModels {
         &self,
         account_id: &AccountId,
         limit: u32,
-        after: Option<i64>,
+        cursor: Option<PositionCursor>,
     ) -> Result<NotificationPage, ProjectionError> {
-        notifications::page(&self.pool, account_id, limit, after).await
+        notifications::page(&self.pool, account_id, limit, cursor).await
     }
 
     /// Up to `limit` entries of the account's timeline, oldest first, after `cursor`.
@@ -77,7 +78,7 @@ impl ReadModels {
         &self,
         account_id: &AccountId,
         limit: u32,
-        cursor: Option<TimelineCursor>,
+        cursor: Option<PositionCursor>,
     ) -> Result<TimelinePage, ProjectionError> {
         timeline::page(&self.pool, account_id, limit, cursor).await
     }

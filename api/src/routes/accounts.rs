@@ -9,7 +9,7 @@ use axum::Json;
 use domain::{AccountId, FeatureKey};
 use projections::{
     AccountInvoicesProjector, AccountSummaryProjector, FeatureAccessProjector, FeatureAccessView,
-    InvoiceCursor, InvoicePage, ProjectionError, SummaryView,
+    InvoicePage, PositionCursor, ProjectionError, SummaryView,
 };
 use serde::{Deserialize, Serialize};
 
@@ -223,7 +223,7 @@ pub async fn invoices(
     let cursor = query
         .cursor
         .as_deref()
-        .map(|text| InvoiceCursor::parse(text).ok_or_else(foreign_cursor))
+        .map(|text| PositionCursor::parse(text).ok_or_else(foreign_cursor))
         .transpose()?;
     fresh(&state, AccountInvoicesProjector::NAME, query.min_position).await?;
     state

@@ -3,7 +3,7 @@
 
 use axum::extract::State;
 use axum::Json;
-use projections::{NotificationPage, NotificationsProjector};
+use projections::{NotificationPage, NotificationsProjector, PositionCursor};
 
 use super::accounts::{account, foreign_cursor, fresh, read_model_error, ListQuery};
 use crate::auth::Principal;
@@ -30,20 +30,15 @@ pub async fn list(
 ) -> Result<Json<NotificationPage>, ApiError> {
     let account = account(&raw, &principal)?;
     let limit = query.limit()?;
-    let after = query
+    let cursor = query
         .cursor
         .as_deref()
-        .map(|text| {
-            text.parse::<i64>()
-                .ok()
-                .filter(|position| *position > 0)
-                .ok_or_else(foreign_cursor)
-        })
+        .map(|text| PositionCursor::parse(text).ok_or_else(foreign_cursor))
         .transpose()?;
     fresh(&state, NotificationsProjector::NAME, query.min_position).await?;
     state
         .read_models
-        .notifications(&account, limit, after)
+        .notifications(&account, limit, cursor)
         .await
         .map(Json)
         .map_err(read_model_error)

@@ -3,7 +3,7 @@
 
 use axum::extract::State;
 use axum::Json;
-use projections::{BillingTimelineProjector, TimelineCursor, TimelinePage};
+use projections::{BillingTimelineProjector, PositionCursor, TimelinePage};
 
 use super::accounts::{account, foreign_cursor, fresh, read_model_error, ListQuery};
 use crate::auth::Principal;
@@ -33,7 +33,7 @@ pub async fn list(
     let cursor = query
         .cursor
         .as_deref()
-        .map(|text| TimelineCursor::parse(text).ok_or_else(foreign_cursor))
+        .map(|text| PositionCursor::parse(text).ok_or_else(foreign_cursor))
         .transpose()?;
     fresh(&state, BillingTimelineProjector::NAME, query.min_position).await?;
     state

@@ -18,7 +18,7 @@ use domain::AccountId;
 
 use crate::error::ProjectionError;
 use crate::event::{InvoiceChange, INVOICE};
-use crate::page;
+use crate::page::{self, PositionCursor};
 use crate::runtime::Projector;
 use crate::sql::{ProjectionTx, ReadPool};
 
@@ -79,26 +79,15 @@ impl Projector for AccountInvoicesProjector {
     }
 }
 
-/// Where a page of invoices starts: after the invoice issued at this position.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct InvoiceCursor(i64);
-
-impl InvoiceCursor {
-    /// A cursor this API issued (`next_cursor`); `None` for anything else.
-    pub fn parse(text: &str) -> Option<Self> {
-        text.parse::<i64>().ok().filter(|n| *n > 0).map(Self)
-    }
-}
-
 /// Up to `limit` of the account's invoices, newest first, after `cursor`. An account with no
 /// invoice has an empty first page.
 pub async fn page(
     pool: &ReadPool,
     account_id: &AccountId,
     limit: u32,
-    cursor: Option<InvoiceCursor>,
+    cursor: Option<PositionCursor>,
 ) -> Result<InvoicePage, ProjectionError> {
-    let before = cursor.map_or(i64::MAX, |cursor| cursor.0);
+    let before = cursor.map_or(i64::MAX, PositionCursor::position);
     let rows = table::page(
         pool,
         account_id.as_str(),

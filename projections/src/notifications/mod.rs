@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use crate::columns::{parse_timestamp, timestamp};
 use crate::error::ProjectionError;
 use crate::event::{event_error, payload, DUNNING_CASE};
-use crate::page;
+use crate::page::{self, PositionCursor};
 use crate::runtime::Projector;
 use crate::sql::{ProjectionTx, ReadPool};
 
@@ -155,9 +155,9 @@ pub async fn page(
     pool: &ReadPool,
     account_id: &AccountId,
     limit: u32,
-    after: Option<i64>,
+    cursor: Option<PositionCursor>,
 ) -> Result<NotificationPage, ProjectionError> {
-    let after = after.unwrap_or(0);
+    let after = cursor.map_or(0, PositionCursor::position);
     let rows = table::page(pool, account_id.as_str(), after, page::rows_to_fetch(limit)).await?;
     let (items, next_cursor) = page::split(
         rows,

@@ -30,7 +30,7 @@ use crate::error::ProjectionError;
 use crate::event::{
     event_error, payload, subscription_account, DUNNING_CASE, ENTITLEMENTS, INVOICE, SUBSCRIPTION,
 };
-use crate::page;
+use crate::page::{self, PositionCursor};
 use crate::runtime::Projector;
 use crate::sql::{ProjectionTx, ReadPool};
 
@@ -221,26 +221,15 @@ pub struct TimelinePage {
     pub next_cursor: Option<String>,
 }
 
-/// Where a page of the timeline starts: after the entry at this position.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TimelineCursor(i64);
-
-impl TimelineCursor {
-    /// A cursor this API issued (`next_cursor`); `None` for anything else.
-    pub fn parse(text: &str) -> Option<Self> {
-        text.parse::<i64>().ok().filter(|n| *n > 0).map(Self)
-    }
-}
-
 /// Up to `limit` of the account's entries, oldest first, after `cursor`. An account with no
 /// entry has an empty first page.
 pub async fn page(
     pool: &ReadPool,
     account_id: &AccountId,
     limit: u32,
-    cursor: Option<TimelineCursor>,
+    cursor: Option<PositionCursor>,
 ) -> Result<TimelinePage, ProjectionError> {
-    let after = cursor.map_or(0, |cursor| cursor.0);
+    let after = cursor.map_or(0, PositionCursor::position);
     let rows = table::page(pool, account_id.as_str(), after, page::rows_to_fetch(limit)).await?;
     let (items, next_cursor) = page::split(
         rows,

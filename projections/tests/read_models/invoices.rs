@@ -11,7 +11,7 @@ use infrastructure::Store;
 use projections::invoices::{self, InvoiceRow};
 use projections::sql::ReadPool;
 use projections::summary::{self, BalanceView, SummaryRow};
-use projections::{InvoiceCursor, InvoiceView};
+use projections::{InvoiceView, PositionCursor};
 use uuid::Uuid;
 
 use crate::fixtures::*;
@@ -59,7 +59,7 @@ async fn list(h: &Harness, account_id: &str, limit: u32) -> Vec<Vec<InvoiceView>
             .unwrap();
         pages.push(page.items);
         match page.next_cursor {
-            Some(next) => cursor = Some(InvoiceCursor::parse(&next).expect("a cursor it issued")),
+            Some(next) => cursor = Some(PositionCursor::parse(&next).expect("a cursor it issued")),
             None => return pages,
         }
     }
@@ -244,8 +244,8 @@ async fn invoices_list_in_pages_newest_first(backend: Backend) {
             currency: Some("usd".into())
         }
     );
-    assert_eq!(InvoiceCursor::parse("x"), None);
-    assert_eq!(InvoiceCursor::parse("-3"), None);
+    assert_eq!(PositionCursor::parse("x"), None);
+    assert_eq!(PositionCursor::parse("-3"), None);
     projections.stop().await;
 }
 

@@ -14,7 +14,7 @@ use domain::Clock;
 use domain::{Email, PaymentMethodToken};
 use infrastructure::testing::Backend;
 use projections::timeline::TimelineEntryView;
-use projections::TimelineCursor;
+use projections::PositionCursor;
 use uuid::Uuid;
 
 use crate::fixtures::*;
@@ -147,7 +147,7 @@ async fn pages(h: &Harness, account_id: &str, limit: u32) -> Vec<Vec<TimelineEnt
             .unwrap();
         pages.push(page.items);
         match page.next_cursor {
-            Some(next) => cursor = Some(TimelineCursor::parse(&next).expect("a cursor it issued")),
+            Some(next) => cursor = Some(PositionCursor::parse(&next).expect("a cursor it issued")),
             None => return pages,
         }
     }
