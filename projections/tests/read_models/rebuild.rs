@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use infrastructure::testing::{Backend, TestDatabase};
+use infrastructure::testing::Backend;
 use infrastructure::Store;
 use projections::error::ProjectionError;
 use projections::feature_access::{AccessAccountRow, FeatureRow};
@@ -136,21 +136,17 @@ async fn a_rebuild_while_events_keep_arriving_ends_equal_to_a_full_replay(backen
     let rebuilt = projections.read_models().len();
     projections.stop().await;
 
-    let events = readable_log(&h.store, 0).await.len();
-    let fresh = TestDatabase::create(backend).await;
-    let replayed = Arc::new(fresh.store().await);
-    copy_log(&h.store, &replayed, events).await;
-    let replay = projections::start(replayed.clone(), h.catalog.clone(), options(500));
-    let replayed_head = replayed.log_head().await.unwrap();
-    replay
-        .wait_for(replayed_head.position, PATIENCE)
-        .await
-        .unwrap();
-    replay.stop().await;
     let live = all_rows(&h.store).await;
     let accounts = 4 + rebuilt + rounds;
     assert_eq!(live.summaries.len(), accounts, "every account written");
-    assert_eq!(live, all_rows(&replayed).await);
+    // The full replay reads this very log: a copy into a fresh Postgres database would give the
+    // events new positions in reading order, and position-valued columns (an invoice's
+    // `issued_position`) would differ whenever concurrent writers committed out of position order.
+    let models = projections::read_model_projectors(h.catalog.clone());
+    let report = projections::rebuild::verify(&h.store, &models)
+        .await
+        .unwrap();
+    assert_eq!(report.mismatches, 0, "{report:#?}");
 }
 
 async fn queries_read_the_old_tables_until_the_swap(backend: Backend) {
