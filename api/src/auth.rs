@@ -112,10 +112,10 @@ impl FromRequestParts<AppState> for Principal {
             .ok_or(ApiError::Unauthorized(
                 "expected Authorization: Bearer <key>",
             ))?;
-        // Looked up on every request: a revoked key is refused at once, on every replica.
+        // Checked on every request; the lookup's cache forgets keys the moment one is revoked.
         let record = state
-            .store
-            .find_api_key(key)
+            .keys
+            .find(key)
             .await
             .map_err(|error| {
                 tracing::warn!(%error, "cannot look up an API key");

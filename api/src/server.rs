@@ -8,6 +8,8 @@ use application::{CommandBus, PaymentGateway};
 use axum::Router;
 use chrono::SubsecRound;
 use domain::{BillingServices, Clock, ManualClock};
+use infrastructure::api_keys::ApiKeyLookup;
+use infrastructure::changes::ChangeFeed;
 use infrastructure::{
     load_catalog, CatalogFileError, SandboxGateway, Store, StoreError, SystemClock,
 };
@@ -179,11 +181,13 @@ async fn build_state(args: &ServeArgs) -> Result<AppState, ServeError> {
         store.clone(),
         timers.clone(),
     ));
+    let changes = ChangeFeed::start(&store);
     Ok(AppState {
+        keys: ApiKeyLookup::new(store.clone(), &changes),
         metrics: crate::metrics::install().map_err(ServeError::Metrics)?,
         services,
         bus,
-        read_models: ReadModels::new(&store),
+        read_models: ReadModels::new(&store, &changes),
         projections: Arc::new(projections),
         catalog,
         store,

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use application::{CommandBus, PaymentGateway};
 use domain::{BillingServices, ManualClock, PlanCatalog};
+use infrastructure::api_keys::ApiKeyLookup;
 use infrastructure::Store;
 use projections::{Projections, ReadModels};
 use sagas::Timers;
@@ -13,6 +14,8 @@ pub struct AppState {
     pub catalog: Arc<PlanCatalog>,
     pub services: BillingServices,
     pub store: Arc<Store>,
+    /// Finds the API key of a request, through this process's key cache where it is safe.
+    pub keys: ApiKeyLookup,
     pub bus: Arc<CommandBus<Store>>,
     /// Where invoices are charged: the sandbox gateway unless another is wired.
     pub gateway: Arc<dyn PaymentGateway>,

@@ -1,12 +1,16 @@
 //! API keys at rest: random, high-entropy secrets shown once and stored only as SHA-256 digests,
-//! each with a role (and an account for account keys). Lookups go to the database on every
-//! request, so a revoked key is refused at once by every replica.
+//! each with a role (and an account for account keys). A revoked key is refused at once by every
+//! replica: lookups are cached only where a revocation reaches every process's cache
+//! ([`ApiKeyLookup`]).
 
 use chrono::{SecondsFormat, Utc};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
+use std::sync::Arc;
+
+use crate::changes::{Change, ChangeFeed, Notice, NoticedCache};
 use crate::store::Store;
 
 /// A key as stored (never the secret).
@@ -108,13 +112,9 @@ impl Store {
         let sql = "INSERT INTO api_keys (key_id, digest, role, account_id, created_at)
                    VALUES ($1, $2, 'admin', NULL, $3)
                    ON CONFLICT (key_id) DO UPDATE SET digest = EXCLUDED.digest, revoked_at = NULL";
-        on_pool!(self, write, |pool| sqlx::query(sql)
-            .bind(BOOTSTRAP_ADMIN_ID)
-            .bind(digest(secret))
-            .bind(now())
-            .execute(pool)
-            .await?
-            .rows_affected());
+        // Replacing the secret retires the old one, which other processes may have cached.
+        self.change_keys(sql, &[BOOTSTRAP_ADMIN_ID, &digest(secret), &now()])
+            .await?;
         Ok(())
     }
 
@@ -143,13 +143,89 @@ impl Store {
     /// Revokes a key; `false` when no live key has that id.
     pub async fn revoke_api_key(&self, key_id: &str) -> Result<bool, sqlx::Error> {
         let sql = "UPDATE api_keys SET revoked_at = $1 WHERE key_id = $2 AND revoked_at IS NULL";
-        let revoked = on_pool!(self, write, |pool| sqlx::query(sql)
-            .bind(now())
-            .bind(key_id)
-            .execute(pool)
-            .await?
-            .rows_affected());
-        Ok(revoked == 1)
+        Ok(self.change_keys(sql, &[&now(), key_id]).await? == 1)
+    }
+
+    /// Runs a statement that retires keys; on Postgres in one transaction with the notice that
+    /// empties every process's key cache ([`ApiKeyLookup`]). Returns the rows it changed.
+    async fn change_keys(&self, sql: &str, binds: &[&str]) -> Result<u64, sqlx::Error> {
+        match self {
+            Store::Postgres(log) => {
+                let mut tx = log.pool().begin().await?;
+                let mut query = sqlx::query(sql);
+                for value in binds {
+                    query = query.bind(*value);
+                }
+                let changed = query.execute(&mut *tx).await?.rows_affected();
+                Change::all(API_KEYS_TOPIC).announce_in(&mut tx).await?;
+                tx.commit().await?;
+                Ok(changed)
+            }
+            Store::Sqlite(log) => {
+                let mut query = sqlx::query(sql);
+                for value in binds {
+                    query = query.bind(*value);
+                }
+                Ok(query.execute(log.writer()).await?.rows_affected())
+            }
+        }
+    }
+}
+
+/// The change-notice topic of API keys.
+pub const API_KEYS_TOPIC: &str = "api_keys";
+
+/// How many keys a process keeps in memory.
+const CACHED_KEYS: usize = 10_000;
+
+/// Finds the key of a request. On Postgres, keys are cached in memory and every revocation, in
+/// any process, empties the cache of every process through a change notice committed with it;
+/// while notices cannot be trusted every lookup goes to the database. On SQLite nothing is
+/// cached: `ledgerline keys revoke` writes the file from another process, which has no way to
+/// tell the server, and a lookup there is a local read anyway.
+#[derive(Clone)]
+pub struct ApiKeyLookup {
+    store: Arc<Store>,
+    cache: Option<Arc<NoticedCache<ApiKeyRecord>>>,
+}
+
+impl ApiKeyLookup {
+    pub fn new(store: Arc<Store>, feed: &ChangeFeed) -> Self {
+        let cache = matches!(*store, Store::Postgres(_)).then(|| {
+            let cache = NoticedCache::new(API_KEYS_TOPIC, CACHED_KEYS);
+            cache.follow(feed.subscribe());
+            cache
+        });
+        Self { store, cache }
+    }
+
+    /// The live (not revoked) key whose secret is `secret`.
+    pub async fn find(&self, secret: &str) -> Result<Option<ApiKeyRecord>, sqlx::Error> {
+        let Some(cache) = &self.cache else {
+            return self.store.find_api_key(secret).await;
+        };
+        let key = digest(secret);
+        if let Some(record) = cache.get(&key) {
+            return Ok(Some(record));
+        }
+        let ticket = cache.ticket(&key);
+        let found = self.store.find_api_key(secret).await?;
+        // Unknown keys are not remembered: a key created later must be found at once.
+        if let (Some(ticket), Some(record)) = (ticket, &found) {
+            cache.fill(&key, ticket, record.clone());
+        }
+        Ok(found)
+    }
+
+    /// Revokes a key ([`Store::revoke_api_key`]) and forgets this process's cached keys before
+    /// answering, so the very next request here is refused; other processes forget them when
+    /// the notice reaches them, milliseconds after the commit.
+    pub async fn revoke(&self, key_id: &str) -> Result<bool, sqlx::Error> {
+        let revoked = self.store.revoke_api_key(key_id).await?;
+        if let Some(cache) = &self.cache {
+            cache.apply(&Notice::Changed(Change::all(API_KEYS_TOPIC)));
+        }
+        Ok(revoked)
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod api_keys;
 pub mod catalog_file;
+pub mod changes;
 pub mod clock;
 pub mod idempotency;
 pub mod sandbox_gateway;

@@ -25,7 +25,7 @@ use infrastructure::Store;
 
 pub use dunning_queue::{DunningQueueProjector, QueueCursor, QueuePage, QueueQuery, QueueSort};
 pub use error::ProjectionError;
-pub use feature_access::{FeatureAccessProjector, FeatureAccessView};
+pub use feature_access::{Consistency, FeatureAccessProjector, FeatureAccessView};
 pub use invoices::{AccountInvoicesProjector, InvoicePage, InvoiceView};
 pub use notifications::{NotificationPage, NotificationView, NotificationsProjector};
 pub use page::PositionCursor;

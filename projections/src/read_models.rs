@@ -2,11 +2,12 @@
 
 use chrono::{DateTime, Utc};
 use domain::{AccountId, FeatureKey};
+use infrastructure::changes::ChangeFeed;
 use infrastructure::Store;
 
 use crate::dunning_queue::{self, QueueCursor, QueuePage, QueueQuery};
 use crate::error::ProjectionError;
-use crate::feature_access::{self, FeatureAccessView};
+use crate::feature_access::{self, AccessCache, Consistency, FeatureAccessView};
 use crate::invoices::{self, InvoicePage};
 use crate::notifications::{self, NotificationPage};
 use crate::page::PositionCursor;
@@ -14,16 +15,21 @@ use crate::sql::ReadPool;
 use crate::summary::{self, SummaryView};
 use crate::timeline::{self, TimelinePage};
 
-/// The read models of this crate. Cheap to clone (it holds a connection pool).
+/// The read models of this crate. Cheap to clone (it holds a connection pool and the Feature
+/// Access cache).
 #[derive(Clone)]
 pub struct ReadModels {
     pool: ReadPool,
+    access: AccessCache,
 }
 
 impl ReadModels {
-    pub fn new(store: &Store) -> Self {
+    /// The read models of `store`; the Feature Access View is cached, kept true by `changes`.
+    pub fn new(store: &Store, changes: &ChangeFeed) -> Self {
+        let pool = ReadPool::of(store);
         Self {
-            pool: ReadPool::of(store),
+            access: AccessCache::new(pool.clone(), changes),
+            pool,
         }
     }
 
@@ -40,8 +46,9 @@ impl ReadModels {
         &self,
         account_id: &AccountId,
         feature: &FeatureKey,
+        consistency: Consistency,
     ) -> Result<Option<FeatureAccessView>, ProjectionError> {
-        feature_access::access(&self.pool, account_id, feature).await
+        feature_access::access(&self.access, account_id, feature, consistency).await
     }
 
     /// Access to every feature of the account's plan (and any other with usage this period), in
@@ -49,8 +56,9 @@ impl ReadModels {
     pub async fn features(
         &self,
         account_id: &AccountId,
+        consistency: Consistency,
     ) -> Result<Option<Vec<FeatureAccessView>>, ProjectionError> {
-        feature_access::all_access(&self.pool, account_id).await
+        feature_access::all_access(&self.access, account_id, consistency).await
     }
 
     /// Up to `limit` of the account's invoices, newest first, after `cursor`.

@@ -2,6 +2,7 @@
 //! driver reads them as positional too) and portable column types; values travel as [`Param`]s and
 //! rows come back through `sqlx::FromRow`, so only the dispatch below knows there are two backends.
 
+use infrastructure::changes::Change;
 use infrastructure::Store;
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
@@ -289,6 +290,24 @@ impl ProjectionTx {
             ProjectionTx::Postgres(tx) => tx.commit().await,
             ProjectionTx::Sqlite(tx) => tx.commit().await,
         }
+    }
+
+    /// Commits, announcing `change` to the caches of every process (`infrastructure::changes`):
+    /// on Postgres inside the transaction (delivered at commit, only if it commits), on SQLite
+    /// to this process, which owns the file, right after the commit.
+    pub async fn commit_announcing(
+        mut self,
+        store: &Store,
+        change: Option<Change>,
+    ) -> Result<(), sqlx::Error> {
+        if let (ProjectionTx::Postgres(tx), Some(change)) = (&mut self, &change) {
+            change.announce_in(tx).await?;
+        }
+        self.commit().await?;
+        if let (Store::Sqlite(log), Some(change)) = (store, change) {
+            log.announce(change);
+        }
+        Ok(())
     }
 
     pub async fn rollback(self) -> Result<(), sqlx::Error> {

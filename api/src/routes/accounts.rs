@@ -8,8 +8,8 @@ use axum::extract::State;
 use axum::Json;
 use domain::{AccountId, FeatureKey};
 use projections::{
-    AccountInvoicesProjector, AccountSummaryProjector, FeatureAccessProjector, FeatureAccessView,
-    InvoicePage, PositionCursor, ProjectionError, SummaryView,
+    AccountInvoicesProjector, AccountSummaryProjector, Consistency, FeatureAccessProjector,
+    FeatureAccessView, InvoicePage, PositionCursor, ProjectionError, SummaryView,
 };
 use serde::{Deserialize, Serialize};
 
@@ -45,6 +45,19 @@ pub(crate) async fn fresh(
             }
             other => read_model_error(other),
         })
+}
+
+/// Feature access is answered from this process's cache, unless the caller asked to read its
+/// own writes: then from the table, once the projector has applied them.
+async fn feature_consistency(
+    state: &AppState,
+    min_position: Option<i64>,
+) -> Result<Consistency, ApiError> {
+    fresh(state, FeatureAccessProjector::NAME, min_position).await?;
+    Ok(match min_position {
+        Some(_) => Consistency::ReadYourWrites,
+        None => Consistency::Eventual,
+    })
 }
 
 pub(crate) fn read_model_error(error: ProjectionError) -> ApiError {
@@ -117,10 +130,10 @@ pub async fn features(
     Query(query): Query<MinPosition>,
 ) -> Result<Json<FeatureList>, ApiError> {
     let account = account(&raw, &principal)?;
-    fresh(&state, FeatureAccessProjector::NAME, query.min_position).await?;
+    let consistency = feature_consistency(&state, query.min_position).await?;
     let items = state
         .read_models
-        .features(&account)
+        .features(&account, consistency)
         .await
         .map_err(read_model_error)?
         .ok_or_else(|| ApiError::NotFound(format!("no entitlements for account {account}")))?;
@@ -151,10 +164,10 @@ pub async fn feature(
     let account = account(&raw, &principal)?;
     let feature = FeatureKey::parse(&feature)
         .map_err(|_| ApiError::NotFound(format!("no feature {feature}")))?;
-    fresh(&state, FeatureAccessProjector::NAME, query.min_position).await?;
+    let consistency = feature_consistency(&state, query.min_position).await?;
     state
         .read_models
-        .feature(&account, &feature)
+        .feature(&account, &feature, consistency)
         .await
         .map_err(read_model_error)?
         .map(Json)

@@ -131,7 +131,7 @@ pub async fn revoke(
     _admin: Admin,
     PathParam(key_id): PathParam<String>,
 ) -> Result<StatusCode, ApiError> {
-    if state.store.revoke_api_key(&key_id).await.map_err(storage)? {
+    if state.keys.revoke(&key_id).await.map_err(storage)? {
         tracing::info!(key_id, "api key revoked");
         Ok(StatusCode::NO_CONTENT)
     } else {

@@ -15,10 +15,14 @@ use cqrs_es::Aggregate;
 use sqlite_es::SqliteEventRepository;
 use sqlx::sqlite::{Sqlite, SqlitePool, SqliteRow};
 use sqlx::{Row, Transaction};
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 
 use super::history::{self, recorded_at_key, recorded_at_key_sql, KeptHistory};
 use super::{decode_metadata, storage_error};
+use crate::changes::Change;
+
+/// How many change notices a slow cache may fall behind before it must start over.
+const CHANGE_BACKLOG: usize = 4_096;
 
 pub struct SqliteEventLog {
     writer: SqlitePool,
@@ -26,6 +30,11 @@ pub struct SqliteEventLog {
     streams: SqliteEventRepository,
     /// Carries the newest appended position to in-process projectors.
     appended: Arc<watch::Sender<i64>>,
+    /// Change notices for this process's caches: one process owns the file.
+    changes: broadcast::Sender<Change>,
+    /// Always "listening": no notice can be lost in-process. Kept so the feed's state lives as
+    /// long as the store.
+    listening: watch::Sender<Option<u64>>,
 }
 
 impl SqliteEventLog {
@@ -35,6 +44,8 @@ impl SqliteEventLog {
             writer,
             readers,
             appended: Arc::new(watch::channel(0).0),
+            changes: broadcast::channel(CHANGE_BACKLOG).0,
+            listening: watch::channel(Some(0)).0,
         }
     }
 
@@ -49,6 +60,20 @@ impl SqliteEventLog {
     /// Wakes whenever an append commits.
     pub fn subscribe(&self) -> watch::Receiver<i64> {
         self.appended.subscribe()
+    }
+
+    /// Tells this process's caches what a write changed; call right after its commit.
+    pub fn announce(&self, change: Change) {
+        // No subscriber (no cache) is not an error.
+        let _ = self.changes.send(change);
+    }
+
+    pub(crate) fn change_sender(&self) -> broadcast::Sender<Change> {
+        self.changes.clone()
+    }
+
+    pub(crate) fn change_listening(&self) -> watch::Receiver<Option<u64>> {
+        self.listening.subscribe()
     }
 }
 

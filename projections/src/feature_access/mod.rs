@@ -7,6 +7,7 @@
 //! Writes: per batch, loads the rows of the accounts the batch touches, folds the events into
 //! them in memory and upserts the rows that changed.
 
+mod cache;
 mod row;
 mod table;
 mod view;
@@ -19,6 +20,7 @@ use crate::event::{AccountEvent, BillingEvent, ENTITLEMENTS};
 use crate::runtime::Projector;
 use crate::sql::{ProjectionTx, ReadPool};
 
+pub use cache::{AccessCache, Consistency};
 pub use row::{AccessAccountRow, FeatureRow};
 pub use view::FeatureAccessView;
 
@@ -44,6 +46,11 @@ impl Projector for FeatureAccessProjector {
 
     fn tables(&self) -> &'static [&'static str] {
         &TABLES
+    }
+
+    /// Entitlements streams are keyed by account id, as the rows are.
+    fn change_topic(&self) -> Option<&'static str> {
+        Some(Self::NAME)
     }
 
     async fn apply_batch(
@@ -85,29 +92,37 @@ impl Projector for FeatureAccessProjector {
 /// May `account_id` use `feature` now? `None` when the account's entitlements were never
 /// enabled (no such account, as far as access goes).
 pub async fn access(
-    pool: &ReadPool,
+    cache: &AccessCache,
     account_id: &AccountId,
     feature: &FeatureKey,
+    consistency: Consistency,
 ) -> Result<Option<FeatureAccessView>, ProjectionError> {
-    table::find(pool, account_id.as_str(), feature.as_str())
-        .await?
-        .map(|row| FeatureAccessView::decide(account_id.as_str(), feature.as_str(), &row))
-        .transpose()
+    let Some(rows) = cache.rows(account_id.as_str(), consistency).await? else {
+        return Ok(None);
+    };
+    let row = rows
+        .features
+        .iter()
+        .find(|row| row.feature == feature.as_str());
+    FeatureAccessView::decide(account_id.as_str(), feature.as_str(), &rows.status, row).map(Some)
 }
 
 /// Access to every feature the account's plan grants, and to any other with usage this period,
 /// in key order. `None` when the account's entitlements were never enabled.
 pub async fn all_access(
-    pool: &ReadPool,
+    cache: &AccessCache,
     account_id: &AccountId,
+    consistency: Consistency,
 ) -> Result<Option<Vec<FeatureAccessView>>, ProjectionError> {
-    let rows = table::listed(pool, account_id.as_str()).await?;
-    if rows.is_empty() {
+    let Some(rows) = cache.rows(account_id.as_str(), consistency).await? else {
         return Ok(None);
-    }
-    rows.iter()
-        .filter_map(|row| row.feature.as_deref().map(|feature| (feature, row)))
-        .map(|(feature, row)| FeatureAccessView::decide(account_id.as_str(), feature, row))
+    };
+    rows.features
+        .iter()
+        .filter(|row| row.in_plan || row.used > 0)
+        .map(|row| {
+            FeatureAccessView::decide(account_id.as_str(), &row.feature, &rows.status, Some(row))
+        })
         .collect::<Result<Vec<_>, _>>()
         .map(Some)
 }

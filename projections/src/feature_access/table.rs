@@ -92,49 +92,56 @@ pub(super) async fn save(
     Ok(())
 }
 
-/// What access to one feature depends on. `in_plan` and the rest are null when the account has
-/// no row for the feature (its plan never granted it).
-#[derive(Debug, sqlx::FromRow)]
-pub(super) struct AccessRow {
+/// An account's standing and every feature row it has: what access to any of its features
+/// depends on.
+#[derive(Debug, Clone)]
+pub(super) struct AccountRows {
     pub status: String,
-    pub feature: Option<String>,
-    pub in_plan: Option<bool>,
-    pub limit_units: Option<i64>,
-    pub used: Option<i64>,
+    /// In key order.
+    pub features: Vec<FeatureRow>,
 }
 
-/// The access row of `feature`; `None` when the account's entitlements were never enabled.
-pub(super) async fn find(
-    pool: &ReadPool,
-    account_id: &str,
-    feature: &str,
-) -> Result<Option<AccessRow>, sqlx::Error> {
-    pool.fetch_optional(
-        "SELECT a.status, f.feature, f.in_plan, f.limit_units, f.used
-           FROM feature_access_accounts a
-           LEFT JOIN feature_access f ON f.account_id = a.account_id AND f.feature = $2
-          WHERE a.account_id = $1",
-        &[account_id.into(), feature.into()],
-    )
-    .await
+/// One row per feature, or one with a null feature for an account without any.
+#[derive(Debug, sqlx::FromRow)]
+struct JoinedRow {
+    status: String,
+    feature: Option<String>,
+    in_plan: Option<bool>,
+    limit_units: Option<i64>,
+    used: Option<i64>,
 }
 
-/// The features the plan grants or that have usage this period, in key order. No rows: the
-/// account's entitlements were never enabled; one row without a feature: none to list.
-pub(super) async fn listed(
+/// The stored rows of one account, in one statement.
+pub(super) async fn account_rows(
     pool: &ReadPool,
     account_id: &str,
-) -> Result<Vec<AccessRow>, sqlx::Error> {
-    pool.fetch_all(
-        "SELECT a.status, f.feature, f.in_plan, f.limit_units, f.used
-           FROM feature_access_accounts a
-           LEFT JOIN feature_access f
-             ON f.account_id = a.account_id AND (f.in_plan OR f.used > 0)
-          WHERE a.account_id = $1
-          ORDER BY f.feature",
-        &[account_id.into()],
-    )
-    .await
+) -> Result<Option<AccountRows>, sqlx::Error> {
+    let joined: Vec<JoinedRow> = pool
+        .fetch_all(
+            "SELECT a.status, f.feature, f.in_plan, f.limit_units, f.used
+               FROM feature_access_accounts a
+               LEFT JOIN feature_access f ON f.account_id = a.account_id
+              WHERE a.account_id = $1
+              ORDER BY f.feature",
+            &[account_id.into()],
+        )
+        .await?;
+    let Some(status) = joined.first().map(|row| row.status.clone()) else {
+        return Ok(None);
+    };
+    let features = joined
+        .into_iter()
+        .filter_map(|row| {
+            Some(FeatureRow {
+                account_id: account_id.to_owned(),
+                feature: row.feature?,
+                in_plan: row.in_plan.unwrap_or(false),
+                limit_units: row.limit_units,
+                used: row.used.unwrap_or(0),
+            })
+        })
+        .collect();
+    Ok(Some(AccountRows { status, features }))
 }
 
 /// Every stored row, by key: for audit verification and rebuild comparisons.

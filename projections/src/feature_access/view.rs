@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::columns::{parse_count, parse_entitlement_status};
 use crate::error::ProjectionError;
 
-use super::table::AccessRow;
+use super::row::FeatureRow;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FeatureAccessView {
@@ -26,17 +26,25 @@ pub struct FeatureAccessView {
 
 impl FeatureAccessView {
     /// Decides access to `feature` with [`FeatureAccess::decide`], the rule the Entitlements
-    /// aggregate uses: the read model stores the inputs, never its own verdict.
+    /// aggregate uses: the read model stores the inputs, never its own verdict. `row` is `None`
+    /// when the account has no row for the feature (its plan never granted it).
     pub(super) fn decide(
         account_id: &str,
         feature: &str,
-        row: &AccessRow,
+        status: &str,
+        row: Option<&FeatureRow>,
     ) -> Result<Self, ProjectionError> {
-        let limit = row.limit_units.map(parse_count).transpose()?;
-        let used = row.used.map(parse_count).transpose()?.unwrap_or(0);
+        let limit = row
+            .and_then(|row| row.limit_units)
+            .map(parse_count)
+            .transpose()?;
+        let used = row
+            .map(|row| parse_count(row.used))
+            .transpose()?
+            .unwrap_or(0);
         let access = FeatureAccess::decide(
-            parse_entitlement_status(&row.status)?,
-            row.in_plan.unwrap_or(false),
+            parse_entitlement_status(status)?,
+            row.is_some_and(|row| row.in_plan),
             limit,
             used,
         );

@@ -19,6 +19,7 @@ trait DynProjector: Send + Sync {
     fn name(&self) -> &'static str;
     fn listens_to(&self) -> &'static [&'static str];
     fn tables(&self) -> &'static [&'static str];
+    fn change_topic(&self) -> Option<&'static str>;
     fn apply_batch_boxed<'a>(
         &'a self,
         tx: &'a mut ProjectionTx,
@@ -37,6 +38,10 @@ impl<P: Projector> DynProjector for P {
 
     fn tables(&self) -> &'static [&'static str] {
         Projector::tables(self)
+    }
+
+    fn change_topic(&self) -> Option<&'static str> {
+        Projector::change_topic(self)
     }
 
     fn apply_batch_boxed<'a>(
@@ -62,6 +67,10 @@ impl Projector for FreshProjector {
 
     fn tables(&self) -> &'static [&'static str] {
         self.0.tables()
+    }
+
+    fn change_topic(&self) -> Option<&'static str> {
+        self.0.change_topic()
     }
 
     async fn apply_batch(

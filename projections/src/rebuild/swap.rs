@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 use application::event_log::{EventLog, LogCursor};
+use infrastructure::changes::Change;
 use infrastructure::Store;
 
 use super::read_model::ReadModelProjector;
@@ -171,7 +172,9 @@ impl PreparedRebuild {
         let mut tx = ProjectionTx::begin(&self.rebuild.store).await?;
         match self.swap_in(&mut tx).await {
             Ok(at) => {
-                tx.commit().await?;
+                // Every row may have changed: caches of the read model start over.
+                let change = self.rebuild.model.fresh().change_topic().map(Change::all);
+                tx.commit_announcing(&self.rebuild.store, change).await?;
                 Ok(at)
             }
             Err(error) => {

@@ -31,6 +31,14 @@ pub trait Projector: Send + Sync + 'static {
     /// verification compares. Empty for a policy, which writes no read model.
     fn tables(&self) -> &'static [&'static str];
 
+    /// The change-notice topic of a read model that processes cache in memory
+    /// (`infrastructure::changes`): with every batch it commits, the runtime announces the
+    /// aggregate ids of the batch's events under this topic, so the read model's rows must be
+    /// keyed by those ids. `None`, the default: nothing caches this read model.
+    fn change_topic(&self) -> Option<&'static str> {
+        None
+    }
+
     fn apply_batch(
         &self,
         tx: &mut ProjectionTx,

@@ -4,10 +4,12 @@
 //! commits. A batch that fails on an event stops the projection there; a database that fails
 //! is retried.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use application::event_log::{EventLog, LogCursor, StoredEvent};
+use infrastructure::changes::Change;
 use infrastructure::Store;
 use tokio::sync::watch;
 
@@ -172,7 +174,10 @@ impl<P: Projector> Runner<P> {
         let result = self.apply_in(&mut tx, &events, from, to).await;
         match result {
             Ok(true) => {
-                tx.commit().await?;
+                // The notice may reach a cache after the checkpoint is seen to move, so reads
+                // that wait for a position (read-your-writes) never use a cache.
+                tx.commit_announcing(&self.store, self.changes(&events))
+                    .await?;
                 Ok(Applied::Advanced(to))
             }
             Ok(false) => {
@@ -186,6 +191,14 @@ impl<P: Projector> Runner<P> {
                 Err(error)
             }
         }
+    }
+
+    /// What the batch changed, for the caches of a read model that has a change topic: the
+    /// aggregate ids of its events.
+    fn changes(&self, events: &[StoredEvent]) -> Option<Change> {
+        let topic = self.projector.change_topic()?;
+        let ids: BTreeSet<&str> = events.iter().map(|e| e.aggregate_id.as_str()).collect();
+        (!ids.is_empty()).then(|| Change::keys(topic, ids.into_iter().map(str::to_owned).collect()))
     }
 
     async fn apply_in(

@@ -14,6 +14,7 @@ use projections::{
 
 use crate::fixtures::*;
 use crate::instrumented::Instrumented;
+use projections::Consistency::ReadYourWrites;
 
 /// Waits until `name` has failed; returns its state.
 async fn failed(projections: &Projections, name: &str) -> ProjectionState {
@@ -118,7 +119,11 @@ async fn a_poisoned_event_stops_its_projection_there_and_nothing_after_it_applie
         .wait_for_projections(&only_features, last, PATIENCE)
         .await
         .unwrap();
-    let access = h.read_models().features(&account("acct_b")).await.unwrap();
+    let access = h
+        .read_models()
+        .features(&account("acct_b"), ReadYourWrites)
+        .await
+        .unwrap();
     assert!(access.is_some());
     // Reading both models at that position cannot be served.
     let stale = projections.wait_for(last, Duration::from_millis(200)).await;

@@ -7,6 +7,7 @@ use projections::{FeatureAccessView, Projections, ReadModels};
 use uuid::Uuid;
 
 use crate::fixtures::*;
+use projections::Consistency::ReadYourWrites;
 
 const PROBED: [&str; 5] = ["projects", "api_calls", "email_support", "analytics", "sso"];
 
@@ -22,7 +23,7 @@ async fn agrees_with_the_aggregate(
     for key in PROBED {
         let view = h
             .read_models()
-            .feature(&account(acct), &feature(key))
+            .feature(&account(acct), &feature(key), ReadYourWrites)
             .await
             .unwrap()
             .unwrap();
@@ -47,7 +48,7 @@ async fn agrees_with_the_aggregate(
 
 async fn access(models: &ReadModels, acct: &str, key: &str) -> FeatureAccessView {
     models
-        .feature(&account(acct), &feature(key))
+        .feature(&account(acct), &feature(key), ReadYourWrites)
         .await
         .unwrap()
         .unwrap()
@@ -60,12 +61,18 @@ async fn access_follows_standing_plan_and_usage(backend: Backend) {
     let acct = "acct_features";
     assert_eq!(
         models
-            .feature(&account(acct), &feature("projects"))
+            .feature(&account(acct), &feature("projects"), ReadYourWrites)
             .await
             .unwrap(),
         None
     );
-    assert_eq!(models.features(&account(acct)).await.unwrap(), None);
+    assert_eq!(
+        models
+            .features(&account(acct), ReadYourWrites)
+            .await
+            .unwrap(),
+        None
+    );
 
     h.start_trial(acct, "starter", 1).await;
     h.enable(acct, "starter", trial_period(14)).await;
@@ -97,7 +104,7 @@ async fn access_follows_standing_plan_and_usage(backend: Backend) {
         AccessReason::NotInPlan
     );
     let listed: Vec<String> = models
-        .features(&account(acct))
+        .features(&account(acct), ReadYourWrites)
         .await
         .unwrap()
         .unwrap()
@@ -179,7 +186,13 @@ async fn a_dropped_feature_with_usage_stays_listed_until_a_new_period(backend: B
         (AccessReason::NotInPlan, 3)
     );
     assert_eq!(
-        listed(models.features(&account(acct)).await.unwrap().unwrap()),
+        listed(
+            models
+                .features(&account(acct), ReadYourWrites)
+                .await
+                .unwrap()
+                .unwrap()
+        ),
         [
             ("analytics".into(), false, 3),
             ("api_calls".into(), true, 7),
@@ -192,7 +205,13 @@ async fn a_dropped_feature_with_usage_stays_listed_until_a_new_period(backend: B
     let position = h.enable(acct, "starter", trial_period(30)).await;
     agrees_with_the_aggregate(&h, &projections, acct, position).await;
     assert_eq!(
-        listed(models.features(&account(acct)).await.unwrap().unwrap()),
+        listed(
+            models
+                .features(&account(acct), ReadYourWrites)
+                .await
+                .unwrap()
+                .unwrap()
+        ),
         [
             ("api_calls".into(), true, 0),
             ("email_support".into(), true, 0),

@@ -16,6 +16,7 @@ use domain::{
     AccountId, BillingPeriod, BillingServices, Currency, Email, FeatureKey, ManualClock, Money,
     PaymentMethodToken, PlanCatalog, PlanId, SeatCount,
 };
+use infrastructure::changes::ChangeFeed;
 use infrastructure::testing::{Backend, TestDatabase};
 use infrastructure::Store;
 use projections::{Projections, ReadModels, RuntimeOptions, SummaryView};
@@ -75,6 +76,8 @@ pub struct Harness {
     pub bus: CommandBus<Store>,
     pub clock: Arc<ManualClock>,
     pub catalog: Arc<PlanCatalog>,
+    /// The change notices of this "process", which its read models' caches follow.
+    pub changes: Arc<ChangeFeed>,
     services: BillingServices,
 }
 
@@ -88,6 +91,7 @@ impl Harness {
             BillingServices::new(clock.clone(), catalog.clone(), DunningPolicy::default());
         Self {
             bus: CommandBus::new(store.clone(), clock.clone()),
+            changes: Arc::new(ChangeFeed::start(&store)),
             db,
             store,
             clock,
@@ -102,7 +106,7 @@ impl Harness {
     }
 
     pub fn read_models(&self) -> ReadModels {
-        ReadModels::new(&self.store)
+        ReadModels::new(&self.store, &self.changes)
     }
 
     /// The account's summary as the query answers it now.
