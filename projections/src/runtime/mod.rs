@@ -8,6 +8,7 @@ pub(crate) mod lease;
 mod projector;
 mod runner;
 mod state;
+mod tail;
 mod wakeup;
 
 use std::collections::BTreeMap;
@@ -31,6 +32,7 @@ pub use state::{ProjectionState, ProjectionStatus};
 
 use runner::Runner;
 use state::StatePublisher;
+use tail::SharedTail;
 use wakeup::WakeupSource;
 
 /// The running projections of this process.
@@ -38,6 +40,8 @@ pub struct Projections {
     store: Arc<Store>,
     options: RuntimeOptions,
     wakeups: WakeupSource,
+    /// The newest events, read once for every worker here.
+    tail: Arc<SharedTail>,
     workers: Vec<Worker>,
     /// The read models among the workers: what can be rebuilt.
     read_models: Vec<ReadModelProjector>,
@@ -68,8 +72,10 @@ impl Worker {
 impl Projections {
     /// A runtime with no projection yet. Must be called inside a Tokio runtime.
     pub fn new(store: Arc<Store>, options: RuntimeOptions) -> Self {
+        let wakeups = WakeupSource::start(&store);
         Self {
-            wakeups: WakeupSource::start(&store),
+            tail: Arc::new(SharedTail::new(Arc::clone(&store), wakeups.signal())),
+            wakeups,
             store,
             options,
             workers: Vec::new(),
@@ -165,6 +171,7 @@ impl Projections {
             state: state.clone(),
             shutdown: shutdown.subscribe(),
             wakeups: self.wakeups.wakeups(self.options.poll_interval),
+            tail: Arc::clone(&self.tail),
         };
         let task = Some(tokio::spawn(runner.run()));
         self.workers.push(Worker {

@@ -45,6 +45,13 @@ pub trait Projector: Send + Sync + 'static {
         events: &[StoredEvent],
     ) -> impl Future<Output = Result<(), ProjectionError>> + Send;
 
+    /// True when `apply_batch` writes nothing, so a batch needs no transaction and the
+    /// checkpoint may be stored later (a policy: its effects are commands with ids derived from
+    /// their causes, which a repeated `react` after a crash does not append twice).
+    fn effects_are_commands_only(&self) -> bool {
+        false
+    }
+
     /// Effects beyond the read model, for policies and sagas: commands sent through the command
     /// bus, each with an id derived from its causing event. Runs before the batch's transaction
     /// opens (on SQLite that transaction holds the only writer connection). If the process dies
@@ -95,6 +102,10 @@ impl<P: Policy> Projector for P {
         _events: &[StoredEvent],
     ) -> Result<(), ProjectionError> {
         Ok(())
+    }
+
+    fn effects_are_commands_only(&self) -> bool {
+        true
     }
 
     fn react(

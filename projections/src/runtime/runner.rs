@@ -6,9 +6,9 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use application::event_log::{EventLog, LogCursor, StoredEvent};
+use application::event_log::{LogCursor, StoredEvent};
 use infrastructure::changes::Change;
 use infrastructure::Store;
 use tokio::sync::watch;
@@ -16,6 +16,7 @@ use tokio::sync::watch;
 use super::checkpoint::{self, StoredStatus};
 use super::lease::Lease;
 use super::state::{ProjectionStatus, StatePublisher};
+use super::tail::SharedTail;
 use super::wakeup::Wakeups;
 use super::Projector;
 use crate::error::ProjectionError;
@@ -41,6 +42,15 @@ impl Default for RuntimeOptions {
     }
 }
 
+/// How long the checkpoint may stay behind over batches that write no row before it is stored:
+/// batches without a listened event, and a policy's batches. A checkpoint lost in a crash then
+/// only means reading those batches again, and reacting again to a policy's (its commands carry
+/// ids derived from their causes and append nothing twice). Skipping their transactions spares a
+/// commit (and a wake-up of every worker) per batch per projector. The bound keeps standby
+/// workers in other processes, which show the stored checkpoint to their read-your-writes waits,
+/// at most this far behind.
+const SAVE_SKIPPED_AFTER: Duration = Duration::from_millis(200);
+
 /// Why an active spell ended.
 enum End {
     /// Shutdown was asked for.
@@ -54,6 +64,8 @@ enum End {
 /// What a committed batch did.
 enum Applied {
     Advanced(LogCursor),
+    /// Reacted to, the checkpoint left to be stored later.
+    Skipped(LogCursor),
     /// The checkpoint was not where this worker left it: someone else is active.
     Fenced,
 }
@@ -65,6 +77,7 @@ pub(crate) struct Runner<P> {
     pub state: StatePublisher,
     pub shutdown: watch::Receiver<bool>,
     pub wakeups: Wakeups,
+    pub tail: Arc<SharedTail>,
 }
 
 impl<P: Projector> Runner<P> {
@@ -117,8 +130,15 @@ impl<P: Projector> Runner<P> {
             position = cursor.position,
             "projection active"
         );
+        // Where the stored checkpoint is, and since when; `cursor` runs ahead of it over batches
+        // that write no row, which need no transaction (see `SAVE_SKIPPED_AFTER`).
+        let mut stored = (cursor, Instant::now());
         loop {
             if self.stopping() {
+                if cursor != stored.0 {
+                    // Best effort: a lost skip only means reading past those events again.
+                    let _ = self.apply(stored.0, cursor, Vec::new()).await;
+                }
                 if let Err(error) =
                     checkpoint::record_status(&self.store, name, StoredStatus::Stopped).await
                 {
@@ -127,20 +147,47 @@ impl<P: Projector> Runner<P> {
                 return End::Stopped;
             }
             self.wakeups.mark_seen();
-            let batch = match self.store.read_after(cursor, self.options.batch_size).await {
+            let batch = match self.tail.read_after(cursor, self.options.batch_size).await {
                 Ok(batch) => batch,
                 Err(error) => return self.interrupted(error.into()),
             };
-            let Some(first_position) = batch.first().map(|(_, event)| event.position) else {
-                tokio::select! {
-                    _ = self.shutdown.wait_for(|stop| *stop) => {}
-                    _ = self.wakeups.next() => {}
+            let save_due = stored.1 + SAVE_SKIPPED_AFTER;
+            let (to, events) = match batch.last() {
+                Some((to, _)) => (*to, listened(&self.projector, batch)),
+                None if cursor != stored.0 && Instant::now() >= save_due => (cursor, Vec::new()),
+                None => {
+                    let wait = if cursor == stored.0 {
+                        self.options.poll_interval
+                    } else {
+                        save_due.saturating_duration_since(Instant::now())
+                    };
+                    tokio::select! {
+                        _ = self.shutdown.wait_for(|stop| *stop) => {}
+                        _ = self.wakeups.next() => {}
+                        _ = tokio::time::sleep(wait) => {}
+                    }
+                    continue;
                 }
-                continue;
             };
-            match self.apply(cursor, batch).await {
+            let first_position = events.first().map(|event| event.position);
+            // A batch that writes no row (nothing listened to, or a policy's) needs no
+            // transaction of its own.
+            let writes_rows = !events.is_empty() && !self.projector.effects_are_commands_only();
+            let outcome = if writes_rows || Instant::now() >= save_due {
+                self.apply(stored.0, to, events).await
+            } else {
+                self.react_only(&events)
+                    .await
+                    .map(|()| Applied::Skipped(to))
+            };
+            match outcome {
+                Ok(Applied::Skipped(to)) => {
+                    cursor = to;
+                    self.state.advance(to);
+                }
                 Ok(Applied::Advanced(to)) => {
                     cursor = to;
+                    stored = (to, Instant::now());
                     self.state.advance(to);
                 }
                 Ok(Applied::Fenced) => {
@@ -150,23 +197,28 @@ impl<P: Projector> Runner<P> {
                 }
                 Err(error) if error.is_transient() => return self.interrupted(error),
                 Err(error) => {
-                    let position = error.position().unwrap_or(first_position);
+                    let position = error.position().or(first_position).unwrap_or(to.position);
                     return self.fail(error, position).await;
                 }
             }
         }
     }
 
-    /// Applies one batch and moves the checkpoint from `from` to its last event, atomically.
+    async fn react_only(&self, events: &[StoredEvent]) -> Result<(), ProjectionError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        self.projector.react(events).await
+    }
+
+    /// Applies the listened `events` of a batch and moves the checkpoint from `from` to `to`,
+    /// atomically.
     async fn apply(
         &self,
         from: LogCursor,
-        batch: Vec<(LogCursor, StoredEvent)>,
+        to: LogCursor,
+        events: Vec<StoredEvent>,
     ) -> Result<Applied, ProjectionError> {
-        let Some(to) = batch.last().map(|(cursor, _)| *cursor) else {
-            return Ok(Applied::Advanced(from));
-        };
-        let events = listened(&self.projector, batch);
         if !events.is_empty() {
             self.projector.react(&events).await?;
         }

@@ -41,6 +41,11 @@ impl WakeupSource {
         }
     }
 
+    /// The counter itself: it moves on every notification.
+    pub(crate) fn signal(&self) -> watch::Receiver<i64> {
+        self.receiver.clone()
+    }
+
     pub(crate) fn wakeups(&self, poll_interval: Duration) -> Wakeups {
         Wakeups {
             receiver: Some(self.receiver.clone()),
