@@ -166,12 +166,15 @@ async fn a_dropped_feature_with_usage_stays_listed_until_a_new_period(backend: B
     let projections = h.start(options(500));
     let models = h.read_models();
     let acct = "acct_periods";
-    let listed = |views: Vec<FeatureAccessView>| -> Vec<(String, bool, u64)> {
+    let listed = |views: Option<Vec<FeatureAccessView>>| -> Vec<(String, bool, u64)> {
         views
+            .expect("entitlements enabled")
             .into_iter()
             .map(|v| (v.feature, v.allowed, v.used))
             .collect()
     };
+    let acct_id = account(acct);
+    let features = || models.features(&acct_id, ReadYourWrites);
 
     h.start_trial(acct, "pro", 1).await;
     h.enable(acct, "pro", trial_period(14)).await;
@@ -186,13 +189,7 @@ async fn a_dropped_feature_with_usage_stays_listed_until_a_new_period(backend: B
         (AccessReason::NotInPlan, 3)
     );
     assert_eq!(
-        listed(
-            models
-                .features(&account(acct), ReadYourWrites)
-                .await
-                .unwrap()
-                .unwrap()
-        ),
+        listed(features().await.unwrap()),
         [
             ("analytics".into(), false, 3),
             ("api_calls".into(), true, 7),
@@ -205,13 +202,7 @@ async fn a_dropped_feature_with_usage_stays_listed_until_a_new_period(backend: B
     let position = h.enable(acct, "starter", trial_period(30)).await;
     agrees_with_the_aggregate(&h, &projections, acct, position).await;
     assert_eq!(
-        listed(
-            models
-                .features(&account(acct), ReadYourWrites)
-                .await
-                .unwrap()
-                .unwrap()
-        ),
+        listed(features().await.unwrap()),
         [
             ("api_calls".into(), true, 0),
             ("email_support".into(), true, 0),
