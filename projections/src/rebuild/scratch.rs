@@ -185,6 +185,10 @@ fn listened_among<'a, P: Projector>(
     if events.iter().all(heard) {
         std::borrow::Cow::Borrowed(events)
     } else {
-        events.iter().filter(|event| heard(event)).cloned().collect()
+        events
+            .iter()
+            .filter(|event| heard(event))
+            .cloned()
+            .collect()
     }
 }

@@ -10,9 +10,9 @@ use std::sync::Arc;
 use application::event_log::{EventLog, LogCursor};
 use infrastructure::Store;
 
+use super::copy;
 use super::read_model::ReadModelProjector;
 use super::scratch::{listened, ReplayProgress, Scratch};
-use super::copy;
 use super::table::{self, quoted, TableShape};
 use crate::error::ProjectionError;
 use crate::runtime::checkpoint;
@@ -86,7 +86,10 @@ impl Rebuild {
         };
         let store = first.store.clone();
         let head = store.log_head().await?;
-        let fresh = rebuilds.iter().map(|rebuild| rebuild.model.fresh()).collect();
+        let fresh = rebuilds
+            .iter()
+            .map(|rebuild| rebuild.model.fresh())
+            .collect();
         let mut scratch = Scratch::new(fresh).await?;
         progress(ReplayProgress {
             reached: 0,
