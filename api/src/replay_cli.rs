@@ -24,7 +24,8 @@ async fn open(args: &ReadModelArgs) -> Result<(Arc<Store>, Vec<ReadModelProjecto
     Ok((Arc::new(store), projections::read_model_projectors(catalog)))
 }
 
-/// Rebuilds the chosen read models one after the other.
+/// Rebuilds the chosen read models together: one replay of the log feeds all of them, then each
+/// is swapped in on its own.
 pub async fn replay(args: ReplayArgs) -> Result<(), String> {
     let (store, mut models) = open(&args.read_models).await?;
     if let Some(name) = &args.projection {
@@ -37,24 +38,34 @@ pub async fn replay(args: ReplayArgs) -> Result<(), String> {
             ));
         }
     }
+    let mut rebuilds = Vec::with_capacity(models.len());
     for model in models {
-        let bar = progress_bar(model.name());
-        let report = |progress: ReplayProgress| {
-            bar.set_length(progress.target.max(0) as u64);
-            bar.set_position(progress.reached.max(0) as u64);
-        };
-        let rebuilt = Rebuild::claim(store.clone(), model.clone())
-            .await
-            .map_err(|e| e.to_string())?
-            .run(&report)
-            .await
-            .map_err(|e| format!("rebuilding {}: {e}", model.name()))?;
-        bar.finish_and_clear();
-        println!(
-            "{}: rebuilt up to position {}",
-            model.name(),
-            rebuilt.position
+        rebuilds.push(
+            Rebuild::claim(store.clone(), model)
+                .await
+                .map_err(|e| e.to_string())?,
         );
+    }
+    let bar = progress_bar(if rebuilds.len() == 1 {
+        "read model"
+    } else {
+        "read models"
+    });
+    let report = |progress: ReplayProgress| {
+        bar.set_length(progress.target.max(0) as u64);
+        bar.set_position(progress.reached.max(0) as u64);
+    };
+    let prepared = Rebuild::prepare_all(rebuilds, &report)
+        .await
+        .map_err(|e| format!("rebuilding: {e}"))?;
+    bar.finish_and_clear();
+    for rebuild in prepared {
+        let name = rebuild.name();
+        let rebuilt = rebuild
+            .swap()
+            .await
+            .map_err(|e| format!("rebuilding {name}: {e}"))?;
+        println!("{name}: rebuilt up to position {}", rebuilt.position);
     }
     Ok(())
 }

@@ -183,7 +183,7 @@ impl Pool {
         loop {
             let head = self.head().await?;
             let checkpoints = self.checkpoints().await?;
-            let read_models_started = crate::rebuild::READ_MODELS
+            let read_models_started = projections::READ_MODEL_NAMES
                 .iter()
                 .all(|name| checkpoints.iter().any(|c| c.name == *name));
             let at_head = checkpoints.iter().all(|c| c.position == head);

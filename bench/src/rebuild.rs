@@ -2,17 +2,14 @@
 //! of `sizes.rebuild_events` valid events, against a raw read of the same events table, on
 //! Postgres and on SQLite.
 //!
-//! Until `ledgerline replay` lands, the rebuild is the real server's projection runtime
-//! catching up from position 0 on empty read models: the time from starting `ledgerline serve`
-//! on the loaded database until every read model's checkpoint reaches the head of the log.
+//! The rebuild is `ledgerline replay` (every read model, the real binary as a process) on the
+//! bulk-loaded database, timed from its start to its exit; no server runs meanwhile. Then a
+//! server starts on the rebuilt database, for its memory once it has caught up.
 
 use std::time::{Duration, Instant};
 
 use futures_util::TryStreamExt;
-use projections::{
-    AccountInvoicesProjector, AccountSummaryProjector, FeatureAccessProjector,
-    NotificationsProjector,
-};
+use projections::READ_MODEL_NAMES;
 use serde_json::json;
 
 use crate::bulk_load::{self, Template};
@@ -22,14 +19,6 @@ use crate::figures::Figures;
 use crate::server::Binary;
 use crate::sizes::Sizes;
 use crate::Result;
-
-/// The read models `projections::start` runs; every other checkpoint belongs to a policy.
-pub const READ_MODELS: [&str; 4] = [
-    AccountSummaryProjector::NAME,
-    FeatureAccessProjector::NAME,
-    AccountInvoicesProjector::NAME,
-    NotificationsProjector::NAME,
-];
 
 pub async fn run(
     binary: &Binary,
@@ -57,11 +46,15 @@ pub async fn run(
     let raw_rows_per_s = raw_read(&pool).await?;
 
     let started = Instant::now();
+    let replay_peak_mb = binary.replay(&database.url).await?;
+    let rebuild_per_s = events as f64 / started.elapsed().as_secs_f64();
+    if !read_models_at(&pool, head).await? {
+        return Err("ledgerline replay left a read model behind the head".into());
+    }
     let server = binary.serve(&database.url)?;
     while !read_models_at(&pool, head).await? {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let rebuild_per_s = events as f64 / started.elapsed().as_secs_f64();
     let memory = server.memory()?;
     server.stop();
     pool.close().await;
@@ -81,14 +74,19 @@ pub async fn run(
         note,
     );
     figures.record_with(
+        format!("rss_peak_replay_mb_{name}"),
+        replay_peak_mb,
+        "VmHWM of ledgerline replay",
+    );
+    figures.record_with(
         format!("rss_after_rebuild_mb_{name}"),
         memory.peak_mb,
-        "VmHWM of the server",
+        "VmHWM of a server started on it",
     );
     figures.record_with(
         format!("rss_resident_after_rebuild_mb_{name}"),
         memory.current_mb,
-        "VmRSS once caught up",
+        "VmRSS of that server",
     );
     if backend == Backend::Postgres {
         figures.record_with("rss_after_rebuild_mb", memory.peak_mb, "VmHWM, Postgres");
@@ -118,7 +116,7 @@ async fn write_template(
         .await?
         .into_iter()
         .map(|checkpoint| checkpoint.name)
-        .filter(|name| !READ_MODELS.contains(&name.as_str()))
+        .filter(|name| !READ_MODEL_NAMES.contains(&name.as_str()))
         .collect();
     pool.close().await;
     database.drop_now().await;
@@ -136,11 +134,25 @@ async fn paying_account(api: &Api) -> Result<()> {
     }
     let upgrade = json!({"plan_id": "pro"});
     api.post_ok(&path("change-plan"), &upgrade).await?;
+    entitlements_enabled(api, &account_id).await?;
     for _ in 0..20 {
         let usage_id = uuid::Uuid::new_v4().to_string();
         let body = json!({"feature": "api_calls", "quantity": 3, "usage_id": usage_id});
         api.post_ok(&format!("/v1/accounts/{account_id}/usage"), &body)
             .await?;
+    }
+    Ok(())
+}
+
+/// Waits for the policy that enables the account's entitlements: usage before it is refused.
+async fn entitlements_enabled(api: &Api, account_id: &str) -> Result<()> {
+    let features = format!("/v1/accounts/{account_id}/features");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while api.get_ok(&features).await.is_err() {
+        if Instant::now() > deadline {
+            return Err("the account's entitlements were not enabled within 30 s".into());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     Ok(())
 }
@@ -171,7 +183,7 @@ async fn start_trial(api: &Api, account_id: &str, payment_method: &str) -> Resul
 
 async fn read_models_at(pool: &Pool, head: i64) -> Result<bool> {
     let checkpoints = pool.checkpoints().await?;
-    Ok(READ_MODELS.iter().all(|name| {
+    Ok(READ_MODEL_NAMES.iter().all(|name| {
         checkpoints
             .iter()
             .any(|checkpoint| checkpoint.name == *name && checkpoint.position == head)

@@ -74,6 +74,33 @@ impl Binary {
         Ok(())
     }
 
+    /// `ledgerline replay` of every read model on `database_url`, run to its end; returns the
+    /// peak resident memory it reached.
+    pub async fn replay(&self, database_url: &str) -> Result<f64> {
+        let mut child = self
+            .command(database_url)
+            .arg("replay")
+            .stdout(Stdio::null())
+            .spawn()
+            .map_err(|error| format!("cannot start {}: {error}", self.path.display()))?;
+        // VmHWM only grows and vanishes with the process: the last value read before the exit
+        // is its peak, give or take what the final milliseconds (freeing, exiting) add.
+        let mut peak_mb = 0.0;
+        let status = loop {
+            if let Some(status) = child.try_wait()? {
+                break status;
+            }
+            if let Ok(memory) = Memory::of(child.id()) {
+                peak_mb = memory.peak_mb;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        if !status.success() {
+            return Err(format!("ledgerline replay failed: {status}").into());
+        }
+        Ok(peak_mb)
+    }
+
     fn command(&self, database_url: &str) -> Command {
         let mut command = Command::new(&self.path);
         command
@@ -104,9 +131,10 @@ pub struct Memory {
     pub current_mb: f64,
 }
 
-impl Server {
-    pub fn memory(&self) -> Result<Memory> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
+impl Memory {
+    /// The memory of process `pid`, from `/proc/PID/status`.
+    fn of(pid: u32) -> Result<Memory> {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
         let field = |name: &str| -> Result<f64> {
             let kb: f64 = status
                 .lines()
@@ -120,6 +148,12 @@ impl Server {
             peak_mb: field("VmHWM:")?,
             current_mb: field("VmRSS:")?,
         })
+    }
+}
+
+impl Server {
+    pub fn memory(&self) -> Result<Memory> {
+        Memory::of(self.child.id())
     }
 
     /// SIGTERM, then waits for the graceful shutdown (projections stop after their batch).

@@ -27,6 +27,14 @@ pub fn upcast(event: SerializedEvent) -> SerializedEvent {
     })
 }
 
+/// Whether [`upcast`] would leave an event of this type and version as it is: readers then
+/// decode the stored payload in place, without copying it.
+pub fn is_current(event_type: &str, event_version: &str) -> bool {
+    !UPCASTERS
+        .iter()
+        .any(|upcaster| upcaster.can_upcast(event_type, event_version))
+}
+
 /// Invoice `PaymentFailed` 1.0 → 2.0: the field `code` is renamed `decline_code`. Payloads are
 /// externally tagged (`{"PaymentFailed": {...}}`). Scoped to the invoice aggregate: cqrs-es's
 /// `SemanticVersionEventUpcaster` matches on the event type alone.
@@ -87,6 +95,13 @@ mod tests {
             panic!("not a PaymentFailed: {event:?}");
         };
         assert_eq!(decline_code, "card_declined");
+    }
+
+    #[test]
+    fn only_events_an_upcaster_reads_are_not_current() {
+        assert!(!is_current("PaymentFailed", crate::EVENT_VERSION_1));
+        assert!(is_current("PaymentFailed", PAYMENT_FAILED_VERSION));
+        assert!(is_current("SeatsAdded", crate::EVENT_VERSION_1));
     }
 
     #[test]

@@ -151,8 +151,13 @@ pub fn subscription_account(event: &SubscriptionEvent) -> &AccountId {
 }
 
 pub(crate) fn payload<E: DeserializeOwned>(stored: &StoredEvent) -> Result<E, ProjectionError> {
-    serde_json::from_value(domain::upcasting::upcast(stored.serialized()).payload)
-        .map_err(|e| event_error(stored, format!("the payload does not decode: {e}")))
+    // Most events are stored in the current version: decoded in place, not copied to upcast.
+    let decoded = if domain::upcasting::is_current(&stored.event_type, &stored.event_version) {
+        E::deserialize(&stored.payload)
+    } else {
+        serde_json::from_value(domain::upcasting::upcast(stored.serialized()).payload)
+    };
+    decoded.map_err(|e| event_error(stored, format!("the payload does not decode: {e}")))
 }
 
 pub(crate) fn event_error(stored: &StoredEvent, reason: String) -> ProjectionError {

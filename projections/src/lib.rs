@@ -37,6 +37,17 @@ pub use runtime::{
 pub use summary::{AccountSummaryProjector, SummaryView};
 pub use timeline::{BillingTimelineProjector, TimelinePage};
 
+/// The names of [`read_model_projectors`], in the same order, for callers that have no catalog
+/// (the benchmarks tell read models from policies by them).
+pub const READ_MODEL_NAMES: [&str; 6] = [
+    AccountSummaryProjector::NAME,
+    FeatureAccessProjector::NAME,
+    AccountInvoicesProjector::NAME,
+    NotificationsProjector::NAME,
+    BillingTimelineProjector::NAME,
+    DunningQueueProjector::NAME,
+];
+
 /// Every read model of this crate: what the runtime runs, and what rebuilds, verification and
 /// `ledgerline replay` work on.
 pub fn read_model_projectors(catalog: Arc<PlanCatalog>) -> Vec<ReadModelProjector> {

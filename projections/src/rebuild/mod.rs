@@ -2,6 +2,7 @@
 //! fresh projector into a scratch database, then either copy the rows into shadow tables and
 //! swap them in atomically (rebuild), or compare them row by row with the live ones (verify).
 
+mod copy;
 mod read_model;
 mod scratch;
 mod swap;

@@ -11,6 +11,7 @@ use application::event_log::{EventLog, LogCursor};
 use infrastructure::changes::Change;
 use infrastructure::Store;
 
+use super::copy;
 use super::read_model::ReadModelProjector;
 use super::scratch::{listened, ReplayProgress, Scratch};
 use super::table::{self, quoted, TableShape};
@@ -21,7 +22,7 @@ use crate::runtime::Projector;
 use crate::sql::ProjectionTx;
 
 /// Rows per copy transaction: short transactions, so SQLite's one writer is never held long.
-const COPY_CHUNK: usize = 1000;
+const COPY_CHUNK: usize = 5000;
 /// Swaps attempted before giving up when the database asks for a retry (a deadlock with a
 /// live batch on Postgres, SQLite busy).
 const SWAP_ATTEMPTS: usize = 5;
@@ -71,34 +72,61 @@ impl Rebuild {
         self,
         progress: &(dyn Fn(ReplayProgress) + Send + Sync),
     ) -> Result<PreparedRebuild, ProjectionError> {
-        let head = self.store.log_head().await?;
-        let mut scratch = Scratch::new(self.model.fresh()).await?;
+        let mut prepared = Self::prepare_all(vec![self], progress).await?;
+        Ok(prepared.remove(0))
+    }
+
+    /// [`Rebuild::prepare`] for several read models of one store, reading the log once for all
+    /// of them. Each is then swapped on its own.
+    pub async fn prepare_all(
+        rebuilds: Vec<Rebuild>,
+        progress: &(dyn Fn(ReplayProgress) + Send + Sync),
+    ) -> Result<Vec<PreparedRebuild>, ProjectionError> {
+        let Some(first) = rebuilds.first() else {
+            return Ok(Vec::new());
+        };
+        let store = first.store.clone();
+        let head = store.log_head().await?;
+        let fresh = rebuilds
+            .iter()
+            .map(|rebuild| rebuild.model.fresh())
+            .collect();
+        let mut scratch = Scratch::new(fresh).await?;
         progress(ReplayProgress {
             reached: 0,
             target: head.cursor.position,
         });
-        scratch
-            .replay_to(&self.store, head.cursor, progress)
-            .await?;
+        scratch.replay_to(&store, head.cursor, progress).await?;
+        for (index, rebuild) in rebuilds.iter().enumerate() {
+            rebuild.fill_shadows(&scratch, index).await?;
+        }
+        let replayed = scratch.cursor();
+        Ok(rebuilds
+            .into_iter()
+            .map(|rebuild| PreparedRebuild { rebuild, replayed })
+            .collect())
+    }
+
+    /// Copies model `index` of `scratch` into fresh shadow tables.
+    async fn fill_shadows(&self, scratch: &Scratch, index: usize) -> Result<(), ProjectionError> {
         for name in self.model.tables() {
             let shape = self.live_shape(name).await?;
             self.create_shadow(name).await?;
-            let rows: Vec<_> = scratch.rows(&shape).await?.into_values().collect();
-            let insert = format!(
-                "INSERT INTO {} ({})",
-                quoted(&shadow_name(name)),
-                shape.column_list()
-            );
-            for chunk in rows.chunks(COPY_CHUNK) {
-                let mut tx = ProjectionTx::begin(&self.store).await?;
-                tx.upsert(&insert, "", chunk.to_vec()).await?;
-                tx.commit().await?;
-            }
+            let shadow = quoted(&shadow_name(name));
+            let columns = shape.column_list();
+            scratch
+                .copy_rows(index, &shape, COPY_CHUNK, |rows| {
+                    let (shadow, columns) = (&shadow, &columns);
+                    async move {
+                        let mut tx = ProjectionTx::begin(&self.store).await?;
+                        copy::insert_rows(&mut tx, shadow, columns, rows).await?;
+                        tx.commit().await?;
+                        Ok(())
+                    }
+                })
+                .await?;
         }
-        Ok(PreparedRebuild {
-            replayed: scratch.cursor(),
-            rebuild: self,
-        })
+        Ok(())
     }
 
     /// Prepares and swaps.
@@ -151,6 +179,11 @@ impl Rebuild {
 }
 
 impl PreparedRebuild {
+    /// The read model this rebuild replaces.
+    pub fn name(&self) -> &'static str {
+        self.rebuild.model.name()
+    }
+
     /// Swaps the shadow tables in and returns the checkpoint the rebuilt read model stands at.
     pub async fn swap(self) -> Result<LogCursor, ProjectionError> {
         let mut attempt = 1;

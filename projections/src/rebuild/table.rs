@@ -107,23 +107,58 @@ impl TableShape {
     /// Every row of the table named `from` (this table or a copy of it with the same
     /// columns), keyed by primary key.
     pub async fn rows(&self, tx: &mut ProjectionTx, from: &str) -> Result<Rows, ProjectionError> {
-        // Integers are read as BIGINT whatever their declared width, so that they decode as i64.
-        let select = self
-            .columns
+        let sql = format!("SELECT {} FROM {}", self.select_list(), quoted(from));
+        let rows = tx.fetch_params(&sql, &[], &self.kinds()).await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| (self.key_of(&row), row))
+            .collect())
+    }
+
+    /// Up to `limit` rows of this table after SQLite rowid `after`, in rowid order, with the
+    /// last rowid read (`None` when there are no more rows). SQLite only: for scratch databases.
+    pub async fn rows_after_rowid(
+        &self,
+        tx: &mut ProjectionTx,
+        after: i64,
+        limit: usize,
+    ) -> Result<(Option<i64>, Vec<Vec<Param>>), ProjectionError> {
+        let sql = format!(
+            "SELECT rowid, {} FROM {} WHERE rowid > $1 ORDER BY rowid LIMIT $2",
+            self.select_list(),
+            quoted(&self.name)
+        );
+        let mut kinds = vec![ColumnKind::Int];
+        kinds.extend(self.kinds());
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut rows = tx
+            .fetch_params(&sql, &[after.into(), limit.into()], &kinds)
+            .await?;
+        let last = match rows.last().map(|row| &row[0]) {
+            Some(Param::Int(Some(rowid))) => Some(*rowid),
+            _ => None,
+        };
+        for row in &mut rows {
+            row.remove(0);
+        }
+        Ok((last, rows))
+    }
+
+    /// The columns as selected: integers read as BIGINT whatever their declared width, so that
+    /// they decode as i64.
+    fn select_list(&self) -> String {
+        self.columns
             .iter()
             .map(|(name, kind)| match kind {
                 ColumnKind::Int => format!("CAST({} AS BIGINT)", quoted(name)),
                 ColumnKind::Text | ColumnKind::Bool => quoted(name),
             })
             .collect::<Vec<_>>()
-            .join(", ");
-        let kinds: Vec<ColumnKind> = self.columns.iter().map(|(_, kind)| *kind).collect();
-        let sql = format!("SELECT {select} FROM {}", quoted(from));
-        let rows = tx.fetch_params(&sql, &[], &kinds).await?;
-        Ok(rows
-            .into_iter()
-            .map(|row| (self.key_of(&row), row))
-            .collect())
+            .join(", ")
+    }
+
+    fn kinds(&self) -> Vec<ColumnKind> {
+        self.columns.iter().map(|(_, kind)| *kind).collect()
     }
 
     fn key_of(&self, row: &[Param]) -> Vec<String> {

@@ -87,7 +87,7 @@ async fn verify_one(
     let live = read_live(&mut snapshot, model).await;
     snapshot.rollback().await?;
     let (at, live) = live?;
-    let mut scratch = Scratch::new(model.fresh()).await?;
+    let mut scratch = Scratch::new(vec![model.fresh()]).await?;
     scratch.replay_to(store, at, &|_| {}).await?;
     let mut report = ProjectionReport {
         name: model.name(),
@@ -97,7 +97,7 @@ async fn verify_one(
         examples: Vec::new(),
     };
     for (shape, live_rows) in live {
-        let replayed = scratch.rows(&shape).await?;
+        let replayed = scratch.rows(0, &shape).await?;
         report.rows += live_rows.len();
         for mismatch in diff(&shape, &live_rows, &replayed) {
             report.mismatches += 1;

@@ -116,3 +116,12 @@ infrastructure::on_both_backends!(
     a_clean_store_has_no_mismatch,
     a_tampered_row_is_named_by_table_key_and_column,
 );
+
+#[test]
+fn the_read_model_names_are_those_of_the_projectors() {
+    let names: Vec<&str> = read_model_projectors(shipped_catalog())
+        .iter()
+        .map(|model| model.name())
+        .collect();
+    assert_eq!(names, projections::READ_MODEL_NAMES);
+}
