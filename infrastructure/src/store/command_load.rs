@@ -6,13 +6,13 @@ use cqrs_es::persist::SerializedEvent;
 use serde_json::Value;
 use sqlx::Row;
 
-use super::command_record;
+use super::{command_record, storage_error};
 
 /// `$1`, `$2`: the stream; `$3`: the command id, or NULL. Each row is one `part`: the command
 /// record (then alone), the snapshot, or an event. `version` is the record's or the snapshot's
 /// version, or the event's sequence. The text runs unchanged on Postgres and SQLite (sqlx binds
 /// SQLite's `$N` by number), and the stream is read only when the command id is not recorded.
-pub(super) const LOAD_FOR_COMMAND: &str = r#"
+const LOAD_FOR_COMMAND: &str = r#"
 WITH recorded AS (
     SELECT command_id, fingerprint, aggregate_type, aggregate_id, version, position
       FROM commands WHERE command_id = $3
@@ -34,21 +34,35 @@ SELECT 'event', NULL, NULL, NULL, NULL, sequence, NULL, payload, event_type, eve
 ORDER BY version
 "#;
 
-/// The rows of [`LOAD_FOR_COMMAND`] for stream (`aggregate_type`, `aggregate_id`), put together.
-pub(super) fn assemble<R: Row>(
+/// Runs [`LOAD_FOR_COMMAND`] for stream (`aggregate_type`, `aggregate_id`) on `executor` and
+/// puts its rows together.
+pub(super) async fn load_for_command<'c, DB, E>(
+    executor: E,
     aggregate_type: &str,
     aggregate_id: &str,
-    rows: &[R],
+    command_id: Option<&str>,
 ) -> Result<CommandLoad, EventLogError>
 where
-    for<'a> &'a str: sqlx::ColumnIndex<R>,
-    String: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    i64: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    Option<i64>: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    Value: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    DB: sqlx::Database,
+    E: sqlx::Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<&'q str>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'a> &'a str: sqlx::ColumnIndex<DB::Row>,
+    String: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB>,
+    i64: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB>,
+    Option<i64>: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB>,
+    Value: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB>,
 {
+    let rows = sqlx::query(LOAD_FOR_COMMAND)
+        .bind(aggregate_type)
+        .bind(aggregate_id)
+        .bind(command_id)
+        .fetch_all(executor)
+        .await
+        .map_err(storage_error)?;
     let mut tail = StreamTail::default();
-    for row in rows {
+    for row in &rows {
         match row.get::<String, _>("part").as_str() {
             "command" => return Ok(CommandLoad::Recorded(command_record(row))),
             "snapshot" => {

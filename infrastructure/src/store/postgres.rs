@@ -18,7 +18,7 @@ use cqrs_es::Aggregate;
 use sqlx::postgres::{PgPool, PgRow};
 use sqlx::Row;
 
-use super::command_load::{assemble, LOAD_FOR_COMMAND};
+use super::command_load;
 use super::history::{self, recorded_at_key, recorded_at_key_sql, KeptHistory};
 use super::{decode_metadata, storage_error};
 
@@ -92,14 +92,7 @@ impl EventLog for PostgresEventLog {
         aggregate_id: &str,
         command_id: Option<&str>,
     ) -> Result<CommandLoad, EventLogError> {
-        let rows = sqlx::query(LOAD_FOR_COMMAND)
-            .bind(A::TYPE)
-            .bind(aggregate_id)
-            .bind(command_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(storage_error)?;
-        assemble(A::TYPE, aggregate_id, &rows)
+        command_load::load_for_command(&self.pool, A::TYPE, aggregate_id, command_id).await
     }
 
     async fn load_prefix(

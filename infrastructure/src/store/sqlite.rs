@@ -16,7 +16,7 @@ use sqlx::sqlite::{Sqlite, SqlitePool, SqliteRow};
 use sqlx::{Row, Transaction};
 use tokio::sync::watch;
 
-use super::command_load::{assemble, LOAD_FOR_COMMAND};
+use super::command_load;
 use super::history::{self, recorded_at_key, recorded_at_key_sql, KeptHistory};
 use super::{decode_metadata, storage_error};
 
@@ -56,14 +56,7 @@ impl EventLog for SqliteEventLog {
         aggregate_id: &str,
         command_id: Option<&str>,
     ) -> Result<CommandLoad, EventLogError> {
-        let rows = sqlx::query(LOAD_FOR_COMMAND)
-            .bind(A::TYPE)
-            .bind(aggregate_id)
-            .bind(command_id)
-            .fetch_all(&self.readers)
-            .await
-            .map_err(storage_error)?;
-        assemble(A::TYPE, aggregate_id, &rows)
+        command_load::load_for_command(&self.readers, A::TYPE, aggregate_id, command_id).await
     }
 
     async fn load_prefix(
