@@ -1,6 +1,7 @@
-//! Command dispatch on top of cqrs-es aggregates: load from snapshot plus tail, `handle`, append
-//! with metadata in one atomic write, retry on concurrency conflicts, and execute each command id
-//! at most once. Loading an aggregate as it was at a point of its past is in `past`.
+//! Command dispatch on top of cqrs-es aggregates: read the command's record or else the snapshot
+//! plus tail in one round trip, `handle`, append with metadata in one atomic write, retry on
+//! concurrency conflicts, and execute each command id at most once. Loading an aggregate as it
+//! was at a point of its past is in `past`.
 //!
 //! cqrs-es's own `CqrsFramework` is not used: it cannot share a transaction with the command
 //! record, does not report the global position, and its 0.5 snapshot store applies a command's
@@ -19,8 +20,8 @@ use uuid::Uuid;
 
 use crate::claims::{ClaimChange, UniqueClaim};
 use crate::event_log::{
-    Append, CommandKey, CommandRecord, EventLog, EventLogError, EventMetadata, NewEvent, Snapshot,
-    StoredEvent,
+    Append, CommandKey, CommandLoad, CommandRecord, EventLog, EventLogError, EventMetadata,
+    NewEvent, Snapshot, StoredEvent, StreamTail,
 };
 
 mod past;
@@ -112,21 +113,24 @@ impl<L: EventLog> CommandBus<L> {
         A: UniqueClaim,
         A::Command: Clone + serde::Serialize,
     {
-        if let Some(key) = &context.key {
-            if let Some(record) = self
+        let command_id = context.key.as_ref().map(|key| key.command_id.as_str());
+        for attempt in 1..=self.max_attempts {
+            // The command record is read with the stream, in the same round trip.
+            let tail = match self
                 .log
-                .find_command(&key.command_id)
+                .load_for_command::<A>(aggregate_id, command_id)
                 .await
                 .map_err(storage)?
             {
-                return replay::<A>(record, key, aggregate_id);
-            }
-        }
-        for attempt in 1..=self.max_attempts {
+                CommandLoad::Recorded(record) => {
+                    return replay::<A>(record, recorded_key(context)?, aggregate_id)
+                }
+                CommandLoad::Stream(tail) => tail,
+            };
             let Loaded {
                 mut aggregate,
                 version,
-            } = self.load::<A>(aggregate_id).await?;
+            } = self.rebuild::<A>(tail)?;
             let claim_before = aggregate.unique_claim();
             let sink = EventSink::default();
             aggregate
@@ -164,11 +168,7 @@ impl<L: EventLog> CommandBus<L> {
                 }
                 Err(EventLogError::Conflict) => break,
                 Err(EventLogError::DuplicateCommand) => {
-                    let key = context.key.as_ref().ok_or_else(|| {
-                        DispatchError::Storage(EventLogError::Storage(
-                            "duplicate command reported for a command without id".into(),
-                        ))
-                    })?;
+                    let key = recorded_key(context)?;
                     let record = self
                         .log
                         .find_command(&key.command_id)
@@ -196,6 +196,14 @@ impl<L: EventLog> CommandBus<L> {
             .load_stream::<A>(aggregate_id)
             .await
             .map_err(storage)?;
+        self.rebuild::<A>(tail)
+    }
+
+    /// Folds the events of `tail` onto its snapshot.
+    fn rebuild<A: Aggregate>(
+        &self,
+        tail: StreamTail,
+    ) -> Result<Loaded<A>, DispatchError<A::Error>> {
         let (mut aggregate, mut version) = restore::<A>(tail.snapshot)?;
         for stored in tail.events {
             version = stored.sequence as i64;
@@ -314,6 +322,17 @@ fn describe_claim(claim: &str) -> String {
 fn retry_pause(attempt: u32) -> Duration {
     let ceiling = RETRY_PAUSE_BASE * 2u32.pow(attempt.saturating_sub(1).min(8));
     ceiling.mul_f64(rand::thread_rng().gen::<f64>())
+}
+
+/// The key of a command the store reported as already recorded; only a command with a key can be.
+fn recorded_key<E: std::error::Error>(
+    context: &CommandContext,
+) -> Result<&CommandKey, DispatchError<E>> {
+    context.key.as_ref().ok_or_else(|| {
+        DispatchError::Storage(EventLogError::Storage(
+            "a recorded command reported for a command without id".into(),
+        ))
+    })
 }
 
 fn storage<E: std::error::Error>(error: EventLogError) -> DispatchError<E> {

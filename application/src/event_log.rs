@@ -75,12 +75,21 @@ pub struct Snapshot {
     pub payload: Value,
 }
 
-/// What is needed to rebuild an aggregate: the latest snapshot and the events after it, as the
-/// cqrs-es repositories (postgres-es, sqlite-es) return them.
+/// What is needed to rebuild an aggregate: the latest snapshot and the events after it, in the
+/// shape cqrs-es's upcasters take (`metadata` is left `Null`: rebuilding does not read it).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct StreamTail {
     pub snapshot: Option<Snapshot>,
     pub events: Vec<SerializedEvent>,
+}
+
+/// What a command reads before it is handled.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CommandLoad {
+    /// The command id was executed before: its record, to replay. The stream is not read.
+    Recorded(CommandRecord),
+    /// The command id is new (or there is none): the stream to rebuild the aggregate from.
+    Stream(StreamTail),
 }
 
 /// A point in a stream's past: which prefix of its events to rebuild the aggregate from.
@@ -189,7 +198,11 @@ pub struct LogCursor {
 ///   another aggregate holds `claims.take`.
 /// - Positions are unique. `read_after` returns events in one total order that never changes:
 ///   an event that commits late is never placed before a cursor a reader has already passed.
-/// - `load_stream` returns the newest snapshot and every event after it, in sequence order.
+/// - `load_for_command` reads in one round trip (one statement, so one consistent view): when
+///   `command_id` is given and recorded, it MUST return that record as `Recorded`, exactly as
+///   `find_command` would, whichever stream it names; otherwise `Stream` with the newest snapshot
+///   and every event after it, in sequence order. `load_stream` is the same read without a
+///   command id.
 /// - Every snapshot an append carries is kept, not only the newest, in the same transaction.
 ///   `load_prefix` returns the prefix `as_of` names (see [`AsOf`]), or `None` when it is empty
 ///   (the stream did not exist yet at that point, or `Version(n)` with `n < 1`) or when
@@ -202,10 +215,28 @@ pub struct LogCursor {
 /// Methods are generic where the cqrs-es repositories are (they key streams by `A::TYPE`), so the
 /// port is used through a concrete type, not `dyn`.
 pub trait EventLog: Send + Sync + 'static {
+    /// Everything a command needs before `handle` (see the contract above).
+    fn load_for_command<A: Aggregate>(
+        &self,
+        aggregate_id: &str,
+        command_id: Option<&str>,
+    ) -> impl Future<Output = Result<CommandLoad, EventLogError>> + Send;
+
+    /// The stream to rebuild aggregate `A` from, for reads that are not commands.
     fn load_stream<A: Aggregate>(
         &self,
         aggregate_id: &str,
-    ) -> impl Future<Output = Result<StreamTail, EventLogError>> + Send;
+    ) -> impl Future<Output = Result<StreamTail, EventLogError>> + Send {
+        async move {
+            match self.load_for_command::<A>(aggregate_id, None).await? {
+                CommandLoad::Stream(tail) => Ok(tail),
+                CommandLoad::Recorded(record) => Err(EventLogError::Storage(format!(
+                    "a load without a command id returned the record of `{}`",
+                    record.command_id
+                ))),
+            }
+        }
+    }
 
     fn append(
         &self,

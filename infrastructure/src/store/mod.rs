@@ -5,8 +5,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use application::event_log::{
-    Append, AsOf, CommandRecord, EventLog, EventLogError, EventMetadata, LogCursor, StoredEvent,
-    StreamPrefix, StreamTail,
+    Append, AsOf, CommandLoad, CommandRecord, EventLog, EventLogError, EventMetadata, LogCursor,
+    StoredEvent, StreamPrefix,
 };
 use cqrs_es::Aggregate;
 use sqlx::postgres::PgPoolOptions;
@@ -14,6 +14,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::Row;
 
 mod claims;
+mod command_load;
 mod head;
 mod history;
 pub mod postgres;
@@ -152,13 +153,14 @@ impl Store {
 }
 
 impl EventLog for Store {
-    async fn load_stream<A: Aggregate>(
+    async fn load_for_command<A: Aggregate>(
         &self,
         aggregate_id: &str,
-    ) -> Result<StreamTail, EventLogError> {
+        command_id: Option<&str>,
+    ) -> Result<CommandLoad, EventLogError> {
         match self {
-            Store::Postgres(log) => log.load_stream::<A>(aggregate_id).await,
-            Store::Sqlite(log) => log.load_stream::<A>(aggregate_id).await,
+            Store::Postgres(log) => log.load_for_command::<A>(aggregate_id, command_id).await,
+            Store::Sqlite(log) => log.load_for_command::<A>(aggregate_id, command_id).await,
         }
     }
 

@@ -1,6 +1,7 @@
-//! The event log on Postgres. Streams are read through postgres-es's repository; appends are one
-//! statement (events, snapshot, command record and the wake-up NOTIFY together), because
-//! postgres-es cannot share its transaction with anything else.
+//! The event log on Postgres, in the `events` table layout of postgres-es. A command's read is one
+//! statement (`command_load`: its record, or the snapshot and the events after it) and so is its
+//! append (events, snapshot, command record and the wake-up NOTIFY together): postgres-es reads
+//! the snapshot and the events in two round trips and cannot share its transaction.
 //!
 //! Global order: `position` is allocated at insert, so two concurrent transactions can commit in
 //! the opposite order of their positions. Readers therefore order by (`tx_id`, `position`) and read
@@ -9,16 +10,15 @@
 //! event can ever appear before a cursor a reader has passed.
 
 use application::event_log::{
-    Append, AsOf, CommandRecord, EventLog, EventLogError, LogCursor, Snapshot, StoredEvent,
-    StreamPrefix, StreamTail,
+    Append, AsOf, CommandLoad, CommandRecord, EventLog, EventLogError, LogCursor, Snapshot,
+    StoredEvent, StreamPrefix,
 };
 use chrono::{DateTime, Utc};
-use cqrs_es::persist::PersistedEventRepository;
 use cqrs_es::Aggregate;
-use postgres_es::PostgresEventRepository;
 use sqlx::postgres::{PgPool, PgRow};
 use sqlx::Row;
 
+use super::command_load;
 use super::history::{self, recorded_at_key, recorded_at_key_sql, KeptHistory};
 use super::{decode_metadata, storage_error};
 
@@ -27,15 +27,11 @@ pub const EVENTS_CHANNEL: &str = "ledgerline_events";
 
 pub struct PostgresEventLog {
     pool: PgPool,
-    streams: PostgresEventRepository,
 }
 
 impl PostgresEventLog {
     pub fn new(pool: PgPool) -> Self {
-        Self {
-            streams: PostgresEventRepository::new(pool.clone()),
-            pool,
-        }
+        Self { pool }
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -91,29 +87,12 @@ SELECT (SELECT position FROM last) AS position,
 "#;
 
 impl EventLog for PostgresEventLog {
-    async fn load_stream<A: Aggregate>(
+    async fn load_for_command<A: Aggregate>(
         &self,
         aggregate_id: &str,
-    ) -> Result<StreamTail, EventLogError> {
-        let snapshot = sqlx::query(
-            "SELECT version, payload FROM snapshots WHERE aggregate_type = $1 AND aggregate_id = $2",
-        )
-        .bind(A::TYPE)
-        .bind(aggregate_id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(storage_error)?
-        .map(|row| Snapshot {
-            version: row.get("version"),
-            payload: row.get("payload"),
-        });
-        let after = snapshot.as_ref().map_or(0, |s| s.version);
-        let events = self
-            .streams
-            .get_last_events::<A>(aggregate_id, after as usize)
-            .await
-            .map_err(|e| EventLogError::Storage(e.to_string()))?;
-        Ok(StreamTail { snapshot, events })
+        command_id: Option<&str>,
+    ) -> Result<CommandLoad, EventLogError> {
+        command_load::load_for_command(&self.pool, A::TYPE, aggregate_id, command_id).await
     }
 
     async fn load_prefix(

@@ -1,22 +1,22 @@
-//! The event log on embedded SQLite, the default backend. Streams are read through sqlite-es's
-//! repository; appends are one `BEGIN IMMEDIATE` transaction on the single writer connection, so
+//! The event log on embedded SQLite, the default backend, in the `events` table layout of
+//! sqlite-es. A command's read is one statement, shared with Postgres (`command_load`); appends
+//! are one `BEGIN IMMEDIATE` transaction on the single writer connection, so
 //! writes are serial and the rowid order (`position`) is the commit order. WAL journaling with
 //! `synchronous=FULL`: an acknowledged command survives power loss.
 
 use std::sync::Arc;
 
 use application::event_log::{
-    Append, AsOf, CommandRecord, EventLog, EventLogError, LogCursor, Snapshot, StoredEvent,
-    StreamPrefix, StreamTail,
+    Append, AsOf, CommandLoad, CommandRecord, EventLog, EventLogError, LogCursor, Snapshot,
+    StoredEvent, StreamPrefix,
 };
 use chrono::{DateTime, Utc};
-use cqrs_es::persist::PersistedEventRepository;
 use cqrs_es::Aggregate;
-use sqlite_es::SqliteEventRepository;
 use sqlx::sqlite::{Sqlite, SqlitePool, SqliteRow};
 use sqlx::{Row, Transaction};
 use tokio::sync::{broadcast, watch};
 
+use super::command_load;
 use super::history::{self, recorded_at_key, recorded_at_key_sql, KeptHistory};
 use super::{decode_metadata, storage_error};
 use crate::changes::Change;
@@ -27,7 +27,6 @@ const CHANGE_BACKLOG: usize = 4_096;
 pub struct SqliteEventLog {
     writer: SqlitePool,
     readers: SqlitePool,
-    streams: SqliteEventRepository,
     /// Carries the newest appended position to in-process projectors.
     appended: Arc<watch::Sender<i64>>,
     /// Change notices for this process's caches: one process owns the file.
@@ -40,7 +39,6 @@ pub struct SqliteEventLog {
 impl SqliteEventLog {
     pub fn new(writer: SqlitePool, readers: SqlitePool) -> Self {
         Self {
-            streams: SqliteEventRepository::new(readers.clone()),
             writer,
             readers,
             appended: Arc::new(watch::channel(0).0),
@@ -78,29 +76,12 @@ impl SqliteEventLog {
 }
 
 impl EventLog for SqliteEventLog {
-    async fn load_stream<A: Aggregate>(
+    async fn load_for_command<A: Aggregate>(
         &self,
         aggregate_id: &str,
-    ) -> Result<StreamTail, EventLogError> {
-        let snapshot = sqlx::query(
-            "SELECT version, payload FROM snapshots WHERE aggregate_type = ? AND aggregate_id = ?",
-        )
-        .bind(A::TYPE)
-        .bind(aggregate_id)
-        .fetch_optional(&self.readers)
-        .await
-        .map_err(storage_error)?
-        .map(|row| Snapshot {
-            version: row.get("version"),
-            payload: row.get("payload"),
-        });
-        let after = snapshot.as_ref().map_or(0, |s| s.version);
-        let events = self
-            .streams
-            .get_last_events::<A>(aggregate_id, after as usize)
-            .await
-            .map_err(|e| EventLogError::Storage(e.to_string()))?;
-        Ok(StreamTail { snapshot, events })
+        command_id: Option<&str>,
+    ) -> Result<CommandLoad, EventLogError> {
+        command_load::load_for_command(&self.readers, A::TYPE, aggregate_id, command_id).await
     }
 
     async fn load_prefix(

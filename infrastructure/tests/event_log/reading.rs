@@ -1,8 +1,9 @@
 //! Reading: recorded commands are found as they were recorded, the global log pages in one order
-//! with cursors that resume exactly where a page ended, `cursor_of` names those same cursors, and
-//! a stream loads from its newest snapshot.
+//! with cursors that resume exactly where a page ended, `cursor_of` names those same cursors, a
+//! stream loads from its newest snapshot, and a command's load answers with the record of a used
+//! command id instead of the stream.
 
-use application::event_log::{EventLog, LogCursor, Snapshot};
+use application::event_log::{CommandLoad, EventLog, LogCursor, Snapshot, StreamTail};
 use infrastructure::testing::Backend;
 use infrastructure::Store;
 use serde_json::json;
@@ -153,9 +154,52 @@ async fn a_stream_loads_from_its_newest_snapshot(backend: Backend) {
     assert_eq!((other.snapshot, other.events.len()), (None, 1));
 }
 
+async fn a_command_load_returns_the_record_of_a_used_id_instead_of_the_stream(backend: Backend) {
+    let (_db, store) = open(backend).await;
+    let mut first = append("a", 0, events(0, 2));
+    first.snapshot = Some(Snapshot {
+        version: 2,
+        payload: json!({ "after": 2 }),
+    });
+    first.command = Some(key("cmd-a", "fp-a"));
+    let recorded = store.append(first).await.unwrap();
+    store.append(append("a", 2, events(2, 1))).await.unwrap();
+
+    // A used id: its record exactly as `find_command` has it, whichever stream the load names.
+    assert_eq!(
+        store.find_command("cmd-a").await.unwrap(),
+        Some(recorded.clone())
+    );
+    for stream in ["a", "b"] {
+        let load = store
+            .load_for_command::<RawStream>(stream, Some("cmd-a"))
+            .await
+            .unwrap();
+        assert_eq!(load, CommandLoad::Recorded(recorded.clone()), "{stream}");
+    }
+    // A new id, or none: the stream from its newest snapshot, as `load_stream` reads it.
+    let tail = store.load_stream::<RawStream>("a").await.unwrap();
+    assert_eq!(tail.snapshot.as_ref().map(|s| s.version), Some(2));
+    let sequences: Vec<usize> = tail.events.iter().map(|e| e.sequence).collect();
+    assert_eq!(sequences, [3]);
+    for command_id in [Some("cmd-new"), None] {
+        let load = store
+            .load_for_command::<RawStream>("a", command_id)
+            .await
+            .unwrap();
+        assert_eq!(load, CommandLoad::Stream(tail.clone()), "{command_id:?}");
+    }
+    let unborn = store
+        .load_for_command::<RawStream>("never-written", Some("cmd-new"))
+        .await
+        .unwrap();
+    assert_eq!(unborn, CommandLoad::Stream(StreamTail::default()));
+}
+
 infrastructure::on_both_backends!(
     a_recorded_command_is_found_as_recorded,
     read_after_pages_through_the_log_in_one_order,
     cursor_of_names_the_cursor_read_after_gave,
     a_stream_loads_from_its_newest_snapshot,
+    a_command_load_returns_the_record_of_a_used_id_instead_of_the_stream,
 );

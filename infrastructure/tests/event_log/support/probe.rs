@@ -1,5 +1,5 @@
 //! `ProbeLog`: the store seen through a probe, for the command-bus tests. It counts the events
-//! each `load_stream` returned (the rows a command read) and the appends tried; it can hold every
+//! each load returned (the rows a command read) and the appends tried; it can hold every
 //! bus's first append until all of them have loaded (so that they really decided concurrently);
 //! and it can lose the reply of an append that committed, as a crash between commit and reply does.
 
@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use application::event_log::{
-    Append, AsOf, CommandRecord, EventLog, EventLogError, LogCursor, StoredEvent, StreamPrefix,
-    StreamTail,
+    Append, AsOf, CommandLoad, CommandRecord, EventLog, EventLogError, LogCursor, StoredEvent,
+    StreamPrefix,
 };
 use cqrs_es::Aggregate;
 use infrastructure::Store;
@@ -46,7 +46,7 @@ impl ProbeLog {
         self.lose_next_reply.store(true, Ordering::SeqCst);
     }
 
-    /// How many events each `load_stream` and `load_prefix` returned, in call order.
+    /// How many events each `load_for_command` and `load_prefix` returned, in call order.
     pub fn events_loaded(&self) -> Vec<usize> {
         self.loaded.lock().expect("not poisoned").clone()
     }
@@ -57,16 +57,21 @@ impl ProbeLog {
 }
 
 impl EventLog for ProbeLog {
-    async fn load_stream<A: Aggregate>(
+    async fn load_for_command<A: Aggregate>(
         &self,
         aggregate_id: &str,
-    ) -> Result<StreamTail, EventLogError> {
-        let tail = self.store.load_stream::<A>(aggregate_id).await?;
-        self.loaded
-            .lock()
-            .expect("not poisoned")
-            .push(tail.events.len());
-        Ok(tail)
+        command_id: Option<&str>,
+    ) -> Result<CommandLoad, EventLogError> {
+        let load = self
+            .store
+            .load_for_command::<A>(aggregate_id, command_id)
+            .await?;
+        let events = match &load {
+            CommandLoad::Stream(tail) => tail.events.len(),
+            CommandLoad::Recorded(_) => 0,
+        };
+        self.loaded.lock().expect("not poisoned").push(events);
+        Ok(load)
     }
 
     async fn load_prefix(

@@ -1,0 +1,91 @@
+//! `EventLog::load_for_command` on both backends: the command's record, or else the stream's
+//! snapshot and the events after it, in one statement, so a command costs one read round trip.
+
+use application::event_log::{CommandLoad, EventLogError, Snapshot, StreamTail};
+use cqrs_es::persist::SerializedEvent;
+use serde_json::Value;
+use sqlx::Row;
+
+use super::{command_record, storage_error};
+
+/// `$1`, `$2`: the stream; `$3`: the command id, or NULL. Each row is one `part`: the command
+/// record (then alone), the snapshot, or an event. `version` is the record's or the snapshot's
+/// version, or the event's sequence. The text runs unchanged on Postgres and SQLite (sqlx binds
+/// SQLite's `$N` by number), and the stream is read only when the command id is not recorded.
+const LOAD_FOR_COMMAND: &str = r#"
+WITH recorded AS (
+    SELECT command_id, fingerprint, aggregate_type, aggregate_id, version, position
+      FROM commands WHERE command_id = $3
+), snapshot AS (
+    SELECT version, payload FROM snapshots
+     WHERE aggregate_type = $1 AND aggregate_id = $2 AND NOT EXISTS (SELECT 1 FROM recorded)
+)
+SELECT 'command' AS part, command_id, fingerprint, aggregate_type, aggregate_id, version,
+       position, NULL AS payload, NULL AS event_type, NULL AS event_version
+  FROM recorded
+UNION ALL
+SELECT 'snapshot', NULL, NULL, NULL, NULL, version, NULL, payload, NULL, NULL
+  FROM snapshot
+UNION ALL
+SELECT 'event', NULL, NULL, NULL, NULL, sequence, NULL, payload, event_type, event_version
+  FROM events
+ WHERE aggregate_type = $1 AND aggregate_id = $2 AND NOT EXISTS (SELECT 1 FROM recorded)
+   AND sequence > coalesce((SELECT version FROM snapshot), 0)
+ORDER BY version
+"#;
+
+/// Runs [`LOAD_FOR_COMMAND`] for stream (`aggregate_type`, `aggregate_id`) on `executor` and
+/// puts its rows together.
+pub(super) async fn load_for_command<'c, DB, E>(
+    executor: E,
+    aggregate_type: &str,
+    aggregate_id: &str,
+    command_id: Option<&str>,
+) -> Result<CommandLoad, EventLogError>
+where
+    DB: sqlx::Database,
+    E: sqlx::Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<&'q str>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'a> &'a str: sqlx::ColumnIndex<DB::Row>,
+    String: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB>,
+    i64: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB>,
+    Option<i64>: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB>,
+    Value: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB>,
+{
+    let rows = sqlx::query(LOAD_FOR_COMMAND)
+        .bind(aggregate_type)
+        .bind(aggregate_id)
+        .bind(command_id)
+        .fetch_all(executor)
+        .await
+        .map_err(storage_error)?;
+    let mut tail = StreamTail::default();
+    for row in &rows {
+        match row.get::<String, _>("part").as_str() {
+            "command" => return Ok(CommandLoad::Recorded(command_record(row))),
+            "snapshot" => {
+                tail.snapshot = Some(Snapshot {
+                    version: row.get("version"),
+                    payload: row.get("payload"),
+                })
+            }
+            "event" => tail.events.push(SerializedEvent::new(
+                aggregate_id.to_owned(),
+                row.get::<i64, _>("version") as usize,
+                aggregate_type.to_owned(),
+                row.get("event_type"),
+                row.get("event_version"),
+                row.get("payload"),
+                Value::Null,
+            )),
+            other => {
+                return Err(EventLogError::Storage(format!(
+                    "loading a stream returned an unknown part `{other}`"
+                )))
+            }
+        }
+    }
+    Ok(CommandLoad::Stream(tail))
+}
