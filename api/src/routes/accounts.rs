@@ -194,6 +194,14 @@ impl ListQuery {
     pub fn limit(&self) -> Result<u32, ApiError> {
         page_limit(self.limit)
     }
+
+    /// The `cursor` of a list in log order (invoices, notifications, timeline), if one was given.
+    pub fn position_cursor(&self) -> Result<Option<PositionCursor>, ApiError> {
+        self.cursor
+            .as_deref()
+            .map(|text| PositionCursor::parse(text).ok_or_else(foreign_cursor))
+            .transpose()
+    }
 }
 
 /// The page size of a list: 1 to 100, 20 unless given.
@@ -233,11 +241,7 @@ pub async fn invoices(
 ) -> Result<Json<InvoicePage>, ApiError> {
     let account = account(&raw, &principal)?;
     let limit = query.limit()?;
-    let cursor = query
-        .cursor
-        .as_deref()
-        .map(|text| PositionCursor::parse(text).ok_or_else(foreign_cursor))
-        .transpose()?;
+    let cursor = query.position_cursor()?;
     fresh(&state, AccountInvoicesProjector::NAME, query.min_position).await?;
     state
         .read_models

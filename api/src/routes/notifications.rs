@@ -3,9 +3,9 @@
 
 use axum::extract::State;
 use axum::Json;
-use projections::{NotificationPage, NotificationsProjector, PositionCursor};
+use projections::{NotificationPage, NotificationsProjector};
 
-use super::accounts::{account, foreign_cursor, fresh, read_model_error, ListQuery};
+use super::accounts::{account, fresh, read_model_error, ListQuery};
 use crate::auth::Principal;
 use crate::extract::{PathParam, Query};
 use crate::problem::ApiError;
@@ -30,11 +30,7 @@ pub async fn list(
 ) -> Result<Json<NotificationPage>, ApiError> {
     let account = account(&raw, &principal)?;
     let limit = query.limit()?;
-    let cursor = query
-        .cursor
-        .as_deref()
-        .map(|text| PositionCursor::parse(text).ok_or_else(foreign_cursor))
-        .transpose()?;
+    let cursor = query.position_cursor()?;
     fresh(&state, NotificationsProjector::NAME, query.min_position).await?;
     state
         .read_models
