@@ -2,7 +2,10 @@
 //! its limit, which tells whether another page follows without pointing the last page at an
 //! empty one.
 
+use domain::AccountId;
+
 use crate::error::ProjectionError;
+use crate::sql::{ReadPool, Record};
 
 /// Where a page of a list ordered by global position starts: after (or, newest first, before)
 /// the row at this position. Every position-ordered list (invoices, notifications, timeline)
@@ -42,6 +45,31 @@ pub(crate) fn split<R, V>(
     };
     let items = rows.into_iter().map(view).collect::<Result<_, _>>()?;
     Ok((items, next_cursor))
+}
+
+/// A page of one account's rows of `table` (read as `columns`) in log order, oldest first, after
+/// `cursor`: the lists kept by position (notifications, the timeline).
+pub(crate) async fn oldest_first<R: Record, V>(
+    pool: &ReadPool,
+    (table, columns): (&str, &str),
+    account_id: &AccountId,
+    limit: u32,
+    cursor: Option<PositionCursor>,
+    position: fn(&R) -> i64,
+    view: impl FnMut(R) -> Result<V, ProjectionError>,
+) -> Result<(Vec<V>, Option<String>), ProjectionError> {
+    let sql = format!(
+        "SELECT {columns} FROM {table} WHERE account_id = $1 AND position > $2 \
+          ORDER BY position LIMIT $3"
+    );
+    let after = cursor.map_or(0, PositionCursor::position);
+    let params = [
+        account_id.as_str().into(),
+        after.into(),
+        rows_to_fetch(limit).into(),
+    ];
+    let rows = pool.fetch_all(&sql, &params).await?;
+    split(rows, limit, |row| Ok(position(row).to_string()), view)
 }
 
 #[cfg(test)]

@@ -157,13 +157,15 @@ pub async fn page(
     limit: u32,
     cursor: Option<PositionCursor>,
 ) -> Result<NotificationPage, ProjectionError> {
-    let after = cursor.map_or(0, PositionCursor::position);
-    let rows = table::page(pool, account_id.as_str(), after, page::rows_to_fetch(limit)).await?;
-    let (items, next_cursor) = page::split(
-        rows,
+    let (items, next_cursor) = page::oldest_first(
+        pool,
+        table::LIST,
+        account_id,
         limit,
-        |row| Ok(row.position.to_string()),
+        cursor,
+        |row: &NotificationRow| row.position,
         NotificationView::try_from,
-    )?;
+    )
+    .await?;
     Ok(NotificationPage { items, next_cursor })
 }

@@ -1,7 +1,7 @@
 //! The outbox's tables: the case facts a notification names, and the notifications themselves,
 //! inserted once per dedupe key.
 
-use crate::sql::{Param, ProjectionTx, ReadPool};
+use crate::sql::{Param, ProjectionTx};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct CaseRow {
@@ -26,6 +26,9 @@ pub struct NotificationRow {
 }
 
 const CASE_COLUMNS: &str = "case_id, account_id, subscription_id, invoice_id, amount_due, currency";
+/// The table and its columns, for the page query (`page::oldest_first`).
+pub(super) const LIST: (&str, &str) = ("notifications", COLUMNS);
+
 const COLUMNS: &str = "id, account_id, kind, dedupe_key, payload, created_at, sent_at, position";
 
 pub(super) async fn save_case(tx: &mut ProjectionTx, row: CaseRow) -> Result<(), sqlx::Error> {
@@ -68,20 +71,5 @@ pub(super) async fn insert_notification(
         row.position.into(),
     ];
     tx.upsert(&insert, "ON CONFLICT (dedupe_key) DO NOTHING", vec![params])
-        .await
-}
-
-/// Up to `limit` of the account's notifications after position `after`, oldest first.
-pub(super) async fn page(
-    pool: &ReadPool,
-    account_id: &str,
-    after: i64,
-    limit: i64,
-) -> Result<Vec<NotificationRow>, sqlx::Error> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM notifications WHERE account_id = $1 AND position > $2 \
-          ORDER BY position LIMIT $3"
-    );
-    pool.fetch_all(&sql, &[account_id.into(), after.into(), limit.into()])
         .await
 }

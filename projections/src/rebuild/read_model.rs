@@ -87,6 +87,7 @@ impl Projector for FreshProjector {
 pub struct ReadModelProjector {
     name: &'static str,
     tables: &'static [&'static str],
+    change_topic: Option<&'static str>,
     make: Arc<dyn Fn() -> FreshProjector + Send + Sync>,
 }
 
@@ -97,6 +98,7 @@ impl ReadModelProjector {
         Self {
             name: sample.name(),
             tables: sample.tables(),
+            change_topic: sample.change_topic(),
             make: Arc::new(move || FreshProjector(Box::new(make()))),
         }
     }
@@ -107,6 +109,11 @@ impl ReadModelProjector {
 
     pub fn tables(&self) -> &'static [&'static str] {
         self.tables
+    }
+
+    /// See [`Projector::change_topic`].
+    pub fn change_topic(&self) -> Option<&'static str> {
+        self.change_topic
     }
 
     pub fn fresh(&self) -> FreshProjector {

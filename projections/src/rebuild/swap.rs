@@ -206,7 +206,7 @@ impl PreparedRebuild {
         match self.swap_in(&mut tx).await {
             Ok(at) => {
                 // Every row may have changed: caches of the read model start over.
-                let change = self.rebuild.model.fresh().change_topic().map(Change::all);
+                let change = self.rebuild.model.change_topic().map(Change::all);
                 tx.commit_announcing(&self.rebuild.store, change).await?;
                 Ok(at)
             }

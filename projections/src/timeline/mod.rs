@@ -229,14 +229,16 @@ pub async fn page(
     limit: u32,
     cursor: Option<PositionCursor>,
 ) -> Result<TimelinePage, ProjectionError> {
-    let after = cursor.map_or(0, PositionCursor::position);
-    let rows = table::page(pool, account_id.as_str(), after, page::rows_to_fetch(limit)).await?;
-    let (items, next_cursor) = page::split(
-        rows,
+    let (items, next_cursor) = page::oldest_first(
+        pool,
+        table::LIST,
+        account_id,
         limit,
-        |row| Ok(row.position.to_string()),
+        cursor,
+        |row: &EntryRow| row.position,
         TimelineEntryView::try_from,
-    )?;
+    )
+    .await?;
     Ok(TimelinePage { items, next_cursor })
 }
 

@@ -43,6 +43,9 @@ pub(super) const CASES: Lookup = Lookup {
     key: "case_id",
 };
 
+/// The table and its columns, for the page query (`page::oldest_first`).
+pub(super) const LIST: (&str, &str) = ("timeline_entries", COLUMNS);
+
 const COLUMNS: &str =
     "position, account_id, kind, at, amount, currency, event_id, causation_id, details";
 
@@ -111,21 +114,6 @@ pub(super) async fn insert_entries(
         })
         .collect();
     tx.upsert(&insert, "ON CONFLICT (position) DO NOTHING", rows)
-        .await
-}
-
-/// Up to `limit` of the account's entries after position `after`, oldest first.
-pub(super) async fn page(
-    pool: &ReadPool,
-    account_id: &str,
-    after: i64,
-    limit: i64,
-) -> Result<Vec<EntryRow>, sqlx::Error> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM timeline_entries WHERE account_id = $1 AND position > $2 \
-          ORDER BY position LIMIT $3"
-    );
-    pool.fetch_all(&sql, &[account_id.into(), after.into(), limit.into()])
         .await
 }
 
