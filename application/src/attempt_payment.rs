@@ -89,7 +89,7 @@ pub async fn attempt_payment<L: EventLog>(
                 Ok(executed) => (attempt_at(bus, &id, &executed).await?, executed.replayed),
                 // Another caller started one between our load and our command: resume it.
                 Err(DispatchError::Rejected(DomainError::Rule(RuleViolation::Invoice(
-                    InvoiceRule::PaymentAttemptInProgress { payment_ref },
+                    InvoiceRule::PaymentInFlight { payment_ref },
                 )))) => (find_attempt(bus, &id, &payment_ref).await?, false),
                 Err(other) => return Err(other.into()),
             }

@@ -7,11 +7,15 @@ pub mod claims;
 pub mod command_bus;
 pub mod event_log;
 pub mod payments;
+pub mod refund_overpayment;
 pub mod scheduler;
 
 pub use attempt_payment::{attempt_payment, AttemptOutcome, AttemptPaymentError};
 pub use command_bus::{CommandBus, CommandContext, DispatchError, Executed, PastState};
 pub use domain::Clock;
 pub use event_log::{EventLog, EventLogError};
-pub use payments::{ChargeOutcome, ChargeRequest, GatewayError, PaymentGateway};
+pub use payments::{
+    ChargeOutcome, ChargeRequest, GatewayError, PaymentGateway, RefundOutcome, RefundRequest,
+};
+pub use refund_overpayment::{refund_overpayment, RefundOverpaymentError};
 pub use scheduler::{NewTimer, Scheduler, SchedulerError, Timer, TimerKind};

@@ -28,6 +28,26 @@ pub enum ChargeOutcome {
     },
 }
 
+/// One refund to make: give back what the charge `payment_ref` took.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundRequest {
+    /// The idempotency key of the refund, distinct from the charge's.
+    pub refund_ref: String,
+    /// The charge to refund.
+    pub payment_ref: String,
+    pub amount: Money,
+    pub account_id: AccountId,
+}
+
+/// What the processor answered to a refund.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefundOutcome {
+    /// The money went back; `gateway_ref` is the processor's id for the refund.
+    Refunded { gateway_ref: String },
+    /// The processor will not refund it (the charge is unknown, disputed, already refunded…).
+    Refused { reason: String },
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GatewayError {
     /// The processor could not be reached, or its answer was lost: whether the charge happened
@@ -42,9 +62,13 @@ pub enum GatewayError {
 /// - `charge` is idempotent by `payment_ref`: a request with a `payment_ref` seen before MUST
 ///   return the outcome of the first request with that ref and MUST NOT charge again, whatever
 ///   the rest of the request says (a ref names one attempt, whose amount never changes).
-/// - A definite answer is `Ok`, a decline included; `Err(Unreachable)` only when the outcome is
-///   unknown, so that the caller retries with the same `payment_ref`.
+/// - `refund` is idempotent by `refund_ref` in the same way: a repeated `refund_ref` MUST
+///   return the first outcome and MUST NOT give money back twice.
+/// - A definite answer is `Ok`, a decline or a refusal included; `Err(Unreachable)` only when the
+///   outcome is unknown, so that the caller retries with the same reference.
 #[async_trait]
 pub trait PaymentGateway: Send + Sync + 'static {
     async fn charge(&self, request: ChargeRequest) -> Result<ChargeOutcome, GatewayError>;
+
+    async fn refund(&self, request: RefundRequest) -> Result<RefundOutcome, GatewayError>;
 }

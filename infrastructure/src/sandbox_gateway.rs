@@ -4,12 +4,15 @@
 //!
 //! It remembers outcomes in memory, for the life of the process: enough for a sandbox (a
 //! restarted sandbox "charges" a ref again, and nothing real happens), not for a real processor,
-//! which keeps its idempotency records durably on its side.
+//! which keeps its idempotency records durably on its side. It counts the money it took and gave
+//! back (`/metrics`), so a test can hold the log to what the "card" saw.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use application::payments::{ChargeOutcome, ChargeRequest, GatewayError, PaymentGateway};
+use application::payments::{
+    ChargeOutcome, ChargeRequest, GatewayError, PaymentGateway, RefundOutcome, RefundRequest,
+};
 use async_trait::async_trait;
 
 /// A charge the sandbox decided (one per `payment_ref`, declines included).
@@ -17,6 +20,13 @@ use async_trait::async_trait;
 pub struct SandboxCharge {
     pub request: ChargeRequest,
     pub outcome: ChargeOutcome,
+}
+
+/// A refund the sandbox decided (one per `refund_ref`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SandboxRefund {
+    pub request: RefundRequest,
+    pub outcome: RefundOutcome,
 }
 
 #[derive(Debug, Default)]
@@ -30,12 +40,21 @@ struct Ledger {
     charges: Vec<SandboxCharge>,
     /// Where each `payment_ref`'s charge sits in `charges`.
     by_ref: HashMap<String, usize>,
+    /// Every refund decided so far, by `refund_ref`.
+    refunds: HashMap<String, SandboxRefund>,
+    /// The `payment_ref`s refunded, so a charge goes back at most once.
+    refunded_charges: HashMap<String, String>,
 }
 
 impl SandboxGateway {
     /// Every charge decided so far, in order: exactly one per `payment_ref`.
     pub fn charges(&self) -> Vec<SandboxCharge> {
         self.ledger().charges.clone()
+    }
+
+    /// Every refund decided so far: exactly one per `refund_ref`.
+    pub fn refunds(&self) -> Vec<SandboxRefund> {
+        self.ledger().refunds.values().cloned().collect()
     }
 
     /// A poisoned lock only means another charge panicked mid-way; the ledger stays consistent
@@ -55,6 +74,9 @@ impl PaymentGateway for SandboxGateway {
             return Ok(ledger.charges[index].outcome.clone());
         }
         let outcome = decide(&request);
+        if matches!(outcome, ChargeOutcome::Succeeded { .. }) {
+            metrics::counter!("ledgerline_sandbox_charges_total").increment(1);
+        }
         let index = ledger.charges.len();
         ledger.by_ref.insert(request.payment_ref.clone(), index);
         ledger.charges.push(SandboxCharge {
@@ -62,6 +84,50 @@ impl PaymentGateway for SandboxGateway {
             outcome: outcome.clone(),
         });
         Ok(outcome)
+    }
+
+    async fn refund(&self, request: RefundRequest) -> Result<RefundOutcome, GatewayError> {
+        let mut ledger = self.ledger();
+        if let Some(refund) = ledger.refunds.get(&request.refund_ref) {
+            return Ok(refund.outcome.clone());
+        }
+        let charged = ledger
+            .by_ref
+            .get(&request.payment_ref)
+            .map(|&index| &ledger.charges[index])
+            .filter(|charge| matches!(charge.outcome, ChargeOutcome::Succeeded { .. }));
+        let outcome = match charged {
+            None => refused("the sandbox took no money with this payment_ref"),
+            Some(charge) if charge.request.amount != request.amount => {
+                refused("the amount differs from the charge")
+            }
+            Some(_) if ledger.refunded_charges.contains_key(&request.payment_ref) => {
+                refused("the charge was already refunded")
+            }
+            Some(_) => RefundOutcome::Refunded {
+                gateway_ref: format!("sandbox_re_{}", request.refund_ref),
+            },
+        };
+        if matches!(outcome, RefundOutcome::Refunded { .. }) {
+            metrics::counter!("ledgerline_sandbox_refunds_total").increment(1);
+            ledger
+                .refunded_charges
+                .insert(request.payment_ref.clone(), request.refund_ref.clone());
+        }
+        let refund = SandboxRefund {
+            request,
+            outcome: outcome.clone(),
+        };
+        ledger
+            .refunds
+            .insert(refund.request.refund_ref.clone(), refund);
+        Ok(outcome)
+    }
+}
+
+fn refused(reason: &str) -> RefundOutcome {
+    RefundOutcome::Refused {
+        reason: reason.to_owned(),
     }
 }
 
@@ -185,6 +251,68 @@ mod tests {
         );
         assert_eq!(charges[0].outcome, first);
         assert_eq!(charges[1].request.payment_ref, "inv:attempt:2");
+    }
+
+    fn refund(refund_ref: &str, payment_ref: &str, amount: i64) -> RefundRequest {
+        RefundRequest {
+            refund_ref: refund_ref.to_owned(),
+            payment_ref: payment_ref.to_owned(),
+            amount: Money::new(amount, Currency::parse("usd").unwrap()),
+            account_id: AccountId::parse("acct_1").unwrap(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_charge_is_refunded_once_whatever_the_refund_ref() {
+        let gateway = SandboxGateway::default();
+        gateway
+            .charge(request("inv:attempt:1", "pm_card_visa", 1900))
+            .await
+            .unwrap();
+        let first = gateway
+            .refund(refund("inv:attempt:1:refund", "inv:attempt:1", 1900))
+            .await
+            .unwrap();
+        assert!(matches!(first, RefundOutcome::Refunded { .. }), "{first:?}");
+        let again = gateway
+            .refund(refund("inv:attempt:1:refund", "inv:attempt:1", 1900))
+            .await
+            .unwrap();
+        assert_eq!(again, first);
+        let other = gateway
+            .refund(refund("another", "inv:attempt:1", 1900))
+            .await
+            .unwrap();
+        assert!(matches!(other, RefundOutcome::Refused { .. }), "{other:?}");
+        let refunded: Vec<_> = gateway
+            .refunds()
+            .into_iter()
+            .filter(|r| matches!(r.outcome, RefundOutcome::Refunded { .. }))
+            .collect();
+        assert_eq!(refunded.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn only_money_taken_can_be_refunded() {
+        let gateway = SandboxGateway::default();
+        gateway
+            .charge(request("inv:attempt:1", "pm_card_chargeDeclined", 1900))
+            .await
+            .unwrap();
+        for (payment_ref, amount) in [("inv:attempt:1", 1900), ("never_charged", 1900)] {
+            let outcome = gateway
+                .refund(refund(
+                    &format!("{payment_ref}:refund"),
+                    payment_ref,
+                    amount,
+                ))
+                .await
+                .unwrap();
+            assert!(
+                matches!(outcome, RefundOutcome::Refused { .. }),
+                "{outcome:?}"
+            );
+        }
     }
 
     #[tokio::test]

@@ -4,7 +4,9 @@
 //! - InvoiceIssued by this policy with an amount due → a payment attempt (manual invoices are
 //!   charged only when asked);
 //! - SubscriptionCancelled → VoidInvoice on each open invoice of the subscription, or
-//!   MarkUncollectible when dunning gave up (`dunning_exhausted`).
+//!   MarkUncollectible when dunning gave up (`dunning_exhausted`);
+//! - OverpaymentReceived → the overpayment refunded through the gateway (the compensation for a
+//!   charge the invoice no longer owed).
 //!
 //! Listens to: subscription and invoice events. Keeps: no state of its own (an invoice's id is
 //! derived from the event that called for it, so the invoices of a subscription are found again
@@ -94,6 +96,14 @@ pub fn collection_for(event_id: Uuid, actor: &str, event: &InvoiceEvent) -> Opti
             invoice_id: *invoice_id,
             command_id: format!("{POLICY}:{event_id}"),
         }),
+        _ => None,
+    }
+}
+
+/// The `payment_ref` whose overpayment invoice event `event` asks to refund, if any.
+pub fn overpayment_to_refund(event: &InvoiceEvent) -> Option<&str> {
+    match event {
+        InvoiceEvent::OverpaymentReceived { payment_ref, .. } => Some(payment_ref),
         _ => None,
     }
 }

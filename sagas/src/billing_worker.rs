@@ -1,11 +1,13 @@
 //! Runs the billing policy on the global log: listens to subscription and invoice events, keeps
-//! no state besides its checkpoint, issues and closes invoices and charges the ones it issued.
+//! no state besides its checkpoint, issues and closes invoices, charges the ones it issued and
+//! refunds overpayments.
 
 use std::sync::Arc;
 
 use application::attempt_payment::{attempt_payment, AttemptPaymentError};
 use application::event_log::StoredEvent;
 use application::payments::PaymentGateway;
+use application::refund_overpayment::{refund_overpayment, RefundOverpaymentError};
 use application::{CommandBus, DispatchError, EventLogError};
 use cqrs_es::Aggregate;
 use domain::invoice::Invoice;
@@ -15,7 +17,9 @@ use infrastructure::Store;
 use projections::{Policy, ProjectionError};
 use uuid::Uuid;
 
-use crate::billing_policy::{close, closing_for, collection_for, invoice_for, POLICY};
+use crate::billing_policy::{
+    close, closing_for, collection_for, invoice_for, overpayment_to_refund, POLICY,
+};
 use crate::dispatch::{context, decode, execute, settle};
 
 pub struct BillingPolicyWorker {
@@ -97,6 +101,9 @@ impl BillingPolicyWorker {
     async fn on_invoice(&self, cause: &StoredEvent) -> Result<(), ProjectionError> {
         let event = decode::<Invoice>(&self.bus, cause)?;
         let event_id = cause.metadata.event_id;
+        if let Some(payment_ref) = overpayment_to_refund(&event) {
+            return self.refund(cause, payment_ref).await;
+        }
         let Some(collection) = collection_for(event_id, &cause.metadata.actor, &event) else {
             return Ok(());
         };
@@ -127,6 +134,35 @@ impl BillingPolicyWorker {
             }
             // The outcome is unknown: the batch is retried and resumes the attempt in flight.
             Err(AttemptPaymentError::Gateway(error)) => {
+                Err(EventLogError::Storage(error.to_string()).into())
+            }
+        }
+    }
+}
+
+impl BillingPolicyWorker {
+    /// Gives back the overpayment `payment_ref` made on the invoice of `cause`.
+    async fn refund(&self, cause: &StoredEvent, payment_ref: &str) -> Result<(), ProjectionError> {
+        let invoice_id = Uuid::parse_str(&cause.aggregate_id)
+            .map_err(|error| stopped_at(cause, error.to_string()))?;
+        let command_id = format!("{POLICY}:{}", cause.metadata.event_id);
+        let context = context(POLICY, cause, &command_id);
+        let refunded = refund_overpayment(
+            &self.bus,
+            self.gateway.as_ref(),
+            &self.services,
+            invoice_id,
+            payment_ref,
+            &context,
+        )
+        .await;
+        match refunded {
+            Ok(()) => Ok(()),
+            Err(RefundOverpaymentError::Dispatch(error)) => {
+                settle(POLICY, cause, &command_id, Err::<(), _>(error))
+            }
+            // The outcome is unknown: the batch is retried and asks again with the same key.
+            Err(RefundOverpaymentError::Gateway(error)) => {
                 Err(EventLogError::Storage(error.to_string()).into())
             }
         }

@@ -9,6 +9,7 @@ use uuid::Uuid;
 use crate::error::DomainError;
 use crate::invoice::{
     Invoice, InvoiceEvent, InvoiceLine, InvoiceRule, InvoiceStatus, IssuedInvoice,
+    OverpaymentRefund,
 };
 use crate::money::{Currency, Money, MoneyError};
 use crate::values::require_text;
@@ -45,8 +46,20 @@ pub enum InvoiceCommand {
         amount: Money,
         reason: String,
     },
+    /// What the gateway did with the refund of the overpayment `payment_ref` made. Idempotent.
+    RecordOverpaymentRefund {
+        payment_ref: String,
+        outcome: OverpaymentRefundOutcome,
+    },
     VoidInvoice,
     MarkUncollectible,
+}
+
+/// How the gateway answered the refund of an overpayment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OverpaymentRefundOutcome {
+    Refunded { refund_ref: String },
+    Failed { reason: String },
 }
 
 type Decision = Result<Vec<InvoiceEvent>, DomainError>;
@@ -93,6 +106,10 @@ impl Invoice {
                 hard_decline,
             } => invoice.record_failure(reason, code, payment_ref, hard_decline, now),
             InvoiceCommand::RefundInvoice { amount, reason } => invoice.refund(amount, reason, now),
+            InvoiceCommand::RecordOverpaymentRefund {
+                payment_ref,
+                outcome,
+            } => invoice.record_overpayment_refund(payment_ref, outcome, now),
             InvoiceCommand::VoidInvoice => invoice.void(now),
             InvoiceCommand::MarkUncollectible => invoice.mark_uncollectible(now),
         }
@@ -171,7 +188,7 @@ impl IssuedInvoice {
 
     fn ensure_no_attempt_in_flight(&self) -> Result<(), DomainError> {
         match self.attempt_in_flight() {
-            Some(attempt) => Err(InvoiceRule::PaymentAttemptInProgress {
+            Some(attempt) => Err(InvoiceRule::PaymentInFlight {
                 payment_ref: attempt.payment_ref.clone(),
             }
             .into()),
@@ -207,17 +224,40 @@ impl IssuedInvoice {
         }])
     }
 
+    /// A payment with `payment_ref`. The outcome of the gateway attempt in flight is always
+    /// recorded, whatever happened to the invoice meanwhile: money the invoice no longer owes
+    /// becomes an overpayment, to be refunded. Any other payment waits for that outcome.
     fn record_payment(&self, amount: Money, payment_ref: String, now: DateTime<Utc>) -> Decision {
         require_text("payment_ref", &payment_ref, 255)?;
         self.check_amount(&amount)?;
         if self.recorded_refs.contains(&payment_ref) {
             return Ok(vec![]);
         }
-        let amount_due = self.payable_amount()?;
-        let remaining = amount_due.checked_sub(&amount)?;
-        if remaining.is_negative() {
+        let settles_attempt = match self.attempt_in_flight() {
+            Some(in_flight) if in_flight.payment_ref != payment_ref => {
+                return Err(InvoiceRule::PaymentInFlight {
+                    payment_ref: in_flight.payment_ref.clone(),
+                }
+                .into())
+            }
+            in_flight => in_flight.is_some(),
+        };
+        let owed = self
+            .payable_amount()
+            .ok()
+            .filter(|due| due.amount >= amount.amount);
+        let Some(amount_due) = owed else {
+            if settles_attempt {
+                return Ok(vec![InvoiceEvent::OverpaymentReceived {
+                    payment_ref,
+                    amount,
+                    at: now,
+                }]);
+            }
+            let amount_due = self.payable_amount()?;
             return Err(InvoiceRule::Overpayment { amount_due, amount }.into());
-        }
+        };
+        let remaining = amount_due.checked_sub(&amount)?;
         let amount_paid = self.amount_paid.checked_add(&amount)?;
         let mut events = vec![InvoiceEvent::PaymentRecorded {
             amount,
@@ -232,6 +272,41 @@ impl IssuedInvoice {
             });
         }
         Ok(events)
+    }
+
+    fn record_overpayment_refund(
+        &self,
+        payment_ref: String,
+        outcome: OverpaymentRefundOutcome,
+        now: DateTime<Utc>,
+    ) -> Decision {
+        let Some(overpayment) = self.overpayments.get(&payment_ref) else {
+            return Err(InvoiceRule::NoSuchOverpayment { payment_ref }.into());
+        };
+        if overpayment.refund != OverpaymentRefund::Pending {
+            return Ok(vec![]);
+        }
+        let amount = overpayment.amount.clone();
+        Ok(vec![match outcome {
+            OverpaymentRefundOutcome::Refunded { refund_ref } => {
+                require_text("refund_ref", &refund_ref, 255)?;
+                InvoiceEvent::OverpaymentRefunded {
+                    payment_ref,
+                    amount,
+                    refund_ref,
+                    at: now,
+                }
+            }
+            OverpaymentRefundOutcome::Failed { reason } => {
+                require_text("reason", &reason, 500)?;
+                InvoiceEvent::OverpaymentRefundFailed {
+                    payment_ref,
+                    amount,
+                    reason,
+                    at: now,
+                }
+            }
+        }])
     }
 
     fn record_failure(

@@ -74,6 +74,29 @@ pub enum InvoiceEvent {
         amount_due: Money,
         at: DateTime<Utc>,
     },
+    /// The gateway took `amount` for attempt `payment_ref`, but the invoice no longer owed it
+    /// (it was paid, voided or written off meanwhile, or owes less). The money is not the
+    /// invoice's: it is to be refunded.
+    OverpaymentReceived {
+        payment_ref: String,
+        amount: Money,
+        at: DateTime<Utc>,
+    },
+    /// The overpayment of `payment_ref` went back to the customer through the gateway.
+    OverpaymentRefunded {
+        payment_ref: String,
+        amount: Money,
+        /// The gateway's id of the refund.
+        refund_ref: String,
+        at: DateTime<Utc>,
+    },
+    /// The gateway refused to refund the overpayment of `payment_ref`: support must return it.
+    OverpaymentRefundFailed {
+        payment_ref: String,
+        amount: Money,
+        reason: String,
+        at: DateTime<Utc>,
+    },
 }
 
 impl DomainEvent for InvoiceEvent {
@@ -87,6 +110,9 @@ impl DomainEvent for InvoiceEvent {
             InvoiceEvent::InvoiceRefunded { .. } => "InvoiceRefunded",
             InvoiceEvent::InvoiceVoided { .. } => "InvoiceVoided",
             InvoiceEvent::InvoiceMarkedUncollectible { .. } => "InvoiceMarkedUncollectible",
+            InvoiceEvent::OverpaymentReceived { .. } => "OverpaymentReceived",
+            InvoiceEvent::OverpaymentRefunded { .. } => "OverpaymentRefunded",
+            InvoiceEvent::OverpaymentRefundFailed { .. } => "OverpaymentRefundFailed",
         }
         .to_owned()
     }

@@ -18,7 +18,7 @@ mod rules;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use chrono::{DateTime, Utc};
@@ -32,7 +32,7 @@ use crate::money::{Currency, Money, MoneyError};
 use crate::services::BillingServices;
 use crate::values::AccountId;
 
-pub use commands::InvoiceCommand;
+pub use commands::{InvoiceCommand, OverpaymentRefundOutcome};
 pub use events::{InvoiceEvent, PAYMENT_FAILED_VERSION};
 pub use line::{InvoiceLine, LineKind};
 pub use rules::InvoiceRule;
@@ -86,6 +86,23 @@ pub struct PaymentAttempt {
     pub payment_ref: String,
 }
 
+/// Money a gateway attempt took that the invoice did not owe, and whether it went back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Overpayment {
+    pub amount: Money,
+    pub refund: OverpaymentRefund,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OverpaymentRefund {
+    /// The refund through the gateway is still to be made.
+    Pending,
+    Refunded,
+    /// The gateway refused it: support must return the money another way.
+    Failed,
+}
+
 /// The Invoice aggregate. `Default` is the invoice before `InvoiceIssued`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Invoice {
@@ -109,6 +126,10 @@ struct IssuedInvoice {
     /// Every payment_ref with a recorded outcome, success or failure: the idempotency record.
     recorded_refs: BTreeSet<String>,
     last_attempt: Option<PaymentAttempt>,
+    /// By the `payment_ref` of the attempt that overpaid. Absent from snapshots taken before
+    /// overpayments existed, which had none.
+    #[serde(default)]
+    overpayments: BTreeMap<String, Overpayment>,
 }
 
 impl IssuedInvoice {
@@ -174,6 +195,28 @@ impl IssuedInvoice {
             InvoiceEvent::InvoiceMarkedUncollectible { .. } => {
                 self.status = InvoiceStatus::Uncollectible
             }
+            InvoiceEvent::OverpaymentReceived {
+                payment_ref,
+                amount,
+                ..
+            } => {
+                self.recorded_refs.insert(payment_ref.clone());
+                let refund = OverpaymentRefund::Pending;
+                self.overpayments
+                    .insert(payment_ref, Overpayment { amount, refund });
+            }
+            InvoiceEvent::OverpaymentRefunded { payment_ref, .. } => {
+                self.settle_overpayment(&payment_ref, OverpaymentRefund::Refunded)
+            }
+            InvoiceEvent::OverpaymentRefundFailed { payment_ref, .. } => {
+                self.settle_overpayment(&payment_ref, OverpaymentRefund::Failed)
+            }
+        }
+    }
+
+    fn settle_overpayment(&mut self, payment_ref: &str, refund: OverpaymentRefund) {
+        if let Some(overpayment) = self.overpayments.get_mut(payment_ref) {
+            overpayment.refund = refund;
         }
     }
 }
@@ -229,6 +272,7 @@ impl Aggregate for Invoice {
                     attempts: 0,
                     recorded_refs: BTreeSet::new(),
                     last_attempt: None,
+                    overpayments: BTreeMap::new(),
                 });
             }
             (Some(invoice), event) => invoice.apply(event),
@@ -313,6 +357,13 @@ impl Invoice {
         self.issued
             .as_ref()
             .and_then(IssuedInvoice::attempt_in_flight)
+    }
+
+    /// The overpayment the attempt `payment_ref` made, if it made one.
+    pub fn overpayment(&self, payment_ref: &str) -> Option<&Overpayment> {
+        self.issued
+            .as_ref()
+            .and_then(|i| i.overpayments.get(payment_ref))
     }
 
     /// Whether an outcome has been recorded for `payment_ref`.

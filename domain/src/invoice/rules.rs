@@ -10,8 +10,8 @@ pub enum InvoiceRule {
     AlreadyIssued,
     #[error("the invoice is {status}: only an issued or past-due invoice with an amount due takes payments")]
     InvoiceNotPayable { status: InvoiceStatus },
-    #[error("payment attempt {payment_ref} is still in progress: record its outcome first")]
-    PaymentAttemptInProgress { payment_ref: String },
+    #[error("payment attempt {payment_ref} is in flight: its outcome must be recorded first; retry once it is")]
+    PaymentInFlight { payment_ref: String },
     #[error("a payment of {amount} exceeds the {amount_due} still due")]
     Overpayment { amount_due: Money, amount: Money },
     #[error("the invoice is {status}: only a paid invoice can be refunded")]
@@ -24,6 +24,8 @@ pub enum InvoiceRule {
     PartiallyPaidInvoiceCannotBeVoided { amount_paid: Money },
     #[error("the invoice is already {status}: only an issued or past-due invoice can be voided or marked uncollectible")]
     InvoiceAlreadyClosed { status: InvoiceStatus },
+    #[error("no overpayment was received with payment {payment_ref}")]
+    NoSuchOverpayment { payment_ref: String },
 }
 
 impl InvoiceRule {
@@ -32,7 +34,7 @@ impl InvoiceRule {
         match self {
             InvoiceRule::AlreadyIssued => "already_issued",
             InvoiceRule::InvoiceNotPayable { .. } => "invoice_not_payable",
-            InvoiceRule::PaymentAttemptInProgress { .. } => "payment_attempt_in_progress",
+            InvoiceRule::PaymentInFlight { .. } => "payment_in_flight",
             InvoiceRule::Overpayment { .. } => "overpayment",
             InvoiceRule::InvoiceNotRefundable { .. } => "invoice_not_refundable",
             InvoiceRule::RefundExceedsRefundable { .. } => "refund_exceeds_refundable",
@@ -41,6 +43,7 @@ impl InvoiceRule {
                 "partially_paid_invoice_cannot_be_voided"
             }
             InvoiceRule::InvoiceAlreadyClosed { .. } => "invoice_already_closed",
+            InvoiceRule::NoSuchOverpayment { .. } => "no_such_overpayment",
         }
     }
 }

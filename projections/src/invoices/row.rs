@@ -94,6 +94,10 @@ impl InvoiceRow {
             }
             E::InvoiceVoided { .. } => self.set_status(InvoiceStatus::Void),
             E::InvoiceMarkedUncollectible { .. } => self.set_status(InvoiceStatus::Uncollectible),
+            // An overpayment is money the invoice did not owe: its amounts stay as they were.
+            E::OverpaymentReceived { .. }
+            | E::OverpaymentRefunded { .. }
+            | E::OverpaymentRefundFailed { .. } => {}
         }
     }
 

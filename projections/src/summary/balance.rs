@@ -39,7 +39,12 @@ impl InvoiceDue {
             E::InvoicePaid { .. }
             | E::InvoiceVoided { .. }
             | E::InvoiceMarkedUncollectible { .. } => self.amount_due = 0,
-            E::InvoiceIssued { .. } | E::PaymentAttempted { .. } | E::InvoiceRefunded { .. } => {}
+            E::InvoiceIssued { .. }
+            | E::PaymentAttempted { .. }
+            | E::InvoiceRefunded { .. }
+            | E::OverpaymentReceived { .. }
+            | E::OverpaymentRefunded { .. }
+            | E::OverpaymentRefundFailed { .. } => {}
         }
         Ok(())
     }

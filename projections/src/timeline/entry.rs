@@ -233,6 +233,35 @@ pub(super) fn invoice(invoice_id: &str, event: &InvoiceEvent) -> Option<Entry> {
             amount_due,
             json!({"invoice_id": id}),
         ),
+        E::OverpaymentReceived {
+            payment_ref,
+            amount,
+            ..
+        } => Entry::with_amount(
+            "overpayment_received",
+            amount,
+            json!({"invoice_id": id, "payment_ref": payment_ref}),
+        ),
+        E::OverpaymentRefunded {
+            payment_ref,
+            amount,
+            refund_ref,
+            ..
+        } => Entry::with_amount(
+            "overpayment_refunded",
+            amount,
+            json!({"invoice_id": id, "payment_ref": payment_ref, "refund_ref": refund_ref}),
+        ),
+        E::OverpaymentRefundFailed {
+            payment_ref,
+            amount,
+            reason,
+            ..
+        } => Entry::with_amount(
+            "overpayment_refund_failed",
+            amount,
+            json!({"invoice_id": id, "payment_ref": payment_ref, "reason": reason}),
+        ),
     })
 }
 

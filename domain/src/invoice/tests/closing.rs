@@ -80,7 +80,7 @@ fn an_invoice_with_a_charge_in_flight_stays_open() {
         given(vec![issued(4900), attempted(1, 4900)])
             .when(command)
             .then_expect_error(
-                InvoiceRule::PaymentAttemptInProgress {
+                InvoiceRule::PaymentInFlight {
                     payment_ref: gateway_ref(1),
                 }
                 .into(),

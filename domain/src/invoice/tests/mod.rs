@@ -2,6 +2,7 @@
 
 mod closing;
 mod issue;
+mod overpayments;
 mod payments;
 mod refunds;
 mod state;

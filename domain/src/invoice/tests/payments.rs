@@ -57,7 +57,7 @@ fn no_second_charge_while_an_attempt_is_in_flight() {
     given(vec![issued(4900), attempted(1, 4900)])
         .when(attempt())
         .then_expect_error(
-            InvoiceRule::PaymentAttemptInProgress {
+            InvoiceRule::PaymentInFlight {
                 payment_ref: gateway_ref(1),
             }
             .into(),

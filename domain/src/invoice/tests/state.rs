@@ -213,7 +213,7 @@ fn rules_have_unique_snake_case_codes_and_plain_messages() {
         InvoiceRule::InvoiceNotPayable {
             status: InvoiceStatus::Void,
         },
-        InvoiceRule::PaymentAttemptInProgress {
+        InvoiceRule::PaymentInFlight {
             payment_ref: gateway_ref(1),
         },
         InvoiceRule::Overpayment {
