@@ -172,6 +172,7 @@ async fn build_state(args: &ServeArgs) -> Result<AppState, ServeError> {
     projections.spawn(TimersPolicyWorker::new(bus.clone(), timers.clone()));
     projections.spawn(BillingPolicyWorker::new(
         bus.clone(),
+        store.clone(),
         services.clone(),
         gateway.clone(),
     ));

@@ -2,11 +2,16 @@
 //! most one open dunning case per account". An aggregate names the claim it holds in its current
 //! state; the command bus takes or releases the claim in the same atomic append as the events that
 //! open or close the aggregate, so no race between two creators can break the rule.
+//!
+//! The same index answers "which invoices of this subscription are open?": an open invoice of a
+//! subscription holds a claim of its own, so a cancellation finds every one of them, manual ones
+//! included, as of the last commit. Claim names are built here and nowhere else.
 
 use domain::dunning::DunningCase;
 use domain::entitlements::Entitlements;
 use domain::invoice::Invoice;
 use domain::subscription::Subscription;
+use uuid::Uuid;
 
 pub trait UniqueClaim: cqrs_es::Aggregate {
     /// The claim this aggregate holds in its current state, if any.
@@ -15,12 +20,27 @@ pub trait UniqueClaim: cqrs_es::Aggregate {
     }
 }
 
+/// The claim of the account's open subscription.
+pub fn open_subscription_claim(account_id: &str) -> String {
+    format!("open_subscription:{account_id}")
+}
+
+/// The claim of the account's open dunning case.
+pub fn open_dunning_case_claim(account_id: &str) -> String {
+    format!("open_dunning_case:{account_id}")
+}
+
+/// What the claims of the open invoices of `subscription_id` begin with.
+pub fn open_invoices_claim_prefix(subscription_id: Uuid) -> String {
+    format!("open_invoice:{subscription_id}:")
+}
+
 impl UniqueClaim for Subscription {
     fn unique_claim(&self) -> Option<String> {
         self.is_open()
             .then(|| self.account_id())
             .flatten()
-            .map(|account| format!("open_subscription:{account}"))
+            .map(|account| open_subscription_claim(account.as_str()))
     }
 }
 
@@ -29,12 +49,22 @@ impl UniqueClaim for DunningCase {
         self.is_open()
             .then(|| self.account_id())
             .flatten()
-            .map(|account| format!("open_dunning_case:{account}"))
+            .map(|account| open_dunning_case_claim(account.as_str()))
+    }
+}
+
+impl UniqueClaim for Invoice {
+    fn unique_claim(&self) -> Option<String> {
+        let subscription_id = self.subscription_id().filter(|_| self.is_open())?;
+        let invoice_id = self.invoice_id()?;
+        Some(format!(
+            "{}{invoice_id}",
+            open_invoices_claim_prefix(subscription_id)
+        ))
     }
 }
 
 impl UniqueClaim for Entitlements {}
-impl UniqueClaim for Invoice {}
 
 /// How a command changes the claims of its aggregate.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

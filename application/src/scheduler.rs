@@ -105,6 +105,9 @@ pub enum SchedulerError {
 ///   its lease has run out.
 /// - `complete` MUST mark the timer fired; a fired timer is never claimed again. Completing a
 ///   timer twice is harmless.
+/// - `cancel` MUST mark every unfired timer of `aggregate_id` fired without firing it, and return
+///   how many it marked; a cancelled timer is never claimed again. A timer whose claim is held
+///   may still fire once, which its command id makes harmless.
 /// - Timers are durable: they survive a restart of the process, and timers that fell due while
 ///   no process ran are simply due.
 ///
@@ -126,6 +129,12 @@ pub trait Scheduler: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<Timer>, SchedulerError>> + Send;
 
     fn complete(&self, id: Uuid) -> impl Future<Output = Result<(), SchedulerError>> + Send;
+
+    /// Withdraws every unfired timer of `aggregate_id` (a dunning case that closed).
+    fn cancel(
+        &self,
+        aggregate_id: &str,
+    ) -> impl Future<Output = Result<u64, SchedulerError>> + Send;
 
     /// The earliest `due_at` of the unfired timers, claimed or not.
     fn next_due(

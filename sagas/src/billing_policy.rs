@@ -3,14 +3,14 @@
 //!   PlanChanged with `proration_lines` → IssueInvoice for them, charged at once;
 //! - InvoiceIssued by this policy with an amount due → a payment attempt (manual invoices are
 //!   charged only when asked);
-//! - SubscriptionCancelled → VoidInvoice on each open invoice of the subscription, or
-//!   MarkUncollectible when dunning gave up (`dunning_exhausted`);
+//! - SubscriptionCancelled → VoidInvoice on each open invoice of the subscription, manual ones
+//!   included, or MarkUncollectible when dunning gave up (`dunning_exhausted`);
 //! - OverpaymentReceived → the overpayment refunded through the gateway (the compensation for a
 //!   charge the invoice no longer owed).
 //!
 //! Listens to: subscription and invoice events. Keeps: no state of its own (an invoice's id is
-//! derived from the event that called for it, so the invoices of a subscription are found again
-//! from its own stream). Writes: Invoice commands and payment attempts.
+//! derived from the event that called for it; a subscription's open invoices are found through
+//! the claims they hold while open). Writes: Invoice commands, payment attempts and refunds.
 
 use domain::invoice::{InvoiceCommand, InvoiceEvent};
 use domain::subscription::SubscriptionEvent;

@@ -5,14 +5,15 @@
 use std::sync::Arc;
 
 use application::attempt_payment::{attempt_payment, AttemptPaymentError};
+use application::claims::open_invoices_claim_prefix;
 use application::event_log::StoredEvent;
 use application::payments::PaymentGateway;
 use application::refund_overpayment::{refund_overpayment, RefundOverpaymentError};
-use application::{CommandBus, DispatchError, EventLogError};
+use application::{CommandBus, EventLogError};
 use cqrs_es::Aggregate;
 use domain::invoice::Invoice;
 use domain::subscription::Subscription;
-use domain::{BillingServices, DomainError};
+use domain::BillingServices;
 use infrastructure::Store;
 use projections::{Policy, ProjectionError};
 use uuid::Uuid;
@@ -24,6 +25,7 @@ use crate::dispatch::{context, decode, execute, settle};
 
 pub struct BillingPolicyWorker {
     bus: Arc<CommandBus<Store>>,
+    store: Arc<Store>,
     services: BillingServices,
     gateway: Arc<dyn PaymentGateway>,
 }
@@ -31,11 +33,13 @@ pub struct BillingPolicyWorker {
 impl BillingPolicyWorker {
     pub fn new(
         bus: Arc<CommandBus<Store>>,
+        store: Arc<Store>,
         services: BillingServices,
         gateway: Arc<dyn PaymentGateway>,
     ) -> Self {
         Self {
             bus,
+            store,
             services,
             gateway,
         }
@@ -58,44 +62,21 @@ impl BillingPolicyWorker {
         Ok(())
     }
 
-    /// The open invoices this policy issued for the subscription of `cause`, found from the
-    /// subscription's own stream up to `cause` (each invoice id derives from its event), so
-    /// that no read model lagging behind the log can hide one.
+    /// The open invoices of the subscription of `cause`, manual ones included, from the claims
+    /// they hold while open: committed with the invoices' own events, so no read model lagging
+    /// behind the log can hide one.
     async fn open_invoices(
         &self,
         cause: &StoredEvent,
         subscription_id: Uuid,
     ) -> Result<Vec<Uuid>, ProjectionError> {
-        const PAGE: u32 = 500;
-        let mut open = Vec::new();
-        let mut after = 0;
-        while after < cause.sequence {
-            let page = self
-                .bus
-                .read_events::<Subscription>(&cause.aggregate_id, after, PAGE)
-                .await
-                .map_err(|error| unreadable(cause, error))?;
-            let Some((last, _)) = page.last() else { break };
-            after = last.sequence;
-            for (stored, event) in page
-                .into_iter()
-                .filter(|(s, _)| s.sequence < cause.sequence)
-            {
-                let Some(issue) = invoice_for(stored.metadata.event_id, subscription_id, &event)
-                else {
-                    continue;
-                };
-                let invoice = self
-                    .bus
-                    .load::<Invoice>(&issue.aggregate_id)
-                    .await
-                    .map_err(|error| unreadable(cause, error))?;
-                if invoice.aggregate.is_open() {
-                    open.extend(invoice.aggregate.invoice_id());
-                }
-            }
-        }
-        Ok(open)
+        let prefix = open_invoices_claim_prefix(subscription_id);
+        self.store
+            .claim_holders_under(&prefix)
+            .await?
+            .iter()
+            .map(|id| Uuid::parse_str(id).map_err(|error| stopped_at(cause, error.to_string())))
+            .collect()
     }
 
     async fn on_invoice(&self, cause: &StoredEvent) -> Result<(), ProjectionError> {
@@ -166,14 +147,6 @@ impl BillingPolicyWorker {
                 Err(EventLogError::Storage(error.to_string()).into())
             }
         }
-    }
-}
-
-/// A read that failed: retried when the store failed, otherwise the policy stops at `cause`.
-fn unreadable(cause: &StoredEvent, error: DispatchError<DomainError>) -> ProjectionError {
-    match error {
-        DispatchError::Storage(error) => error.into(),
-        other => stopped_at(cause, other.to_string()),
     }
 }
 

@@ -120,6 +120,11 @@ impl Timers {
         Ok(stored)
     }
 
+    /// Withdraws every unfired timer of `aggregate_id` (a closed dunning case's).
+    pub async fn cancel(&self, aggregate_id: &str) -> Result<u64, SchedulerError> {
+        self.store.cancel(aggregate_id).await
+    }
+
     /// One firing round at the clock's now; returns how many timers fired.
     pub async fn fire_due_now(&self) -> Result<usize, FiringError> {
         let _round = self.exclusive().await;

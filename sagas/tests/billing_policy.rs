@@ -35,8 +35,12 @@ impl std::ops::Deref for World {
 async fn world(backend: Backend) -> World {
     let stack = Stack::new(backend).await;
     let gateway = Arc::new(SandboxGateway::default());
-    let worker =
-        BillingPolicyWorker::new(stack.bus.clone(), stack.services.clone(), gateway.clone());
+    let worker = BillingPolicyWorker::new(
+        stack.bus.clone(),
+        stack.store.clone(),
+        stack.services.clone(),
+        gateway.clone(),
+    );
     World {
         stack,
         gateway,

@@ -368,7 +368,57 @@ async fn a_kill_with_timers_due_fires_each_once_after_restart(backend: Backend) 
     );
 }
 
+/// An immediate cancel during dunning (issue #20, M2) closes the case and withdraws its timers,
+/// and voids every open invoice of the subscription, the manual one included: a month later the
+/// customer who left has been told nothing more.
+async fn an_immediate_cancel_closes_the_case_and_voids_every_open_invoice(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    let server = Server::on(&db.url, &["--test-clock"]);
+    let api = Api::admin(&server.base_url);
+    let account = "acct_leaves";
+    let (subscription, renewal) = declined(&api, account, "pm_card_chargeDeclined").await;
+    let id = case_id(&api, account).await;
+    let manual = issue(&api, account, &subscription).await;
+    let told = kinds(&notifications(&api, account).await).join(",");
+
+    api.post(
+        &format!("/v1/subscriptions/{subscription}/cancel"),
+        json!({"at_period_end": false, "reason": "switching to a competitor"}),
+    )
+    .await
+    .assert_status(200);
+    advance(&api, 0).await;
+    let closed = case(&api, &id).await;
+    assert_eq!(closed["status"], "closed", "{closed}");
+    for invoice in [&renewal, &manual] {
+        assert_eq!(
+            status(&api, &format!("/v1/invoices/{invoice}")).await,
+            "void"
+        );
+    }
+    let summary = get(&api, &format!("/v1/accounts/{account}/summary")).await;
+    assert_eq!(
+        (&summary["in_dunning"], &summary["dunning_case_id"]),
+        (&json!(false), &Value::Null),
+        "{summary}"
+    );
+    let queue = get(&api, "/v1/dunning/queue").await;
+    assert!(
+        queue["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["id"] != json!(id)),
+        "{queue}"
+    );
+
+    advance(&api, 31 * DAY).await;
+    assert_eq!(kinds(&notifications(&api, account).await).join(","), told);
+    assert_eq!(case(&api, &id).await["status"], "closed");
+}
+
 infrastructure::on_both_backends!(
+    an_immediate_cancel_closes_the_case_and_voids_every_open_invoice,
     a_declined_payment_runs_the_timeline_and_a_new_card_recovers_it,
     an_unrecovered_case_cancels_the_subscription_on_day_30,
     a_hard_decline_escalates_at_once_and_is_not_retried,

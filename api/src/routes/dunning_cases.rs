@@ -24,7 +24,7 @@ pub struct DunningCaseView {
     account_id: String,
     subscription_id: Option<Uuid>,
     invoice_id: Uuid,
-    /// `open`, `recovered`, `cancelled` or `resolved`.
+    /// `open`, `recovered`, `cancelled`, `resolved`, or `closed` (its subscription was cancelled).
     status: String,
     /// `retrying`, `escalated` or `suspended` while open; `null` once closed.
     stage: Option<String>,

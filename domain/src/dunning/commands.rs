@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::dunning::{
-    DunningCase, DunningEvent, DunningPolicy, DunningRule, DunningStage, DunningStatus,
-    NotificationKind, StartedCase,
+    CaseClosure, DunningCase, DunningEvent, DunningPolicy, DunningRule, DunningStage,
+    DunningStatus, NotificationKind, StartedCase,
 };
 use crate::error::DomainError;
 use crate::money::Money;
@@ -61,6 +61,10 @@ pub enum DunningCommand {
     },
     ResolveManually {
         resolution: String,
+    },
+    /// The system closes the case (see [`CaseClosure`]); a case already closed stays as it is.
+    CloseCase {
+        reason: CaseClosure,
     },
 }
 
@@ -127,6 +131,10 @@ impl DunningCase {
             DunningCommand::StartDunning { .. } => Err(DunningRule::AlreadyStarted.into()),
             DunningCommand::RecordNotification { kind, dedupe_key } => {
                 case.record_notification(kind, dedupe_key, now)
+            }
+            DunningCommand::CloseCase { .. } if case.status != DunningStatus::Open => Ok(vec![]),
+            DunningCommand::CloseCase { reason } => {
+                Ok(vec![DunningEvent::DunningClosed { reason, at: now }])
             }
             _ if case.status != DunningStatus::Open => Err(DunningRule::CaseClosed {
                 status: case.status,

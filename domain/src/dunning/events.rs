@@ -6,7 +6,7 @@ use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::dunning::NotificationKind;
+use crate::dunning::{CaseClosure, NotificationKind};
 use crate::money::Money;
 use crate::values::AccountId;
 
@@ -76,6 +76,11 @@ pub enum DunningEvent {
         resolution: String,
         at: DateTime<Utc>,
     },
+    /// The system closed the case without recovery (its subscription was cancelled).
+    DunningClosed {
+        reason: CaseClosure,
+        at: DateTime<Utc>,
+    },
 }
 
 impl DomainEvent for DunningEvent {
@@ -93,6 +98,7 @@ impl DomainEvent for DunningEvent {
             DunningEvent::DunningNoteAdded { .. } => "DunningNoteAdded",
             DunningEvent::DunningWindowExtended { .. } => "DunningWindowExtended",
             DunningEvent::DunningResolved { .. } => "DunningResolved",
+            DunningEvent::DunningClosed { .. } => "DunningClosed",
         }
         .to_owned()
     }

@@ -41,6 +41,26 @@ pub enum DunningStatus {
     Cancelled,
     /// Closed by a support agent.
     Resolved,
+    /// Closed by the system without recovery: see [`CaseClosure`].
+    Closed,
+}
+
+/// Why the system closed a case that was neither recovered nor exhausted. Only the system
+/// closes a case this way; a support agent resolves it instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseClosure {
+    /// The subscription was cancelled (by the customer or the product) during dunning: there is
+    /// nothing left to collect for, and nothing to suspend or cancel.
+    SubscriptionCancelled,
+}
+
+impl CaseClosure {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaseClosure::SubscriptionCancelled => "subscription_cancelled",
+        }
+    }
 }
 
 impl fmt::Display for DunningStatus {
@@ -50,6 +70,7 @@ impl fmt::Display for DunningStatus {
             DunningStatus::Recovered => "recovered",
             DunningStatus::Cancelled => "cancelled",
             DunningStatus::Resolved => "resolved",
+            DunningStatus::Closed => "closed",
         })
     }
 }
@@ -185,6 +206,7 @@ impl StartedCase {
                 self.resolution = Some(resolution);
                 self.status = DunningStatus::Resolved;
             }
+            DunningEvent::DunningClosed { .. } => self.status = DunningStatus::Closed,
         }
     }
 }

@@ -79,6 +79,13 @@ impl Scheduler for Store {
         }
     }
 
+    async fn cancel(&self, aggregate_id: &str) -> Result<u64, SchedulerError> {
+        match self {
+            Store::Postgres(log) => postgres::cancel(log.pool(), aggregate_id).await,
+            Store::Sqlite(log) => sqlite::cancel(log.writer(), aggregate_id).await,
+        }
+    }
+
     async fn next_due(&self) -> Result<Option<DateTime<Utc>>, SchedulerError> {
         match self {
             Store::Postgres(log) => postgres::next_due(log.pool()).await,

@@ -84,6 +84,18 @@ pub(super) async fn complete(pool: &PgPool, id: Uuid) -> Result<(), SchedulerErr
     Ok(())
 }
 
+pub(super) async fn cancel(pool: &PgPool, aggregate_id: &str) -> Result<u64, SchedulerError> {
+    let done = sqlx::query(
+        "UPDATE timers SET fired_at = clock_timestamp(), claimed_until = NULL
+          WHERE aggregate_id = $1 AND fired_at IS NULL",
+    )
+    .bind(aggregate_id)
+    .execute(pool)
+    .await
+    .map_err(storage_error)?;
+    Ok(done.rows_affected())
+}
+
 pub(super) async fn next_due(pool: &PgPool) -> Result<Option<DateTime<Utc>>, SchedulerError> {
     sqlx::query_scalar("SELECT min(due_at) FROM timers WHERE fired_at IS NULL")
         .fetch_one(pool)

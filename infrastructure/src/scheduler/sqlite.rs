@@ -87,6 +87,19 @@ pub(super) async fn complete(writer: &SqlitePool, id: Uuid) -> Result<(), Schedu
     Ok(())
 }
 
+pub(super) async fn cancel(writer: &SqlitePool, aggregate_id: &str) -> Result<u64, SchedulerError> {
+    let done = sqlx::query(
+        "UPDATE timers SET fired_at = $1, claimed_until = NULL
+          WHERE aggregate_id = $2 AND fired_at IS NULL",
+    )
+    .bind(text(Utc::now()))
+    .bind(aggregate_id)
+    .execute(writer)
+    .await
+    .map_err(storage_error)?;
+    Ok(done.rows_affected())
+}
+
 pub(super) async fn next_due(
     readers: &SqlitePool,
 ) -> Result<Option<DateTime<Utc>>, SchedulerError> {

@@ -6,6 +6,7 @@ mod appends;
 mod claims;
 mod exactly_once;
 mod global_order;
+mod open_invoices;
 mod optimistic;
 mod past_states;
 mod reading;

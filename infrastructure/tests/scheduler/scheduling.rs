@@ -66,7 +66,42 @@ async fn every_field_reads_back_and_due_times_round_up_to_the_microsecond(backen
     assert_eq!(claimed.len(), TimerKind::ALL.len());
 }
 
+/// A closed dunning case withdraws its timers: none of them is claimed again, and the timers of
+/// other aggregates stay due.
+async fn cancelling_withdraws_only_the_unfired_timers_of_one_aggregate(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    let store = db.store().await;
+    let timer = |key: &str, aggregate_id: &str, due: i64| NewTimer {
+        kind: TimerKind::DunningRetry,
+        aggregate_id: aggregate_id.to_owned(),
+        due_at: t0() + minutes(due),
+        dedupe_key: key.to_owned(),
+    };
+    let fired = store.schedule(timer("a:1", "case-a", 1)).await.unwrap();
+    store.complete(fired.id).await.unwrap();
+    store.schedule(timer("a:2", "case-a", 2)).await.unwrap();
+    store.schedule(timer("a:3", "case-a", 3)).await.unwrap();
+    let other = store.schedule(timer("b:1", "case-b", 4)).await.unwrap();
+
+    assert_eq!(store.cancel("case-a").await.unwrap(), 2);
+    assert_eq!(store.cancel("case-a").await.unwrap(), 0, "nothing left");
+    let claimed = store
+        .claim_due(t0() + minutes(60), 10, LONG_LEASE)
+        .await
+        .unwrap();
+    assert_eq!(claimed, vec![other.clone()]);
+    store.complete(other.id).await.unwrap();
+    // Scheduling a cancelled key again does not bring it back.
+    store.schedule(timer("a:3", "case-a", 3)).await.unwrap();
+    assert!(store
+        .claim_due(t0() + minutes(60), 10, LONG_LEASE)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
 infrastructure::on_both_backends!(
     scheduling_a_key_twice_keeps_the_first_timer,
     every_field_reads_back_and_due_times_round_up_to_the_microsecond,
+    cancelling_withdraws_only_the_unfired_timers_of_one_aggregate,
 );

@@ -119,6 +119,7 @@ impl QueueRow {
             DunningEvent::DunningResolved { .. } => {
                 self.status = DunningStatus::Resolved.to_string()
             }
+            DunningEvent::DunningClosed { .. } => self.status = DunningStatus::Closed.to_string(),
             DunningEvent::DunningCaseAssigned { agent, .. } => {
                 self.assigned_agent = Some(agent.clone())
             }

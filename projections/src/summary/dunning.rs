@@ -36,7 +36,8 @@ pub(super) async fn changes(
             }
             DunningEvent::DunningRecovered { .. }
             | DunningEvent::DunningCancelled { .. }
-            | DunningEvent::DunningResolved { .. } => {
+            | DunningEvent::DunningResolved { .. }
+            | DunningEvent::DunningClosed { .. } => {
                 let account_id = match accounts.get(&case_id) {
                     Some(account) => account.clone(),
                     None => holder(tx, &case_id)

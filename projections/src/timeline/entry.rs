@@ -343,5 +343,9 @@ pub(super) fn dunning(case_id: &str, event: &DunningEvent) -> Entry {
             "dunning_resolved",
             json!({"dunning_case_id": id, "resolution": resolution}),
         ),
+        E::DunningClosed { reason, .. } => Entry::new(
+            "dunning_closed",
+            json!({"dunning_case_id": id, "reason": reason}),
+        ),
     }
 }

@@ -7,7 +7,8 @@
 //!   `payment_recovered` notification;
 //! - DunningCancelled → CancelSubscription (`dunning_exhausted`, which revokes entitlements
 //!   through the entitlements policy), MarkUncollectible and the `subscription_cancelled`
-//!   notification.
+//!   notification;
+//! - DunningClosed (its subscription was cancelled) → its unfired timers withdrawn.
 
 use application::scheduler::NewTimer;
 use domain::dunning::{DunningCase, DunningCommand, DunningEvent, NotificationKind};
@@ -24,6 +25,8 @@ use super::timers;
 pub struct Plan {
     pub orders: Vec<Order>,
     pub timers: Vec<NewTimer>,
+    /// Withdraw the case's unfired timers.
+    pub withdraw_timers: bool,
 }
 
 /// The reaction to `event` (id `event_id`) of `case`, loaded after it.
@@ -73,6 +76,7 @@ pub fn react(event_id: Uuid, case: &DunningCase, event: &DunningEvent) -> Plan {
                     .chain([notify(NotificationKind::PaymentFailed, "payment_failed")])
                     .collect(),
                 timers,
+                withdraw_timers: false,
             }
         }
         DunningEvent::DunningWindowExtended {
@@ -80,6 +84,7 @@ pub fn react(event_id: Uuid, case: &DunningCase, event: &DunningEvent) -> Plan {
         } => Plan {
             orders: vec![],
             timers: vec![timers::window_expiry(case_id, *window_expires_at)],
+            withdraw_timers: false,
         },
         DunningEvent::DunningSuspended { .. } => {
             let Some(window_expires_at) = case.window_expires_at() else {
@@ -95,6 +100,7 @@ pub fn react(event_id: Uuid, case: &DunningCase, event: &DunningEvent) -> Plan {
                     notify(NotificationKind::AccessSuspended, "access_suspended"),
                 ],
                 timers: vec![],
+                withdraw_timers: false,
             }
         }
         DunningEvent::DunningRecovered { .. } => Plan {
@@ -109,6 +115,7 @@ pub fn react(event_id: Uuid, case: &DunningCase, event: &DunningEvent) -> Plan {
                 ])
                 .collect(),
             timers: vec![],
+            withdraw_timers: false,
         },
         DunningEvent::DunningCancelled { reason, .. } => {
             let cancel = SubscriptionCommand::CancelSubscription {
@@ -133,8 +140,13 @@ pub fn react(event_id: Uuid, case: &DunningCase, event: &DunningEvent) -> Plan {
                     )])
                     .collect(),
                 timers: vec![],
+                withdraw_timers: false,
             }
         }
+        DunningEvent::DunningClosed { .. } => Plan {
+            withdraw_timers: true,
+            ..Plan::default()
+        },
         _ => Plan::default(),
     }
 }
@@ -282,5 +294,17 @@ mod tests {
             timers::window_expiry(case_id, t0() + Duration::days(14)).dedupe_key,
             plan.timers[0].dedupe_key
         );
+    }
+
+    #[test]
+    fn a_case_closed_by_a_cancellation_withdraws_its_timers_and_sends_nothing() {
+        let closed = DunningEvent::DunningClosed {
+            reason: domain::dunning::CaseClosure::SubscriptionCancelled,
+            at: t0() + Duration::days(2),
+        };
+        let case = case_after(&[started(Uuid::new_v4(), Uuid::new_v4()), closed.clone()]);
+        let plan = react(Uuid::new_v4(), &case, &closed);
+        assert!(plan.withdraw_timers);
+        assert!(plan.orders.is_empty() && plan.timers.is_empty(), "{plan:?}");
     }
 }

@@ -19,8 +19,3 @@ pub use worker::DunningWorker;
 
 /// The name of the process manager: its projection checkpoint and the prefix of its command ids.
 pub const POLICY: &str = "dunning_saga";
-
-/// The claim an account's open case holds.
-pub fn open_case_claim(account_id: &str) -> String {
-    format!("open_dunning_case:{account_id}")
-}

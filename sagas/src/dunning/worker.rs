@@ -6,14 +6,17 @@
 //!   has an open case, the failure is recorded on it instead (and a hard decline escalates it);
 //! - InvoicePaid of the open case's invoice → Recover;
 //! - BillingAccountAttached with `retry_open_invoice` → a retry timer due at once;
+//! - SubscriptionCancelled of the open case's subscription → CloseCase (`subscription_cancelled`);
 //! - the case's own events → [`case_events::react`].
 
 use std::sync::Arc;
 
+use application::claims::open_dunning_case_claim;
 use application::event_log::StoredEvent;
 use application::{CommandBus, DispatchError, EventLogError};
+use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
-use domain::dunning::{DunningCase, DunningCommand};
+use domain::dunning::{CaseClosure, DunningCase, DunningCommand};
 use domain::entitlements::Entitlements;
 use domain::invoice::{Invoice, InvoiceEvent};
 use domain::subscription::{Subscription, SubscriptionEvent};
@@ -24,7 +27,7 @@ use uuid::Uuid;
 
 use super::case_events;
 use super::orders::{reaction, Order};
-use super::{open_case_claim, timers, POLICY};
+use super::{timers, POLICY};
 use crate::dispatch::{decode, execute, execute_claiming};
 use crate::timers_worker::scheduling_failed;
 use crate::Timers;
@@ -130,16 +133,28 @@ impl DunningWorker {
     }
 
     async fn on_subscription(&self, cause: &StoredEvent) -> Result<(), ProjectionError> {
-        let SubscriptionEvent::BillingAccountAttached {
-            account_id,
-            retry_open_invoice: true,
-            at,
-            ..
-        } = decode::<Subscription>(&self.bus, cause)?
-        else {
-            return Ok(());
-        };
-        if let Some((case_id, case)) = self.open_case(cause, &account_id).await? {
+        match decode::<Subscription>(&self.bus, cause)? {
+            SubscriptionEvent::BillingAccountAttached {
+                account_id,
+                retry_open_invoice: true,
+                at,
+                ..
+            } => self.retry_now(cause, &account_id, at).await,
+            SubscriptionEvent::SubscriptionCancelled { account_id, .. } => {
+                self.close_for_cancellation(cause, &account_id).await
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// A new payment method: the open case's invoice is retried at once.
+    async fn retry_now(
+        &self,
+        cause: &StoredEvent,
+        account_id: &AccountId,
+        at: DateTime<Utc>,
+    ) -> Result<(), ProjectionError> {
+        if let Some((case_id, case)) = self.open_case(cause, account_id).await? {
             let Some(id) = case.case_id() else {
                 return Ok(());
             };
@@ -153,6 +168,29 @@ impl DunningWorker {
         Ok(())
     }
 
+    /// The subscription of the account's open case was cancelled: the case closes, so nothing
+    /// is suspended, cancelled or told to the customer on its behalf any more. (A cancellation
+    /// the case itself caused finds it already closed.)
+    async fn close_for_cancellation(
+        &self,
+        cause: &StoredEvent,
+        account_id: &AccountId,
+    ) -> Result<(), ProjectionError> {
+        let Some((case_id, case)) = self.open_case(cause, account_id).await? else {
+            return Ok(());
+        };
+        if case.subscription_id().map(|id| id.to_string()).as_deref()
+            != Some(cause.aggregate_id.as_str())
+        {
+            return Ok(());
+        }
+        let close = DunningCommand::CloseCase {
+            reason: CaseClosure::SubscriptionCancelled,
+        };
+        let close = reaction("close_case", cause.metadata.event_id, case_id, close);
+        self.send(cause, Order::Dunning(close)).await
+    }
+
     async fn on_case(&self, cause: &StoredEvent) -> Result<(), ProjectionError> {
         let event = decode::<DunningCase>(&self.bus, cause)?;
         let case = self.load::<DunningCase>(cause, &cause.aggregate_id).await?;
@@ -163,6 +201,12 @@ impl DunningWorker {
         for timer in plan.timers {
             self.timers
                 .schedule(timer)
+                .await
+                .map_err(|error| scheduling_failed(cause, error))?;
+        }
+        if plan.withdraw_timers {
+            self.timers
+                .cancel(&cause.aggregate_id)
                 .await
                 .map_err(|error| scheduling_failed(cause, error))?;
         }
@@ -186,7 +230,7 @@ impl DunningWorker {
         cause: &StoredEvent,
         account_id: &AccountId,
     ) -> Result<Option<(String, DunningCase)>, ProjectionError> {
-        let claim = open_case_claim(account_id.as_str());
+        let claim = open_dunning_case_claim(account_id.as_str());
         let Some(case_id) = self.store.claim_holder(&claim).await? else {
             return Ok(None);
         };

@@ -2,7 +2,7 @@
 //! support; a closed case takes no further work.
 
 use super::*;
-use crate::dunning::{DunningRule, DunningStatus};
+use crate::dunning::{CaseClosure, DunningRule, DunningStatus};
 use crate::error::DomainError;
 
 #[test]
@@ -75,6 +75,13 @@ fn a_closed_case_takes_no_further_work() {
             },
             DunningStatus::Resolved,
         ),
+        (
+            DunningEvent::DunningClosed {
+                reason: CaseClosure::SubscriptionCancelled,
+                at: day(3),
+            },
+            DunningStatus::Closed,
+        ),
     ];
     for (closing, status) in closings {
         for command in case_commands() {
@@ -83,4 +90,28 @@ fn a_closed_case_takes_no_further_work() {
                 .then_expect_error(DunningRule::CaseClosed { status }.into());
         }
     }
+}
+
+#[test]
+fn a_cancelled_subscription_closes_its_open_case_once() {
+    let close = DunningCommand::CloseCase {
+        reason: CaseClosure::SubscriptionCancelled,
+    };
+    let closed = DunningEvent::DunningClosed {
+        reason: CaseClosure::SubscriptionCancelled,
+        at: day(4),
+    };
+    given_at(day(4), vec![started(), suspended(day(3))])
+        .when(close.clone())
+        .then_expect_events(vec![closed.clone()]);
+    // Already closed, or closed another way: nothing left to do, and no refusal.
+    given_at(day(5), vec![started(), closed])
+        .when(close.clone())
+        .then_expect_events(vec![]);
+    given_at(
+        day(5),
+        vec![started(), DunningEvent::DunningRecovered { at: day(2) }],
+    )
+    .when(close)
+    .then_expect_events(vec![]);
 }
