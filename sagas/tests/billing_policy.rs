@@ -6,9 +6,10 @@
 use std::sync::Arc;
 
 use application::event_log::StoredEvent;
-use domain::invoice::{Invoice, InvoiceStatus};
+use application::payments::{ChargeRequest, PaymentGateway, RefundOutcome};
+use domain::invoice::{Invoice, InvoiceCommand, InvoiceStatus, OverpaymentRefund};
 use domain::subscription::{BillingAccount, Subscription, SubscriptionCommand};
-use domain::{AccountId, Email, PaymentMethodToken, PlanId, SeatCount};
+use domain::{AccountId, Currency, Email, Money, PaymentMethodToken, PlanId, SeatCount};
 use infrastructure::testing::Backend;
 use infrastructure::SandboxGateway;
 use projections::Projector;
@@ -188,8 +189,81 @@ async fn exhausted_dunning_writes_the_open_invoice_off(backend: Backend) {
     a_cancellation_closes_the_open_invoice(backend, "dunning_exhausted", uncollectible).await;
 }
 
+/// A charge the invoice did not owe (the gateway took more than was due for the attempt in
+/// flight) is recorded as an overpayment, and the policy gives it back once, however often it
+/// reacts.
+async fn an_overpayment_is_refunded_once(backend: Backend) {
+    let world = world(backend).await;
+    world.activated("pm_card_chargeDeclined").await;
+    world.settle().await;
+    let log = world.log().await;
+    let invoice = world.invoice_of(activation(&log)).await;
+    let id = invoice.invoice_id().unwrap().to_string();
+    let visa = PaymentMethodToken::parse("pm_card_visa").unwrap();
+    let send = |command: InvoiceCommand| {
+        let bus = world.bus.clone();
+        let (id, services) = (id.clone(), world.services.clone());
+        async move {
+            bus.execute::<Invoice>(&id, command, &services, &context())
+                .await
+                .expect("the invoice command is accepted")
+        }
+    };
+    send(InvoiceCommand::AttemptPayment {
+        payment_method: visa.clone(),
+    })
+    .await;
+    let in_flight = world.bus.load::<Invoice>(&id).await.unwrap().aggregate;
+    let payment_ref = in_flight.attempt_in_flight().unwrap().payment_ref.clone();
+    let taken = Money::new(1901, Currency::parse("usd").unwrap());
+    world
+        .gateway
+        .charge(ChargeRequest {
+            payment_ref: payment_ref.clone(),
+            amount: taken.clone(),
+            payment_method: visa,
+            account_id: AccountId::parse("acct_billing").unwrap(),
+        })
+        .await
+        .unwrap();
+    send(InvoiceCommand::RecordPayment {
+        amount: taken.clone(),
+        payment_ref: payment_ref.clone(),
+    })
+    .await;
+
+    let settled = world.settle().await;
+    let refunds = world.gateway.refunds();
+    assert_eq!(refunds.len(), 1, "{refunds:?}");
+    assert_eq!(refunds[0].request.amount, taken);
+    assert!(matches!(refunds[0].outcome, RefundOutcome::Refunded { .. }));
+    let refunded = world.bus.load::<Invoice>(&id).await.unwrap().aggregate;
+    assert_eq!(
+        refunded.overpayment(&payment_ref).map(|o| o.refund),
+        Some(OverpaymentRefund::Refunded)
+    );
+    assert_eq!(
+        refunded.status(),
+        Some(InvoiceStatus::PastDue),
+        "still owed"
+    );
+    let log = world.log().await;
+    world
+        .worker
+        .react(&log)
+        .await
+        .expect("the re-run is harmless");
+    assert_eq!(
+        world.log().await.len(),
+        settled,
+        "the re-run appends nothing"
+    );
+    assert_eq!(world.gateway.refunds().len(), 1, "and refunds nothing");
+}
+
 infrastructure::on_both_backends!(
     an_activation_is_invoiced_and_charged_once,
     a_cancellation_voids_the_open_invoice,
-    exhausted_dunning_writes_the_open_invoice_off
+    exhausted_dunning_writes_the_open_invoice_off,
+    an_overpayment_is_refunded_once,
 );
