@@ -95,6 +95,43 @@ pub async fn attempt_payment<L: EventLog>(
             }
         }
     };
+    settle_charge(bus, gateway, services, &invoice, charge, replayed, context).await
+}
+
+/// Resumes the attempt in flight on invoice `invoice_id`, if there is one, and never starts a new
+/// one: for a caller that must not charge anew (a cancellation closing the invoice) but must not
+/// leave a charge unrecorded either. `None` when no attempt was in flight.
+pub async fn resume_attempt<L: EventLog>(
+    bus: &CommandBus<L>,
+    gateway: &dyn PaymentGateway,
+    services: &BillingServices,
+    invoice_id: Uuid,
+    context: &CommandContext,
+) -> Result<Option<AttemptOutcome>, AttemptPaymentError> {
+    let id = invoice_id.to_string();
+    let invoice = bus.load::<Invoice>(&id).await?.aggregate;
+    let Some(in_flight) = invoice.attempt_in_flight() else {
+        return Ok(None);
+    };
+    let charge = find_attempt(bus, &id, &in_flight.payment_ref).await?;
+    let outcome = settle_charge(bus, gateway, services, &invoice, charge, false, context).await?;
+    Ok(Some(outcome))
+}
+
+/// Charges `charge` (idempotent by its `payment_ref`) and records the outcome on `invoice`.
+async fn settle_charge<L: EventLog>(
+    bus: &CommandBus<L>,
+    gateway: &dyn PaymentGateway,
+    services: &BillingServices,
+    invoice: &Invoice,
+    charge: Charge,
+    replayed: bool,
+    context: &CommandContext,
+) -> Result<AttemptOutcome, AttemptPaymentError> {
+    let id = invoice
+        .invoice_id()
+        .ok_or_else(|| corrupt("an issued invoice has no id"))?
+        .to_string();
     let account_id = invoice
         .account_id()
         .cloned()

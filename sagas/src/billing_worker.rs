@@ -4,10 +4,10 @@
 
 use std::sync::Arc;
 
-use application::attempt_payment::{attempt_payment, AttemptPaymentError};
+use application::attempt_payment::{attempt_payment, resume_attempt, AttemptPaymentError};
 use application::claims::open_invoices_claim_prefix;
 use application::event_log::StoredEvent;
-use application::payments::PaymentGateway;
+use application::payments::{GatewayError, PaymentGateway};
 use application::refund_overpayment::{refund_overpayment, RefundOverpaymentError};
 use application::{CommandBus, EventLogError};
 use cqrs_es::Aggregate;
@@ -55,6 +55,8 @@ impl BillingPolicyWorker {
         }
         if let Some(closing) = closing_for(&event) {
             for invoice_id in self.open_invoices(cause, subscription_id).await? {
+                // A charge in flight is settled first: the invoice cannot close before it.
+                self.resume_in_flight(cause, invoice_id).await?;
                 let reaction = close(event_id, invoice_id, closing.clone());
                 execute::<Invoice>(&self.bus, &self.services, POLICY, cause, reaction).await?;
             }
@@ -114,14 +116,32 @@ impl BillingPolicyWorker {
                 Ok(())
             }
             // The outcome is unknown: the batch is retried and resumes the attempt in flight.
-            Err(AttemptPaymentError::Gateway(error)) => {
-                Err(EventLogError::Storage(error.to_string()).into())
-            }
+            Err(AttemptPaymentError::Gateway(error)) => Err(retry_later(error)),
         }
     }
 }
 
 impl BillingPolicyWorker {
+    /// Records the outcome of the attempt in flight on `invoice_id`, if any, without starting
+    /// one.
+    async fn resume_in_flight(
+        &self,
+        cause: &StoredEvent,
+        invoice_id: Uuid,
+    ) -> Result<(), ProjectionError> {
+        let command_id = format!("{POLICY}:{}:{invoice_id}", cause.metadata.event_id);
+        let context = context(POLICY, cause, &command_id);
+        let gateway = self.gateway.as_ref();
+        match resume_attempt(&self.bus, gateway, &self.services, invoice_id, &context).await {
+            Ok(_) => Ok(()),
+            Err(AttemptPaymentError::Dispatch(error)) => {
+                settle(POLICY, cause, &command_id, Err::<(), _>(error))
+            }
+            Err(AttemptPaymentError::NoPaymentMethod(_)) => Ok(()),
+            Err(AttemptPaymentError::Gateway(error)) => Err(retry_later(error)),
+        }
+    }
+
     /// Gives back the overpayment `payment_ref` made on the invoice of `cause`.
     async fn refund(&self, cause: &StoredEvent, payment_ref: &str) -> Result<(), ProjectionError> {
         let invoice_id = Uuid::parse_str(&cause.aggregate_id)
@@ -143,11 +163,14 @@ impl BillingPolicyWorker {
                 settle(POLICY, cause, &command_id, Err::<(), _>(error))
             }
             // The outcome is unknown: the batch is retried and asks again with the same key.
-            Err(RefundOverpaymentError::Gateway(error)) => {
-                Err(EventLogError::Storage(error.to_string()).into())
-            }
+            Err(RefundOverpaymentError::Gateway(error)) => Err(retry_later(error)),
         }
     }
+}
+
+/// The gateway's answer was lost: the batch is retried, and asks again with the same key.
+fn retry_later(error: GatewayError) -> ProjectionError {
+    EventLogError::Storage(error.to_string()).into()
 }
 
 fn stopped_at(cause: &StoredEvent, reason: String) -> ProjectionError {

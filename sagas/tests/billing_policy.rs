@@ -261,7 +261,47 @@ async fn an_overpayment_is_refunded_once(backend: Backend) {
     assert_eq!(world.gateway.refunds().len(), 1, "and refunds nothing");
 }
 
+/// A cancellation that finds a charge in flight on an open invoice settles the charge first
+/// (charging nothing new), then closes the invoice: no charge is left unrecorded and no invoice
+/// of a cancelled subscription is left open.
+async fn a_cancellation_settles_a_charge_in_flight_then_voids(backend: Backend) {
+    let world = world(backend).await;
+    let subscription = world.activated("pm_card_chargeDeclined").await;
+    world.settle().await;
+    let log = world.log().await;
+    let id = world
+        .invoice_of(activation(&log))
+        .await
+        .invoice_id()
+        .unwrap()
+        .to_string();
+    let attempt = InvoiceCommand::AttemptPayment {
+        payment_method: PaymentMethodToken::parse("pm_card_chargeDeclined").unwrap(),
+    };
+    world
+        .bus
+        .execute::<Invoice>(&id, attempt, &world.services, &context())
+        .await
+        .unwrap();
+    let charges_before = world.gateway.charges().len();
+    let cancel = SubscriptionCommand::CancelSubscription {
+        at_period_end: false,
+        reason: "customer_request".into(),
+    };
+    world.command(subscription, cancel).await;
+    world.settle().await;
+    let closed = world.bus.load::<Invoice>(&id).await.unwrap().aggregate;
+    assert_eq!(closed.attempt_in_flight(), None);
+    assert_eq!(closed.status(), Some(InvoiceStatus::Void));
+    assert_eq!(
+        world.gateway.charges().len(),
+        charges_before + 1,
+        "the attempt in flight was charged once, and nothing else"
+    );
+}
+
 infrastructure::on_both_backends!(
+    a_cancellation_settles_a_charge_in_flight_then_voids,
     an_activation_is_invoiced_and_charged_once,
     a_cancellation_voids_the_open_invoice,
     exhausted_dunning_writes_the_open_invoice_off,
