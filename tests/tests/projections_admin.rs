@@ -162,12 +162,27 @@ async fn amounts_beyond_the_bound_are_refused_and_a_failed_projection_is_not_ver
         );
     }
     let mut position = 0;
+    let mut issued_id = String::new();
     for _ in 0..2 {
         let issued = service
             .post("/v1/invoices", invoice(1_000_000_000_000_000))
             .await;
         issued.assert_status(201);
         position = issued.body["position"].as_i64().unwrap();
+        issued_id = issued.str("aggregate_id");
+    }
+    let beyond = 1_000_000_000_000_001_i64;
+    for (action, body) in [
+        (
+            "record-payment",
+            json!({"amount": beyond, "payment_ref": "wire_1"}),
+        ),
+        ("refund", json!({"amount": beyond, "reason": "duplicate"})),
+    ] {
+        service
+            .post(&format!("/v1/invoices/{issued_id}/{action}"), body)
+            .await
+            .assert_problem(422, "validation_failed");
     }
     let summary = api
         .get(&format!(
