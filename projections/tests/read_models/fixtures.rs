@@ -21,7 +21,7 @@ use domain::{
 use infrastructure::changes::ChangeFeed;
 use infrastructure::testing::{Backend, TestDatabase};
 use infrastructure::Store;
-use projections::{Projections, ReadModels, RuntimeOptions, SummaryView};
+use projections::{Projections, ReadModelProjector, ReadModels, RuntimeOptions, SummaryView};
 use uuid::Uuid;
 
 /// Long enough for a loaded CI machine; a test that waits this long has failed anyway.
@@ -360,6 +360,23 @@ pub async fn busy_accounts(h: &Harness, prefix: &str, count: usize) -> i64 {
         }
     }
     last
+}
+
+/// The runtime of every read model, once it has applied `last`.
+pub async fn caught_up(h: &Harness, last: i64) -> Projections {
+    let projections = h.start(options(7));
+    projections.wait_for(last, PATIENCE).await.unwrap();
+    projections
+}
+
+/// The read model named `name` among those `projections` runs.
+pub fn read_model(projections: &Projections, name: &str) -> ReadModelProjector {
+    projections
+        .read_models()
+        .iter()
+        .find(|model| model.name() == name)
+        .unwrap_or_else(|| panic!("{name} is a read model"))
+        .clone()
 }
 
 /// Runs `sql` on the live database as an operator (or a defect) would, outside any projector.

@@ -180,9 +180,7 @@ async fn waiting_for_locks(store: &infrastructure::Store) -> i64 {
 async fn postgres_verification_waits_for_a_swap_in_progress_and_sees_its_rows() {
     let h = Harness::new(Backend::Postgres).await;
     let last = busy_accounts(&h, "acct", 4).await;
-    let projections = h.start(options(5));
-    projections.wait_for(last, PATIENCE).await.unwrap();
-    projections.stop().await;
+    caught_up(&h, last).await.stop().await;
 
     let mut swap = ProjectionTx::begin(&h.store).await.unwrap();
     swap.execute("LOCK TABLE account_invoices IN ACCESS EXCLUSIVE MODE", &[])
@@ -221,14 +219,8 @@ async fn postgres_verification_waits_for_a_swap_in_progress_and_sees_its_rows() 
 async fn postgres_verification_during_rebuilds_finds_no_mismatch() {
     let h = Harness::new(Backend::Postgres).await;
     let last = busy_accounts(&h, "acct", 12).await;
-    let projections = h.start(options(5));
-    projections.wait_for(last, PATIENCE).await.unwrap();
-    let model = projections
-        .read_models()
-        .iter()
-        .find(|model| model.name() == AccountInvoicesProjector::NAME)
-        .unwrap()
-        .clone();
+    let projections = caught_up(&h, last).await;
+    let model = read_model(&projections, AccountInvoicesProjector::NAME);
     let store = h.store.clone();
     let rebuilding = {
         let model = model.clone();
