@@ -2,8 +2,9 @@
 //! whole log into fresh read models and compare them row by row with the live ones. Each
 //! projection's live rows and checkpoint are read in one snapshot, and the replay stops at exactly
 //! that checkpoint, so a projection that keeps running meanwhile shows no false mismatch. A
-//! projection stopped at an event it cannot apply is reported `failed`: its rows can only be
-//! compared up to where it stopped, so it is not verified, whatever that comparison finds.
+//! projection stopped at an event it cannot apply, or that would stop at one after its checkpoint,
+//! is reported `failed`: its rows can only be compared up to there, so it is not verified,
+//! whatever that comparison finds.
 
 use infrastructure::Store;
 use serde::Serialize;
@@ -139,14 +140,9 @@ async fn verify_one(
         report.failed_position = failed.failed_position;
     }
     let mut scratch = Scratch::new(vec![model.fresh()]).await?;
-    if let Err(error) = scratch.replay_to(store, at, &|_| {}).await {
-        // A replay that cannot apply an event the live projection applied: a fold that differs.
-        let Some(position) = error.position() else {
-            return Err(error);
-        };
-        report.status = VerifyStatus::Failed;
-        report.failed_position = Some(position);
-        report.error = Some(format!("the replay failed: {error}"));
+    let replayed = scratch.replay_to(store, at, &|_| {}).await;
+    // An event the live projection applied and a fresh one cannot: a fold that differs.
+    if !replay_applied(replayed, &mut report, "the replay failed")? {
         return Ok(report);
     }
     for (shape, live_rows) in tables {
@@ -162,7 +158,32 @@ async fn verify_one(
     if report.status == VerifyStatus::Verified && report.mismatches > 0 {
         report.status = VerifyStatus::Mismatched;
     }
+    if report.status != VerifyStatus::Failed {
+        // Past the checkpoint: a projection that will stop at an event is not verified either,
+        // whatever its status says (stopped, or a worker that died before recording it).
+        let head = store.log_head().await?.cursor;
+        let ahead = scratch.replay_to(store, head, &|_| {}).await;
+        replay_applied(ahead, &mut report, "the projection cannot apply it")?;
+    }
     Ok(report)
+}
+
+/// Whether a replay applied every event; an event it could not apply makes `report` failed.
+fn replay_applied(
+    replayed: Result<(), ProjectionError>,
+    report: &mut ProjectionReport,
+    what: &str,
+) -> Result<bool, ProjectionError> {
+    let Err(error) = replayed else {
+        return Ok(true);
+    };
+    let Some(position) = error.position() else {
+        return Err(error);
+    };
+    report.status = VerifyStatus::Failed;
+    report.failed_position = Some(position);
+    report.error = Some(format!("{what}: {error}"));
+    Ok(false)
 }
 
 /// What one snapshot shows of a projection.

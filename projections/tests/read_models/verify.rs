@@ -154,10 +154,39 @@ async fn a_stopped_projection_is_reported_failed_never_clean(backend: Backend) {
     projections.stop().await;
 }
 
+/// A projection stopped (here by a shutdown) before an event it will not be able to apply is not
+/// verified either: a replay past its checkpoint finds the event. One that can go on is verified.
+async fn a_stopped_projection_that_would_fail_is_reported_failed(backend: Backend) {
+    let h = Harness::new(backend).await;
+    let last = busy_accounts(&h, "acct", 2).await;
+    caught_up(&h, last).await.stop().await;
+    let models = read_model_projectors(h.catalog.clone());
+    h.issue("acct_0", None, "usd", &[500]).await;
+    let behind = verify(&h.store, &models).await.unwrap();
+    assert_eq!(behind.status, VerifyStatus::Verified, "{behind:#?}");
+
+    let poison = h.append_poison().await;
+    let report = verify(&h.store, &models).await.unwrap();
+
+    assert_eq!(report.status, VerifyStatus::Failed, "{report:#?}");
+    let summary = report_of(&report, "account_summary");
+    assert_eq!(
+        (summary.status, summary.failed_position, summary.position),
+        (VerifyStatus::Failed, Some(poison), last)
+    );
+    let error = summary.error.as_deref().unwrap_or_default();
+    assert!(error.contains("does not decode"), "{error}");
+    assert_eq!(
+        report_of(&report, "account_invoices").status,
+        VerifyStatus::Verified
+    );
+}
+
 infrastructure::on_both_backends!(
     a_clean_store_has_no_mismatch,
     a_tampered_row_is_named_by_table_key_and_column,
     a_stopped_projection_is_reported_failed_never_clean,
+    a_stopped_projection_that_would_fail_is_reported_failed,
 );
 
 #[derive(sqlx::FromRow)]
