@@ -439,6 +439,22 @@ pub async fn readable_log(store: &Store, count: usize) -> Vec<(LogCursor, Stored
         .expect("the log becomes readable")
 }
 
+/// Waits until the event at `position` is readable (see [`readable_log`]).
+pub async fn readable_through(store: &Store, position: i64) {
+    let read = async {
+        while !whole_log(store)
+            .await
+            .iter()
+            .any(|(at, _)| at.position == position)
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(PATIENCE, read)
+        .await
+        .expect("the event becomes readable")
+}
+
 async fn whole_log(store: &Store) -> Vec<(LogCursor, StoredEvent)> {
     let mut events = Vec::new();
     let mut cursor = LogCursor::default();

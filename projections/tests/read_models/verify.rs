@@ -161,11 +161,13 @@ async fn a_stopped_projection_that_would_fail_is_reported_failed(backend: Backen
     let last = busy_accounts(&h, "acct", 2).await;
     caught_up(&h, last).await.stop().await;
     let models = read_model_projectors(h.catalog.clone());
-    h.issue("acct_0", None, "usd", &[500]).await;
+    let (_, issued) = h.issue("acct_0", None, "usd", &[500]).await;
+    readable_through(&h.store, issued).await;
     let behind = verify(&h.store, &models).await.unwrap();
     assert_eq!(behind.status, VerifyStatus::Verified, "{behind:#?}");
 
     let poison = h.append_poison().await;
+    readable_through(&h.store, poison).await;
     let report = verify(&h.store, &models).await.unwrap();
 
     assert_eq!(report.status, VerifyStatus::Failed, "{report:#?}");
