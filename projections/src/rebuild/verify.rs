@@ -136,7 +136,11 @@ async fn verify_one(
     };
     if let Some(failed) = status.filter(|status| status.status == "failed") {
         report.status = VerifyStatus::Failed;
-        report.error = failed.error.or_else(|| Some("stopped".to_owned()));
+        report.error = Some(
+            failed
+                .error
+                .unwrap_or_else(|| "failed (no error recorded)".to_owned()),
+        );
         report.failed_position = failed.failed_position;
     }
     let mut scratch = Scratch::new(vec![model.fresh()]).await?;
