@@ -80,7 +80,8 @@ def check(pg, database, record, binary, now):
     results["notifications"] = notifications
 
     # Audit verify: every read model against a full replay of the log. Its last line is
-    # "N mismatches"; it exits 0 when N is 0, 1 on a mismatch, 2 when it could not verify.
+    # "N mismatches" ("N mismatches; K FAILED, not verified" when a projection stopped at an event
+    # it cannot apply); it exits 0 when N is 0, 1 on a mismatch, 2 when it could not verify.
     verify = subprocess.run([binary, "audit", "verify"], capture_output=True, text=True,
                             env=dict(os.environ, DATABASE_URL=pg.url(database)))
     found = re.search(r"^(\d+) mismatches$", verify.stdout, re.MULTILINE)

@@ -7,14 +7,15 @@ use std::sync::Arc;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use infrastructure::{load_catalog, Store};
 use projections::rebuild::{verify, Rebuild};
-use projections::{ReadModelProjector, ReplayProgress, VerifyReport};
+use projections::{ReadModelProjector, ReplayProgress, VerifyReport, VerifyStatus};
 
 use crate::cli::{ReadModelArgs, ReplayArgs};
 
 /// Exit code of `audit verify` when a read model differs from its replay.
 const MISMATCHES: u8 = 1;
-/// Exit code of `audit verify` when it could not verify (database, catalog…).
-const OPERATIONAL_ERROR: u8 = 2;
+/// Exit code of `audit verify` when it could not verify (database, catalog, a projection stopped
+/// at an event it cannot apply).
+const UNVERIFIED: u8 = 2;
 
 async fn open(args: &ReadModelArgs) -> Result<(Arc<Store>, Vec<ReadModelProjector>), String> {
     let catalog = Arc::new(load_catalog(&args.plans).map_err(|e| e.to_string())?);
@@ -88,16 +89,16 @@ pub async fn audit_verify(args: ReadModelArgs) -> ExitCode {
     match verify_read_models(&args).await {
         Ok(report) => {
             print_report(&report);
-            if report.mismatches == 0 {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(MISMATCHES)
+            match report.status {
+                VerifyStatus::Verified => ExitCode::SUCCESS,
+                VerifyStatus::Mismatched => ExitCode::from(MISMATCHES),
+                VerifyStatus::Failed => ExitCode::from(UNVERIFIED),
             }
         }
         Err(error) => {
             tracing::error!("{error}");
             eprintln!("ledgerline: {error}");
-            ExitCode::from(OPERATIONAL_ERROR)
+            ExitCode::from(UNVERIFIED)
         }
     }
 }
@@ -109,10 +110,16 @@ async fn verify_read_models(args: &ReadModelArgs) -> Result<VerifyReport, String
 
 fn print_report(report: &VerifyReport) {
     for projection in &report.projections {
-        let verdict = if projection.mismatches == 0 {
-            "ok".to_owned()
-        } else {
-            format!("{} MISMATCHES", projection.mismatches)
+        let verdict = match projection.status {
+            VerifyStatus::Verified => "ok".to_owned(),
+            VerifyStatus::Mismatched => format!("{} MISMATCHES", projection.mismatches),
+            VerifyStatus::Failed => format!(
+                "FAILED at position {}, not verified: {}",
+                projection
+                    .failed_position
+                    .map_or_else(|| "?".to_owned(), |position| position.to_string()),
+                projection.error.as_deref().unwrap_or("stopped")
+            ),
         };
         println!(
             "{}: {} rows at position {}: {verdict}",
@@ -129,5 +136,12 @@ fn print_report(report: &VerifyReport) {
             );
         }
     }
-    println!("{} mismatches", report.mismatches);
+    if report.failed > 0 {
+        println!(
+            "{} mismatches; {} FAILED, not verified",
+            report.mismatches, report.failed
+        );
+    } else {
+        println!("{} mismatches", report.mismatches);
+    }
 }

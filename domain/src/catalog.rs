@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::money::{Currency, Money};
+use crate::money::{Currency, Money, MAX_AMOUNT};
 use crate::period::BillingInterval;
 use crate::values::{FeatureKey, PlanId};
 
@@ -170,12 +170,12 @@ fn parse_plan(index: usize, d: PlanDefinition) -> Result<Plan, CatalogError> {
     }
     let currency = Currency::parse(&required(d.currency, plan, "currency")?)
         .map_err(|e| error(plan, "currency", e.reason))?;
-    let base_price = non_negative(
+    let base_price = price(
         required(d.base_price, plan, "base_price")?,
         plan,
         "base_price",
     )?;
-    let overage = non_negative(
+    let overage = price(
         required(d.overage_seat_price, plan, "overage_seat_price")?,
         plan,
         "overage_seat_price",
@@ -221,9 +221,12 @@ fn parse_plan(index: usize, d: PlanDefinition) -> Result<Plan, CatalogError> {
     })
 }
 
-fn non_negative(value: i64, plan: &str, field: &str) -> Result<i64, CatalogError> {
+/// A price: from 0 to [`MAX_AMOUNT`], the bound of every amount an invoice line may carry.
+fn price(value: i64, plan: &str, field: &str) -> Result<i64, CatalogError> {
     if value < 0 {
         Err(error(plan, field, "must not be negative"))
+    } else if value > MAX_AMOUNT {
+        Err(error(plan, field, format!("must be at most {MAX_AMOUNT}")))
     } else {
         Ok(value)
     }
@@ -279,6 +282,11 @@ pub(crate) mod tests {
         let cases: Vec<(Mutation, &str)> = vec![
             (|d| d.base_price = Some(-1), "base_price"),
             (|d| d.overage_seat_price = Some(-1), "overage_seat_price"),
+            (|d| d.base_price = Some(MAX_AMOUNT + 1), "base_price"),
+            (
+                |d| d.overage_seat_price = Some(MAX_AMOUNT + 1),
+                "overage_seat_price",
+            ),
             (|d| d.seat_limit = Some(0), "seat_limit"),
             (|d| d.currency = Some("dollars".into()), "currency"),
             (|d| d.features = vec!["Bad Key".into()], "features"),

@@ -21,7 +21,7 @@ pub(crate) mod testing;
 pub use catalog::{Limit, Plan, PlanCatalog, PlanDefinition};
 pub use clock::{Clock, ManualClock};
 pub use error::{DomainError, ErrorClass, RuleViolation, ValidationError};
-pub use money::{Currency, Money, MoneyError};
+pub use money::{Currency, Money, MoneyError, MAX_AMOUNT};
 pub use period::{BillingInterval, BillingPeriod};
 pub use services::BillingServices;
 pub use values::{AccountId, Email, FeatureKey, PaymentMethodToken, PlanId, SeatCount};

@@ -1,5 +1,6 @@
 //! Money is an integer count of minor units plus a currency. Arithmetic is checked: it returns an
-//! error on overflow or on mixed currencies, and never wraps or panics.
+//! error on overflow or on mixed currencies, and never wraps or panics. Every amount a command
+//! accepts is bounded by [`MAX_AMOUNT`] (SPEC 3).
 
 use std::fmt;
 use std::str::FromStr;
@@ -65,6 +66,13 @@ pub enum MoneyError {
     CurrencyMismatch { left: Currency, right: Currency },
 }
 
+/// The largest magnitude of an amount a command accepts, per invoice line and per invoice, and
+/// of a payment, refund or amount due (SPEC 3): 10^15 minor units, ten trillion dollars. It keeps
+/// every sum of a few amounts (a line times its quantity, an invoice's lines, what was paid and
+/// refunded) far inside `i64`; read models that add up an unbounded number of them (an account's
+/// balance over all its invoices) still sum in a wider type.
+pub const MAX_AMOUNT: i64 = 1_000_000_000_000_000;
+
 /// An amount in minor units (cents for usd) of one currency. May be negative (credits).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Money {
@@ -87,6 +95,21 @@ impl Money {
 
     pub fn is_negative(&self) -> bool {
         self.amount < 0
+    }
+
+    /// Refuses an amount beyond ±[`MAX_AMOUNT`] as an invalid `field`.
+    pub fn check_bound(&self, field: &str) -> Result<(), ValidationError> {
+        if self.amount.unsigned_abs() <= MAX_AMOUNT.unsigned_abs() {
+            Ok(())
+        } else {
+            Err(ValidationError::new(
+                field,
+                format!(
+                    "{} is beyond the limit of {MAX_AMOUNT} minor units",
+                    self.amount
+                ),
+            ))
+        }
     }
 
     pub fn checked_add(&self, other: &Money) -> Result<Money, MoneyError> {
@@ -177,6 +200,21 @@ mod tests {
             usd(1).checked_add(&eur),
             Err(MoneyError::CurrencyMismatch { .. })
         ));
+    }
+
+    #[test]
+    fn amounts_up_to_the_bound_are_accepted_either_way() {
+        for amount in [0, 1, -1, MAX_AMOUNT, -MAX_AMOUNT] {
+            assert_eq!(usd(amount).check_bound("amount"), Ok(()), "{amount}");
+        }
+    }
+
+    #[test]
+    fn amounts_beyond_the_bound_are_refused_with_their_field() {
+        for amount in [MAX_AMOUNT + 1, -MAX_AMOUNT - 1, i64::MAX, i64::MIN] {
+            let refused = usd(amount).check_bound("unit_amount").unwrap_err();
+            assert_eq!(refused.field, "unit_amount", "{amount}");
+        }
     }
 
     #[test]

@@ -52,9 +52,10 @@ pub fn parse_feature_list(text: &str) -> Result<Vec<String>, ProjectionError> {
         .map_err(|e| ProjectionError::Corrupt(format!("feature list `{text}`: {e}")))
 }
 
-/// A count as a signed column value (SQL has no unsigned 64-bit integer).
-pub fn count(value: u64) -> Result<i64, String> {
-    i64::try_from(value).map_err(|_| format!("{value} does not fit a 64-bit signed column"))
+/// A count as a signed column value (SQL has no unsigned 64-bit integer). A count beyond it is
+/// stored as `i64::MAX`, over any limit a column can hold, rather than stop the projection.
+pub fn count(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
 }
 
 /// A count column read back.

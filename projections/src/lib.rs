@@ -30,7 +30,7 @@ pub use invoices::{AccountInvoicesProjector, InvoicePage, InvoiceView};
 pub use notifications::{NotificationPage, NotificationView, NotificationsProjector};
 pub use page::PositionCursor;
 pub use read_models::ReadModels;
-pub use rebuild::{ReadModelProjector, ReplayProgress, VerifyReport};
+pub use rebuild::{ReadModelProjector, ReplayProgress, VerifyReport, VerifyStatus};
 pub use runtime::{
     Policy, ProjectionState, ProjectionStatus, Projections, Projector, RuntimeOptions,
 };

@@ -131,6 +131,104 @@ async fn rebuild_over_http_then_verify_finds_nothing(backend: Backend) {
         .assert_problem(403, "forbidden");
 }
 
+/// The probe's H1: two manual invoices of 2^62 for one account overflowed its balance, stopped
+/// the summary for every account (503 on reads and on the test clock) while verification still
+/// said 0 mismatches. Now such an amount is refused, invoices at the bound project, and a
+/// projection that does stop is reported failed, over HTTP and by the CLI (exit 2).
+async fn amounts_beyond_the_bound_are_refused_and_a_failed_projection_is_not_verified(
+    backend: Backend,
+) {
+    let db = TestDatabase::create(backend).await;
+    let server = Server::on(&db.url, &["--test-clock"]);
+    let api = Api::admin(&server.base_url);
+    let secret = api
+        .post("/v1/admin/api-keys", json!({"role": "service"}))
+        .await
+        .str("secret");
+    let service = Api::with_key(&server.base_url, Some(&secret));
+    let invoice = |unit_amount: i64| {
+        json!({"account_id": "acct_big", "currency": "usd",
+               "lines": [{"description": "Manual", "quantity": 1, "unit_amount": unit_amount}]})
+    };
+    for _ in 0..2 {
+        let refused = service
+            .post("/v1/invoices", invoice(4_611_686_018_427_387_904))
+            .await;
+        refused.assert_problem(422, "validation_failed");
+        assert!(
+            refused.body.to_string().contains("lines[0].unit_amount"),
+            "{:#}",
+            refused.body
+        );
+    }
+    let mut position = 0;
+    let mut issued_id = String::new();
+    for _ in 0..2 {
+        let issued = service
+            .post("/v1/invoices", invoice(1_000_000_000_000_000))
+            .await;
+        issued.assert_status(201);
+        position = issued.body["position"].as_i64().unwrap();
+        issued_id = issued.str("aggregate_id");
+    }
+    let beyond = 1_000_000_000_000_001_i64;
+    for (action, body) in [
+        (
+            "record-payment",
+            json!({"amount": beyond, "payment_ref": "wire_1"}),
+        ),
+        ("refund", json!({"amount": beyond, "reason": "duplicate"})),
+    ] {
+        service
+            .post(&format!("/v1/invoices/{issued_id}/{action}"), body)
+            .await
+            .assert_problem(422, "validation_failed");
+    }
+    let summary = api
+        .get(&format!(
+            "/v1/accounts/acct_big/summary?min_position={position}"
+        ))
+        .await;
+    summary.assert_status(200);
+    assert_eq!(
+        summary.body["balance_due"],
+        json!({"amount": 2_000_000_000_000_000_i64, "currency": "usd"})
+    );
+    api.post("/v1/test-clock/advance", json!({"seconds": 86_400}))
+        .await
+        .assert_status(200);
+    let report = api.post("/v1/admin/audit/verify", json!({})).await;
+    report.assert_status(200);
+    assert_eq!(
+        (&report.body["status"], &report.body["mismatches"]),
+        (&json!("verified"), &json!(0)),
+        "{:#}",
+        report.body
+    );
+    server.terminate();
+
+    // A projection that stopped at an event it cannot apply, as recorded by its worker.
+    tamper(
+        &db.url,
+        "UPDATE projection_status SET status = 'failed', failed_position = 3,
+                error = 'event at position 3: the balance due overflows'
+          WHERE name = 'account_summary'",
+    )
+    .await;
+    let unverified = run(&["audit", "verify"], &db.url);
+    let printed = String::from_utf8_lossy(&unverified.stdout);
+    assert_eq!(unverified.status.code(), Some(2), "{unverified:?}");
+    assert!(
+        printed.contains("account_summary: ")
+            && printed.contains("FAILED at position 3, not verified"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("0 mismatches; 1 FAILED, not verified"),
+        "{printed}"
+    );
+}
+
 fn run(args: &[&str], database_url: &str) -> std::process::Output {
     ledgerline()
         .args(args)
@@ -213,5 +311,6 @@ async fn the_cli_verifies_and_replays(backend: Backend) {
 
 infrastructure::on_both_backends!(
     rebuild_over_http_then_verify_finds_nothing,
+    amounts_beyond_the_bound_are_refused_and_a_failed_projection_is_not_verified,
     the_cli_verifies_and_replays,
 );

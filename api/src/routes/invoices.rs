@@ -34,8 +34,9 @@ pub struct IssueInvoiceBody {
 pub struct LineBody {
     description: String,
     quantity: u32,
-    /// Minor units of the invoice's currency.
-    #[schema(minimum = 0)]
+    /// Minor units of the invoice's currency; the line's amount (`quantity × unit_amount`) and
+    /// the invoice's total are at most 10^15 too.
+    #[schema(minimum = 0, maximum = 1e15)]
     unit_amount: i64,
 }
 
@@ -43,7 +44,7 @@ pub struct LineBody {
 #[serde(deny_unknown_fields)]
 pub struct RecordPaymentBody {
     /// Minor units of the invoice's currency.
-    #[schema(minimum = 1)]
+    #[schema(minimum = 1, maximum = 1e15)]
     amount: i64,
     payment_ref: String,
 }
@@ -62,7 +63,7 @@ pub struct RecordFailureBody {
 #[serde(deny_unknown_fields)]
 pub struct RefundBody {
     /// Minor units of the invoice's currency.
-    #[schema(minimum = 1)]
+    #[schema(minimum = 1, maximum = 1e15)]
     amount: i64,
     reason: String,
 }

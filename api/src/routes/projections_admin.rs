@@ -173,6 +173,11 @@ pub async fn verify(
     let report = projections::rebuild::verify(&state.store, state.projections.read_models())
         .await
         .map_err(read_model_error)?;
-    tracing::info!(mismatches = report.mismatches, "read models verified");
+    tracing::info!(
+        status = ?report.status,
+        mismatches = report.mismatches,
+        failed = report.failed,
+        "read models verified"
+    );
     Ok(Json(report))
 }

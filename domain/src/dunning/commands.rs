@@ -96,6 +96,7 @@ impl DunningCase {
                             "must be greater than zero",
                         ));
                     }
+                    amount_due.check_bound("amount_due")?;
                     require_text("failure_reason", &failure_reason, 500)?;
                     require_text("failure_code", &failure_code, 64)?;
                     let Deadlines {

@@ -146,8 +146,9 @@ fn issue(
             ));
         }
     }
-    // Refuses a line in another currency than the invoice's.
+    // Refuses a line in another currency than the invoice's, and a total beyond the bound.
     let total = Money::sum(&currency, lines.iter().map(|line| &line.amount))?;
+    total.check_bound("total")?;
     let due_at = due_at.unwrap_or(now);
     if due_at < now {
         return Err(DomainError::invalid(
@@ -196,8 +197,9 @@ impl IssuedInvoice {
         }
     }
 
-    /// A positive amount in the invoice's currency.
+    /// A positive amount within the bound, in the invoice's currency.
     fn check_amount(&self, amount: &Money) -> Result<(), DomainError> {
+        amount.check_bound("amount")?;
         if amount.currency != self.currency {
             return Err(MoneyError::CurrencyMismatch {
                 left: self.currency.clone(),

@@ -1,10 +1,10 @@
 //! Invoice lines: what is charged, how many, at what unit price. The amount is always
-//! `quantity × unit_amount`, computed with checked arithmetic.
+//! `quantity × unit_amount`, computed with checked arithmetic, and within [`MAX_AMOUNT`].
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{DomainError, ValidationError};
-use crate::money::{Money, MoneyError};
+use crate::money::{Money, MAX_AMOUNT};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -25,7 +25,8 @@ pub struct InvoiceLine {
 }
 
 impl InvoiceLine {
-    /// A line of `quantity ≥ 1` at a non-negative `unit_amount`, with a non-empty description.
+    /// A line of `quantity ≥ 1` at a non-negative `unit_amount`, with a non-empty description,
+    /// whose amount is at most [`MAX_AMOUNT`].
     pub fn new(
         description: impl Into<String>,
         kind: LineKind,
@@ -42,9 +43,16 @@ impl InvoiceLine {
         if unit_amount.is_negative() {
             return Err(ValidationError::new("unit_amount", "must not be negative").into());
         }
-        let amount = unit_amount
-            .checked_mul(i64::from(quantity))
-            .map_err(|_: MoneyError| MoneyError::Overflow)?;
+        unit_amount.check_bound("unit_amount")?;
+        let amount = match unit_amount.checked_mul(i64::from(quantity)) {
+            Ok(amount) if amount.check_bound("amount").is_ok() => amount,
+            _ => {
+                let reason = format!(
+                    "quantity × unit_amount is beyond the limit of {MAX_AMOUNT} minor units"
+                );
+                return Err(ValidationError::new("amount", reason).into());
+            }
+        };
         Ok(Self {
             description,
             kind,
@@ -71,9 +79,21 @@ mod tests {
         assert!(InvoiceLine::new("", LineKind::Manual, 1, usd(1)).is_err());
         assert!(InvoiceLine::new("x", LineKind::Manual, 0, usd(1)).is_err());
         assert!(InvoiceLine::new("x", LineKind::Manual, 1, usd(-1)).is_err());
-        assert!(matches!(
-            InvoiceLine::new("x", LineKind::Manual, u32::MAX, usd(i64::MAX)),
-            Err(DomainError::Money(MoneyError::Overflow))
-        ));
+    }
+
+    #[test]
+    fn a_line_is_bounded_by_its_unit_amount_and_its_amount() {
+        assert!(InvoiceLine::new("x", LineKind::Manual, 1, usd(MAX_AMOUNT)).is_ok());
+        assert!(InvoiceLine::new("x", LineKind::Manual, 1_000, usd(MAX_AMOUNT / 1_000)).is_ok());
+        let refused_field =
+            |quantity, unit| match InvoiceLine::new("x", LineKind::Manual, quantity, usd(unit)) {
+                Err(DomainError::Invalid(invalid)) => invalid.field,
+                other => panic!("{quantity} × {unit} gave {other:?}"),
+            };
+        assert_eq!(refused_field(1, MAX_AMOUNT + 1), "unit_amount");
+        // The probe's amount: two of these overflowed an account's balance.
+        assert_eq!(refused_field(1, 4_611_686_018_427_387_904), "unit_amount");
+        assert_eq!(refused_field(2, MAX_AMOUNT / 2 + 1), "amount");
+        assert_eq!(refused_field(u32::MAX, MAX_AMOUNT), "amount");
     }
 }

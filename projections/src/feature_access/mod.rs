@@ -67,8 +67,7 @@ impl Projector for FeatureAccessProjector {
                 folded
                     .entry(event.account_id.clone())
                     .or_default()
-                    .apply(&event.account_id, change)
-                    .map_err(|reason| event.error(reason))?;
+                    .apply(&event.account_id, change);
             }
         }
         let (mut changed_accounts, mut changed_features) = (Vec::new(), Vec::new());

@@ -39,9 +39,8 @@ pub struct AccountAccess {
 }
 
 impl AccountAccess {
-    /// Applies `event` to the rows of `account_id`. Fails only on a usage total that does not fit
-    /// a column.
-    pub fn apply(&mut self, account_id: &str, event: &EntitlementsEvent) -> Result<(), String> {
+    /// Applies `event` to the rows of `account_id`.
+    pub fn apply(&mut self, account_id: &str, event: &EntitlementsEvent) {
         use EntitlementsEvent as E;
         if let E::EntitlementsEnabled {
             plan_id,
@@ -62,15 +61,15 @@ impl AccountAccess {
                 period_start: start,
                 period_end: end,
             });
-            self.grant(account_id, features, limits)?;
+            self.grant(account_id, features, limits);
             if new_period {
                 self.reset_usage();
             }
-            return Ok(());
+            return;
         }
         // As in the aggregate, nothing but enabling counts before entitlements exist.
         let Some(account) = &mut self.account else {
-            return Ok(());
+            return;
         };
         let set_status = |account: &mut AccessAccountRow, status| {
             account.status = entitlement_status(status).to_owned()
@@ -84,14 +83,13 @@ impl AccountAccess {
                 ..
             } => {
                 account.plan_id = plan_id.to_string();
-                self.grant(account_id, features, limits)?;
+                self.grant(account_id, features, limits);
             }
             E::EntitlementsSuspended { .. } => set_status(account, EntitlementStatus::Suspended),
             E::EntitlementsRestored { .. } => set_status(account, EntitlementStatus::Enabled),
             E::EntitlementsRevoked { .. } => set_status(account, EntitlementStatus::Revoked),
             E::UsageRecorded { feature, used, .. } => {
-                let used = count(*used)?;
-                self.feature_mut(account_id, feature.as_str()).used = used;
+                self.feature_mut(account_id, feature.as_str()).used = count(*used);
             }
             E::UsageReset { period, .. } => {
                 (account.period_start, account.period_end) = period_columns(period);
@@ -99,7 +97,6 @@ impl AccountAccess {
             }
             E::CommitmentAdded { .. } | E::CommitmentReleased { .. } => {}
         }
-        Ok(())
     }
 
     /// The plan now grants exactly `features`; features it no longer grants keep their row
@@ -109,7 +106,7 @@ impl AccountAccess {
         account_id: &str,
         features: &BTreeSet<FeatureKey>,
         limits: &BTreeMap<FeatureKey, Limit>,
-    ) -> Result<(), String> {
+    ) {
         for feature in features {
             self.feature_mut(account_id, feature.as_str());
         }
@@ -119,12 +116,12 @@ impl AccountAccess {
             .collect();
         for row in self.features.values_mut() {
             row.in_plan = features.iter().any(|f| f.as_str() == row.feature);
-            row.limit_units = match limits.get(row.feature.as_str()).copied().flatten() {
-                Some(units) => Some(count(units)?),
-                None => None,
-            };
+            row.limit_units = limits
+                .get(row.feature.as_str())
+                .copied()
+                .flatten()
+                .map(count);
         }
-        Ok(())
     }
 
     fn reset_usage(&mut self) {
@@ -197,10 +194,10 @@ mod tests {
     #[test]
     fn nothing_but_enabling_counts_before_entitlements_exist() {
         let mut access = AccountAccess::default();
-        access.apply("acct_1", &usage(3)).unwrap();
+        access.apply("acct_1", &usage(3));
         assert_eq!(access, AccountAccess::default());
-        access.apply("acct_1", &enabled()).unwrap();
-        access.apply("acct_1", &usage(3)).unwrap();
+        access.apply("acct_1", &enabled());
+        access.apply("acct_1", &usage(3));
         let projects = &access.features["projects"];
         assert_eq!(
             (projects.in_plan, projects.limit_units, projects.used),
@@ -209,9 +206,10 @@ mod tests {
     }
 
     #[test]
-    fn a_usage_total_beyond_the_column_stops_the_projection_rather_than_wrap() {
+    fn a_usage_total_beyond_the_column_is_stored_at_its_limit_rather_than_wrap_or_stop() {
         let mut access = AccountAccess::default();
-        access.apply("acct_1", &enabled()).unwrap();
-        assert!(access.apply("acct_1", &usage(u64::MAX)).is_err());
+        access.apply("acct_1", &enabled());
+        access.apply("acct_1", &usage(u64::MAX));
+        assert_eq!(access.features["projects"].used, i64::MAX);
     }
 }

@@ -14,5 +14,6 @@ pub(crate) use scratch::listened;
 pub use scratch::ReplayProgress;
 pub use swap::{shadow_name, PreparedRebuild, Rebuild};
 pub use verify::{
-    verify, Mismatch, MismatchKind, ProjectionReport, VerifyReport, EXAMPLES_PER_PROJECTION,
+    verify, Mismatch, MismatchKind, ProjectionReport, VerifyReport, VerifyStatus,
+    EXAMPLES_PER_PROJECTION,
 };

@@ -170,15 +170,24 @@ pub struct RecordedStatus {
     pub updated_at: String,
 }
 
+const STATUS: &str =
+    "SELECT status, error, failed_position, updated_at FROM projection_status WHERE name = $1";
+
 /// The status the active worker of `name` last recorded, in any process.
 pub async fn recorded_status(
     store: &Store,
     name: &str,
 ) -> Result<Option<RecordedStatus>, ProjectionError> {
     Ok(ReadPool::of(store)
-        .fetch_optional(
-            "SELECT status, error, failed_position, updated_at FROM projection_status WHERE name = $1",
-            &[name.into()],
-        )
+        .fetch_optional(STATUS, &[name.into()])
         .await?)
+}
+
+/// `name`'s recorded status as `tx` sees it (verification reads it in its snapshot).
+pub(crate) async fn recorded_status_in(
+    tx: &mut ProjectionTx,
+    name: &str,
+) -> Result<Option<RecordedStatus>, ProjectionError> {
+    let rows: Vec<RecordedStatus> = tx.fetch_all(STATUS, &[name.into()]).await?;
+    Ok(rows.into_iter().next())
 }

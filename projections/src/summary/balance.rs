@@ -4,6 +4,9 @@
 //! Invoice events name the account only at issue, and a balance sums invoices a batch may not
 //! touch, so the summary keeps its own per-invoice amounts in `account_summary_invoices`, written
 //! in its own transactions (the invoices read model's table runs at another checkpoint).
+//!
+//! The arithmetic never fails: an account may have any number of invoices, so their sum is taken
+//! in `i128` and a balance beyond the `bigint` column is stored at its limit (see projections.md).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -26,14 +29,13 @@ pub(super) struct InvoiceDue {
 }
 
 impl InvoiceDue {
-    fn apply(&mut self, event: &InvoiceEvent) -> Result<(), String> {
+    fn apply(&mut self, event: &InvoiceEvent) {
         use InvoiceEvent as E;
         match event {
+            // Saturates rather than fails: the domain keeps both far inside the range, and a
+            // history written before its bound must not stop the summary for every account.
             E::PaymentRecorded { amount, .. } => {
-                self.amount_due = self
-                    .amount_due
-                    .checked_sub(amount.amount)
-                    .ok_or("the amount due overflows")?;
+                self.amount_due = self.amount_due.saturating_sub(amount.amount)
             }
             E::PaymentFailed { amount_due, .. } => self.amount_due = amount_due.amount,
             E::InvoicePaid { .. }
@@ -46,7 +48,6 @@ impl InvoiceDue {
             | E::OverpaymentRefunded { .. }
             | E::OverpaymentRefundFailed { .. } => {}
         }
-        Ok(())
     }
 }
 
@@ -90,8 +91,7 @@ pub(super) async fn record(
         folded
             .get_mut(&change.invoice_id)
             .ok_or_else(|| change.error("no InvoiceIssued precedes it"))?
-            .apply(&change.event)
-            .map_err(|reason| change.error(reason))?;
+            .apply(&change.event);
     }
     let accounts = folded.values().map(|due| due.account_id.clone()).collect();
     let changed: Vec<Vec<Param>> = folded
@@ -134,20 +134,23 @@ pub(super) async fn invoices_of(
 /// The balance due: the sum of the amounts due in the subscription's currency or, for an account
 /// without a subscription, in the first (alphabetically) of its invoices' currencies. A function
 /// of the account's state alone, so any split of the log into batches gives the same balance.
-/// Amounts in other currencies cannot be added to it and are left out.
+/// Amounts in other currencies cannot be added to it and are left out. Summed in `i128`, which
+/// no count of `i64` amounts a log can hold overflows; a sum beyond `i64` is stored at the
+/// nearest `i64` limit instead of stopping the projection.
 pub(super) fn balance(
     subscription_currency: Option<&str>,
     invoices: &[InvoiceDue],
-) -> Result<(i64, Option<String>), String> {
+) -> (i64, Option<String>) {
     let currency = subscription_currency
         .map(str::to_owned)
         .or_else(|| invoices.iter().map(|due| due.currency.clone()).min());
-    let amount = invoices
+    let sum: i128 = invoices
         .iter()
         .filter(|due| Some(&due.currency) == currency.as_ref())
-        .try_fold(0i64, |sum, due| sum.checked_add(due.amount_due))
-        .ok_or("the balance due overflows")?;
-    Ok((amount, currency))
+        .map(|due| i128::from(due.amount_due))
+        .sum();
+    let amount = i64::try_from(sum).unwrap_or(if sum > 0 { i64::MAX } else { i64::MIN });
+    (amount, currency)
 }
 
 #[cfg(test)]
@@ -171,23 +174,39 @@ mod tests {
             due("usd", 100),
             due("usd", 0),
         ];
-        assert_eq!(
-            balance(Some("usd"), &invoices),
-            Ok((2000, Some("usd".into())))
-        );
-        assert_eq!(balance(Some("gbp"), &invoices), Ok((0, Some("gbp".into()))));
+        assert_eq!(balance(Some("usd"), &invoices), (2000, Some("usd".into())));
+        assert_eq!(balance(Some("gbp"), &invoices), (0, Some("gbp".into())));
     }
 
     #[test]
     fn without_a_subscription_the_first_invoice_currency_counts() {
         let invoices = [due("usd", 1900), due("eur", 500)];
-        assert_eq!(balance(None, &invoices), Ok((500, Some("eur".into()))));
-        assert_eq!(balance(None, &[]), Ok((0, None)));
+        assert_eq!(balance(None, &invoices), (500, Some("eur".into())));
+        assert_eq!(balance(None, &[]), (0, None));
     }
 
     #[test]
-    fn an_overflowing_balance_is_an_error_not_a_wrap() {
-        let invoices = [due("usd", i64::MAX), due("usd", 1)];
-        assert!(balance(Some("usd"), &invoices).is_err());
+    fn a_balance_beyond_the_column_is_stored_at_its_limit_never_wrapped() {
+        // The probe's two manual invoices of 2^62 each: 2^63 does not fit an i64.
+        let probe = [due("usd", 1 << 62), due("usd", 1 << 62)];
+        assert_eq!(balance(Some("usd"), &probe).0, i64::MAX);
+        let credits = [due("usd", i64::MIN), due("usd", -1)];
+        assert_eq!(balance(Some("usd"), &credits).0, i64::MIN);
+        // Exact as long as the sum fits, whatever the partial sums do.
+        let back_in_range = [due("usd", i64::MAX), due("usd", 1), due("usd", -2)];
+        assert_eq!(balance(Some("usd"), &back_in_range).0, i64::MAX - 1);
+    }
+
+    #[test]
+    fn a_payment_beyond_what_is_due_saturates_instead_of_failing() {
+        let mut invoice = due("usd", i64::MIN + 1);
+        let payment = InvoiceEvent::PaymentRecorded {
+            amount: domain::Money::new(2, domain::Currency::parse("usd").unwrap()),
+            payment_ref: "wire_1".into(),
+            amount_paid: domain::Money::new(2, domain::Currency::parse("usd").unwrap()),
+            at: chrono::DateTime::UNIX_EPOCH,
+        };
+        invoice.apply(&payment);
+        assert_eq!(invoice.amount_due, i64::MIN);
     }
 }

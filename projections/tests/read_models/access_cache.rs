@@ -107,12 +107,7 @@ async fn a_rebuild_empties_the_cache(backend: Backend) {
     .await;
     eventually_used(&models, acct, "projects", 999).await;
 
-    let model = projections
-        .read_models()
-        .iter()
-        .find(|model| model.name() == FeatureAccessProjector::NAME)
-        .unwrap()
-        .clone();
+    let model = read_model(&projections, FeatureAccessProjector::NAME);
     Rebuild::claim(h.store.clone(), model)
         .await
         .unwrap()

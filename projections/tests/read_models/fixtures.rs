@@ -5,9 +5,11 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use application::claims::UniqueClaim;
 use application::event_log::{Append, EventLog, EventMetadata, LogCursor, NewEvent, StoredEvent};
-use application::{CommandBus, CommandContext};
+use application::{CommandBus, CommandContext, DispatchError};
 use chrono::{DateTime, Utc};
+use cqrs_es::{Aggregate, DomainEvent};
 use domain::dunning::{DunningCase, DunningCommand, DunningPolicy};
 use domain::entitlements::{Entitlements, EntitlementsCommand, UsageId};
 use domain::invoice::{Invoice, InvoiceCommand, InvoiceLine, LineKind};
@@ -19,7 +21,7 @@ use domain::{
 use infrastructure::changes::ChangeFeed;
 use infrastructure::testing::{Backend, TestDatabase};
 use infrastructure::Store;
-use projections::{Projections, ReadModels, RuntimeOptions, SummaryView};
+use projections::{Projections, ReadModelProjector, ReadModels, RuntimeOptions, SummaryView};
 use uuid::Uuid;
 
 /// Long enough for a loaded CI machine; a test that waits this long has failed anyway.
@@ -272,17 +274,65 @@ impl Harness {
             payload: serde_json::json!({"TrialStarted": {"poison": true}}),
             metadata: metadata(),
         };
+        self.append_raw("subscription", &Uuid::new_v4().to_string(), vec![poison])
+            .await
+    }
+
+    /// Appends `events` to a new stream without asking its aggregate: what a log written
+    /// before a rule existed holds. Returns the position of the last one.
+    pub async fn append_unchecked<E: DomainEvent>(
+        &self,
+        aggregate_type: &str,
+        aggregate_id: &str,
+        events: Vec<E>,
+    ) -> i64 {
+        let events = events
+            .into_iter()
+            .map(|event| NewEvent {
+                event_type: event.event_type(),
+                event_version: event.event_version(),
+                payload: serde_json::to_value(&event).unwrap(),
+                metadata: metadata(),
+            })
+            .collect();
+        self.append_raw(aggregate_type, aggregate_id, events).await
+    }
+
+    async fn append_raw(
+        &self,
+        aggregate_type: &str,
+        aggregate_id: &str,
+        events: Vec<NewEvent>,
+    ) -> i64 {
         let append = Append {
-            aggregate_type: "subscription".into(),
-            aggregate_id: Uuid::new_v4().to_string(),
+            aggregate_type: aggregate_type.into(),
+            aggregate_id: aggregate_id.into(),
             expected_version: 0,
-            events: vec![poison],
+            events,
             snapshot: None,
             command: None,
             claims: Default::default(),
         };
-        let record = self.store.append(append).await.expect("append the poison");
-        record.position.expect("one event appended")
+        let record = self.store.append(append).await.expect("append");
+        record.position.expect("appended")
+    }
+
+    /// Executes `command` when the domain accepts it: the position of its last event, `None`
+    /// when it was refused or appended nothing.
+    pub async fn try_execute<A>(&self, id: &str, command: A::Command) -> Option<i64>
+    where
+        A: UniqueClaim + Aggregate<Services = BillingServices>,
+        A::Command: Clone + serde::Serialize,
+    {
+        match self
+            .bus
+            .execute::<A>(id, command, &self.services, &context())
+            .await
+        {
+            Ok(executed) => executed.record.position,
+            Err(DispatchError::Rejected(_) | DispatchError::ClaimTaken(_)) => None,
+            Err(other) => panic!("not a refusal: {other}"),
+        }
     }
 }
 
@@ -310,6 +360,23 @@ pub async fn busy_accounts(h: &Harness, prefix: &str, count: usize) -> i64 {
         }
     }
     last
+}
+
+/// The runtime of every read model, once it has applied `last`.
+pub async fn caught_up(h: &Harness, last: i64) -> Projections {
+    let projections = h.start(options(7));
+    projections.wait_for(last, PATIENCE).await.unwrap();
+    projections
+}
+
+/// The read model named `name` among those `projections` runs.
+pub fn read_model(projections: &Projections, name: &str) -> ReadModelProjector {
+    projections
+        .read_models()
+        .iter()
+        .find(|model| model.name() == name)
+        .unwrap_or_else(|| panic!("{name} is a read model"))
+        .clone()
 }
 
 /// Runs `sql` on the live database as an operator (or a defect) would, outside any projector.
@@ -370,6 +437,22 @@ pub async fn readable_log(store: &Store, count: usize) -> Vec<(LogCursor, Stored
     tokio::time::timeout(PATIENCE, read)
         .await
         .expect("the log becomes readable")
+}
+
+/// Waits until the event at `position` is readable (see [`readable_log`]).
+pub async fn readable_through(store: &Store, position: i64) {
+    let read = async {
+        while !whole_log(store)
+            .await
+            .iter()
+            .any(|(at, _)| at.position == position)
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(PATIENCE, read)
+        .await
+        .expect("the event becomes readable")
 }
 
 async fn whole_log(store: &Store) -> Vec<(LogCursor, StoredEvent)> {

@@ -4,6 +4,7 @@
 mod fixtures;
 mod instrumented;
 
+mod accepted_histories;
 mod access_cache;
 mod dunning_queue;
 mod exactly_once;

@@ -14,7 +14,7 @@ use projections::rebuild::{shadow_name, Rebuild};
 use projections::runtime::recorded_checkpoint;
 use projections::sql::ReadPool;
 use projections::summary::SummaryRow;
-use projections::{feature_access, invoices, summary, Projections};
+use projections::{feature_access, invoices, summary};
 
 use crate::fixtures::*;
 
@@ -54,12 +54,6 @@ async fn schema_names(store: &Store) -> Vec<String> {
     let mut names: Vec<String> = rows.into_iter().map(|row| row.name).collect();
     names.sort();
     names
-}
-
-async fn caught_up(h: &Harness, last: i64) -> Projections {
-    let projections = h.start(options(7));
-    projections.wait_for(last, PATIENCE).await.unwrap();
-    projections
 }
 
 async fn a_rebuild_gives_every_read_model_the_rows_it_had(backend: Backend) {

@@ -67,6 +67,14 @@ fn dunning_is_for_an_amount_actually_due() {
 }
 
 #[test]
+fn dunning_is_for_an_amount_within_the_bound() {
+    let amount = crate::money::MAX_AMOUNT + 1;
+    given_at(t0(), vec![])
+        .when(start_with(amount, "declined", "card_declined", false))
+        .then_expect_error(usd(amount).check_bound("amount_due").unwrap_err().into());
+}
+
+#[test]
 fn dunning_starts_from_a_stated_failure() {
     given_at(t0(), vec![])
         .when(start_with(4900, " ", "card_declined", false))

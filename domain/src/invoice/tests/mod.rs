@@ -1,5 +1,6 @@
 //! Given/when/then tests of the Invoice aggregate, one file per part of its life.
 
+mod amounts;
 mod closing;
 mod issue;
 mod overpayments;
