@@ -47,6 +47,11 @@ pub enum ServeError {
     Metrics(String),
     #[error("cannot install the admin key: {0}")]
     Keys(sqlx::Error),
+    #[error(
+        "the bootstrap admin key (key id `bootstrap-admin`) was revoked and stays revoked: \
+         unset LEDGERLINE_ADMIN_KEY and use an admin key made with `ledgerline keys create --role admin`"
+    )]
+    BootstrapRevoked,
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -145,10 +150,15 @@ async fn build_state(args: &ServeArgs) -> Result<AppState, ServeError> {
         None => Arc::new(system_clock),
     };
     match args.admin_key.as_deref().filter(|key| !key.is_empty()) {
-        Some(secret) => store
-            .install_bootstrap_admin(secret)
-            .await
-            .map_err(ServeError::Keys)?,
+        Some(secret) => {
+            let installed = store
+                .install_bootstrap_admin(secret)
+                .await
+                .map_err(ServeError::Keys)?;
+            if !installed {
+                return Err(ServeError::BootstrapRevoked);
+            }
+        }
         None => {
             tracing::info!("LEDGERLINE_ADMIN_KEY is not set; only stored API keys are accepted")
         }

@@ -140,9 +140,13 @@ async fn bad_reads_are_problem_json(backend: Backend) {
     api.get("/v1/accounts/nobody/summary?colour=red")
         .await
         .assert_problem(400, "invalid_request");
-    api.get("/v1/accounts/nobody/summary?min_position=424242")
+    api.get("/v1/accounts/nobody/summary?min_position=-1")
         .await
         .assert_problem(422, "validation_failed");
+    // Beyond the head: like any position not reached yet, so it tells nothing of the head.
+    api.get("/v1/accounts/nobody/summary?min_position=424242")
+        .await
+        .assert_problem(503, "stale_read");
     Api::with_key(&server.base_url, None)
         .get("/v1/accounts/nobody/features")
         .await

@@ -28,24 +28,51 @@ pub(crate) async fn fresh(
     projection: &str,
     min_position: Option<i64>,
 ) -> Result<(), ApiError> {
+    wait_for(state, &[projection], min_position).await
+}
+
+/// Waits until the event log holds `min_position`, if one was asked for: reads from the log
+/// itself (a resource by id, the audit) are at any position that exists.
+pub(crate) async fn fresh_log(state: &AppState, min_position: Option<i64>) -> Result<(), ApiError> {
+    wait_for(state, &[], min_position).await
+}
+
+/// A position the log does not hold yet is answered like one the read models have not reached:
+/// after the same bounded wait, 503 `stale_read`. Refusing it at once would let any caller (an
+/// account key too) find the head of the global log by trying positions.
+async fn wait_for(
+    state: &AppState,
+    projections: &[&str],
+    min_position: Option<i64>,
+) -> Result<(), ApiError> {
     let Some(position) = min_position else {
         return Ok(());
     };
     if position < 0 {
         return Err(ApiError::validation("min_position", "must be 0 or more"));
     }
-    state
-        .projections
-        .wait_for_projections(&[projection], position, FRESHNESS_TIMEOUT)
-        .await
-        .map_err(|error| match error {
-            ProjectionError::Stale { position, .. } => ApiError::StaleRead(position),
-            ProjectionError::UnknownPosition(position) => {
-                ApiError::validation("min_position", format!("no event has position {position}"))
-            }
-            other => read_model_error(other),
-        })
+    let wait = |timeout| {
+        state
+            .projections
+            .wait_for_projections(projections, position, timeout)
+    };
+    let result = match wait(FRESHNESS_TIMEOUT).await {
+        Err(ProjectionError::UnknownPosition(_)) => {
+            tokio::time::sleep(FRESHNESS_TIMEOUT).await;
+            wait(LAST_LOOK).await
+        }
+        result => result,
+    };
+    result.map_err(|error| match error {
+        ProjectionError::Stale { position, .. } | ProjectionError::UnknownPosition(position) => {
+            ApiError::StaleRead(position)
+        }
+        other => read_model_error(other),
+    })
 }
+
+/// How long a position the log lacked after the wait may still take to be applied.
+const LAST_LOOK: Duration = Duration::from_millis(100);
 
 /// Feature access is answered from this process's cache, unless the caller asked to read its
 /// own writes: then from the table, once the projector has applied them.
