@@ -6,7 +6,9 @@ use clap::Parser;
 mod audit_cli;
 mod auth;
 mod cli;
+mod connections;
 mod extract;
+mod head_limits;
 mod keys_cli;
 mod metrics;
 mod openapi;
@@ -16,6 +18,7 @@ mod retention;
 mod routes;
 mod server;
 mod state;
+mod strict_json;
 mod telemetry;
 
 use cli::{AuditCommand, Cli, Command};

@@ -57,8 +57,6 @@ pub enum ServeError {
         addr: SocketAddr,
         source: std::io::Error,
     },
-    #[error("the HTTP server failed: {0}")]
-    Serve(std::io::Error),
 }
 
 /// The router. Every route is registered once, through `routes!`, which mounts the handler and
@@ -121,7 +119,11 @@ pub fn router(state: AppState) -> Router {
         .route_layer(axum::middleware::from_fn(crate::metrics::track))
         .merge(crate::openapi::routes(&document))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(crate::head_limits::limit_head))
         .layer(axum::middleware::from_fn(request_id))
+        .layer(axum::middleware::from_fn(
+            crate::connections::close_after_refusal,
+        ))
         .with_state(state)
 }
 
@@ -221,10 +223,13 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     let sweep = crate::retention::spawn(state.store.clone(), args.idempotency_retention_hours);
     // Black-box tests and scripts read this line to learn the port when binding to port 0.
     tracing::info!("listening on http://{addr}");
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(ServeError::Serve)?;
+    crate::connections::serve(
+        listener,
+        router(state),
+        &args.connections.limits(),
+        shutdown,
+    )
+    .await;
     // The router and its clones of the state are gone: stop the workers cleanly (each finishes
     // its round or batch; projections record `stopped`). Timers first: they send commands.
     sweep.abort();

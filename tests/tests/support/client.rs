@@ -91,6 +91,21 @@ impl Api {
         self.send(request).await
     }
 
+    /// POST `body` with this `Content-Type` (none when empty).
+    pub async fn post_typed(&self, path: &str, content_type: &str, body: &'static str) -> Reply {
+        let mut request = self.client.post(self.url(path)).body(body);
+        if !content_type.is_empty() {
+            request = request.header("content-type", content_type);
+        }
+        self.send(request).await
+    }
+
+    /// GET with one extra header.
+    pub async fn get_with_header(&self, path: &str, name: &str, value: &str) -> Reply {
+        let request = self.client.get(self.url(path)).header(name, value);
+        self.send(request).await
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{}", self.base_url, path)
     }
