@@ -9,7 +9,7 @@ use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 use tracing::Instrument;
@@ -158,6 +158,15 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
         })
 }
 
+/// Middleware: refuses an invalid `Idempotency-Key` on every route, the same way, whether or not
+/// the route reads it.
+pub async fn check_idempotency_key(request: Request, next: Next) -> Response {
+    match idempotency_key(request.headers()) {
+        Ok(_) => next.run(request).await,
+        Err(error) => error.into_response(),
+    }
+}
+
 /// Everything about a command request other than its body: who, which request, which key.
 pub struct CommandRequest {
     pub principal: Principal,
@@ -232,6 +241,23 @@ impl FromRequestParts<crate::state::AppState> for PaymentRequest {
         CommandRequest::authorised(parts, state, Principal::require_payment_rights)
             .await
             .map(PaymentRequest)
+    }
+}
+
+/// An admin request (admin keys only) that may carry an `Idempotency-Key`: the POST routes
+/// that append no event ([`crate::replay`]).
+pub struct AdminRequest(pub CommandRequest);
+
+impl FromRequestParts<crate::state::AppState> for AdminRequest {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &crate::state::AppState,
+    ) -> Result<Self, ApiError> {
+        CommandRequest::authorised(parts, state, Principal::require_admin)
+            .await
+            .map(AdminRequest)
     }
 }
 

@@ -13,6 +13,7 @@ mod keys_cli;
 mod metrics;
 mod openapi;
 mod problem;
+mod replay;
 mod replay_cli;
 mod retention;
 mod routes;

@@ -119,6 +119,9 @@ pub fn router(state: AppState) -> Router {
         .route_layer(axum::middleware::from_fn(crate::metrics::track))
         .merge(crate::openapi::routes(&document))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(
+            crate::extract::check_idempotency_key,
+        ))
         .layer(axum::middleware::from_fn(crate::head_limits::limit_head))
         .layer(axum::middleware::from_fn(request_id))
         .layer(axum::middleware::from_fn(
