@@ -86,7 +86,7 @@ pub async fn stream(
     principal.require_global_read()?;
     check_aggregate_type(&aggregate_type)?;
     // The event log is the source of truth: it is always at least at any position a client saw.
-    fresh_log(&state, query.min_position).await?;
+    fresh_log(&state, &principal, query.min_position).await?;
     let limit = page_limit(query.limit)?;
     let after = match query.cursor.as_deref() {
         None => 0,

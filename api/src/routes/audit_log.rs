@@ -49,7 +49,7 @@ pub async fn events(
     Query(query): Query<LogQuery>,
 ) -> Result<Json<LogPage>, ApiError> {
     principal.require_global_read()?;
-    fresh_log(&state, query.min_position).await?;
+    fresh_log(&state, &principal, query.min_position).await?;
     let limit = page_limit(query.limit)?;
     // Positions are not the order on Postgres (see docs/event-log.md): a position is turned into
     // the reader's cursor at that event.

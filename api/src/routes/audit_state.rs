@@ -97,7 +97,7 @@ pub async fn state(
     Query(query): Query<StateQuery>,
 ) -> Result<Json<StateView>, ApiError> {
     principal.require_global_read()?;
-    fresh_log(&state, query.min_position).await?;
+    fresh_log(&state, &principal, query.min_position).await?;
     let as_of = query.as_of()?;
     state_as_of(&state.bus, &aggregate_type, &aggregate_id, as_of)
         .await?

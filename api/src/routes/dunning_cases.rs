@@ -93,7 +93,7 @@ pub async fn get_case(
     PathParam(id): PathParam<Uuid>,
     Query(query): Query<MinPosition>,
 ) -> Result<Json<DunningCaseView>, ApiError> {
-    fresh_log(&state, query.min_position).await?;
+    fresh_log(&state, &principal, query.min_position).await?;
     let case = state
         .bus
         .load::<DunningCase>(&id.to_string())

@@ -375,7 +375,7 @@ pub async fn get_invoice(
     PathParam(id): PathParam<Uuid>,
     Query(query): Query<MinPosition>,
 ) -> Result<Json<InvoiceView>, ApiError> {
-    fresh_log(&state, query.min_position).await?;
+    fresh_log(&state, &principal, query.min_position).await?;
     let invoice = state.bus.load::<Invoice>(&id.to_string()).await?.aggregate;
     // Another account's invoice answers exactly as an unknown id: nothing tells it exists.
     let not_found = || ApiError::NotFound("no such invoice".into());

@@ -357,10 +357,10 @@ pub async fn get_subscription(
     PathParam(id): PathParam<Uuid>,
     Query(query): Query<MinPosition>,
 ) -> Result<Json<SubscriptionView>, ApiError> {
-    fresh_log(&state, query.min_position).await?;
+    principal.require_global_read()?;
+    fresh_log(&state, &principal, query.min_position).await?;
     let loaded = state.bus.load::<Subscription>(&id.to_string()).await?;
     let s = loaded.aggregate;
-    principal.require_global_read()?;
     let (Some(account), Some(plan)) = (s.account_id(), s.plan_id()) else {
         return Err(ApiError::NotFound(format!("subscription {id} not found")));
     };
