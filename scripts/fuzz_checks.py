@@ -4,6 +4,7 @@ requests whose strings carry NUL or another control character (tab and newline a
 generated on purpose and must be refused with a 4xx, never stored, never a 5xx (issue #20, M1)."""
 
 import json
+import os
 
 import schemathesis
 from hypothesis import strategies as st
@@ -51,9 +52,30 @@ def flatmap_body(ctx, body):
     return _sometimes_poisoned(body, keys=True)
 
 
+# Ids of resources scripts/fuzz-api created: {"account_id": …, "<collection>": id, …}.
+SEEDED = json.loads(os.environ.get("FUZZ_IDS", "{}"))
+
+
+def _seeded(ctx, parameters):
+    """`parameters` naming the seeded resources of the route, where it has some."""
+    path = ctx.operation.path if ctx.operation is not None else ""
+    seeded = dict(parameters)
+    for name in seeded:
+        collection = path.split("/")[2] if path.count("/") >= 2 else ""
+        if name == "account_id" and "account_id" in SEEDED:
+            seeded[name] = SEEDED["account_id"]
+        elif name == "id" and SEEDED.get(collection):
+            seeded[name] = SEEDED[collection]
+    return seeded
+
+
 @schemathesis.hook
 def flatmap_path_parameters(ctx, parameters):
-    return _sometimes_poisoned(parameters, keys=False)
+    if not parameters:
+        return st.just(parameters)
+    return st.sampled_from([parameters, _seeded(ctx, parameters)]).flatmap(
+        lambda chosen: _sometimes_poisoned(chosen, keys=False)
+    )
 
 
 @schemathesis.hook
