@@ -25,14 +25,7 @@ async fn another_accounts_resources_look_like_random_ids(backend: Backend) {
     let db = TestDatabase::create(backend).await;
     let server = Server::on(&db.url, &[]);
     let admin = Api::admin(&server.base_url);
-    let started = admin
-        .post(
-            "/v1/subscriptions",
-            json!({"account_id": "acct_other", "plan_id": "starter"}),
-        )
-        .await;
-    started.assert_status(201);
-    let subscription = started.str("aggregate_id");
+    let subscription = admin.start_trial("acct_other", "starter").await;
     let issued = admin
         .post(
             "/v1/invoices",

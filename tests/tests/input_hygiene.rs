@@ -29,14 +29,7 @@ async fn control_characters_are_refused_at_parsing(backend: Backend) {
     let db = TestDatabase::create(backend).await;
     let server = Server::on(&db.url, &[]);
     let api = Api::admin(&server.base_url);
-    let started = api
-        .post(
-            "/v1/subscriptions",
-            json!({"account_id": "acct_ctl", "plan_id": "pro"}),
-        )
-        .await;
-    started.assert_status(201);
-    let subscription = started.str("aggregate_id");
+    let subscription = api.start_trial("acct_ctl", "pro").await;
     let before = events(&api).await;
     let invoice = "6f0c1c1e-0000-4000-8000-000000000001";
     let case = "6f0c1c1e-0000-4000-8000-000000000002";
@@ -107,14 +100,7 @@ async fn malformed_bodies_and_parameters_are_refused(backend: Backend) {
     let db = TestDatabase::create(backend).await;
     let server = Server::on(&db.url, &[]);
     let api = Api::admin(&server.base_url);
-    let started = api
-        .post(
-            "/v1/subscriptions",
-            json!({"account_id": "acct_l4", "plan_id": "pro"}),
-        )
-        .await;
-    started.assert_status(201);
-    let id = started.str("aggregate_id");
+    let id = api.start_trial("acct_l4", "pro").await;
     let add_seats = format!("/v1/subscriptions/{id}/add-seats");
 
     for content_type in ["text/plain", "application/x-www-form-urlencoded", ""] {

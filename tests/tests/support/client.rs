@@ -71,6 +71,18 @@ impl Api {
         self.send(self.client.delete(self.url(path))).await
     }
 
+    /// Starts a trial of `plan` for `account`; returns the subscription id.
+    pub async fn start_trial(&self, account: &str, plan: &str) -> String {
+        let started = self
+            .post(
+                "/v1/subscriptions",
+                serde_json::json!({"account_id": account, "plan_id": plan}),
+            )
+            .await;
+        started.assert_status(201);
+        started.str("aggregate_id")
+    }
+
     /// POST with an `Idempotency-Key`.
     pub async fn post_once(&self, path: &str, key: &str, body: Value) -> Reply {
         let request = self
