@@ -1,5 +1,6 @@
-//! Request extraction that answers in problem+json: JSON bodies (unknown fields refused), the
-//! `Idempotency-Key` and `X-Request-Id` headers, and query strings.
+//! Request extraction that answers in problem+json: JSON bodies (strict: `application/json`, one
+//! object, unique keys, no control characters, unknown fields refused), the `Idempotency-Key` and
+//! `X-Request-Id` headers, query strings and path parameters (no control characters either).
 
 use application::event_log::CommandKey;
 use application::CommandContext;
