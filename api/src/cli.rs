@@ -156,6 +156,51 @@ pub struct ServeArgs {
         value_parser = clap::value_parser!(u32).range(24..=MAX_RETENTION_HOURS)
     )]
     pub idempotency_retention_hours: u32,
+
+    #[command(flatten)]
+    pub connections: ConnectionArgs,
+}
+
+/// How long and how many connections a client may hold (docs/operations.md).
+#[derive(Debug, Args)]
+pub struct ConnectionArgs {
+    /// Seconds a connection may take to send a request's headers, counted from when it starts
+    /// waiting for the request: an idle keep-alive connection is closed after this long too.
+    #[arg(
+        long,
+        env = "LEDGERLINE_HEADER_READ_TIMEOUT_SECS",
+        default_value_t = 10,
+        value_parser = clap::value_parser!(u64).range(1..=3600)
+    )]
+    pub header_read_timeout_secs: u64,
+
+    /// Seconds a request body may take to arrive once the server reads it (408 after).
+    #[arg(
+        long,
+        env = "LEDGERLINE_BODY_READ_TIMEOUT_SECS",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..=3600)
+    )]
+    pub body_read_timeout_secs: u64,
+
+    /// Connections served at once; more wait until one closes.
+    #[arg(
+        long,
+        env = "LEDGERLINE_MAX_CONNECTIONS",
+        default_value_t = 1024,
+        value_parser = clap::value_parser!(u32).range(1..=1_000_000)
+    )]
+    pub max_connections: u32,
+}
+
+impl ConnectionArgs {
+    pub fn limits(&self) -> crate::connections::ConnectionLimits {
+        crate::connections::ConnectionLimits {
+            header_read_timeout: std::time::Duration::from_secs(self.header_read_timeout_secs),
+            body_read_timeout: std::time::Duration::from_secs(self.body_read_timeout_secs),
+            max_connections: self.max_connections as usize,
+        }
+    }
 }
 
 /// Ten years: a bound that keeps the cutoff arithmetic far from overflow.
@@ -206,6 +251,21 @@ mod tests {
         match Cli::try_parse_from(args)?.command {
             Command::Serve(args) => Ok(args),
             other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn connection_limits_have_defaults_and_refuse_zero() {
+        let limits = serve(&[]).unwrap().connections.limits();
+        assert_eq!(limits.header_read_timeout.as_secs(), 10);
+        assert_eq!(limits.body_read_timeout.as_secs(), 30);
+        assert_eq!(limits.max_connections, 1024);
+        for flag in [
+            "--header-read-timeout-secs",
+            "--body-read-timeout-secs",
+            "--max-connections",
+        ] {
+            assert!(serve(&[flag, "0"]).is_err(), "{flag} 0 was accepted");
         }
     }
 

@@ -21,6 +21,18 @@ pub enum ApiError {
     /// 413 `payload_too_large`: the body exceeds the limit.
     #[error("the request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
+    /// 408 `request_timeout`: the body did not arrive within the body-read timeout.
+    #[error("the request body did not arrive in time")]
+    RequestTimeout,
+    /// 414 `uri_too_long`.
+    #[error("the request URI is longer than {0} bytes")]
+    UriTooLong(usize),
+    /// 415 `unsupported_media_type`: a body that is not `application/json`.
+    #[error("the request body must be application/json")]
+    UnsupportedMediaType,
+    /// 431 `request_header_fields_too_large`.
+    #[error("the request headers are larger than {0} bytes or more than {1} fields")]
+    HeadersTooLarge(usize, usize),
     /// 401 `unauthorized`: no key, or an unknown one.
     #[error("{0}")]
     Unauthorized(&'static str),
@@ -65,6 +77,10 @@ impl ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            ApiError::UriTooLong(_) => StatusCode::URI_TOO_LONG,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::HeadersTooLarge(..) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
@@ -82,6 +98,10 @@ impl ApiError {
             ApiError::InvalidRequest(_) => "invalid_request",
             ApiError::Validation { .. } => "validation_failed",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
+            ApiError::RequestTimeout => "request_timeout",
+            ApiError::UriTooLong(_) => "uri_too_long",
+            ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::HeadersTooLarge(..) => "request_header_fields_too_large",
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::Forbidden => "forbidden",
             ApiError::NotFound(_) => "not_found",

@@ -47,13 +47,16 @@ pub enum ServeError {
     Metrics(String),
     #[error("cannot install the admin key: {0}")]
     Keys(sqlx::Error),
+    #[error(
+        "the bootstrap admin key (key id `bootstrap-admin`) was revoked and stays revoked: \
+         unset LEDGERLINE_ADMIN_KEY and use an admin key made with `ledgerline keys create --role admin`"
+    )]
+    BootstrapRevoked,
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
         source: std::io::Error,
     },
-    #[error("the HTTP server failed: {0}")]
-    Serve(std::io::Error),
 }
 
 /// The router. Every route is registered once, through `routes!`, which mounts the handler and
@@ -116,7 +119,14 @@ pub fn router(state: AppState) -> Router {
         .route_layer(axum::middleware::from_fn(crate::metrics::track))
         .merge(crate::openapi::routes(&document))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(
+            crate::extract::check_idempotency_key,
+        ))
+        .layer(axum::middleware::from_fn(crate::head_limits::limit_head))
         .layer(axum::middleware::from_fn(request_id))
+        .layer(axum::middleware::from_fn(
+            crate::connections::close_after_refusal,
+        ))
         .with_state(state)
 }
 
@@ -145,10 +155,15 @@ async fn build_state(args: &ServeArgs) -> Result<AppState, ServeError> {
         None => Arc::new(system_clock),
     };
     match args.admin_key.as_deref().filter(|key| !key.is_empty()) {
-        Some(secret) => store
-            .install_bootstrap_admin(secret)
-            .await
-            .map_err(ServeError::Keys)?,
+        Some(secret) => {
+            let installed = store
+                .install_bootstrap_admin(secret)
+                .await
+                .map_err(ServeError::Keys)?;
+            if !installed {
+                return Err(ServeError::BootstrapRevoked);
+            }
+        }
         None => {
             tracing::info!("LEDGERLINE_ADMIN_KEY is not set; only stored API keys are accepted")
         }
@@ -212,10 +227,13 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     let sweep = crate::retention::spawn(state.store.clone(), args.idempotency_retention_hours);
     // Black-box tests and scripts read this line to learn the port when binding to port 0.
     tracing::info!("listening on http://{addr}");
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(ServeError::Serve)?;
+    crate::connections::serve(
+        listener,
+        router(state),
+        &args.connections.limits(),
+        shutdown,
+    )
+    .await;
     // The router and its clones of the state are gone: stop the workers cleanly (each finishes
     // its round or batch; projections record `stopped`). Timers first: they send commands.
     sweep.abort();

@@ -107,15 +107,18 @@ impl Store {
         Ok(NewApiKey { record, secret })
     }
 
-    /// Installs (or replaces) the bootstrap admin key from its secret.
-    pub async fn install_bootstrap_admin(&self, secret: &str) -> Result<(), sqlx::Error> {
+    /// Installs (or replaces the secret of) the bootstrap admin key. A revoked bootstrap key
+    /// stays revoked: then nothing changes and the answer is `false`.
+    pub async fn install_bootstrap_admin(&self, secret: &str) -> Result<bool, sqlx::Error> {
         let sql = "INSERT INTO api_keys (key_id, digest, role, account_id, created_at)
                    VALUES ($1, $2, 'admin', NULL, $3)
-                   ON CONFLICT (key_id) DO UPDATE SET digest = EXCLUDED.digest, revoked_at = NULL";
+                   ON CONFLICT (key_id) DO UPDATE SET digest = EXCLUDED.digest
+                   WHERE api_keys.revoked_at IS NULL";
         // Replacing the secret retires the old one, which other processes may have cached.
-        self.change_keys(sql, &[BOOTSTRAP_ADMIN_ID, &digest(secret), &now()])
+        let changed = self
+            .change_keys(sql, &[BOOTSTRAP_ADMIN_ID, &digest(secret), &now()])
             .await?;
-        Ok(())
+        Ok(changed == 1)
     }
 
     /// The live (not revoked) key whose secret is `secret`.

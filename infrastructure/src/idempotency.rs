@@ -36,3 +36,76 @@ impl Store {
         Ok(purged)
     }
 }
+
+/// Who holds a request's `Idempotency-Key`, on a route that appends no event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestClaim {
+    /// This request: it runs, then stores its answer or releases the key.
+    Won,
+    /// An earlier request, with its fingerprint and its stored answer (`None` while it runs).
+    Held {
+        fingerprint: String,
+        reply: Option<String>,
+    },
+}
+
+impl Store {
+    /// Claims `command_id` for a request on `route` that appends no event, in the `commands`
+    /// table where command requests record theirs, so a key names one request on any route.
+    pub async fn claim_request(
+        &self,
+        command_id: &str,
+        fingerprint: &str,
+        route: &str,
+    ) -> Result<RequestClaim, sqlx::Error> {
+        let insert =
+            "INSERT INTO commands (command_id, fingerprint, aggregate_type, aggregate_id, version)
+                      VALUES ($1, $2, 'request', $3, 0) ON CONFLICT (command_id) DO NOTHING";
+        let select = "SELECT fingerprint, reply FROM commands WHERE command_id = $1";
+        // A holder that released its claim between the two statements: claim again.
+        loop {
+            let inserted = on_pool!(self, write, |pool| sqlx::query(insert)
+                .bind(command_id)
+                .bind(fingerprint)
+                .bind(route)
+                .execute(pool)
+                .await?
+                .rows_affected());
+            if inserted == 1 {
+                return Ok(RequestClaim::Won);
+            }
+            let held: Option<(String, Option<String>)> = on_pool!(self, write, |pool| {
+                sqlx::query_as(select)
+                    .bind(command_id)
+                    .fetch_optional(pool)
+                    .await?
+            });
+            if let Some((fingerprint, reply)) = held {
+                return Ok(RequestClaim::Held { fingerprint, reply });
+            }
+        }
+    }
+
+    /// Stores the answer of a request that won its claim.
+    pub async fn complete_request(&self, command_id: &str, reply: &str) -> Result<(), sqlx::Error> {
+        let sql = "UPDATE commands SET reply = $1 WHERE command_id = $2";
+        on_pool!(self, write, |pool| sqlx::query(sql)
+            .bind(reply)
+            .bind(command_id)
+            .execute(pool)
+            .await?
+            .rows_affected());
+        Ok(())
+    }
+
+    /// Gives up a claim whose request failed, so that a retry runs it again.
+    pub async fn release_request(&self, command_id: &str) -> Result<(), sqlx::Error> {
+        let sql = "DELETE FROM commands WHERE command_id = $1 AND reply IS NULL";
+        on_pool!(self, write, |pool| sqlx::query(sql)
+            .bind(command_id)
+            .execute(pool)
+            .await?
+            .rows_affected());
+        Ok(())
+    }
+}

@@ -167,6 +167,56 @@ async fn a_revoked_key_is_refused_at_once(backend: Backend) {
     assert!(!listing.contains(&secret), "the CLI never lists a secret");
 }
 
+/// A revoked bootstrap key stays revoked: a restart with the same `LEDGERLINE_ADMIN_KEY` refuses
+/// to start, saying why, instead of making it live again.
+async fn a_revoked_bootstrap_key_stays_revoked(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    let server = Server::on(&db.url, &[]);
+    let admin = Api::admin(&server.base_url);
+    admin
+        .post("/v1/admin/api-keys/bootstrap-admin/revoke", json!({}))
+        .await
+        .assert_status(204);
+    server.terminate();
+
+    let mut restart = ledgerline()
+        .env("DATABASE_URL", &db.url)
+        .env("LEDGERLINE_ADMIN_KEY", support::ADMIN_KEY)
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = restart.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = restart.kill();
+            panic!("the server started with a revoked bootstrap key");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert!(!status.success());
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut restart.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(
+        stderr.contains("bootstrap-admin") && stderr.contains("revoked"),
+        "{stderr}"
+    );
+    let listed = ledgerline()
+        .args(["keys", "list", "--database-url", &db.url])
+        .output()
+        .unwrap();
+    let listing = String::from_utf8_lossy(&listed.stdout);
+    let bootstrap = listing
+        .lines()
+        .find(|line| line.contains("bootstrap-admin"))
+        .expect("the bootstrap key is listed");
+    assert!(bootstrap.contains("revoked"), "{listing}");
+}
+
 /// The server may keep keys in memory (on Postgres it does): a revocation written by another
 /// process must still reach it. Bounded: a key still accepted after this has not been revoked.
 async fn a_key_revoked_by_another_process_is_refused(backend: Backend) {
@@ -198,5 +248,6 @@ async fn a_key_revoked_by_another_process_is_refused(backend: Backend) {
 infrastructure::on_both_backends!(
     each_role_gets_what_it_may,
     a_revoked_key_is_refused_at_once,
-    a_key_revoked_by_another_process_is_refused
+    a_key_revoked_by_another_process_is_refused,
+    a_revoked_bootstrap_key_stays_revoked,
 );

@@ -140,6 +140,11 @@ async fn bad_reads_are_problem_json(backend: Backend) {
     api.get("/v1/accounts/nobody/summary?colour=red")
         .await
         .assert_problem(400, "invalid_request");
+    api.get("/v1/accounts/nobody/summary?min_position=-1")
+        .await
+        .assert_problem(422, "validation_failed");
+    // Beyond the head: refused at once for a key that may read the log (and so its head);
+    // tests/account_privacy.rs shows what an account key gets.
     api.get("/v1/accounts/nobody/summary?min_position=424242")
         .await
         .assert_problem(422, "validation_failed");

@@ -13,7 +13,7 @@ use projections::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::auth::Principal;
+use crate::auth::{Principal, Role};
 use crate::extract::{PathParam, Query};
 use crate::problem::ApiError;
 use crate::routes::MinPosition;
@@ -25,7 +25,31 @@ const FRESHNESS_TIMEOUT: Duration = Duration::from_secs(5);
 /// Waits until the read model `projection` has processed `min_position`, if one was asked for.
 pub(crate) async fn fresh(
     state: &AppState,
+    principal: &Principal,
     projection: &str,
+    min_position: Option<i64>,
+) -> Result<(), ApiError> {
+    wait_for(state, principal, &[projection], min_position).await
+}
+
+/// Waits until the event log holds `min_position`, if one was asked for: reads from the log
+/// itself (a resource by id, the audit) are at any position that exists.
+pub(crate) async fn fresh_log(
+    state: &AppState,
+    principal: &Principal,
+    min_position: Option<i64>,
+) -> Result<(), ApiError> {
+    wait_for(state, principal, &[], min_position).await
+}
+
+/// A position the log does not hold yet is refused at once (422) for keys that may read the
+/// audit log, which shows the head anyway. To an account key it is answered like a position the
+/// read models have not reached (bounded wait, then 503 `stale_read`): refusing it at once would
+/// let the key find the head of the global log, the activity of every account, by trying.
+async fn wait_for(
+    state: &AppState,
+    principal: &Principal,
+    projections: &[&str],
     min_position: Option<i64>,
 ) -> Result<(), ApiError> {
     let Some(position) = min_position else {
@@ -34,26 +58,44 @@ pub(crate) async fn fresh(
     if position < 0 {
         return Err(ApiError::validation("min_position", "must be 0 or more"));
     }
-    state
-        .projections
-        .wait_for_projections(&[projection], position, FRESHNESS_TIMEOUT)
-        .await
-        .map_err(|error| match error {
-            ProjectionError::Stale { position, .. } => ApiError::StaleRead(position),
-            ProjectionError::UnknownPosition(position) => {
-                ApiError::validation("min_position", format!("no event has position {position}"))
-            }
-            other => read_model_error(other),
-        })
+    let wait = |timeout| {
+        state
+            .projections
+            .wait_for_projections(projections, position, timeout)
+    };
+    let result = match wait(FRESHNESS_TIMEOUT).await {
+        Err(ProjectionError::UnknownPosition(_)) if matches!(principal.role, Role::Account(_)) => {
+            tokio::time::sleep(FRESHNESS_TIMEOUT).await;
+            wait(LAST_LOOK).await.map_err(|error| match error {
+                ProjectionError::UnknownPosition(position) => ProjectionError::Stale {
+                    position,
+                    timeout: FRESHNESS_TIMEOUT,
+                },
+                other => other,
+            })
+        }
+        result => result,
+    };
+    result.map_err(|error| match error {
+        ProjectionError::Stale { position, .. } => ApiError::StaleRead(position),
+        ProjectionError::UnknownPosition(position) => {
+            ApiError::validation("min_position", format!("no event has position {position}"))
+        }
+        other => read_model_error(other),
+    })
 }
+
+/// How long a position the log lacked after the wait may still take to be applied.
+const LAST_LOOK: Duration = Duration::from_millis(100);
 
 /// Feature access is answered from this process's cache, unless the caller asked to read its
 /// own writes: then from the table, once the projector has applied them.
 async fn feature_consistency(
     state: &AppState,
+    principal: &Principal,
     min_position: Option<i64>,
 ) -> Result<Consistency, ApiError> {
-    fresh(state, FeatureAccessProjector::NAME, min_position).await?;
+    fresh(state, principal, FeatureAccessProjector::NAME, min_position).await?;
     Ok(match min_position {
         Some(_) => Consistency::ReadYourWrites,
         None => Consistency::Eventual,
@@ -95,7 +137,13 @@ pub async fn summary(
     Query(query): Query<MinPosition>,
 ) -> Result<Json<SummaryView>, ApiError> {
     let account = account(&raw, &principal)?;
-    fresh(&state, AccountSummaryProjector::NAME, query.min_position).await?;
+    fresh(
+        &state,
+        &principal,
+        AccountSummaryProjector::NAME,
+        query.min_position,
+    )
+    .await?;
     state
         .read_models
         .summary(&account)
@@ -130,7 +178,7 @@ pub async fn features(
     Query(query): Query<MinPosition>,
 ) -> Result<Json<FeatureList>, ApiError> {
     let account = account(&raw, &principal)?;
-    let consistency = feature_consistency(&state, query.min_position).await?;
+    let consistency = feature_consistency(&state, &principal, query.min_position).await?;
     let items = state
         .read_models
         .features(&account, consistency)
@@ -164,7 +212,7 @@ pub async fn feature(
     let account = account(&raw, &principal)?;
     let feature = FeatureKey::parse(&feature)
         .map_err(|_| ApiError::NotFound(format!("no feature {feature}")))?;
-    let consistency = feature_consistency(&state, query.min_position).await?;
+    let consistency = feature_consistency(&state, &principal, query.min_position).await?;
     state
         .read_models
         .feature(&account, &feature, consistency)
@@ -242,7 +290,13 @@ pub async fn invoices(
     let account = account(&raw, &principal)?;
     let limit = query.limit()?;
     let cursor = query.position_cursor()?;
-    fresh(&state, AccountInvoicesProjector::NAME, query.min_position).await?;
+    fresh(
+        &state,
+        &principal,
+        AccountInvoicesProjector::NAME,
+        query.min_position,
+    )
+    .await?;
     state
         .read_models
         .invoices(&account, limit, cursor)

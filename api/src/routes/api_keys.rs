@@ -3,14 +3,16 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::Response;
 use axum::Json;
 use domain::AccountId;
 use infrastructure::api_keys::ApiKeyRecord;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{Admin, Role};
-use crate::extract::{JsonBody, PathParam};
+use crate::extract::{AdminRequest, JsonBody, PathParam};
 use crate::problem::ApiError;
+use crate::replay::{self, Answer};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -78,29 +80,38 @@ pub fn parse_role(role: &str, account_id: Option<&str>) -> Result<Role, ApiError
     path = "/v1/admin/api-keys",
     tag = "admin",
     request_body = CreateKeyBody,
-    responses((status = 201, description = "Created; the secret is shown only here", body = CreatedKey)),
+    responses((status = 201, description = "Created; the secret is shown only here, never in a replay", body = CreatedKey)),
     security(("bearer" = [])),
 )]
 pub async fn create(
     State(state): State<AppState>,
-    _admin: Admin,
+    AdminRequest(request): AdminRequest,
     body: JsonBody<CreateKeyBody>,
-) -> Result<(StatusCode, Json<CreatedKey>), ApiError> {
+) -> Result<Response, ApiError> {
     let CreateKeyBody { role, account_id } = body.value;
     parse_role(&role, account_id.as_deref())?;
-    let created = state
-        .store
-        .create_api_key(&role, account_id.as_deref())
-        .await
-        .map_err(storage)?;
-    tracing::info!(key_id = created.record.key_id, role, "api key created");
-    Ok((
-        StatusCode::CREATED,
-        Json(CreatedKey {
+    let create = async {
+        let created = state
+            .store
+            .create_api_key(&role, account_id.as_deref())
+            .await
+            .map_err(storage)?;
+        tracing::info!(key_id = created.record.key_id, role, "api key created");
+        let reply = CreatedKey {
             key: created.record.into(),
             secret: created.secret,
-        }),
-    ))
+        };
+        // A retry with the same Idempotency-Key names the key it created, never its secret.
+        Ok(Answer::json(StatusCode::CREATED, reply)?.unstored(&["secret"]))
+    };
+    replay::once(
+        &state,
+        &request,
+        "POST /v1/admin/api-keys",
+        &body.digest,
+        create,
+    )
+    .await
 }
 
 #[utoipa::path(
@@ -128,13 +139,17 @@ pub async fn list(State(state): State<AppState>, _admin: Admin) -> Result<Json<K
 )]
 pub async fn revoke(
     State(state): State<AppState>,
-    _admin: Admin,
+    AdminRequest(request): AdminRequest,
     PathParam(key_id): PathParam<String>,
-) -> Result<StatusCode, ApiError> {
-    if state.keys.revoke(&key_id).await.map_err(storage)? {
-        tracing::info!(key_id, "api key revoked");
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::NotFound(format!("no live key {key_id}")))
-    }
+) -> Result<Response, ApiError> {
+    let route = format!("POST /v1/admin/api-keys/{key_id}/revoke");
+    let revoke = async {
+        if state.keys.revoke(&key_id).await.map_err(storage)? {
+            tracing::info!(key_id, "api key revoked");
+            Ok(Answer::empty(StatusCode::NO_CONTENT))
+        } else {
+            Err(ApiError::NotFound(format!("no live key {key_id}")))
+        }
+    };
+    replay::once(&state, &request, &route, "", revoke).await
 }

@@ -12,6 +12,7 @@ use serde_json::Value;
 use crate::auth::Principal;
 use crate::extract::{PathParam, Query};
 use crate::problem::ApiError;
+use crate::routes::accounts::fresh_log;
 use crate::state::AppState;
 
 const DEFAULT_LIMIT: u32 = 100;
@@ -85,7 +86,7 @@ pub async fn stream(
     principal.require_global_read()?;
     check_aggregate_type(&aggregate_type)?;
     // The event log is the source of truth: it is always at least at any position a client saw.
-    let _ = query.min_position;
+    fresh_log(&state, &principal, query.min_position).await?;
     let limit = page_limit(query.limit)?;
     let after = match query.cursor.as_deref() {
         None => 0,

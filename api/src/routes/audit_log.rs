@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth::Principal;
 use crate::extract::Query;
 use crate::problem::ApiError;
+use crate::routes::accounts::fresh_log;
 use crate::routes::audit::{page_limit, AuditEvent};
 use crate::state::AppState;
 
@@ -48,7 +49,7 @@ pub async fn events(
     Query(query): Query<LogQuery>,
 ) -> Result<Json<LogPage>, ApiError> {
     principal.require_global_read()?;
-    let _ = query.min_position;
+    fresh_log(&state, &principal, query.min_position).await?;
     let limit = page_limit(query.limit)?;
     // Positions are not the order on Postgres (see docs/event-log.md): a position is turned into
     // the reader's cursor at that event.

@@ -13,6 +13,7 @@ use serde_json::Value;
 use crate::auth::Principal;
 use crate::extract::{PathParam, Query};
 use crate::problem::ApiError;
+use crate::routes::accounts::fresh_log;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -96,7 +97,7 @@ pub async fn state(
     Query(query): Query<StateQuery>,
 ) -> Result<Json<StateView>, ApiError> {
     principal.require_global_read()?;
-    let _ = query.min_position;
+    fresh_log(&state, &principal, query.min_position).await?;
     let as_of = query.as_of()?;
     state_as_of(&state.bus, &aggregate_type, &aggregate_id, as_of)
         .await?

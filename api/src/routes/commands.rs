@@ -131,10 +131,15 @@ pub fn reply(body: impl Serialize, outcome: Outcome, replayed: bool) -> Response
     };
     let mut response = (status, Json(body)).into_response();
     if replayed {
-        response.headers_mut().insert(
-            "idempotent-replayed",
-            axum::http::HeaderValue::from_static("true"),
-        );
+        mark_replayed(&mut response);
     }
     response
+}
+
+/// Flags a response as the replay of an earlier request with the same key.
+pub fn mark_replayed(response: &mut Response) {
+    response.headers_mut().insert(
+        "idempotent-replayed",
+        axum::http::HeaderValue::from_static("true"),
+    );
 }

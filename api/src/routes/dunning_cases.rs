@@ -14,6 +14,7 @@ use super::commands::{dispatch_action, CommandResponse};
 use crate::auth::Principal;
 use crate::extract::{JsonBody, PathParam, PaymentRequest, Query};
 use crate::problem::ApiError;
+use crate::routes::accounts::fresh_log;
 use crate::routes::MinPosition;
 use crate::state::AppState;
 
@@ -90,16 +91,20 @@ pub async fn get_case(
     State(state): State<AppState>,
     principal: Principal,
     PathParam(id): PathParam<Uuid>,
-    Query(_): Query<MinPosition>,
+    Query(query): Query<MinPosition>,
 ) -> Result<Json<DunningCaseView>, ApiError> {
+    fresh_log(&state, &principal, query.min_position).await?;
     let case = state
         .bus
         .load::<DunningCase>(&id.to_string())
         .await?
         .aggregate;
-    let not_found = || ApiError::NotFound(format!("dunning case {id} not found"));
+    // Another account's case answers exactly as an unknown id: nothing tells it exists.
+    let not_found = || ApiError::NotFound("no such dunning case".into());
     let view = DunningCaseView::of(&case, state.services.clock.now()).ok_or_else(not_found)?;
-    principal.require_account_access(case.account_id().ok_or_else(not_found)?)?;
+    principal
+        .require_account_access(case.account_id().ok_or_else(not_found)?)
+        .map_err(|_| not_found())?;
     Ok(Json(view))
 }
 

@@ -75,7 +75,13 @@ pub async fn list(
         .as_deref()
         .map(|text| QueueCursor::parse(text, query.sort).ok_or_else(foreign_cursor))
         .transpose()?;
-    fresh(&state, DunningQueueProjector::NAME, params.min_position).await?;
+    fresh(
+        &state,
+        &principal,
+        DunningQueueProjector::NAME,
+        params.min_position,
+    )
+    .await?;
     let now = state.services.clock.now();
     state
         .read_models

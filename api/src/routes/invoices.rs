@@ -17,6 +17,7 @@ use super::commands::{dispatch, dispatch_action, reply, CommandResponse, NoBody,
 use crate::auth::Principal;
 use crate::extract::{CommandRequest, JsonBody, PathParam, PaymentRequest, Query};
 use crate::problem::ApiError;
+use crate::routes::accounts::fresh_log;
 use crate::routes::MinPosition;
 use crate::state::AppState;
 
@@ -373,12 +374,16 @@ pub async fn get_invoice(
     State(state): State<AppState>,
     principal: Principal,
     PathParam(id): PathParam<Uuid>,
-    Query(_): Query<MinPosition>,
+    Query(query): Query<MinPosition>,
 ) -> Result<Json<InvoiceView>, ApiError> {
+    fresh_log(&state, &principal, query.min_position).await?;
     let invoice = state.bus.load::<Invoice>(&id.to_string()).await?.aggregate;
-    let not_found = || ApiError::NotFound(format!("invoice {id} not found"));
+    // Another account's invoice answers exactly as an unknown id: nothing tells it exists.
+    let not_found = || ApiError::NotFound("no such invoice".into());
     let view = InvoiceView::of(&invoice).ok_or_else(not_found)?;
     let account = invoice.account_id().ok_or_else(not_found)?;
-    principal.require_account_access(account)?;
+    principal
+        .require_account_access(account)
+        .map_err(|_| not_found())?;
     Ok(Json(view))
 }

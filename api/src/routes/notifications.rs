@@ -31,7 +31,13 @@ pub async fn list(
     let account = account(&raw, &principal)?;
     let limit = query.limit()?;
     let cursor = query.position_cursor()?;
-    fresh(&state, NotificationsProjector::NAME, query.min_position).await?;
+    fresh(
+        &state,
+        &principal,
+        NotificationsProjector::NAME,
+        query.min_position,
+    )
+    .await?;
     state
         .read_models
         .notifications(&account, limit, cursor)

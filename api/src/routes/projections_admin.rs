@@ -4,14 +4,16 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::Response;
 use axum::Json;
 use infrastructure::LogHead;
 use projections::{ProjectionError, ProjectionState, ProjectionStatus, ReplayProgress};
 use serde::Serialize;
 
 use crate::auth::Admin;
-use crate::extract::PathParam;
+use crate::extract::{AdminRequest, PathParam};
 use crate::problem::ApiError;
+use crate::replay::{self, Answer};
 use crate::routes::accounts::read_model_error;
 use crate::state::AppState;
 
@@ -125,38 +127,39 @@ pub async fn list(
 )]
 pub async fn rebuild(
     State(state): State<AppState>,
-    _admin: Admin,
+    AdminRequest(request): AdminRequest,
     PathParam(name): PathParam<String>,
-) -> Result<(StatusCode, Json<ProjectionItem>), ApiError> {
-    state
-        .projections
-        .start_rebuild(&name)
-        .await
-        .map_err(|error| match error {
-            ProjectionError::UnknownProjection(name) => {
-                ApiError::NotFound(format!("no projection {name}"))
-            }
-            ProjectionError::NotRebuildable(_) => ApiError::RuleViolation {
-                rule: "not_a_read_model",
-                detail: error.to_string(),
-            },
-            ProjectionError::RebuildRunning(_) => ApiError::RuleViolation {
-                rule: "rebuild_running",
-                detail: error.to_string(),
-            },
-            other => read_model_error(other),
-        })?;
-    tracing::info!(projection = name, "rebuild started");
-    let head = head(&state).await?;
-    let projection = state
-        .projections
-        .state(&name)
-        .ok_or_else(|| ApiError::internal(format!("projection {name} vanished")))?;
-    let rebuilding = state.projections.rebuild_progress(projection.name);
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(item(projection, &head, rebuilding)),
-    ))
+) -> Result<Response, ApiError> {
+    let route = format!("POST /v1/admin/projections/{name}/rebuild");
+    let rebuild = async {
+        state
+            .projections
+            .start_rebuild(&name)
+            .await
+            .map_err(|error| match error {
+                ProjectionError::UnknownProjection(name) => {
+                    ApiError::NotFound(format!("no projection {name}"))
+                }
+                ProjectionError::NotRebuildable(_) => ApiError::RuleViolation {
+                    rule: "not_a_read_model",
+                    detail: error.to_string(),
+                },
+                ProjectionError::RebuildRunning(_) => ApiError::RuleViolation {
+                    rule: "rebuild_running",
+                    detail: error.to_string(),
+                },
+                other => read_model_error(other),
+            })?;
+        tracing::info!(projection = name, "rebuild started");
+        let head = head(&state).await?;
+        let projection = state
+            .projections
+            .state(&name)
+            .ok_or_else(|| ApiError::internal(format!("projection {name} vanished")))?;
+        let rebuilding = state.projections.rebuild_progress(projection.name);
+        Answer::json(StatusCode::ACCEPTED, item(projection, &head, rebuilding))
+    };
+    replay::once(&state, &request, &route, "", rebuild).await
 }
 
 #[utoipa::path(
@@ -168,16 +171,19 @@ pub async fn rebuild(
 )]
 pub async fn verify(
     State(state): State<AppState>,
-    _admin: Admin,
-) -> Result<Json<projections::VerifyReport>, ApiError> {
-    let report = projections::rebuild::verify(&state.store, state.projections.read_models())
-        .await
-        .map_err(read_model_error)?;
-    tracing::info!(
-        status = ?report.status,
-        mismatches = report.mismatches,
-        failed = report.failed,
-        "read models verified"
-    );
-    Ok(Json(report))
+    AdminRequest(request): AdminRequest,
+) -> Result<Response, ApiError> {
+    let verify = async {
+        let report = projections::rebuild::verify(&state.store, state.projections.read_models())
+            .await
+            .map_err(read_model_error)?;
+        tracing::info!(
+            status = ?report.status,
+            mismatches = report.mismatches,
+            failed = report.failed,
+            "read models verified"
+        );
+        Answer::json(StatusCode::OK, report)
+    };
+    replay::once(&state, &request, "POST /v1/admin/audit/verify", "", verify).await
 }

@@ -15,6 +15,7 @@ use super::commands::{dispatch, dispatch_action, CommandResponse, NoBody, Outcom
 use crate::auth::Principal;
 use crate::extract::{CommandRequest, JsonBody, PathParam, Query};
 use crate::problem::ApiError;
+use crate::routes::accounts::fresh_log;
 use crate::routes::MinPosition;
 use crate::state::AppState;
 
@@ -354,11 +355,12 @@ pub async fn get_subscription(
     State(state): State<AppState>,
     principal: Principal,
     PathParam(id): PathParam<Uuid>,
-    Query(_): Query<MinPosition>,
+    Query(query): Query<MinPosition>,
 ) -> Result<Json<SubscriptionView>, ApiError> {
+    principal.require_global_read()?;
+    fresh_log(&state, &principal, query.min_position).await?;
     let loaded = state.bus.load::<Subscription>(&id.to_string()).await?;
     let s = loaded.aggregate;
-    principal.require_global_read()?;
     let (Some(account), Some(plan)) = (s.account_id(), s.plan_id()) else {
         return Err(ApiError::NotFound(format!("subscription {id} not found")));
     };

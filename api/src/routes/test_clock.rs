@@ -5,6 +5,8 @@
 use std::time::Duration;
 
 use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use domain::{Clock, ManualClock};
@@ -12,8 +14,9 @@ use sagas::{AdvanceError, AdvanceTarget, ClockAdvance};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Admin;
-use crate::extract::JsonBody;
+use crate::extract::{AdminRequest, JsonBody};
 use crate::problem::ApiError;
+use crate::replay::{self, Answer};
 use crate::state::AppState;
 
 /// The longest one advance may move the clock: ten years of days (with leap days).
@@ -108,24 +111,29 @@ pub async fn now(
 #[tracing::instrument(skip_all)]
 pub async fn advance(
     State(state): State<AppState>,
-    _admin: Admin,
+    AdminRequest(request): AdminRequest,
     body: JsonBody<AdvanceBody>,
-) -> Result<Json<AdvanceView>, ApiError> {
+) -> Result<Response, ApiError> {
     let clock = test_clock(&state)?;
-    let target = body.value.try_into_target(clock.now())?;
-    let advance = ClockAdvance {
-        clock,
-        timers: &state.timers,
-        projections: &state.projections,
-        store: &state.store,
-        timeout: ADVANCE_TIMEOUT,
+    let advance = async {
+        let target = body.value.try_into_target(clock.now())?;
+        let advance = ClockAdvance {
+            clock,
+            timers: &state.timers,
+            projections: &state.projections,
+            store: &state.store,
+            timeout: ADVANCE_TIMEOUT,
+        };
+        let advanced = advance.advance(target).await.map_err(advance_error)?;
+        tracing::info!(now = %advanced.now, position = advanced.position, "test clock advanced");
+        let view = AdvanceView {
+            now: advanced.now,
+            position: advanced.position,
+        };
+        Answer::json(StatusCode::OK, view)
     };
-    let advanced = advance.advance(target).await.map_err(advance_error)?;
-    tracing::info!(now = %advanced.now, position = advanced.position, "test clock advanced");
-    Ok(Json(AdvanceView {
-        now: advanced.now,
-        position: advanced.position,
-    }))
+    let route = "POST /v1/test-clock/advance";
+    replay::once(&state, &request, route, &body.digest, advance).await
 }
 
 /// The clock, present only with `--test-clock` (the route is then not even registered).

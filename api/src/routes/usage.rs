@@ -70,7 +70,7 @@ pub async fn record_usage(
     let command = EntitlementsCommand::RecordUsage {
         feature: FeatureKey::parse(&body.value.feature)?,
         quantity: body.value.quantity,
-        usage_id: UsageId::parse(&body.value.usage_id)?,
+        usage_id: UsageId::parse_new(&body.value.usage_id)?,
     };
     let route = format!("POST /v1/accounts/{raw}/usage");
     on_entitlements(&state, &request, &raw, &route, &body.digest, command).await

@@ -49,6 +49,18 @@ impl UsageId {
         }
     }
 
+    /// The id of a new usage record: also refuses an id that is all whitespace. Stored events
+    /// load through [`UsageId::parse`], whose laxer rule they were recorded under.
+    pub fn parse_new(value: &str) -> Result<Self, ValidationError> {
+        if value.trim().is_empty() {
+            return Err(ValidationError::new(
+                "usage_id",
+                "must not be empty or only whitespace",
+            ));
+        }
+        Self::parse(value)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -101,6 +113,15 @@ mod tests {
             let err = UsageId::parse(&bad).unwrap_err();
             assert_eq!(err.field, "usage_id");
         }
+    }
+
+    #[test]
+    fn new_usage_ids_are_not_blank() {
+        for blank in ["", " ", "\t", "  \u{3000}"] {
+            assert_eq!(UsageId::parse_new(blank).unwrap_err().field, "usage_id");
+        }
+        assert!(UsageId::parse_new(" u1 ").is_ok());
+        assert!(UsageId::parse(" ").is_ok(), "stored events still load");
     }
 
     #[test]

@@ -71,6 +71,18 @@ impl Api {
         self.send(self.client.delete(self.url(path))).await
     }
 
+    /// Starts a trial of `plan` for `account`; returns the subscription id.
+    pub async fn start_trial(&self, account: &str, plan: &str) -> String {
+        let started = self
+            .post(
+                "/v1/subscriptions",
+                serde_json::json!({"account_id": account, "plan_id": plan}),
+            )
+            .await;
+        started.assert_status(201);
+        started.str("aggregate_id")
+    }
+
     /// POST with an `Idempotency-Key`.
     pub async fn post_once(&self, path: &str, key: &str, body: Value) -> Reply {
         let request = self
@@ -88,6 +100,21 @@ impl Api {
             .post(self.url(path))
             .header("content-type", "application/json")
             .body(body);
+        self.send(request).await
+    }
+
+    /// POST `body` with this `Content-Type` (none when empty).
+    pub async fn post_typed(&self, path: &str, content_type: &str, body: &'static str) -> Reply {
+        let mut request = self.client.post(self.url(path)).body(body);
+        if !content_type.is_empty() {
+            request = request.header("content-type", content_type);
+        }
+        self.send(request).await
+    }
+
+    /// GET with one extra header.
+    pub async fn get_with_header(&self, path: &str, name: &str, value: &str) -> Reply {
+        let request = self.client.get(self.url(path)).header(name, value);
         self.send(request).await
     }
 
