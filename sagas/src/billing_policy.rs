@@ -13,7 +13,7 @@
 //! the claims they hold while open). Writes: Invoice commands, payment attempts and refunds.
 
 use domain::invoice::{InvoiceCommand, InvoiceEvent};
-use domain::subscription::SubscriptionEvent;
+use domain::subscription::{CancellationReason, SubscriptionEvent};
 use uuid::Uuid;
 
 use crate::reaction::Reaction;
@@ -22,9 +22,6 @@ pub const POLICY: &str = "billing_policy";
 
 /// The actor of this policy's commands: invoices it issued are charged automatically.
 pub const ACTOR: &str = "system:billing_policy";
-
-/// The cancellation reason the Dunning process manager gives when it gives up.
-pub const DUNNING_EXHAUSTED: &str = "dunning_exhausted";
 
 /// Namespace of the invoice ids this policy derives (UUID v5 of the causing event id).
 const INVOICE_NAMESPACE: Uuid = Uuid::from_u128(0x6c65_6467_6572_6c69_6e65_0000_0000_0001);
@@ -111,9 +108,10 @@ pub fn overpayment_to_refund(event: &InvoiceEvent) -> Option<&str> {
 /// What a cancellation does to each open invoice of the subscription, if anything.
 pub fn closing_for(event: &SubscriptionEvent) -> Option<InvoiceCommand> {
     match event {
-        SubscriptionEvent::SubscriptionCancelled { reason, .. } if reason == DUNNING_EXHAUSTED => {
-            Some(InvoiceCommand::MarkUncollectible)
-        }
+        SubscriptionEvent::SubscriptionCancelled {
+            reason: CancellationReason::DunningExhausted,
+            ..
+        } => Some(InvoiceCommand::MarkUncollectible),
         SubscriptionEvent::SubscriptionCancelled { .. } => Some(InvoiceCommand::VoidInvoice),
         _ => None,
     }
@@ -217,10 +215,11 @@ mod tests {
         assert!(collection_for(cause, ACTOR, &issued(0)).is_none());
     }
 
-    fn cancelled(reason: &str) -> SubscriptionEvent {
+    fn cancelled(reason: CancellationReason, comment: Option<&str>) -> SubscriptionEvent {
         SubscriptionEvent::SubscriptionCancelled {
             account_id: AccountId::parse("acct_1").unwrap(),
-            reason: reason.into(),
+            reason,
+            comment: comment.map(str::to_owned),
             ended_at: t0(),
             at: t0(),
         }
@@ -228,12 +227,18 @@ mod tests {
 
     #[test]
     fn a_cancellation_voids_unless_dunning_gave_up() {
+        let requested = CancellationReason::Requested;
         assert_eq!(
-            closing_for(&cancelled("customer_request")),
+            closing_for(&cancelled(requested, Some("customer_request"))),
+            Some(InvoiceCommand::VoidInvoice)
+        );
+        // A client's words never make it the system's decision.
+        assert_eq!(
+            closing_for(&cancelled(requested, Some("dunning_exhausted"))),
             Some(InvoiceCommand::VoidInvoice)
         );
         assert_eq!(
-            closing_for(&cancelled(DUNNING_EXHAUSTED)),
+            closing_for(&cancelled(CancellationReason::DunningExhausted, None)),
             Some(InvoiceCommand::MarkUncollectible)
         );
         assert!(closing_for(&renewal(vec![base()])).is_none());

@@ -69,6 +69,8 @@ pub struct ChangePlanBody {
 #[serde(deny_unknown_fields)]
 pub struct CancelBody {
     at_period_end: Option<bool>,
+    /// Free text for people, recorded as the cancellation's `comment`; it never changes what the
+    /// cancellation does (the reason of a client's cancellation is always `requested`).
     reason: Option<String>,
 }
 
@@ -310,7 +312,9 @@ pub async fn cancel(
 ) -> Result<Response, ApiError> {
     let command = SubscriptionCommand::CancelSubscription {
         at_period_end: body.value.at_period_end.unwrap_or(true),
-        reason: body.value.reason.clone().unwrap_or_default(),
+        // The client's reason is its own words, kept as the comment; the typed reason of a
+        // client cancellation is always `requested`.
+        comment: body.value.reason.clone().filter(|text| !text.is_empty()),
     };
     on_subscription(&state, &request, id, "cancel", &body.digest, command).await
 }
