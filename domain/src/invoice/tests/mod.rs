@@ -10,7 +10,9 @@ mod state;
 use cqrs_es::test::{AggregateTestExecutor, TestFramework};
 use uuid::Uuid;
 
-use crate::invoice::{Invoice, InvoiceCommand, InvoiceEvent, InvoiceLine, LineKind};
+use crate::invoice::{
+    CollectionMethod, Invoice, InvoiceCommand, InvoiceEvent, InvoiceLine, LineKind,
+};
 use crate::money::Currency;
 use crate::testing::{account, services, t0, usd};
 use crate::values::PaymentMethodToken;
@@ -43,6 +45,7 @@ fn issue_command(lines: Vec<InvoiceLine>) -> InvoiceCommand {
         currency: usd_code(),
         lines,
         due_at: None,
+        collection: CollectionMethod::Automatic,
     }
 }
 
@@ -57,6 +60,7 @@ fn issued(total: i64) -> InvoiceEvent {
         total: usd(total),
         issued_at: t0(),
         due_at: t0(),
+        collection: CollectionMethod::Automatic,
     }
 }
 
