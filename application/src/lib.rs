@@ -6,7 +6,9 @@ pub mod audit;
 pub mod claims;
 pub mod command_bus;
 pub mod event_log;
+pub mod manual_invoice;
 pub mod payments;
+pub mod plan_change;
 pub mod refund_overpayment;
 pub mod scheduler;
 
@@ -14,6 +16,7 @@ pub use attempt_payment::{attempt_payment, AttemptOutcome, AttemptPaymentError};
 pub use command_bus::{CommandBus, CommandContext, DispatchError, Executed, PastState};
 pub use domain::Clock;
 pub use event_log::{EventLog, EventLogError};
+pub use manual_invoice::{issue_manual_invoice, ManualInvoice};
 pub use payments::{
     ChargeOutcome, ChargeRequest, GatewayError, PaymentGateway, RefundOutcome, RefundRequest,
 };

@@ -1,8 +1,8 @@
 //! Policy: a subscription bills itself (SPEC section 4).
 //! - SubscriptionActivated, PeriodRenewed → IssueInvoice with the event's `invoice_lines`;
 //!   PlanChanged with `proration_lines` → IssueInvoice for them, charged at once;
-//! - InvoiceIssued by this policy with an amount due → a payment attempt (manual invoices are
-//!   charged only when asked);
+//! - InvoiceIssued collected automatically, with an amount due → a payment attempt (manual
+//!   invoices are charged only when asked);
 //! - SubscriptionCancelled → VoidInvoice on each open invoice of the subscription, manual ones
 //!   included, or MarkUncollectible when dunning gave up (`dunning_exhausted`);
 //! - OverpaymentReceived → the overpayment refunded through the gateway (the compensation for a
@@ -12,19 +12,13 @@
 //! derived from the event that called for it; a subscription's open invoices are found through
 //! the claims they hold while open). Writes: Invoice commands, payment attempts and refunds.
 
-use domain::invoice::{InvoiceCommand, InvoiceEvent};
-use domain::subscription::SubscriptionEvent;
+use domain::invoice::{CollectionMethod, InvoiceCommand, InvoiceEvent};
+use domain::subscription::{CancellationReason, SubscriptionEvent};
 use uuid::Uuid;
 
 use crate::reaction::Reaction;
 
 pub const POLICY: &str = "billing_policy";
-
-/// The actor of this policy's commands: invoices it issued are charged automatically.
-pub const ACTOR: &str = "system:billing_policy";
-
-/// The cancellation reason the Dunning process manager gives when it gives up.
-pub const DUNNING_EXHAUSTED: &str = "dunning_exhausted";
 
 /// Namespace of the invoice ids this policy derives (UUID v5 of the causing event id).
 const INVOICE_NAMESPACE: Uuid = Uuid::from_u128(0x6c65_6467_6572_6c69_6e65_0000_0000_0001);
@@ -69,6 +63,7 @@ pub fn invoice_for(
         currency,
         lines: lines.to_vec(),
         due_at: None,
+        collection: CollectionMethod::Automatic,
     };
     Some(Reaction::new(
         POLICY,
@@ -86,13 +81,16 @@ pub struct Collection {
     pub command_id: String,
 }
 
-/// The payment attempt invoice event `event` (id `event_id`, appended by `actor`) calls for: only
-/// invoices this policy issued, with something to pay.
-pub fn collection_for(event_id: Uuid, actor: &str, event: &InvoiceEvent) -> Option<Collection> {
+/// The payment attempt invoice event `event` (id `event_id`) calls for: only invoices collected
+/// automatically, with something to pay.
+pub fn collection_for(event_id: Uuid, event: &InvoiceEvent) -> Option<Collection> {
     match event {
         InvoiceEvent::InvoiceIssued {
-            invoice_id, total, ..
-        } if actor == ACTOR && total.amount > 0 => Some(Collection {
+            invoice_id,
+            total,
+            collection: CollectionMethod::Automatic,
+            ..
+        } if total.amount > 0 => Some(Collection {
             invoice_id: *invoice_id,
             command_id: format!("{POLICY}:{event_id}"),
         }),
@@ -111,9 +109,10 @@ pub fn overpayment_to_refund(event: &InvoiceEvent) -> Option<&str> {
 /// What a cancellation does to each open invoice of the subscription, if anything.
 pub fn closing_for(event: &SubscriptionEvent) -> Option<InvoiceCommand> {
     match event {
-        SubscriptionEvent::SubscriptionCancelled { reason, .. } if reason == DUNNING_EXHAUSTED => {
-            Some(InvoiceCommand::MarkUncollectible)
-        }
+        SubscriptionEvent::SubscriptionCancelled {
+            reason: CancellationReason::DunningExhausted,
+            ..
+        } => Some(InvoiceCommand::MarkUncollectible),
         SubscriptionEvent::SubscriptionCancelled { .. } => Some(InvoiceCommand::VoidInvoice),
         _ => None,
     }
@@ -195,7 +194,7 @@ mod tests {
         assert!(invoice_for(Uuid::new_v4(), Uuid::new_v4(), &renewal(vec![])).is_none());
     }
 
-    fn issued(total: i64) -> InvoiceEvent {
+    fn issued(total: i64, collection: CollectionMethod) -> InvoiceEvent {
         InvoiceEvent::InvoiceIssued {
             invoice_id: Uuid::new_v4(),
             account_id: AccountId::parse("acct_1").unwrap(),
@@ -205,22 +204,26 @@ mod tests {
             total: usd(total),
             issued_at: t0(),
             due_at: t0(),
+            collection,
         }
     }
 
     #[test]
-    fn only_the_policys_own_invoices_with_an_amount_due_are_collected() {
+    fn only_invoices_collected_automatically_with_an_amount_due_are_charged() {
         let cause = Uuid::new_v4();
-        let collection = collection_for(cause, ACTOR, &issued(1900)).expect("collected");
+        let automatic = CollectionMethod::Automatic;
+        let collection = collection_for(cause, &issued(1900, automatic)).expect("collected");
         assert_eq!(collection.command_id, format!("billing_policy:{cause}"));
-        assert!(collection_for(cause, "user:key_1", &issued(1900)).is_none());
-        assert!(collection_for(cause, ACTOR, &issued(0)).is_none());
+        let manual = issued(1900, CollectionMethod::Manual);
+        assert!(collection_for(cause, &manual).is_none());
+        assert!(collection_for(cause, &issued(0, automatic)).is_none());
     }
 
-    fn cancelled(reason: &str) -> SubscriptionEvent {
+    fn cancelled(reason: CancellationReason, comment: Option<&str>) -> SubscriptionEvent {
         SubscriptionEvent::SubscriptionCancelled {
             account_id: AccountId::parse("acct_1").unwrap(),
-            reason: reason.into(),
+            reason,
+            comment: comment.map(str::to_owned),
             ended_at: t0(),
             at: t0(),
         }
@@ -228,12 +231,18 @@ mod tests {
 
     #[test]
     fn a_cancellation_voids_unless_dunning_gave_up() {
+        let requested = CancellationReason::Requested;
         assert_eq!(
-            closing_for(&cancelled("customer_request")),
+            closing_for(&cancelled(requested, Some("customer_request"))),
+            Some(InvoiceCommand::VoidInvoice)
+        );
+        // A client's words never make it the system's decision.
+        assert_eq!(
+            closing_for(&cancelled(requested, Some("dunning_exhausted"))),
             Some(InvoiceCommand::VoidInvoice)
         );
         assert_eq!(
-            closing_for(&cancelled(DUNNING_EXHAUSTED)),
+            closing_for(&cancelled(CancellationReason::DunningExhausted, None)),
             Some(InvoiceCommand::MarkUncollectible)
         );
         assert!(closing_for(&renewal(vec![base()])).is_none());

@@ -87,7 +87,7 @@ impl BillingPolicyWorker {
         if let Some(payment_ref) = overpayment_to_refund(&event) {
             return self.refund(cause, payment_ref).await;
         }
-        let Some(collection) = collection_for(event_id, &cause.metadata.actor, &event) else {
+        let Some(collection) = collection_for(event_id, &event) else {
             return Ok(());
         };
         let context = context(POLICY, cause, &collection.command_id);

@@ -73,11 +73,7 @@ pub fn react(event_id: Uuid, event: &SubscriptionEvent) -> Option<Reaction<Entit
         E::SubscriptionCancelled {
             account_id, reason, ..
         } => {
-            let reason = if reason.trim().is_empty() {
-                "subscription_cancelled".to_owned()
-            } else {
-                format!("subscription_cancelled: {reason}")
-            };
+            let reason = format!("subscription_cancelled: {reason}");
             (
                 account_id,
                 EntitlementsCommand::RevokeEntitlements { reason },
@@ -97,6 +93,7 @@ pub fn react(event_id: Uuid, event: &SubscriptionEvent) -> Option<Reaction<Entit
 mod tests {
     use super::*;
     use chrono::{DateTime, Duration, Utc};
+    use domain::subscription::CancellationReason;
     use domain::{AccountId, Currency, PlanId, SeatCount};
 
     fn t0() -> DateTime<Utc> {
@@ -157,7 +154,8 @@ mod tests {
     fn cancellation_revokes_with_the_reason() {
         let event = SubscriptionEvent::SubscriptionCancelled {
             account_id: AccountId::parse("acct_1").unwrap(),
-            reason: "trial_expired".into(),
+            reason: CancellationReason::TrialExpired,
+            comment: None,
             ended_at: t0(),
             at: t0(),
         };

@@ -133,7 +133,7 @@ mod tests {
     fn a_scheduled_cancellation_needs_no_timer_of_its_own() {
         let event = SubscriptionEvent::CancellationScheduled {
             account_id: account(),
-            reason: "too expensive".into(),
+            comment: Some("too expensive".into()),
             effective_at: t0(),
             at: t0(),
         };

@@ -114,7 +114,7 @@ async fn a_refused_command_completes_its_timer(backend: Backend) {
     let id = h.trial().await;
     let cancel = SubscriptionCommand::CancelSubscription {
         at_period_end: false,
-        reason: "changed my mind".into(),
+        comment: Some("changed my mind".into()),
     };
     h.send(&id, cancel).await;
     h.clock.advance(Duration::days(15));

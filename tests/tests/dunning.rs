@@ -370,7 +370,9 @@ async fn a_kill_with_timers_due_fires_each_once_after_restart(backend: Backend) 
 
 /// An immediate cancel during dunning (issue #20, M2) closes the case and withdraws its timers,
 /// and voids every open invoice of the subscription, the manual one included: a month later the
-/// customer who left has been told nothing more.
+/// customer who left has been told nothing more. The client's reason is its own words: even
+/// `dunning_exhausted` does not make it the system's decision (issue #12), so the invoices are
+/// voided, not written off.
 async fn an_immediate_cancel_closes_the_case_and_voids_every_open_invoice(backend: Backend) {
     let db = TestDatabase::create(backend).await;
     let server = Server::on(&db.url, &["--test-clock"]);
@@ -383,7 +385,7 @@ async fn an_immediate_cancel_closes_the_case_and_voids_every_open_invoice(backen
 
     api.post(
         &format!("/v1/subscriptions/{subscription}/cancel"),
-        json!({"at_period_end": false, "reason": "switching to a competitor"}),
+        json!({"at_period_end": false, "reason": "dunning_exhausted"}),
     )
     .await
     .assert_status(200);

@@ -55,6 +55,16 @@ where
         .bus
         .execute::<A>(aggregate_id, command, &state.services, &context)
         .await;
+    answer(name, result, outcome)
+}
+
+/// Counts the command `name` by its outcome and answers with its command response: for routes
+/// whose command runs through an application use case rather than straight through the bus.
+pub fn answer(
+    name: String,
+    result: Result<Executed, DispatchError<domain::DomainError>>,
+    outcome: Outcome,
+) -> Result<Response, ApiError> {
     let label = match &result {
         Ok(executed) if executed.replayed => "replayed",
         Ok(_) => "ok",

@@ -2,18 +2,19 @@
 //! payment gateway, record payments and failures made outside, refund, void; read one by id.
 
 use application::payments::ChargeOutcome;
-use application::{attempt_payment as collect, AttemptOutcome};
+use application::{
+    attempt_payment as collect, issue_manual_invoice, AttemptOutcome, ManualInvoice,
+};
 use axum::extract::State;
 use axum::response::Response;
 use axum::Json;
 use domain::invoice::{Invoice, InvoiceCommand, InvoiceLine, LineKind};
-use domain::subscription::Subscription;
 use domain::{AccountId, Currency, DomainError, Money};
 use projections::InvoiceView;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::commands::{dispatch, dispatch_action, reply, CommandResponse, NoBody, Outcome};
+use super::commands::{answer, dispatch_action, reply, CommandResponse, NoBody, Outcome};
 use crate::auth::Principal;
 use crate::extract::{CommandRequest, JsonBody, PathParam, PaymentRequest, Query};
 use crate::problem::ApiError;
@@ -93,32 +94,6 @@ fn manual_lines(lines: &[LineBody], currency: &Currency) -> Result<Vec<InvoiceLi
         .collect()
 }
 
-/// Checks that `subscription_id` names a subscription of `account` billed in `currency`.
-async fn check_subscription(
-    state: &AppState,
-    subscription_id: &str,
-    account: &AccountId,
-    currency: &Currency,
-) -> Result<Uuid, ApiError> {
-    let field = "subscription_id";
-    let id = Uuid::parse_str(subscription_id)
-        .map_err(|_| ApiError::validation(field, format!("`{subscription_id}` is not a UUID")))?;
-    let subscription = state.bus.load::<Subscription>(&id.to_string()).await?;
-    let subscription = subscription.aggregate;
-    match (subscription.account_id(), subscription.currency()) {
-        (None, _) | (_, None) => Err(ApiError::validation(field, format!("no subscription {id}"))),
-        (Some(owner), _) if owner != account => Err(ApiError::validation(
-            field,
-            format!("subscription {id} belongs to another account"),
-        )),
-        (_, Some(billed)) if billed != currency => Err(ApiError::validation(
-            "currency",
-            format!("subscription {id} bills in {billed}"),
-        )),
-        _ => Ok(id),
-    }
-}
-
 #[utoipa::path(
     post,
     path = "/v1/invoices",
@@ -137,28 +112,21 @@ pub async fn issue_invoice(
     let currency = Currency::parse(&b.currency)?;
     let lines = manual_lines(&b.lines, &currency)?;
     let subscription_id = match b.subscription_id.as_deref() {
-        Some(id) => Some(check_subscription(&state, id, &account_id, &currency).await?),
+        Some(id) => Some(Uuid::parse_str(id).map_err(|_| {
+            ApiError::validation("subscription_id", format!("`{id}` is not a UUID"))
+        })?),
         None => None,
     };
-    let invoice_id = request.new_resource_id();
-    let command = InvoiceCommand::IssueInvoice {
-        invoice_id,
+    let invoice = ManualInvoice {
+        invoice_id: request.new_resource_id(),
         account_id,
         subscription_id,
         currency,
         lines,
-        due_at: None,
     };
-    dispatch::<Invoice>(
-        &state,
-        &request,
-        "POST /v1/invoices",
-        &body.digest,
-        &invoice_id.to_string(),
-        command,
-        Outcome::Created,
-    )
-    .await
+    let context = request.context("POST /v1/invoices", &body.digest);
+    let issued = issue_manual_invoice(&state.bus, &state.services, invoice, &context).await;
+    answer("IssueInvoice".into(), issued, Outcome::Created)
 }
 
 /// Runs a command on the invoice at `id`.

@@ -5,13 +5,12 @@ use axum::extract::State;
 use axum::response::Response;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use domain::entitlements::Entitlements;
 use domain::subscription::{BillingAccount, Subscription, SubscriptionCommand};
 use domain::{AccountId, Email, PaymentMethodToken, PlanId, SeatCount};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::commands::{dispatch, dispatch_action, CommandResponse, NoBody, Outcome};
+use super::commands::{answer, dispatch, dispatch_action, CommandResponse, NoBody, Outcome};
 use crate::auth::Principal;
 use crate::extract::{CommandRequest, JsonBody, PathParam, Query};
 use crate::problem::ApiError;
@@ -70,6 +69,8 @@ pub struct ChangePlanBody {
 #[serde(deny_unknown_fields)]
 pub struct CancelBody {
     at_period_end: Option<bool>,
+    /// Free text for people, recorded as the cancellation's `comment`; it never changes what the
+    /// cancellation does (the reason of a client's cancellation is always `requested`).
     reason: Option<String>,
 }
 
@@ -257,9 +258,7 @@ pub async fn set_overage_billing(
     .await
 }
 
-/// The committed features come from the account's entitlements: features with usage this
-/// period or an explicit commitment. (A usage recorded between this read and the command is not
-/// seen; the window is one request long.)
+/// The committed features come from the account's entitlements (`application::plan_change`).
 #[utoipa::path(
     post,
     path = "/v1/subscriptions/{id}/change-plan",
@@ -276,22 +275,21 @@ pub async fn change_plan(
     body: JsonBody<ChangePlanBody>,
 ) -> Result<Response, ApiError> {
     let plan_id = PlanId::parse(&body.value.plan_id)?;
-    let subscription = state.bus.load::<Subscription>(&id.to_string()).await?;
-    let committed_features = match subscription.aggregate.account_id() {
-        Some(account) => state
-            .bus
-            .load::<Entitlements>(account.as_str())
-            .await?
-            .aggregate
-            .committed_features(),
-        None => Default::default(),
-    };
-    let command = SubscriptionCommand::ChangePlan {
+    let context = request.context(
+        &format!("POST /v1/subscriptions/{id}/change-plan"),
+        &body.digest,
+    );
+    let confirm = body.value.confirm_feature_removal;
+    let changed = application::plan_change::change_plan(
+        &state.bus,
+        &state.services,
+        id,
         plan_id,
-        confirm_feature_removal: body.value.confirm_feature_removal,
-        committed_features,
-    };
-    on_subscription(&state, &request, id, "change-plan", &body.digest, command).await
+        confirm,
+        &context,
+    )
+    .await;
+    answer("ChangePlan".into(), changed, Outcome::Changed)
 }
 
 #[utoipa::path(
@@ -311,7 +309,9 @@ pub async fn cancel(
 ) -> Result<Response, ApiError> {
     let command = SubscriptionCommand::CancelSubscription {
         at_period_end: body.value.at_period_end.unwrap_or(true),
-        reason: body.value.reason.clone().unwrap_or_default(),
+        // The client's reason is its own words, kept as the comment; the typed reason of a
+        // client cancellation is always `requested`.
+        comment: body.value.reason.clone().filter(|text| !text.is_empty()),
     };
     on_subscription(&state, &request, id, "cancel", &body.digest, command).await
 }

@@ -15,7 +15,9 @@ use application::{
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::dunning::DunningPolicy;
-use domain::invoice::{Invoice, InvoiceCommand, InvoiceEvent, InvoiceLine, LineKind};
+use domain::invoice::{
+    CollectionMethod, Invoice, InvoiceCommand, InvoiceEvent, InvoiceLine, LineKind,
+};
 use domain::subscription::{BillingAccount, Subscription, SubscriptionCommand};
 use domain::{
     AccountId, BillingServices, Currency, Email, ManualClock, Money, PaymentMethodToken, PlanId,
@@ -121,6 +123,7 @@ impl Fixture {
                 currency: Currency::parse("usd").unwrap(),
                 lines: vec![InvoiceLine::new("Setup", LineKind::Manual, 2, usd(1900)).unwrap()],
                 due_at: None,
+                collection: CollectionMethod::Manual,
             },
         )
         .await;

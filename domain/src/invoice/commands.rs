@@ -8,8 +8,8 @@ use uuid::Uuid;
 
 use crate::error::DomainError;
 use crate::invoice::{
-    Invoice, InvoiceEvent, InvoiceLine, InvoiceRule, InvoiceStatus, IssuedInvoice,
-    OverpaymentRefund,
+    CollectionMethod, Invoice, InvoiceEvent, InvoiceLine, InvoiceRule, InvoiceStatus,
+    IssuedInvoice, OverpaymentRefund,
 };
 use crate::money::{Currency, Money, MoneyError};
 use crate::values::require_text;
@@ -23,8 +23,9 @@ pub enum InvoiceCommand {
         subscription_id: Option<Uuid>,
         currency: Currency,
         lines: Vec<InvoiceLine>,
-        /// Defaults to the issue time: the invoice is charged automatically.
+        /// Defaults to the issue time.
         due_at: Option<DateTime<Utc>>,
+        collection: CollectionMethod,
     },
     /// Records the intent to charge the amount due; the application charges after it commits.
     AttemptPayment {
@@ -76,13 +77,17 @@ impl Invoice {
                     currency,
                     lines,
                     due_at,
+                    collection,
                 } => issue(
-                    invoice_id,
-                    account_id,
-                    subscription_id,
-                    currency,
-                    lines,
-                    due_at,
+                    Issue {
+                        invoice_id,
+                        account_id,
+                        subscription_id,
+                        currency,
+                        lines,
+                        due_at,
+                        collection,
+                    },
                     now,
                 ),
                 _ => Err(DomainError::NotFound {
@@ -116,13 +121,27 @@ impl Invoice {
     }
 }
 
-fn issue(
+/// The fields of `IssueInvoice`.
+struct Issue {
     invoice_id: Uuid,
     account_id: AccountId,
     subscription_id: Option<Uuid>,
     currency: Currency,
     lines: Vec<InvoiceLine>,
     due_at: Option<DateTime<Utc>>,
+    collection: CollectionMethod,
+}
+
+fn issue(
+    Issue {
+        invoice_id,
+        account_id,
+        subscription_id,
+        currency,
+        lines,
+        due_at,
+        collection,
+    }: Issue,
     now: DateTime<Utc>,
 ) -> Decision {
     if lines.is_empty() {
@@ -169,6 +188,7 @@ fn issue(
         total,
         issued_at: now,
         due_at,
+        collection,
     };
     Ok(std::iter::once(issued).chain(paid_at_issue).collect())
 }

@@ -6,13 +6,16 @@ use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::invoice::InvoiceLine;
+use crate::invoice::{CollectionMethod, InvoiceLine};
 use crate::money::{Currency, Money};
 use crate::values::{AccountId, PaymentMethodToken};
 
 /// `PaymentFailed` 2.0 names the decline code `decline_code` (1.0: `code`, which read as one of
 /// our own error codes).
 pub const PAYMENT_FAILED_VERSION: &str = "2.0";
+
+/// `InvoiceIssued` 2.0 says how the invoice is collected (1.0 left it to who issued it).
+pub const INVOICE_ISSUED_VERSION: &str = "2.0";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum InvoiceEvent {
@@ -25,6 +28,7 @@ pub enum InvoiceEvent {
         total: Money,
         issued_at: DateTime<Utc>,
         due_at: DateTime<Utc>,
+        collection: CollectionMethod,
     },
     /// A charge of `amount` is to be made with `payment_ref` as the gateway's idempotency key.
     PaymentAttempted {
@@ -120,6 +124,7 @@ impl DomainEvent for InvoiceEvent {
     fn event_version(&self) -> String {
         match self {
             InvoiceEvent::PaymentFailed { .. } => PAYMENT_FAILED_VERSION,
+            InvoiceEvent::InvoiceIssued { .. } => INVOICE_ISSUED_VERSION,
             _ => crate::EVENT_VERSION_1,
         }
         .to_owned()

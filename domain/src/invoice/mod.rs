@@ -11,6 +11,7 @@
 //! has no recorded outcome, no new attempt starts and the invoice cannot be closed, so a charge
 //! in flight can always be recorded.
 
+mod collection;
 mod commands;
 mod events;
 pub mod line;
@@ -32,8 +33,9 @@ use crate::money::{Currency, Money, MoneyError};
 use crate::services::BillingServices;
 use crate::values::AccountId;
 
+pub use collection::CollectionMethod;
 pub use commands::{InvoiceCommand, OverpaymentRefundOutcome};
-pub use events::{InvoiceEvent, PAYMENT_FAILED_VERSION};
+pub use events::{InvoiceEvent, INVOICE_ISSUED_VERSION, PAYMENT_FAILED_VERSION};
 pub use line::{InvoiceLine, LineKind};
 pub use rules::InvoiceRule;
 
@@ -255,6 +257,7 @@ impl Aggregate for Invoice {
                     total,
                     issued_at,
                     due_at,
+                    ..
                 },
             ) => {
                 *slot = Some(IssuedInvoice {

@@ -10,8 +10,8 @@ use super::BillingAccount;
 use crate::error::ValidationError;
 use crate::values::{AccountId, FeatureKey, PlanId, SeatCount};
 
-/// The longest cancellation reason kept, in characters.
-pub const MAX_REASON_CHARS: usize = 500;
+/// The longest cancellation comment kept, in characters.
+pub const MAX_COMMENT_CHARS: usize = 500;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum SubscriptionCommand {
@@ -45,10 +45,13 @@ pub enum SubscriptionCommand {
         /// application layer from the Entitlements aggregate.
         committed_features: BTreeSet<FeatureKey>,
     },
+    /// A client's cancellation: its reason is always `requested`; `comment` is its own words.
     CancelSubscription {
         at_period_end: bool,
-        reason: String,
+        comment: Option<String>,
     },
+    /// Dunning saga, when the case runs out: cancelled at once as `dunning_exhausted`.
+    CancelForNonPayment,
     /// Scheduler, at the period end.
     RenewPeriod,
     /// Scheduler, at the trial end.
@@ -73,6 +76,7 @@ impl SubscriptionCommand {
             SubscriptionCommand::SetOverageBilling { .. } => "SetOverageBilling",
             SubscriptionCommand::ChangePlan { .. } => "ChangePlan",
             SubscriptionCommand::CancelSubscription { .. } => "CancelSubscription",
+            SubscriptionCommand::CancelForNonPayment => "CancelForNonPayment",
             SubscriptionCommand::RenewPeriod => "RenewPeriod",
             SubscriptionCommand::ExpireTrial => "ExpireTrial",
             SubscriptionCommand::MarkPastDue { .. } => "MarkPastDue",
@@ -95,14 +99,13 @@ impl SubscriptionCommand {
                     "must not be the nil UUID",
                 ))
             }
-            SubscriptionCommand::CancelSubscription { reason, .. }
-                if reason.chars().count() > MAX_REASON_CHARS =>
-            {
-                Err(ValidationError::new(
-                    "reason",
-                    format!("must be at most {MAX_REASON_CHARS} characters"),
-                ))
-            }
+            SubscriptionCommand::CancelSubscription {
+                comment: Some(comment),
+                ..
+            } if comment.chars().count() > MAX_COMMENT_CHARS => Err(ValidationError::new(
+                "reason",
+                format!("must be at most {MAX_COMMENT_CHARS} characters"),
+            )),
             _ => Ok(()),
         }
     }

@@ -13,6 +13,39 @@ use crate::money::Currency;
 use crate::period::BillingPeriod;
 use crate::values::{AccountId, PlanId, SeatCount};
 
+/// `CancellationScheduled` and `SubscriptionCancelled` 2.0: a typed `reason` and the client's
+/// `comment` (1.0: one free-text `reason`).
+pub const CANCELLATION_VERSION: &str = "2.0";
+
+/// Why a subscription ended. Every variant but `Requested` is the system's own decision, and no
+/// client request can produce it: a client's words go to the cancellation's `comment`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CancellationReason {
+    /// A client asked (the product's backend, an operator).
+    Requested,
+    /// The trial ended without a billing account.
+    TrialExpired,
+    /// Dunning ran out: the open invoices are written off, not voided.
+    DunningExhausted,
+}
+
+impl CancellationReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CancellationReason::Requested => "requested",
+            CancellationReason::TrialExpired => "trial_expired",
+            CancellationReason::DunningExhausted => "dunning_exhausted",
+        }
+    }
+}
+
+impl std::fmt::Display for CancellationReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum SubscriptionEvent {
     TrialStarted {
@@ -79,16 +112,21 @@ pub enum SubscriptionEvent {
         effective_at: DateTime<Utc>,
         at: DateTime<Utc>,
     },
-    /// The subscription will be cancelled at `effective_at` (trial or period end).
+    /// The subscription will be cancelled at `effective_at` (trial or period end), as a client
+    /// asked. Version 1 kept the client's text as `reason`; see [`crate::upcasting`].
     CancellationScheduled {
         account_id: AccountId,
-        reason: String,
+        /// The client's own words, for people; nothing is decided on it.
+        comment: Option<String>,
         effective_at: DateTime<Utc>,
         at: DateTime<Utc>,
     },
+    /// Version 1 kept a free-text `reason` that the system's decisions were keyed on; version 2
+    /// types it, and keeps a client's text apart as `comment`.
     SubscriptionCancelled {
         account_id: AccountId,
-        reason: String,
+        reason: CancellationReason,
+        comment: Option<String>,
         /// When service ended: now for an immediate cancel, the trial or period end otherwise.
         ended_at: DateTime<Utc>,
         at: DateTime<Utc>,
@@ -136,6 +174,11 @@ impl DomainEvent for SubscriptionEvent {
     }
 
     fn event_version(&self) -> String {
-        crate::EVENT_VERSION_1.to_owned()
+        match self {
+            SubscriptionEvent::CancellationScheduled { .. }
+            | SubscriptionEvent::SubscriptionCancelled { .. } => CANCELLATION_VERSION,
+            _ => crate::EVENT_VERSION_1,
+        }
+        .to_owned()
     }
 }

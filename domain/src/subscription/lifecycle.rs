@@ -6,17 +6,14 @@ use uuid::Uuid;
 
 use super::invoicing::period_invoice_lines;
 use super::{
-    BillingAccount, Context, SubscriptionEvent, SubscriptionRule, SubscriptionState,
-    SubscriptionStatus,
+    BillingAccount, CancellationReason, Context, SubscriptionEvent, SubscriptionRule,
+    SubscriptionState, SubscriptionStatus,
 };
 use crate::error::DomainError;
 use crate::period::BillingPeriod;
 use crate::values::{AccountId, PlanId, SeatCount};
 
 type Events = Result<Vec<SubscriptionEvent>, DomainError>;
-
-/// The reason recorded when a trial ends without a billing account.
-pub const TRIAL_EXPIRED: &str = "trial_expired";
 
 /// The fields of `StartTrial`.
 pub(super) struct NewTrial {
@@ -92,14 +89,22 @@ impl SubscriptionState {
             }
             .into());
         }
-        let event = match (&self.cancellation_reason, &self.billing_account) {
-            (Some(reason), _) if self.cancel_at_period_end => {
-                self.cancelled(reason.clone(), self.trial_ends_at, ctx)
-            }
+        let event = match &self.billing_account {
+            _ if self.cancel_at_period_end => self.cancelled(
+                CancellationReason::Requested,
+                self.cancellation_comment.clone(),
+                self.trial_ends_at,
+                ctx,
+            ),
             // The first period starts at the trial end, not when the scheduler got to it, so a
             // late scheduler neither shifts the billing cycle nor gives free days.
-            (_, Some(_)) => self.activation(self.trial_ends_at, ctx)?,
-            (_, None) => self.cancelled(TRIAL_EXPIRED.to_owned(), self.trial_ends_at, ctx),
+            Some(_) => self.activation(self.trial_ends_at, ctx)?,
+            None => self.cancelled(
+                CancellationReason::TrialExpired,
+                None,
+                self.trial_ends_at,
+                ctx,
+            ),
         };
         Ok(vec![event])
     }
@@ -113,8 +118,9 @@ impl SubscriptionState {
             .into());
         }
         if self.cancel_at_period_end {
-            let reason = self.cancellation_reason.clone().unwrap_or_default();
-            return Ok(vec![self.cancelled(reason, period.end, ctx)]);
+            let comment = self.cancellation_comment.clone();
+            let requested = CancellationReason::Requested;
+            return Ok(vec![self.cancelled(requested, comment, period.end, ctx)]);
         }
         let mut events = Vec::new();
         let mut plan = ctx.plan(&self.plan_id)?;
@@ -141,9 +147,15 @@ impl SubscriptionState {
         Ok(events)
     }
 
-    pub(super) fn cancel(&self, at_period_end: bool, reason: String, ctx: &Context<'_>) -> Events {
+    pub(super) fn cancel(
+        &self,
+        at_period_end: bool,
+        comment: Option<String>,
+        ctx: &Context<'_>,
+    ) -> Events {
         if !at_period_end {
-            return Ok(vec![self.cancelled(reason, ctx.now, ctx)]);
+            let requested = CancellationReason::Requested;
+            return Ok(vec![self.cancelled(requested, comment, ctx.now, ctx)]);
         }
         if self.cancel_at_period_end {
             return Ok(Vec::new());
@@ -154,10 +166,17 @@ impl SubscriptionState {
         };
         Ok(vec![SubscriptionEvent::CancellationScheduled {
             account_id: self.account_id.clone(),
-            reason,
+            comment,
             effective_at,
             at: ctx.now,
         }])
+    }
+
+    /// Dunning ran out: service ends now, and the reason tells the billing policy to write the
+    /// open invoices off.
+    pub(super) fn cancel_for_non_payment(&self, ctx: &Context<'_>) -> Events {
+        let exhausted = CancellationReason::DunningExhausted;
+        Ok(vec![self.cancelled(exhausted, None, ctx.now, ctx)])
     }
 
     pub(super) fn mark_past_due(&self, dunning_case_id: Uuid, ctx: &Context<'_>) -> Events {
@@ -211,13 +230,15 @@ impl SubscriptionState {
 
     fn cancelled(
         &self,
-        reason: String,
+        reason: CancellationReason,
+        comment: Option<String>,
         ended_at: DateTime<Utc>,
         ctx: &Context<'_>,
     ) -> SubscriptionEvent {
         SubscriptionEvent::SubscriptionCancelled {
             account_id: self.account_id.clone(),
             reason,
+            comment,
             ended_at,
             at: ctx.now,
         }

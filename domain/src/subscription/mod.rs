@@ -33,9 +33,8 @@ use crate::period::BillingPeriod;
 use crate::services::BillingServices;
 use crate::values::{AccountId, Email, PaymentMethodToken, PlanId, SeatCount};
 
-pub use commands::{SubscriptionCommand, MAX_REASON_CHARS};
-pub use events::SubscriptionEvent;
-pub use lifecycle::TRIAL_EXPIRED;
+pub use commands::{SubscriptionCommand, MAX_COMMENT_CHARS};
+pub use events::{CancellationReason, SubscriptionEvent, CANCELLATION_VERSION};
 pub use rules::SubscriptionRule;
 
 /// Where a subscription is in its life. `None` means it was never created.
@@ -103,8 +102,10 @@ struct SubscriptionState {
     current_period: Option<BillingPeriod>,
     /// Cancel when the trial (while trialing) or the current period ends.
     cancel_at_period_end: bool,
-    /// The reason of a scheduled or completed cancellation.
-    cancellation_reason: Option<String>,
+    /// The client's comment on a scheduled or completed cancellation (snapshots taken before
+    /// cancellation reasons were typed call it `cancellation_reason`).
+    #[serde(alias = "cancellation_reason")]
+    cancellation_comment: Option<String>,
     ended_at: Option<DateTime<Utc>>,
     scheduled_change: Option<ScheduledPlanChange>,
     /// Prorated charges accrued mid-period, billed on the next invoice.
@@ -167,10 +168,10 @@ impl Subscription {
         self.state.as_ref().is_some_and(|s| s.cancel_at_period_end)
     }
 
-    pub fn cancellation_reason(&self) -> Option<&str> {
+    pub fn cancellation_comment(&self) -> Option<&str> {
         self.state
             .as_ref()
-            .and_then(|s| s.cancellation_reason.as_deref())
+            .and_then(|s| s.cancellation_comment.as_deref())
     }
 
     /// When a cancelled subscription ended.
@@ -254,8 +255,9 @@ impl Subscription {
             } => state.change_plan(&plan_id, confirm_feature_removal, &committed_features, &ctx),
             C::CancelSubscription {
                 at_period_end,
-                reason,
-            } => state.cancel(at_period_end, reason, &ctx),
+                comment,
+            } => state.cancel(at_period_end, comment, &ctx),
+            C::CancelForNonPayment => state.cancel_for_non_payment(&ctx),
             C::RenewPeriod => state.renew_period(&ctx),
             C::ExpireTrial => state.expire_trial(&ctx),
             C::MarkPastDue { dunning_case_id } => state.mark_past_due(dunning_case_id, &ctx),
@@ -353,7 +355,7 @@ impl Aggregate for Subscription {
                 trial_ends_at,
                 current_period: None,
                 cancel_at_period_end: false,
-                cancellation_reason: None,
+                cancellation_comment: None,
                 ended_at: None,
                 scheduled_change: None,
                 pending_items: Vec::new(),
@@ -406,15 +408,15 @@ impl Aggregate for Subscription {
                     effective_at,
                 });
             }
-            E::CancellationScheduled { reason, .. } => {
+            E::CancellationScheduled { comment, .. } => {
                 state.cancel_at_period_end = true;
-                state.cancellation_reason = Some(reason);
+                state.cancellation_comment = comment;
             }
             E::SubscriptionCancelled {
-                reason, ended_at, ..
+                comment, ended_at, ..
             } => {
                 state.status = SubscriptionStatus::Cancelled;
-                state.cancellation_reason = Some(reason);
+                state.cancellation_comment = comment;
                 state.ended_at = Some(ended_at);
                 // Nothing more is billed or changed after a cancellation.
                 state.scheduled_change = None;

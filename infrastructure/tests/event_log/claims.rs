@@ -39,7 +39,7 @@ async fn an_account_holds_one_open_subscription_until_it_is_cancelled(backend: B
 
     let cancel = SubscriptionCommand::CancelSubscription {
         at_period_end: false,
-        reason: "moving on".into(),
+        comment: Some("moving on".into()),
     };
     send::<Subscription, _>(&bus, &first, cancel, None)
         .await

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use application::claims::open_invoices_claim_prefix;
-use domain::invoice::{Invoice, InvoiceCommand, InvoiceLine, LineKind};
+use domain::invoice::{CollectionMethod, Invoice, InvoiceCommand, InvoiceLine, LineKind};
 use domain::{AccountId, Currency, Money};
 use infrastructure::testing::Backend;
 use infrastructure::Store;
@@ -22,6 +22,7 @@ fn issue(invoice_id: Uuid, subscription_id: Option<Uuid>) -> InvoiceCommand {
         currency: usd.clone(),
         lines: vec![InvoiceLine::new("Setup", LineKind::Manual, 1, Money::new(500, usd)).unwrap()],
         due_at: None,
+        collection: CollectionMethod::Manual,
     }
 }
 

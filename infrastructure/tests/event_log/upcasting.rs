@@ -8,7 +8,7 @@ use std::sync::Arc;
 use application::audit::state_as_of;
 use application::event_log::AsOf;
 use domain::invoice::{
-    Invoice, InvoiceCommand, InvoiceEvent, InvoiceLine, InvoiceStatus, LineKind,
+    CollectionMethod, Invoice, InvoiceCommand, InvoiceEvent, InvoiceLine, InvoiceStatus, LineKind,
 };
 use domain::{AccountId, Currency, Money};
 use infrastructure::testing::Backend;
@@ -71,6 +71,7 @@ async fn a_stored_v1_payment_failure_reads_as_v2(backend: Backend) {
         currency: Currency::parse("usd").unwrap(),
         lines: vec![InvoiceLine::new("Setup", LineKind::Manual, 2, usd(1900)).unwrap()],
         due_at: None,
+        collection: CollectionMethod::Manual,
     };
     send::<Invoice, _>(&bus, &id, issue, None).await.unwrap();
     insert_v1_failure(&store, &id).await;

@@ -5,7 +5,7 @@
 use domain::dunning::DunningEvent;
 use domain::entitlements::EntitlementsEvent;
 use domain::invoice::InvoiceEvent;
-use domain::subscription::SubscriptionEvent;
+use domain::subscription::{CancellationReason, SubscriptionEvent};
 use domain::Money;
 use serde_json::{json, Value};
 
@@ -96,18 +96,23 @@ pub(super) fn subscription(subscription_id: &str, event: &SubscriptionEvent) -> 
                    "effective_at": effective_at}),
         ),
         E::CancellationScheduled {
-            reason,
+            comment,
             effective_at,
             ..
         } => Entry::new(
             "cancellation_scheduled",
-            json!({"subscription_id": id, "reason": reason, "effective_at": effective_at}),
+            json!({"subscription_id": id, "reason": CancellationReason::Requested,
+                   "comment": comment, "effective_at": effective_at}),
         ),
         E::SubscriptionCancelled {
-            reason, ended_at, ..
+            reason,
+            comment,
+            ended_at,
+            ..
         } => Entry::new(
             "subscription_cancelled",
-            json!({"subscription_id": id, "reason": reason, "ended_at": ended_at}),
+            json!({"subscription_id": id, "reason": reason, "comment": comment,
+                   "ended_at": ended_at}),
         ),
         E::PeriodRenewed {
             period,

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use cqrs_es::{Aggregate, DomainEvent};
 use domain::dunning::{DunningCase, DunningCommand, DunningPolicy};
 use domain::entitlements::{Entitlements, EntitlementsCommand, UsageId};
-use domain::invoice::{Invoice, InvoiceCommand, InvoiceLine, LineKind};
+use domain::invoice::{CollectionMethod, Invoice, InvoiceCommand, InvoiceLine, LineKind};
 use domain::subscription::{BillingAccount, Subscription, SubscriptionCommand};
 use domain::{
     AccountId, BillingPeriod, BillingServices, Currency, Email, FeatureKey, ManualClock, Money,
@@ -177,6 +177,7 @@ impl Harness {
             currency: Currency::parse(currency).unwrap(),
             lines,
             due_at: None,
+            collection: CollectionMethod::Manual,
         };
         let position = self.invoice(id, command).await.expect("issued");
         (id, position)

@@ -74,7 +74,7 @@ async fn a_subscription_s_life_is_summarised_field_by_field(backend: Backend) {
     sub(downgrade).await;
     let cancel = SubscriptionCommand::CancelSubscription {
         at_period_end: true,
-        reason: "too expensive".into(),
+        comment: Some("too expensive".into()),
     };
     let position = sub(cancel).await;
 
@@ -178,7 +178,7 @@ async fn a_new_subscription_replaces_a_cancelled_one(backend: Backend) {
     h.enable(acct, "starter", trial_period(14)).await;
     let cancel = SubscriptionCommand::CancelSubscription {
         at_period_end: false,
-        reason: "switching".into(),
+        comment: Some("switching".into()),
     };
     let position = h.subscription(first, cancel).await;
     projections.wait_for(position, PATIENCE).await.unwrap();

@@ -116,10 +116,7 @@ async fn cancelled_lifecycle(h: &Harness) -> Lifecycle {
         .await;
     h.clock.advance(Duration::days(30));
     h.dunning(case, DunningCommand::CancelDunning).await;
-    let cancel = SubscriptionCommand::CancelSubscription {
-        at_period_end: false,
-        reason: "dunning_exhausted".into(),
-    };
+    let cancel = SubscriptionCommand::CancelForNonPayment;
     h.subscription(sub, cancel).await;
     let last = h
         .invoice(invoice, InvoiceCommand::MarkUncollectible)

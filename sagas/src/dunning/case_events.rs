@@ -5,7 +5,7 @@
 //! - DunningSuspended → SuspendEntitlements and the `access_suspended` notification;
 //! - DunningRecovered → Reactivate, RestoreEntitlements (a no-op unless suspended) and the
 //!   `payment_recovered` notification;
-//! - DunningCancelled → CancelSubscription (`dunning_exhausted`, which revokes entitlements
+//! - DunningCancelled → CancelForNonPayment (`dunning_exhausted`, which revokes entitlements
 //!   through the entitlements policy), MarkUncollectible and the `subscription_cancelled`
 //!   notification;
 //! - DunningClosed (its subscription was cancelled) → its unfired timers withdrawn.
@@ -117,11 +117,8 @@ pub fn react(event_id: Uuid, case: &DunningCase, event: &DunningEvent) -> Plan {
             timers: vec![],
             withdraw_timers: false,
         },
-        DunningEvent::DunningCancelled { reason, .. } => {
-            let cancel = SubscriptionCommand::CancelSubscription {
-                at_period_end: false,
-                reason: reason.clone(),
-            };
+        DunningEvent::DunningCancelled { .. } => {
+            let cancel = SubscriptionCommand::CancelForNonPayment;
             let uncollectible = case.invoice_id().map(|id| {
                 Order::Invoice(reaction(
                     "mark_uncollectible",
@@ -251,13 +248,7 @@ mod tests {
         let Order::Subscription(cancel) = &plan.orders[0] else {
             panic!()
         };
-        assert_eq!(
-            cancel.command,
-            SubscriptionCommand::CancelSubscription {
-                at_period_end: false,
-                reason: "dunning_exhausted".into()
-            }
-        );
+        assert_eq!(cancel.command, SubscriptionCommand::CancelForNonPayment);
     }
 
     #[test]

@@ -21,6 +21,7 @@ fn an_invoice_is_issued_with_its_lines_and_total_and_is_due_at_once() {
             total: usd(5700),
             issued_at: t0(),
             due_at: t0(),
+            collection: CollectionMethod::Automatic,
         }]);
 }
 
@@ -38,6 +39,7 @@ fn an_invoice_sent_for_later_payment_keeps_its_due_date() {
             currency: usd_code(),
             lines: lines.clone(),
             due_at: Some(due_at),
+            collection: CollectionMethod::Automatic,
         })
         .then_expect_events(vec![InvoiceEvent::InvoiceIssued {
             invoice_id: invoice_id(),
@@ -48,6 +50,7 @@ fn an_invoice_sent_for_later_payment_keeps_its_due_date() {
             total,
             issued_at: t0(),
             due_at,
+            collection: CollectionMethod::Automatic,
         }]);
 }
 
@@ -66,6 +69,7 @@ fn a_zero_total_invoice_is_paid_at_issue() {
                 total: usd(0),
                 issued_at: t0(),
                 due_at: t0(),
+                collection: CollectionMethod::Automatic,
             },
             paid(0),
         ]);
@@ -131,6 +135,7 @@ fn an_invoice_is_not_due_before_it_is_issued() {
             currency: usd_code(),
             lines: vec![line("Pro plan", 1, 4900)],
             due_at: Some(t0() - Duration::seconds(1)),
+            collection: CollectionMethod::Automatic,
         })
         .then_expect_error(DomainError::invalid(
             "due_at",

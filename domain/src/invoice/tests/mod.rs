@@ -11,7 +11,9 @@ mod state;
 use cqrs_es::test::{AggregateTestExecutor, TestFramework};
 use uuid::Uuid;
 
-use crate::invoice::{Invoice, InvoiceCommand, InvoiceEvent, InvoiceLine, LineKind};
+use crate::invoice::{
+    CollectionMethod, Invoice, InvoiceCommand, InvoiceEvent, InvoiceLine, LineKind,
+};
 use crate::money::Currency;
 use crate::testing::{account, services, t0, usd};
 use crate::values::PaymentMethodToken;
@@ -44,6 +46,7 @@ fn issue_command(lines: Vec<InvoiceLine>) -> InvoiceCommand {
         currency: usd_code(),
         lines,
         due_at: None,
+        collection: CollectionMethod::Automatic,
     }
 }
 
@@ -58,6 +61,7 @@ fn issued(total: i64) -> InvoiceEvent {
         total: usd(total),
         issued_at: t0(),
         due_at: t0(),
+        collection: CollectionMethod::Automatic,
     }
 }
 

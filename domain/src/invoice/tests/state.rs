@@ -119,6 +119,7 @@ fn every_event_round_trips_and_is_tagged_with_its_event_type_and_version() {
         assert_eq!(tag, Some(event.event_type()));
         let version = match event {
             InvoiceEvent::PaymentFailed { .. } => crate::invoice::PAYMENT_FAILED_VERSION,
+            InvoiceEvent::InvoiceIssued { .. } => crate::invoice::INVOICE_ISSUED_VERSION,
             _ => crate::EVENT_VERSION_1,
         };
         assert_eq!(event.event_version(), version);

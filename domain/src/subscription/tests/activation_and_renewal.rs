@@ -224,7 +224,7 @@ fn a_cancellation_scheduled_for_the_period_end_cancels_on_renewal() {
     let mut history = active_pro_in_april(3, false);
     history.push(SubscriptionEvent::CancellationScheduled {
         account_id: account(),
-        reason: "switching provider".into(),
+        comment: Some("switching provider".into()),
         effective_at: april().end,
         at: at("2026-04-10T00:00:00Z"),
     });
@@ -232,7 +232,8 @@ fn a_cancellation_scheduled_for_the_period_end_cancels_on_renewal() {
         .when(SubscriptionCommand::RenewPeriod)
         .then_expect_events(vec![SubscriptionEvent::SubscriptionCancelled {
             account_id: account(),
-            reason: "switching provider".into(),
+            reason: CancellationReason::Requested,
+            comment: Some("switching provider".into()),
             ended_at: april().end,
             at: now,
         }]);

@@ -2,17 +2,17 @@
 
 use super::*;
 
-fn cancel(at_period_end: bool, reason: &str) -> SubscriptionCommand {
+fn cancel(at_period_end: bool, text: &str) -> SubscriptionCommand {
     SubscriptionCommand::CancelSubscription {
         at_period_end,
-        reason: reason.to_owned(),
+        comment: comment(text),
     }
 }
 
-fn scheduled(reason: &str, effective_at: DateTime<Utc>, now: DateTime<Utc>) -> SubscriptionEvent {
+fn scheduled(text: &str, effective_at: DateTime<Utc>, now: DateTime<Utc>) -> SubscriptionEvent {
     SubscriptionEvent::CancellationScheduled {
         account_id: account(),
-        reason: reason.to_owned(),
+        comment: comment(text),
         effective_at,
         at: now,
     }
@@ -45,7 +45,8 @@ fn cancelling_immediately_ends_the_subscription_now() {
         .when(cancel(false, "fraud"))
         .then_expect_events(vec![SubscriptionEvent::SubscriptionCancelled {
             account_id: account(),
-            reason: "fraud".into(),
+            reason: CancellationReason::Requested,
+            comment: Some("fraud".into()),
             ended_at: now,
             at: now,
         }]);
@@ -226,4 +227,30 @@ fn a_trial_activated_early_keeps_its_cancellation_for_the_first_period_end() {
     given_at(april().end, history)
         .when(SubscriptionCommand::RenewPeriod)
         .then_expect_events(vec![cancelled("evaluation over", april().end)]);
+}
+
+/// A client cannot make its cancellation the system's: whatever its words, the reason is
+/// `requested`, so the billing policy voids the open invoices rather than writing them off.
+#[test]
+fn a_client_cancellation_is_requested_whatever_its_words() {
+    let now = at("2026-04-10T00:00:00Z");
+    given_at(now, active_pro_in_april(3, false))
+        .when(cancel(false, "dunning_exhausted"))
+        .then_expect_events(vec![cancelled_for(
+            CancellationReason::Requested,
+            Some("dunning_exhausted".into()),
+            now,
+        )]);
+}
+
+#[test]
+fn dunning_running_out_cancels_at_once_as_dunning_exhausted() {
+    let now = at("2026-04-10T00:00:00Z");
+    given_at(now, active_pro_in_april(3, false))
+        .when(SubscriptionCommand::CancelForNonPayment)
+        .then_expect_events(vec![cancelled_for(
+            CancellationReason::DunningExhausted,
+            None,
+            now,
+        )]);
 }

@@ -127,10 +127,25 @@ pub(super) fn marked_past_due(now: DateTime<Utc>) -> SubscriptionEvent {
     }
 }
 
-pub(super) fn cancelled(reason: &str, ended_at: DateTime<Utc>) -> SubscriptionEvent {
+/// A client's words, as the domain keeps them: none when blank.
+pub(super) fn comment(text: &str) -> Option<String> {
+    (!text.is_empty()).then(|| text.to_owned())
+}
+
+/// Cancelled at a client's request, with `text` as its comment.
+pub(super) fn cancelled(text: &str, ended_at: DateTime<Utc>) -> SubscriptionEvent {
+    cancelled_for(CancellationReason::Requested, comment(text), ended_at)
+}
+
+pub(super) fn cancelled_for(
+    reason: CancellationReason,
+    comment: Option<String>,
+    ended_at: DateTime<Utc>,
+) -> SubscriptionEvent {
     SubscriptionEvent::SubscriptionCancelled {
         account_id: account(),
-        reason: reason.to_owned(),
+        reason,
+        comment,
         ended_at,
         at: ended_at,
     }

@@ -127,13 +127,13 @@ fn cancellation_is_folded_and_closes_the_subscription() {
     let mut history = busy_history();
     history.push(SubscriptionEvent::CancellationScheduled {
         account_id: account(),
-        reason: "budget".into(),
+        comment: Some("budget".into()),
         effective_at: april().end,
         at: at("2026-04-19T00:00:00Z"),
     });
     let scheduled = fold(history.clone());
     assert!(scheduled.cancel_at_period_end());
-    assert_eq!(scheduled.cancellation_reason(), Some("budget"));
+    assert_eq!(scheduled.cancellation_comment(), Some("budget"));
     assert!(scheduled.is_open());
 
     history.push(cancelled("budget", april().end));
@@ -141,7 +141,7 @@ fn cancellation_is_folded_and_closes_the_subscription() {
     assert_eq!(ended.status(), SubscriptionStatus::Cancelled);
     assert!(!ended.is_open());
     assert_eq!(ended.ended_at(), Some(april().end));
-    assert_eq!(ended.cancellation_reason(), Some("budget"));
+    assert_eq!(ended.cancellation_comment(), Some("budget"));
     assert_eq!(ended.scheduled_change(), None);
     assert!(ended.pending_items().is_empty());
 }
@@ -150,6 +150,27 @@ fn cancellation_is_folded_and_closes_the_subscription() {
 fn an_event_without_a_trial_before_it_is_ignored_not_a_panic() {
     let subscription = fold(vec![marked_past_due(t0()), cancelled("x", t0())]);
     assert_eq!(subscription, Subscription::default());
+}
+
+/// Snapshots taken before cancellation reasons were typed name the comment
+/// `cancellation_reason`; they still load, with the text as the comment.
+#[test]
+fn an_older_snapshot_s_cancellation_reason_reads_as_the_comment() {
+    let mut history = busy_history();
+    history.push(SubscriptionEvent::CancellationScheduled {
+        account_id: account(),
+        comment: Some("budget".into()),
+        effective_at: april().end,
+        at: at("2026-04-19T00:00:00Z"),
+    });
+    let json = serde_json::to_string(&fold(history)).unwrap();
+    assert!(
+        json.contains("\"cancellation_comment\":\"budget\""),
+        "{json}"
+    );
+    let older = json.replace("cancellation_comment", "cancellation_reason");
+    let back: Subscription = serde_json::from_str(&older).unwrap();
+    assert_eq!(back.cancellation_comment(), Some("budget"));
 }
 
 #[test]
@@ -189,7 +210,7 @@ fn every_command_but_start() -> Vec<SubscriptionCommand> {
         change_plan("enterprise", false, &[]),
         SubscriptionCommand::CancelSubscription {
             at_period_end: true,
-            reason: "x".into(),
+            comment: Some("x".into()),
         },
         SubscriptionCommand::RenewPeriod,
         SubscriptionCommand::ExpireTrial,

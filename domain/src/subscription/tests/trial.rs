@@ -233,7 +233,8 @@ fn an_expired_trial_without_a_billing_account_is_cancelled_as_trial_expired() {
         .when(SubscriptionCommand::ExpireTrial)
         .then_expect_events(vec![SubscriptionEvent::SubscriptionCancelled {
             account_id: account(),
-            reason: TRIAL_EXPIRED.to_owned(),
+            reason: CancellationReason::TrialExpired,
+            comment: None,
             ended_at: trial_end,
             at: trial_end,
         }]);
@@ -244,7 +245,7 @@ fn a_trial_whose_cancellation_was_scheduled_is_cancelled_at_its_end() {
     let trial_end = at("2026-03-15T00:00:00Z");
     let scheduled = SubscriptionEvent::CancellationScheduled {
         account_id: account(),
-        reason: "not a fit".into(),
+        comment: Some("not a fit".into()),
         effective_at: trial_end,
         at: at("2026-03-03T00:00:00Z"),
     };
@@ -277,7 +278,10 @@ fn an_expired_trial_cannot_expire_again() {
     let trial_end = at("2026-03-15T00:00:00Z");
     given_at(
         trial_end,
-        vec![pro_trial(), cancelled(TRIAL_EXPIRED, trial_end)],
+        vec![
+            pro_trial(),
+            cancelled_for(CancellationReason::TrialExpired, None, trial_end),
+        ],
     )
     .when(SubscriptionCommand::ExpireTrial)
     .then_expect_error(rule(SubscriptionRule::AlreadyCancelled {

@@ -12,9 +12,17 @@ use serde_json::Value;
 
 use crate::invoice::PAYMENT_FAILED_VERSION;
 
+mod cancellation;
+mod invoice_collection;
+
 /// Every upcaster, in the order they apply.
-static UPCASTERS: LazyLock<Vec<Box<dyn EventUpcaster>>> =
-    LazyLock::new(|| vec![Box::new(PaymentFailedDeclineCode)]);
+static UPCASTERS: LazyLock<Vec<Box<dyn EventUpcaster>>> = LazyLock::new(|| {
+    vec![
+        Box::new(PaymentFailedDeclineCode),
+        Box::new(cancellation::TypedCancellationReason),
+        Box::new(invoice_collection::InvoiceCollectionMethod),
+    ]
+});
 
 /// `event` in the shape this build's event types read.
 pub fn upcast(event: SerializedEvent) -> SerializedEvent {
