@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use domain::dunning::{DunningCase, DunningCommand};
-use domain::invoice::{Invoice, InvoiceCommand, InvoiceEvent, InvoiceLine, LineKind};
+use domain::invoice::{
+    CollectionMethod, Invoice, InvoiceCommand, InvoiceEvent, InvoiceLine, LineKind,
+};
 use domain::subscription::{Subscription, SubscriptionCommand};
 use domain::{Currency, SeatCount, MAX_AMOUNT};
 use infrastructure::testing::Backend;
@@ -195,6 +197,7 @@ async fn run(h: &Harness, case: usize, made: &mut Made, step: Step) -> Option<i6
                 currency: code,
                 lines,
                 due_at: None,
+                collection: CollectionMethod::Manual,
             };
             let position = h.try_execute::<Invoice>(&id.to_string(), command).await;
             if position.is_some() {
@@ -338,6 +341,7 @@ fn issued_unchecked(id: Uuid, account_id: &str, amount: i64) -> InvoiceEvent {
         total: money(amount, "usd"),
         issued_at: t0(),
         due_at: t0(),
+        collection: CollectionMethod::Manual,
     }
 }
 
