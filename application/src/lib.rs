@@ -5,6 +5,7 @@ pub mod attempt_payment;
 pub mod audit;
 pub mod claims;
 pub mod command_bus;
+pub mod consumer;
 pub mod event_log;
 pub mod manual_invoice;
 pub mod payments;
@@ -14,6 +15,7 @@ pub mod scheduler;
 
 pub use attempt_payment::{attempt_payment, AttemptOutcome, AttemptPaymentError};
 pub use command_bus::{CommandBus, CommandContext, DispatchError, Executed, PastState};
+pub use consumer::{Policy, ReactionError};
 pub use domain::Clock;
 pub use event_log::{EventLog, EventLogError};
 pub use manual_invoice::{issue_manual_invoice, ManualInvoice};

@@ -7,6 +7,7 @@ pub mod api_keys;
 pub mod catalog_file;
 pub mod changes;
 pub mod clock;
+pub mod consumers;
 pub mod idempotency;
 pub mod sandbox_gateway;
 mod scheduler;

@@ -3,16 +3,13 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use domain::entitlements::EntitlementStatus;
 use domain::FeatureKey;
 
-use crate::error::ProjectionError;
+use infrastructure::consumers::ProjectionError;
 
-/// RFC 3339 in UTC with a `Z`, with sub-second digits only when there are any.
-pub fn timestamp(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::AutoSi, true)
-}
+pub use infrastructure::consumers::sql::timestamp;
 
 pub fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, ProjectionError> {
     DateTime::parse_from_rfc3339(text)

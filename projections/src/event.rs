@@ -11,7 +11,7 @@ use domain::subscription::SubscriptionEvent;
 use domain::AccountId;
 use serde::de::DeserializeOwned;
 
-use crate::error::ProjectionError;
+use infrastructure::consumers::ProjectionError;
 
 /// `aggregate_type` of the Subscription aggregate's events.
 pub const SUBSCRIPTION: &str = "subscription";

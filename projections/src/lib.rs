@@ -1,11 +1,10 @@
-//! Read models and their checkpointed projectors (SPEC section 5): a runtime that follows the
-//! global event log with exactly-once effect, the Account Subscription Summary, the Feature
-//! Access View, the account invoices, the notification outbox, the Billing Timeline and the
-//! Dunning Work Queue, and the queries the HTTP layer answers from them.
+//! Read models and their projectors (SPEC section 5): the Account Subscription Summary, the
+//! Feature Access View, the account invoices, the notification outbox, the Billing Timeline and
+//! the Dunning Work Queue, the queries the HTTP layer answers from them, and their rebuild and
+//! verification. They run on the consumer runtime of `infrastructure::consumers`.
 
 mod columns;
 pub mod dunning_queue;
-pub mod error;
 pub mod event;
 pub mod feature_access;
 pub mod invoices;
@@ -13,8 +12,7 @@ pub mod notifications;
 mod page;
 pub mod read_models;
 pub mod rebuild;
-pub mod runtime;
-pub mod sql;
+mod running;
 pub mod summary;
 pub mod timeline;
 
@@ -24,16 +22,16 @@ use domain::PlanCatalog;
 use infrastructure::Store;
 
 pub use dunning_queue::{DunningQueueProjector, QueueCursor, QueuePage, QueueQuery, QueueSort};
-pub use error::ProjectionError;
 pub use feature_access::{Consistency, FeatureAccessProjector, FeatureAccessView};
+pub use infrastructure::consumers::{
+    ProjectionError, ProjectionState, ProjectionStatus, Projector, RuntimeOptions,
+};
 pub use invoices::{AccountInvoicesProjector, InvoicePage, InvoiceView};
 pub use notifications::{NotificationPage, NotificationView, NotificationsProjector};
 pub use page::PositionCursor;
 pub use read_models::ReadModels;
 pub use rebuild::{ReadModelProjector, ReplayProgress, VerifyReport, VerifyStatus};
-pub use runtime::{
-    Policy, ProjectionState, ProjectionStatus, Projections, Projector, RuntimeOptions,
-};
+pub use running::Projections;
 pub use summary::{AccountSummaryProjector, SummaryView};
 pub use timeline::{BillingTimelineProjector, TimelinePage};
 

@@ -4,8 +4,8 @@
 
 use domain::AccountId;
 
-use crate::error::ProjectionError;
-use crate::sql::{ReadPool, Record};
+use infrastructure::consumers::sql::{ReadPool, Record};
+use infrastructure::consumers::ProjectionError;
 
 /// Where a page of a list ordered by global position starts: after (or, newest first, before)
 /// the row at this position. Every position-ordered list (invoices, notifications, timeline)

@@ -6,14 +6,14 @@ use infrastructure::changes::ChangeFeed;
 use infrastructure::Store;
 
 use crate::dunning_queue::{self, QueueCursor, QueuePage, QueueQuery};
-use crate::error::ProjectionError;
 use crate::feature_access::{self, AccessCache, Consistency, FeatureAccessView};
 use crate::invoices::{self, InvoicePage};
 use crate::notifications::{self, NotificationPage};
 use crate::page::PositionCursor;
-use crate::sql::ReadPool;
 use crate::summary::{self, SummaryView};
 use crate::timeline::{self, TimelinePage};
+use infrastructure::consumers::sql::ReadPool;
+use infrastructure::consumers::ProjectionError;
 
 /// The read models of this crate. Cheap to clone (it holds a connection pool and the Feature
 /// Access cache).

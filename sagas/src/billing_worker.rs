@@ -10,12 +10,12 @@ use application::event_log::StoredEvent;
 use application::payments::{GatewayError, PaymentGateway};
 use application::refund_overpayment::{refund_overpayment, RefundOverpaymentError};
 use application::{CommandBus, EventLogError};
+use application::{Policy, ReactionError};
 use cqrs_es::Aggregate;
 use domain::invoice::Invoice;
 use domain::subscription::Subscription;
 use domain::BillingServices;
 use infrastructure::Store;
-use projections::{Policy, ProjectionError};
 use uuid::Uuid;
 
 use crate::billing_policy::{
@@ -45,7 +45,7 @@ impl BillingPolicyWorker {
         }
     }
 
-    async fn on_subscription(&self, cause: &StoredEvent) -> Result<(), ProjectionError> {
+    async fn on_subscription(&self, cause: &StoredEvent) -> Result<(), ReactionError> {
         let event = decode::<Subscription>(&self.bus, cause)?;
         let event_id = cause.metadata.event_id;
         let subscription_id = Uuid::parse_str(&cause.aggregate_id)
@@ -71,7 +71,7 @@ impl BillingPolicyWorker {
         &self,
         cause: &StoredEvent,
         subscription_id: Uuid,
-    ) -> Result<Vec<Uuid>, ProjectionError> {
+    ) -> Result<Vec<Uuid>, ReactionError> {
         let prefix = open_invoices_claim_prefix(subscription_id);
         self.store
             .claim_holders_under(&prefix)
@@ -81,7 +81,7 @@ impl BillingPolicyWorker {
             .collect()
     }
 
-    async fn on_invoice(&self, cause: &StoredEvent) -> Result<(), ProjectionError> {
+    async fn on_invoice(&self, cause: &StoredEvent) -> Result<(), ReactionError> {
         let event = decode::<Invoice>(&self.bus, cause)?;
         let event_id = cause.metadata.event_id;
         if let Some(payment_ref) = overpayment_to_refund(&event) {
@@ -128,7 +128,7 @@ impl BillingPolicyWorker {
         &self,
         cause: &StoredEvent,
         invoice_id: Uuid,
-    ) -> Result<(), ProjectionError> {
+    ) -> Result<(), ReactionError> {
         let command_id = format!("{POLICY}:{}:{invoice_id}", cause.metadata.event_id);
         let context = context(POLICY, cause, &command_id);
         let gateway = self.gateway.as_ref();
@@ -143,7 +143,7 @@ impl BillingPolicyWorker {
     }
 
     /// Gives back the overpayment `payment_ref` made on the invoice of `cause`.
-    async fn refund(&self, cause: &StoredEvent, payment_ref: &str) -> Result<(), ProjectionError> {
+    async fn refund(&self, cause: &StoredEvent, payment_ref: &str) -> Result<(), ReactionError> {
         let invoice_id = Uuid::parse_str(&cause.aggregate_id)
             .map_err(|error| stopped_at(cause, error.to_string()))?;
         let command_id = format!("{POLICY}:{}", cause.metadata.event_id);
@@ -169,12 +169,12 @@ impl BillingPolicyWorker {
 }
 
 /// The gateway's answer was lost: the batch is retried, and asks again with the same key.
-fn retry_later(error: GatewayError) -> ProjectionError {
+fn retry_later(error: GatewayError) -> ReactionError {
     EventLogError::Storage(error.to_string()).into()
 }
 
-fn stopped_at(cause: &StoredEvent, reason: String) -> ProjectionError {
-    ProjectionError::Event {
+fn stopped_at(cause: &StoredEvent, reason: String) -> ReactionError {
+    ReactionError::Event {
         position: cause.position,
         aggregate_type: cause.aggregate_type.clone(),
         event_type: cause.event_type.clone(),
@@ -191,7 +191,7 @@ impl Policy for BillingPolicyWorker {
         &[Subscription::TYPE, Invoice::TYPE]
     }
 
-    async fn react(&self, events: &[StoredEvent]) -> Result<(), ProjectionError> {
+    async fn react(&self, events: &[StoredEvent]) -> Result<(), ReactionError> {
         for cause in events {
             if cause.aggregate_type == Subscription::TYPE {
                 self.on_subscription(cause).await?;

@@ -3,11 +3,11 @@
 //! retried: the same command would be refused again) and "try again later".
 
 use application::event_log::{CommandKey, StoredEvent};
+use application::ReactionError;
 use application::{CommandBus, CommandContext, DispatchError, EventLogError};
 use cqrs_es::Aggregate;
 use domain::{BillingServices, DomainError};
 use infrastructure::Store;
-use projections::ProjectionError;
 
 use crate::reaction::Reaction;
 
@@ -15,9 +15,9 @@ use crate::reaction::Reaction;
 pub fn decode<A: Aggregate<Error = DomainError>>(
     bus: &CommandBus<Store>,
     event: &StoredEvent,
-) -> Result<A::Event, ProjectionError> {
+) -> Result<A::Event, ReactionError> {
     bus.decode::<A>(event.serialized())
-        .map_err(|error| ProjectionError::Event {
+        .map_err(|error| ReactionError::Event {
             position: event.position,
             aggregate_type: event.aggregate_type.clone(),
             event_type: event.event_type.clone(),
@@ -46,14 +46,14 @@ pub async fn execute<A>(
     policy: &str,
     cause: &StoredEvent,
     reaction: Reaction<A::Command>,
-) -> Result<(), ProjectionError>
+) -> Result<(), ReactionError>
 where
     A: application::claims::UniqueClaim<Error = DomainError, Services = BillingServices>,
     A::Command: Clone + serde::Serialize,
 {
     match execute_claiming::<A>(bus, services, policy, cause, reaction).await? {
         None => Ok(()),
-        Some(claim) => Err(ProjectionError::Event {
+        Some(claim) => Err(ReactionError::Event {
             position: cause.position,
             aggregate_type: cause.aggregate_type.clone(),
             event_type: cause.event_type.clone(),
@@ -70,7 +70,7 @@ pub async fn execute_claiming<A>(
     policy: &str,
     cause: &StoredEvent,
     reaction: Reaction<A::Command>,
-) -> Result<Option<String>, ProjectionError>
+) -> Result<Option<String>, ReactionError>
 where
     A: application::claims::UniqueClaim<Error = DomainError, Services = BillingServices>,
     A::Command: Clone + serde::Serialize,
@@ -92,7 +92,7 @@ pub fn settle<T>(
     cause: &StoredEvent,
     command_id: &str,
     outcome: Result<T, DispatchError<DomainError>>,
-) -> Result<(), ProjectionError> {
+) -> Result<(), ReactionError> {
     match outcome {
         Ok(_) => Ok(()),
         Err(DispatchError::Rejected(refusal)) => {
@@ -110,7 +110,7 @@ pub fn settle<T>(
             "the reaction's aggregate kept changing; retrying".into(),
         )
         .into()),
-        Err(other) => Err(ProjectionError::Event {
+        Err(other) => Err(ReactionError::Event {
             position: cause.position,
             aggregate_type: cause.aggregate_type.clone(),
             event_type: cause.event_type.clone(),

@@ -5,11 +5,11 @@ use std::sync::Arc;
 
 use application::event_log::StoredEvent;
 use application::CommandBus;
+use application::{Policy, ReactionError};
 use domain::entitlements::Entitlements;
 use domain::subscription::Subscription;
 use domain::BillingServices;
 use infrastructure::Store;
-use projections::{Policy, ProjectionError};
 
 use crate::dispatch::{decode, execute};
 use crate::entitlements_policy::{react, POLICY};
@@ -34,7 +34,7 @@ impl Policy for EntitlementsPolicyWorker {
         &["subscription"]
     }
 
-    async fn react(&self, events: &[StoredEvent]) -> Result<(), ProjectionError> {
+    async fn react(&self, events: &[StoredEvent]) -> Result<(), ReactionError> {
         for cause in events {
             let event = decode::<Subscription>(&self.bus, cause)?;
             if let Some(reaction) = react(cause.metadata.event_id, &event) {

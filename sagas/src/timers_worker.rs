@@ -6,9 +6,9 @@ use std::sync::Arc;
 use application::event_log::StoredEvent;
 use application::scheduler::SchedulerError;
 use application::{CommandBus, EventLogError};
+use application::{Policy, ReactionError};
 use domain::subscription::Subscription;
 use infrastructure::Store;
-use projections::{Policy, ProjectionError};
 
 use crate::dispatch::decode;
 use crate::timer_firing::Timers;
@@ -34,7 +34,7 @@ impl Policy for TimersPolicyWorker {
         &["subscription"]
     }
 
-    async fn react(&self, events: &[StoredEvent]) -> Result<(), ProjectionError> {
+    async fn react(&self, events: &[StoredEvent]) -> Result<(), ReactionError> {
         for cause in events {
             let event = decode::<Subscription>(&self.bus, cause)?;
             if let Some(timer) = react(&cause.aggregate_id, &event) {
@@ -50,10 +50,10 @@ impl Policy for TimersPolicyWorker {
 
 /// A store failure is retried by the runtime; a corrupt timers table stops the policy at the
 /// event, like any event it cannot act on.
-pub(crate) fn scheduling_failed(cause: &StoredEvent, error: SchedulerError) -> ProjectionError {
+pub(crate) fn scheduling_failed(cause: &StoredEvent, error: SchedulerError) -> ReactionError {
     match error {
         SchedulerError::Storage(reason) => EventLogError::Storage(reason).into(),
-        SchedulerError::Corrupt(reason) => ProjectionError::Event {
+        SchedulerError::Corrupt(reason) => ReactionError::Event {
             position: cause.position,
             aggregate_type: cause.aggregate_type.clone(),
             event_type: cause.event_type.clone(),

@@ -7,12 +7,12 @@ use std::sync::Arc;
 
 use application::event_log::StoredEvent;
 use application::payments::{ChargeRequest, PaymentGateway, RefundOutcome};
+use application::Policy;
 use domain::invoice::{Invoice, InvoiceCommand, InvoiceStatus, OverpaymentRefund};
 use domain::subscription::{BillingAccount, Subscription, SubscriptionCommand};
 use domain::{AccountId, Currency, Email, Money, PaymentMethodToken, PlanId, SeatCount};
 use infrastructure::testing::Backend;
 use infrastructure::SandboxGateway;
-use projections::Projector;
 use sagas::billing_policy::invoice_id;
 use sagas::BillingPolicyWorker;
 

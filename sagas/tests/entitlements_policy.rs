@@ -2,11 +2,11 @@
 //! same events reacted to twice, as when the checkpoint did not commit) appends nothing new.
 
 use application::event_log::EventLog;
+use application::Policy;
 use domain::entitlements::Entitlements;
 use domain::subscription::{Subscription, SubscriptionCommand};
 use domain::{AccountId, PlanId, SeatCount};
 use infrastructure::testing::Backend;
-use projections::Projector;
 use sagas::EntitlementsPolicyWorker;
 
 mod support;

@@ -20,11 +20,11 @@ use application::event_log::StoredEvent;
 use chrono::{DateTime, Utc};
 use domain::dunning::{DunningEvent, DunningStage};
 
-use crate::error::ProjectionError;
 use crate::event::{event_error, payload, DUNNING_CASE};
 use crate::page;
-use crate::runtime::Projector;
-use crate::sql::{ProjectionTx, ReadPool};
+use infrastructure::consumers::sql::{ProjectionTx, ReadPool};
+use infrastructure::consumers::ProjectionError;
+use infrastructure::consumers::Projector;
 
 pub use row::{parse_stage, stage_name, QueueRow};
 pub use view::{NextAction, QueueCursor, QueueItemView, QueuePage, QueueSort};

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use domain::dunning::{DunningEvent, DunningStage, DunningStatus};
 
 use crate::columns::{parse_timestamp, timestamp};
-use crate::error::ProjectionError;
+use infrastructure::consumers::ProjectionError;
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct QueueRow {

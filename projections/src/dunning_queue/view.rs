@@ -8,8 +8,8 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::columns::parse_timestamp;
-use crate::error::ProjectionError;
 use crate::page;
+use infrastructure::consumers::ProjectionError;
 
 use super::row::{stage_name, QueueRow};
 

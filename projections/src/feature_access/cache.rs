@@ -9,8 +9,8 @@ use infrastructure::changes::{ChangeFeed, NoticedCache};
 
 use super::table::{self, AccountRows};
 use super::FeatureAccessProjector;
-use crate::error::ProjectionError;
-use crate::sql::ReadPool;
+use infrastructure::consumers::sql::ReadPool;
+use infrastructure::consumers::ProjectionError;
 
 /// Accounts kept in memory per process; a few kilobytes each.
 const CACHED_ACCOUNTS: usize = 100_000;

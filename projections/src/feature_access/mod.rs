@@ -15,10 +15,10 @@ mod view;
 use application::event_log::StoredEvent;
 use domain::{AccountId, FeatureKey};
 
-use crate::error::ProjectionError;
 use crate::event::{AccountEvent, BillingEvent, ENTITLEMENTS};
-use crate::runtime::Projector;
-use crate::sql::{ProjectionTx, ReadPool};
+use infrastructure::consumers::sql::{ProjectionTx, ReadPool};
+use infrastructure::consumers::ProjectionError;
+use infrastructure::consumers::Projector;
 
 pub use cache::{AccessCache, Consistency};
 pub use row::{AccessAccountRow, FeatureRow};

@@ -5,7 +5,7 @@ use domain::entitlements::{AccessReason, FeatureAccess};
 use serde::Serialize;
 
 use crate::columns::{parse_count, parse_entitlement_status};
-use crate::error::ProjectionError;
+use infrastructure::consumers::ProjectionError;
 
 use super::row::FeatureRow;
 

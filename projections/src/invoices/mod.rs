@@ -16,11 +16,11 @@ use std::collections::BTreeMap;
 use application::event_log::StoredEvent;
 use domain::AccountId;
 
-use crate::error::ProjectionError;
 use crate::event::{InvoiceChange, INVOICE};
 use crate::page::{self, PositionCursor};
-use crate::runtime::Projector;
-use crate::sql::{ProjectionTx, ReadPool};
+use infrastructure::consumers::sql::{ProjectionTx, ReadPool};
+use infrastructure::consumers::ProjectionError;
+use infrastructure::consumers::Projector;
 
 pub use row::InvoiceRow;
 pub use view::{InvoiceLineView, InvoicePage, InvoiceView};

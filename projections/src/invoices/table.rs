@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::sql::{Param, ProjectionTx, ReadPool};
+use infrastructure::consumers::sql::{Param, ProjectionTx, ReadPool};
 
 use super::row::InvoiceRow;
 

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::columns::parse_timestamp;
-use crate::error::ProjectionError;
+use infrastructure::consumers::ProjectionError;
 
 use super::row::InvoiceRow;
 

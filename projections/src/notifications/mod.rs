@@ -16,11 +16,11 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::columns::{parse_timestamp, timestamp};
-use crate::error::ProjectionError;
 use crate::event::{event_error, payload, DUNNING_CASE};
 use crate::page::{self, PositionCursor};
-use crate::runtime::Projector;
-use crate::sql::{ProjectionTx, ReadPool};
+use infrastructure::consumers::sql::{ProjectionTx, ReadPool};
+use infrastructure::consumers::ProjectionError;
+use infrastructure::consumers::Projector;
 
 pub use table::{CaseRow, NotificationRow};
 

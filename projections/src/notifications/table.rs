@@ -1,7 +1,7 @@
 //! The outbox's tables: the case facts a notification names, and the notifications themselves,
 //! inserted once per dedupe key.
 
-use crate::sql::{Param, ProjectionTx};
+use infrastructure::consumers::sql::{Param, ProjectionTx};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct CaseRow {

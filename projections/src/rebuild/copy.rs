@@ -1,8 +1,8 @@
 //! Bulk inserts of replayed rows into a shadow table: `COPY … FROM STDIN` on Postgres (one
 //! stream instead of thousands of bound parameters per statement), multi-row inserts on SQLite.
 
-use crate::error::ProjectionError;
-use crate::sql::{Param, ProjectionTx};
+use infrastructure::consumers::sql::{Param, ProjectionTx};
+use infrastructure::consumers::ProjectionError;
 
 /// Inserts `rows` into `table` (already quoted), whose columns `columns` lists (quoted, in the
 /// rows' order).

@@ -10,7 +10,6 @@ mod table;
 mod verify;
 
 pub use read_model::{FreshProjector, ReadModelProjector};
-pub(crate) use scratch::listened;
 pub use scratch::ReplayProgress;
 pub use swap::{shadow_name, PreparedRebuild, Rebuild};
 pub use verify::{

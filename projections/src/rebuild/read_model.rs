@@ -8,9 +8,9 @@ use std::sync::Arc;
 
 use application::event_log::StoredEvent;
 
-use crate::error::ProjectionError;
-use crate::runtime::Projector;
-use crate::sql::ProjectionTx;
+use infrastructure::consumers::sql::ProjectionTx;
+use infrastructure::consumers::ProjectionError;
+use infrastructure::consumers::Projector;
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 

@@ -10,9 +10,9 @@ use infrastructure::Store;
 
 use super::read_model::FreshProjector;
 use super::table::{Rows, TableShape};
-use crate::error::ProjectionError;
-use crate::runtime::Projector;
-use crate::sql::{Param, ProjectionTx};
+use infrastructure::consumers::sql::{Param, ProjectionTx};
+use infrastructure::consumers::ProjectionError;
+use infrastructure::consumers::Projector;
 
 /// Events per replayed batch. A scratch database is private, and any split of the log into
 /// batches gives the same rows (the [`Projector`] contract): the size only trades memory for
@@ -159,19 +159,6 @@ async fn read_batch(
     let mut batch = log.read_after(after, BATCH).await?;
     batch.retain(|(cursor, _)| *cursor <= until);
     Ok(batch)
-}
-
-/// The events of `batch` that `projector` listens to, in order.
-pub(crate) fn listened<P: Projector>(
-    projector: &P,
-    batch: Vec<(LogCursor, StoredEvent)>,
-) -> Vec<StoredEvent> {
-    let listens_to = projector.listens_to();
-    batch
-        .into_iter()
-        .map(|(_, event)| event)
-        .filter(|event| listens_to.contains(&event.aggregate_type.as_str()))
-        .collect()
 }
 
 /// The events among `events` that `projector` listens to, in order: borrowed whole when it

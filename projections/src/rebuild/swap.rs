@@ -13,13 +13,13 @@ use infrastructure::Store;
 
 use super::copy;
 use super::read_model::ReadModelProjector;
-use super::scratch::{listened, ReplayProgress, Scratch};
+use super::scratch::{ReplayProgress, Scratch};
 use super::table::{self, quoted, TableShape};
-use crate::error::ProjectionError;
-use crate::runtime::checkpoint;
-use crate::runtime::lease::Lease;
-use crate::runtime::Projector;
-use crate::sql::ProjectionTx;
+use infrastructure::consumers::checkpoint;
+use infrastructure::consumers::lease::Lease;
+use infrastructure::consumers::sql::ProjectionTx;
+use infrastructure::consumers::ProjectionError;
+use infrastructure::consumers::{listened, Projector};
 
 /// Rows per copy transaction: short transactions, so SQLite's one writer is never held long.
 const COPY_CHUNK: usize = 5000;

@@ -5,8 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::error::ProjectionError;
-use crate::sql::{ColumnKind, Param, ProjectionTx};
+use infrastructure::consumers::sql::{ColumnKind, Param, ProjectionTx};
+use infrastructure::consumers::ProjectionError;
 
 /// A table's columns in declaration order and the ones its primary key is made of.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -15,9 +15,9 @@ use super::scratch::Scratch;
 use application::event_log::LogCursor;
 
 use super::table::{self, quoted, Rows, TableShape};
-use crate::error::ProjectionError;
-use crate::runtime::checkpoint::{self, RecordedStatus};
-use crate::sql::ProjectionTx;
+use infrastructure::consumers::checkpoint::{self, RecordedStatus};
+use infrastructure::consumers::sql::ProjectionTx;
+use infrastructure::consumers::ProjectionError;
 
 /// Examples kept per projection; the counts are always complete.
 pub const EXAMPLES_PER_PROJECTION: usize = 20;
@@ -234,7 +234,7 @@ async fn hold_off_swaps(
 
 /// Every difference between the live and the replayed rows of one table, by key.
 fn diff(shape: &TableShape, live: &Rows, replayed: &Rows) -> Vec<Mismatch> {
-    let whole_row = |row: &[crate::sql::Param]| -> Value {
+    let whole_row = |row: &[infrastructure::consumers::sql::Param]| -> Value {
         shape
             .columns
             .iter()

@@ -12,9 +12,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use domain::invoice::InvoiceEvent;
 
-use crate::error::ProjectionError;
 use crate::event::InvoiceChange;
-use crate::sql::{Param, ProjectionTx};
+use infrastructure::consumers::sql::{Param, ProjectionTx};
+use infrastructure::consumers::ProjectionError;
 
 const COLUMNS: &str = "invoice_id, account_id, currency, amount_due";
 

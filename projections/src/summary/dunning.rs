@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use application::event_log::StoredEvent;
 use domain::dunning::DunningEvent;
 
-use crate::error::ProjectionError;
 use crate::event::{event_error, payload, DUNNING_CASE};
-use crate::sql::ProjectionTx;
+use infrastructure::consumers::sql::ProjectionTx;
+use infrastructure::consumers::ProjectionError;
 
 /// An account's open case after an event: `Some(case)` once started, `None` once closed.
 pub(super) struct CaseChange {

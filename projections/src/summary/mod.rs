@@ -21,12 +21,12 @@ use std::sync::Arc;
 use application::event_log::StoredEvent;
 use domain::{AccountId, PlanCatalog};
 
-use crate::error::ProjectionError;
 use crate::event::{
     AccountEvent, InvoiceChange, DUNNING_CASE, ENTITLEMENTS, INVOICE, SUBSCRIPTION,
 };
-use crate::runtime::Projector;
-use crate::sql::{ProjectionTx, ReadPool};
+use infrastructure::consumers::sql::{ProjectionTx, ReadPool};
+use infrastructure::consumers::ProjectionError;
+use infrastructure::consumers::Projector;
 
 pub use row::SummaryRow;
 pub use view::{BalanceView, EntitlementsView, ScheduledChangeView, SeatsView, SummaryView};

@@ -5,7 +5,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::columns::{parse_count, parse_feature_list, parse_timestamp};
-use crate::error::ProjectionError;
+use infrastructure::consumers::ProjectionError;
 
 use super::row::SummaryRow;
 

@@ -26,13 +26,13 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::columns::{parse_timestamp, timestamp};
-use crate::error::ProjectionError;
 use crate::event::{
     event_error, payload, subscription_account, DUNNING_CASE, ENTITLEMENTS, INVOICE, SUBSCRIPTION,
 };
 use crate::page::{self, PositionCursor};
-use crate::runtime::Projector;
-use crate::sql::{ProjectionTx, ReadPool};
+use infrastructure::consumers::sql::{ProjectionTx, ReadPool};
+use infrastructure::consumers::ProjectionError;
+use infrastructure::consumers::Projector;
 
 use entry::Entry;
 pub use table::EntryRow;

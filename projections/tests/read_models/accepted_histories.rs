@@ -12,9 +12,9 @@ use domain::invoice::{
 };
 use domain::subscription::{Subscription, SubscriptionCommand};
 use domain::{Currency, SeatCount, MAX_AMOUNT};
+use infrastructure::consumers::ProjectionStatus;
 use infrastructure::testing::Backend;
 use projections::rebuild::verify;
-use projections::runtime::ProjectionStatus;
 use projections::{read_model_projectors, Projections, VerifyStatus};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};

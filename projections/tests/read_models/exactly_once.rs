@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use application::event_log::{EventLog, LogCursor};
 use domain::subscription::SubscriptionCommand;
+use infrastructure::consumers::{recorded_checkpoint, recorded_status};
 use infrastructure::testing::Backend;
-use projections::runtime::{recorded_checkpoint, recorded_status};
 use projections::{
     AccountSummaryProjector, FeatureAccessProjector, ProjectionError, ProjectionState,
     ProjectionStatus, Projections,

@@ -5,9 +5,9 @@
 
 use application::event_log::EventLog;
 use domain::subscription::SubscriptionCommand;
+use infrastructure::consumers::recorded_checkpoint;
+use infrastructure::consumers::sql::ProjectionTx;
 use infrastructure::testing::Backend;
-use projections::runtime::recorded_checkpoint;
-use projections::sql::ProjectionTx;
 use projections::{AccountSummaryProjector, Projections};
 
 use crate::fixtures::*;

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use application::event_log::StoredEvent;
-use projections::sql::ProjectionTx;
+use infrastructure::consumers::sql::ProjectionTx;
 use projections::{ProjectionError, Projector};
 use tokio::sync::Notify;
 

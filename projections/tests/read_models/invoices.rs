@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use domain::invoice::{Invoice, InvoiceCommand};
 use domain::PaymentMethodToken;
+use infrastructure::consumers::sql::ReadPool;
 use infrastructure::testing::{Backend, TestDatabase};
 use infrastructure::Store;
 use projections::invoices::{self, InvoiceRow};
-use projections::sql::ReadPool;
 use projections::summary::{self, BalanceView, SummaryRow};
 use projections::{InvoiceView, PositionCursor};
 use uuid::Uuid;

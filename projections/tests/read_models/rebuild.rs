@@ -5,14 +5,14 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use infrastructure::consumers::recorded_checkpoint;
+use infrastructure::consumers::sql::ReadPool;
+use infrastructure::consumers::ProjectionError;
 use infrastructure::testing::Backend;
 use infrastructure::Store;
-use projections::error::ProjectionError;
 use projections::feature_access::{AccessAccountRow, FeatureRow};
 use projections::invoices::InvoiceRow;
 use projections::rebuild::{shadow_name, Rebuild};
-use projections::runtime::recorded_checkpoint;
-use projections::sql::ReadPool;
 use projections::summary::SummaryRow;
 use projections::{feature_access, invoices, summary};
 

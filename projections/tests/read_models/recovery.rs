@@ -4,11 +4,11 @@
 use std::sync::Arc;
 
 use domain::subscription::SubscriptionCommand;
+use infrastructure::consumers::recorded_checkpoint;
+use infrastructure::consumers::sql::ReadPool;
 use infrastructure::testing::{Backend, TestDatabase};
 use infrastructure::Store;
 use projections::feature_access::{AccessAccountRow, FeatureRow};
-use projections::runtime::recorded_checkpoint;
-use projections::sql::ReadPool;
 use projections::summary::SummaryRow;
 use projections::{
     feature_access, summary, AccountSummaryProjector, FeatureAccessProjector, Projections,

@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use application::event_log::StoredEvent;
+use infrastructure::consumers::sql::ProjectionTx;
 use infrastructure::testing::Backend;
-use projections::sql::ProjectionTx;
 use projections::{ProjectionError, ProjectionStatus, Projections, Projector};
 
 use crate::fixtures::*;

@@ -1,10 +1,10 @@
 //! Verification replays the log into fresh read models and names every live row that differs:
 //! none on a clean store, and exactly the table, key and column of a row tampered with.
 
+use infrastructure::consumers::sql::{ProjectionTx, ReadPool};
+use infrastructure::consumers::ProjectionStatus;
 use infrastructure::testing::Backend;
 use projections::rebuild::{verify, Mismatch, MismatchKind, ProjectionReport, Rebuild};
-use projections::runtime::ProjectionStatus;
-use projections::sql::{ProjectionTx, ReadPool};
 use projections::{invoices, read_model_projectors, AccountInvoicesProjector, VerifyStatus};
 use serde_json::json;
 

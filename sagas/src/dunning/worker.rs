@@ -14,6 +14,7 @@ use std::sync::Arc;
 use application::claims::open_dunning_case_claim;
 use application::event_log::StoredEvent;
 use application::{CommandBus, DispatchError, EventLogError};
+use application::{Policy, ReactionError};
 use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
 use domain::dunning::{CaseClosure, DunningCase, DunningCommand};
@@ -22,7 +23,6 @@ use domain::invoice::{Invoice, InvoiceEvent};
 use domain::subscription::{Subscription, SubscriptionEvent};
 use domain::{AccountId, BillingServices, DomainError};
 use infrastructure::Store;
-use projections::{Policy, ProjectionError};
 use uuid::Uuid;
 
 use super::case_events;
@@ -54,7 +54,7 @@ impl DunningWorker {
         }
     }
 
-    async fn on_invoice(&self, cause: &StoredEvent) -> Result<(), ProjectionError> {
+    async fn on_invoice(&self, cause: &StoredEvent) -> Result<(), ReactionError> {
         let event_id = cause.metadata.event_id;
         let (paid, failure) = match decode::<Invoice>(&self.bus, cause)? {
             InvoiceEvent::InvoicePaid { .. } => (true, None),
@@ -132,7 +132,7 @@ impl DunningWorker {
         Ok(())
     }
 
-    async fn on_subscription(&self, cause: &StoredEvent) -> Result<(), ProjectionError> {
+    async fn on_subscription(&self, cause: &StoredEvent) -> Result<(), ReactionError> {
         match decode::<Subscription>(&self.bus, cause)? {
             SubscriptionEvent::BillingAccountAttached {
                 account_id,
@@ -153,7 +153,7 @@ impl DunningWorker {
         cause: &StoredEvent,
         account_id: &AccountId,
         at: DateTime<Utc>,
-    ) -> Result<(), ProjectionError> {
+    ) -> Result<(), ReactionError> {
         if let Some((case_id, case)) = self.open_case(cause, account_id).await? {
             let Some(id) = case.case_id() else {
                 return Ok(());
@@ -175,7 +175,7 @@ impl DunningWorker {
         &self,
         cause: &StoredEvent,
         account_id: &AccountId,
-    ) -> Result<(), ProjectionError> {
+    ) -> Result<(), ReactionError> {
         let Some((case_id, case)) = self.open_case(cause, account_id).await? else {
             return Ok(());
         };
@@ -191,7 +191,7 @@ impl DunningWorker {
         self.send(cause, Order::Dunning(close)).await
     }
 
-    async fn on_case(&self, cause: &StoredEvent) -> Result<(), ProjectionError> {
+    async fn on_case(&self, cause: &StoredEvent) -> Result<(), ReactionError> {
         let event = decode::<DunningCase>(&self.bus, cause)?;
         let case = self.load::<DunningCase>(cause, &cause.aggregate_id).await?;
         let plan = case_events::react(cause.metadata.event_id, &case, &event);
@@ -213,7 +213,7 @@ impl DunningWorker {
         Ok(())
     }
 
-    async fn send(&self, cause: &StoredEvent, order: Order) -> Result<(), ProjectionError> {
+    async fn send(&self, cause: &StoredEvent, order: Order) -> Result<(), ReactionError> {
         let (bus, services) = (&self.bus, &self.services);
         let step = order.step().to_owned();
         match order {
@@ -229,7 +229,7 @@ impl DunningWorker {
         &self,
         cause: &StoredEvent,
         account_id: &AccountId,
-    ) -> Result<Option<(String, DunningCase)>, ProjectionError> {
+    ) -> Result<Option<(String, DunningCase)>, ReactionError> {
         let claim = open_dunning_case_claim(account_id.as_str());
         let Some(case_id) = self.store.claim_holder(&claim).await? else {
             return Ok(None);
@@ -242,11 +242,11 @@ impl DunningWorker {
         &self,
         cause: &StoredEvent,
         id: &str,
-    ) -> Result<A, ProjectionError> {
+    ) -> Result<A, ReactionError> {
         match self.bus.load::<A>(id).await {
             Ok(loaded) => Ok(loaded.aggregate),
             Err(DispatchError::Storage(error)) => Err(error.into()),
-            Err(other) => Err(ProjectionError::Event {
+            Err(other) => Err(ReactionError::Event {
                 position: cause.position,
                 aggregate_type: cause.aggregate_type.clone(),
                 event_type: cause.event_type.clone(),
@@ -265,7 +265,7 @@ impl Policy for DunningWorker {
         &[Invoice::TYPE, Subscription::TYPE, DunningCase::TYPE]
     }
 
-    async fn react(&self, events: &[StoredEvent]) -> Result<(), ProjectionError> {
+    async fn react(&self, events: &[StoredEvent]) -> Result<(), ReactionError> {
         for cause in events {
             match cause.aggregate_type.as_str() {
                 Invoice::TYPE => self.on_invoice(cause).await?,

@@ -1,9 +1,11 @@
-//! Read-model SQL written once for both backends. Statements use `$n` placeholders (sqlx's SQLite
+//! The SQL layer read models and the consumer runtime write through, once for both backends. Statements use `$n` placeholders (sqlx's SQLite
 //! driver reads them as positional too) and portable column types; values travel as [`Param`]s and
 //! rows come back through `sqlx::FromRow`, so only the dispatch below knows there are two backends.
 
-use infrastructure::changes::Change;
-use infrastructure::Store;
+use chrono::{DateTime, SecondsFormat, Utc};
+
+use crate::changes::Change;
+use crate::Store;
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{
@@ -19,6 +21,12 @@ const ROWS_PER_STATEMENT: usize = 500;
 /// parameters costs O(n²), and at 500 rows of a dozen columns that lookup was 60 % of a replay's
 /// CPU (perf). Small statements keep it negligible.
 const SQLITE_PARAMS_PER_STATEMENT: usize = 200;
+
+/// How read models and the runtime's tables store an instant: RFC 3339 in UTC with a `Z`, with
+/// sub-second digits only when there are any.
+pub fn timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
 
 /// A value bound to a statement.
 #[derive(Debug, Clone, PartialEq)]

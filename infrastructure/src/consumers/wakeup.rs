@@ -6,8 +6,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use infrastructure::store::postgres::EVENTS_CHANNEL;
-use infrastructure::Store;
+use crate::store::postgres::EVENTS_CHANNEL;
+use crate::Store;
 use sqlx::postgres::PgListener;
 use sqlx::PgPool;
 use tokio::sync::watch;

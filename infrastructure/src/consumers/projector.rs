@@ -1,14 +1,16 @@
 //! The shape every read model's projector has: a name, the aggregate types it listens to, and
 //! `apply_batch`, which writes the read model's rows for a batch of events inside a transaction
 //! the runtime hands it. The runtime adds the checkpoint to that transaction and commits.
-//! Policies run on the same runtime through `react`.
+//! The contract lives here, not in `application`, because that transaction is this crate's SQL
+//! layer. Policies (`application::Policy`, which writes no rows) run on the same runtime.
 
 use std::future::Future;
 
-use application::event_log::StoredEvent;
+use application::event_log::{LogCursor, StoredEvent};
+use application::Policy;
 
-use crate::error::ProjectionError;
-use crate::sql::ProjectionTx;
+use super::error::ProjectionError;
+use super::sql::ProjectionTx;
 
 /// A read model's writer.
 ///
@@ -66,23 +68,6 @@ pub trait Projector: Send + Sync + 'static {
     }
 }
 
-/// A log consumer whose effects are commands, not rows: a policy or a saga. It runs on the same
-/// runtime as the read models (checkpoint, one active worker, wake-ups) and writes no read model,
-/// so its whole work is [`Projector::react`].
-pub trait Policy: Send + Sync + 'static {
-    /// Stable: it keys the checkpoint, the status row and the Postgres advisory lock.
-    fn name(&self) -> &'static str;
-
-    /// The aggregate types whose events this policy reacts to.
-    fn listens_to(&self) -> &'static [&'static str];
-
-    /// Sends the commands `events` call for, each under an id derived from its cause.
-    fn react(
-        &self,
-        events: &[StoredEvent],
-    ) -> impl Future<Output = Result<(), ProjectionError>> + Send;
-}
-
 impl<P: Policy> Projector for P {
     fn name(&self) -> &'static str {
         Policy::name(self)
@@ -108,10 +93,20 @@ impl<P: Policy> Projector for P {
         true
     }
 
-    fn react(
-        &self,
-        events: &[StoredEvent],
-    ) -> impl Future<Output = Result<(), ProjectionError>> + Send {
-        Policy::react(self, events)
+    async fn react(&self, events: &[StoredEvent]) -> Result<(), ProjectionError> {
+        Ok(Policy::react(self, events).await?)
     }
+}
+
+/// The events of `batch` that `projector` listens to, in order.
+pub fn listened<P: Projector>(
+    projector: &P,
+    batch: Vec<(LogCursor, StoredEvent)>,
+) -> Vec<StoredEvent> {
+    let listens_to = projector.listens_to();
+    batch
+        .into_iter()
+        .map(|(_, event)| event)
+        .filter(|event| listens_to.contains(&event.aggregate_type.as_str()))
+        .collect()
 }

@@ -2,13 +2,13 @@
 //! projector's own transaction: if it is not where this worker last left it, another worker
 //! has taken over (its lease was lost), and the batch is rolled back instead of applied twice.
 
+use crate::Store;
 use application::event_log::LogCursor;
 use chrono::Utc;
-use infrastructure::Store;
 
-use crate::columns::timestamp;
-use crate::error::ProjectionError;
-use crate::sql::{ProjectionTx, ReadPool};
+use super::error::ProjectionError;
+use super::sql::timestamp;
+use super::sql::{ProjectionTx, ReadPool};
 
 /// Wakes standby workers in other processes when a checkpoint commits (Postgres only).
 pub const CHECKPOINTS_CHANNEL: &str = "ledgerline_projections";
@@ -36,7 +36,7 @@ pub async fn load(store: &Store, name: &str) -> Result<LogCursor, ProjectionErro
 
 /// `name`'s checkpoint as `tx` sees it. With `lock`, on Postgres the row stays locked until `tx`
 /// ends, so no worker moves it meanwhile (a rebuild's swap; SQLite's one writer is a lock already).
-pub(crate) async fn load_in(
+pub async fn load_in(
     tx: &mut ProjectionTx,
     name: &str,
     lock: bool,
@@ -55,7 +55,7 @@ pub(crate) async fn load_in(
 
 /// Sets `name`'s checkpoint to `to` inside `tx`, wherever it was: a rebuild's swap. The live
 /// worker's next compare-and-set then fails unless the checkpoint is where it left it.
-pub(crate) async fn reset(
+pub async fn reset(
     tx: &mut ProjectionTx,
     name: &str,
     to: LogCursor,
@@ -184,7 +184,7 @@ pub async fn recorded_status(
 }
 
 /// `name`'s recorded status as `tx` sees it (verification reads it in its snapshot).
-pub(crate) async fn recorded_status_in(
+pub async fn recorded_status_in(
     tx: &mut ProjectionTx,
     name: &str,
 ) -> Result<Option<RecordedStatus>, ProjectionError> {

@@ -12,11 +12,11 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use infrastructure::Store;
+use crate::Store;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, PgConnection};
 
-use crate::error::ProjectionError;
+use super::error::ProjectionError;
 
 /// The advisory-lock key of a projection: FNV-1a (64 bits) of a namespaced name, so it is the
 /// same in every process and every build, and cannot collide with other lock users' names.
@@ -33,7 +33,7 @@ pub fn lock_key(name: &str) -> i64 {
 }
 
 /// A worker's claim on its projection, acquired and released as the worker goes.
-pub(crate) struct Lease {
+pub struct Lease {
     kind: LeaseKind,
 }
 
@@ -55,13 +55,13 @@ enum LeaseKind {
 static HELD_IN_PROCESS: Mutex<BTreeSet<(PathBuf, String)>> = Mutex::new(BTreeSet::new());
 
 impl Lease {
-    pub(crate) fn for_projection(store: &Store, name: &str) -> Self {
+    pub fn for_projection(store: &Store, name: &str) -> Self {
         Self::named(store, name.to_owned())
     }
 
     /// The claim on rebuilding `name`: one rebuild of a projection at a time across processes,
     /// independent of the projection's worker, which keeps running meanwhile.
-    pub(crate) fn for_rebuild(store: &Store, name: &str) -> Self {
+    pub fn for_rebuild(store: &Store, name: &str) -> Self {
         Self::named(store, format!("{name}#rebuild"))
     }
 
@@ -85,7 +85,7 @@ impl Lease {
     }
 
     /// Takes the lease if nobody holds it; true when this worker holds it afterwards.
-    pub(crate) async fn try_acquire(&mut self) -> Result<bool, ProjectionError> {
+    pub async fn try_acquire(&mut self) -> Result<bool, ProjectionError> {
         match &mut self.kind {
             LeaseKind::Postgres { held: true, .. } | LeaseKind::Sqlite { held: true, .. } => {
                 Ok(true)
@@ -126,7 +126,7 @@ impl Lease {
     }
 
     /// Gives the lease up so another worker can take over at once.
-    pub(crate) async fn release(&mut self) {
+    pub async fn release(&mut self) {
         match &mut self.kind {
             LeaseKind::Postgres {
                 key,

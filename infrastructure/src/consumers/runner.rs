@@ -8,20 +8,20 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::changes::Change;
+use crate::Store;
 use application::event_log::{LogCursor, StoredEvent};
-use infrastructure::changes::Change;
-use infrastructure::Store;
 use tokio::sync::watch;
 
 use super::checkpoint::{self, StoredStatus};
+use super::error::ProjectionError;
 use super::lease::Lease;
+use super::projector::listened;
+use super::sql::ProjectionTx;
 use super::state::{ProjectionStatus, StatePublisher};
 use super::tail::SharedTail;
 use super::wakeup::Wakeups;
 use super::Projector;
-use crate::error::ProjectionError;
-use crate::rebuild::listened;
-use crate::sql::ProjectionTx;
 
 /// How workers pace themselves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

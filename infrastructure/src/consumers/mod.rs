@@ -1,32 +1,32 @@
-//! The projection runtime: one worker task per projector, following the global log from its
-//! checkpoint with exactly-once effect, one active worker per projection across processes,
-//! observable state, read-your-writes waits and graceful stop.
+//! The runtime that follows the global log: one worker task per consumer (a read model's
+//! projector or a policy), from its checkpoint with exactly-once effect, one active worker per
+//! consumer across processes, observable state, read-your-writes waits and graceful stop.
+//! Rebuilding a read model is the `projections` crate's business, on top of this.
 
-pub(crate) mod checkpoint;
+pub mod checkpoint;
+mod error;
 mod freshness;
-pub(crate) mod lease;
+pub mod lease;
 mod projector;
 mod runner;
+pub mod sql;
 mod state;
 mod tail;
 mod wakeup;
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use infrastructure::Store;
+use crate::Store;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-
-use crate::error::ProjectionError;
-use crate::rebuild::{ReadModelProjector, Rebuild, ReplayProgress};
 
 pub use checkpoint::{
     load as recorded_checkpoint, recorded_status, RecordedStatus, CHECKPOINTS_CHANNEL,
 };
+pub use error::ProjectionError;
 pub use lease::lock_key;
-pub use projector::{Policy, Projector};
+pub use projector::{listened, Projector};
 pub use runner::RuntimeOptions;
 pub use state::{ProjectionState, ProjectionStatus};
 
@@ -35,18 +35,14 @@ use state::StatePublisher;
 use tail::SharedTail;
 use wakeup::WakeupSource;
 
-/// The running projections of this process.
-pub struct Projections {
+/// The running log consumers of this process.
+pub struct Consumers {
     store: Arc<Store>,
     options: RuntimeOptions,
     wakeups: WakeupSource,
     /// The newest events, read once for every worker here.
     tail: Arc<SharedTail>,
     workers: Vec<Worker>,
-    /// The read models among the workers: what can be rebuilt.
-    read_models: Vec<ReadModelProjector>,
-    /// Rebuilds running in this process, with how far each got.
-    rebuilds: Arc<Mutex<BTreeMap<&'static str, ReplayProgress>>>,
 }
 
 struct Worker {
@@ -69,7 +65,7 @@ impl Worker {
     }
 }
 
-impl Projections {
+impl Consumers {
     /// A runtime with no projection yet. Must be called inside a Tokio runtime.
     pub fn new(store: Arc<Store>, options: RuntimeOptions) -> Self {
         let wakeups = WakeupSource::start(&store);
@@ -79,79 +75,7 @@ impl Projections {
             store,
             options,
             workers: Vec::new(),
-            read_models: Vec::new(),
-            rebuilds: Arc::default(),
         }
-    }
-
-    /// Starts a worker for a read model, which can then be rebuilt.
-    pub fn spawn_read_model(&mut self, model: ReadModelProjector) {
-        self.spawn(model.fresh());
-        self.read_models.push(model);
-    }
-
-    /// The read models running here, in the order they were spawned.
-    pub fn read_models(&self) -> &[ReadModelProjector] {
-        &self.read_models
-    }
-
-    /// How far the rebuild of `name` running in this process got, if one runs.
-    pub fn rebuild_progress(&self, name: &str) -> Option<ReplayProgress> {
-        lock(&self.rebuilds).get(name).copied()
-    }
-
-    /// Starts rebuilding the read model `name` in the background (see `rebuild`): the live
-    /// worker and the queries carry on with the old tables until the swap.
-    /// [`ProjectionError::UnknownProjection`] for no projection of that name,
-    /// [`ProjectionError::NotRebuildable`] for a policy, [`ProjectionError::RebuildRunning`]
-    /// when a rebuild of it runs here or in another process.
-    pub async fn start_rebuild(&self, name: &str) -> Result<(), ProjectionError> {
-        let worker = self
-            .worker(name)
-            .ok_or_else(|| ProjectionError::UnknownProjection(name.to_owned()))?;
-        let model = self
-            .read_models
-            .iter()
-            .find(|model| model.name() == name)
-            .ok_or_else(|| ProjectionError::NotRebuildable(name.to_owned()))?
-            .clone();
-        let name = model.name();
-        let starting = ReplayProgress {
-            reached: 0,
-            target: 0,
-        };
-        if lock(&self.rebuilds).insert(name, starting).is_some() {
-            return Err(ProjectionError::RebuildRunning(name.to_owned()));
-        }
-        let rebuild = match Rebuild::claim(Arc::clone(&self.store), model).await {
-            Ok(rebuild) => rebuild,
-            Err(error) => {
-                lock(&self.rebuilds).remove(name);
-                return Err(error);
-            }
-        };
-        let rebuilds = Arc::clone(&self.rebuilds);
-        let state = worker.state.clone();
-        tokio::spawn(async move {
-            let report = |progress| {
-                lock(&rebuilds).insert(name, progress);
-            };
-            match rebuild.run(&report).await {
-                Ok(at) => {
-                    tracing::info!(
-                        projection = name,
-                        position = at.position,
-                        "read model rebuilt"
-                    )
-                }
-                Err(error) => {
-                    tracing::error!(projection = name, %error, "rebuild failed");
-                    state.set_last_error(format!("rebuild failed: {error}"));
-                }
-            }
-            lock(&rebuilds).remove(name);
-        });
-        Ok(())
     }
 
     /// Starts a worker for `projector`. Panics if a projection of the same name already runs
@@ -196,6 +120,13 @@ impl Projections {
 
     pub fn state(&self, name: &str) -> Option<ProjectionState> {
         self.worker(name).map(|worker| worker.state.current())
+    }
+
+    /// Something that shows an error as the last error of the projection `name`, from any
+    /// task (a failed rebuild of it); `None` for no projection of that name.
+    pub fn error_reporter(&self, name: &str) -> Option<impl Fn(String) + Send + 'static> {
+        let state = self.worker(name)?.state.clone();
+        Some(move |error| state.set_last_error(error))
     }
 
     /// Changes to one projection's state, as they happen.
@@ -272,10 +203,4 @@ impl Projections {
     fn worker(&self, name: &str) -> Option<&Worker> {
         self.workers.iter().find(|worker| worker.name == name)
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

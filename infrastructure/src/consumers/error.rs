@@ -1,9 +1,9 @@
-//! The projections crate's one error type: what can stop a projector, and what a read-model
-//! query can answer instead of rows.
+//! The consumer runtime's one error type, shared with the read models it runs: what can stop a
+//! projector, and what a read-model query can answer instead of rows.
 
 use std::time::Duration;
 
-use application::EventLogError;
+use application::{EventLogError, ReactionError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectionError {
@@ -40,10 +40,29 @@ pub enum ProjectionError {
     RebuildRunning(String),
     /// The in-memory database a replay runs in could not be opened.
     #[error("scratch database: {0}")]
-    Scratch(#[from] infrastructure::StoreError),
+    Scratch(#[from] crate::StoreError),
     /// A read-model table is missing or has a column type rebuilds cannot carry yet.
     #[error("table `{table}`: {reason}")]
     TableShape { table: String, reason: String },
+}
+
+impl From<ReactionError> for ProjectionError {
+    fn from(error: ReactionError) -> Self {
+        match error {
+            ReactionError::Event {
+                position,
+                aggregate_type,
+                event_type,
+                reason,
+            } => ProjectionError::Event {
+                position,
+                aggregate_type,
+                event_type,
+                reason,
+            },
+            ReactionError::EventLog(error) => ProjectionError::EventLog(error),
+        }
+    }
 }
 
 impl ProjectionError {

@@ -12,8 +12,8 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::Store;
 use application::event_log::{EventLog, EventLogError, LogCursor, StoredEvent};
-use infrastructure::Store;
 use tokio::sync::{watch, Mutex};
 
 /// Events kept in memory; older ones are dropped first.

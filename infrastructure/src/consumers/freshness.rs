@@ -4,12 +4,12 @@
 
 use std::time::Duration;
 
+use crate::Store;
 use application::event_log::EventLog;
-use infrastructure::Store;
 use tokio::sync::watch;
 
+use super::error::ProjectionError;
 use super::state::ProjectionState;
-use crate::error::ProjectionError;
 
 /// Waits until every projection in `projections` has applied the event at `position`, or fails
 /// with `Stale` after `timeout`. A position of 0 or less asks for nothing.
