@@ -6,6 +6,7 @@ use clap::Parser;
 mod audit_cli;
 mod auth;
 mod cli;
+mod clock_advance;
 mod connections;
 mod extract;
 mod head_limits;

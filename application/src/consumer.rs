@@ -6,6 +6,7 @@
 use std::future::Future;
 
 use crate::event_log::StoredEvent;
+use crate::scheduler::SchedulerError;
 use crate::EventLogError;
 
 /// A log consumer whose effects are commands, not rows.
@@ -57,6 +58,15 @@ impl ReactionError {
             aggregate_type: cause.aggregate_type.clone(),
             event_type: cause.event_type.clone(),
             reason: reason.into(),
+        }
+    }
+
+    /// A scheduler that failed while reacting to `cause`: a storage failure is retried, a
+    /// corrupt timers table stops the policy at the event, like any event it cannot act on.
+    pub fn scheduling(cause: &StoredEvent, error: SchedulerError) -> Self {
+        match error {
+            SchedulerError::Storage(reason) => EventLogError::Storage(reason).into(),
+            SchedulerError::Corrupt(reason) => Self::at(cause, reason),
         }
     }
 }

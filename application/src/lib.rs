@@ -3,6 +3,7 @@
 
 pub mod attempt_payment;
 pub mod audit;
+pub mod claim_index;
 pub mod claims;
 pub mod command_bus;
 pub mod consumer;
@@ -12,8 +13,11 @@ pub mod payments;
 pub mod plan_change;
 pub mod refund_overpayment;
 pub mod scheduler;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use attempt_payment::{attempt_payment, AttemptOutcome, AttemptPaymentError};
+pub use claim_index::ClaimIndex;
 pub use command_bus::{CommandBus, CommandContext, DispatchError, Executed, PastState};
 pub use consumer::{Policy, ReactionError};
 pub use domain::Clock;

@@ -6,12 +6,15 @@
 pub mod api_keys;
 pub mod catalog_file;
 pub mod changes;
+mod claim_index;
 pub mod clock;
 pub mod consumers;
 pub mod idempotency;
 pub mod sandbox_gateway;
 mod scheduler;
 pub mod store;
+#[cfg(feature = "test-support")]
+pub mod test_stack;
 #[cfg(feature = "test-support")]
 pub mod testing;
 

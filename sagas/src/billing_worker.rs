@@ -6,16 +6,15 @@ use std::sync::Arc;
 
 use application::attempt_payment::{attempt_payment, resume_attempt, AttemptPaymentError};
 use application::claims::open_invoices_claim_prefix;
-use application::event_log::StoredEvent;
+use application::event_log::{EventLog, StoredEvent};
 use application::payments::{GatewayError, PaymentGateway};
 use application::refund_overpayment::{refund_overpayment, RefundOverpaymentError};
-use application::{CommandBus, EventLogError};
+use application::{ClaimIndex, CommandBus, EventLogError};
 use application::{Policy, ReactionError};
 use cqrs_es::Aggregate;
 use domain::invoice::Invoice;
 use domain::subscription::Subscription;
 use domain::BillingServices;
-use infrastructure::Store;
 use uuid::Uuid;
 
 use crate::billing_policy::{
@@ -23,42 +22,43 @@ use crate::billing_policy::{
 };
 use crate::dispatch::{context, decode, execute, settle};
 
-pub struct BillingPolicyWorker {
-    bus: Arc<CommandBus<Store>>,
-    store: Arc<Store>,
+/// The billing policy on the ports: the event log `L`, whose claim index finds open invoices.
+pub struct BillingPolicyWorker<L> {
+    bus: Arc<CommandBus<L>>,
+    claims: Arc<L>,
     services: BillingServices,
     gateway: Arc<dyn PaymentGateway>,
 }
 
-impl BillingPolicyWorker {
+impl<L: EventLog + ClaimIndex> BillingPolicyWorker<L> {
     pub fn new(
-        bus: Arc<CommandBus<Store>>,
-        store: Arc<Store>,
+        bus: Arc<CommandBus<L>>,
+        claims: Arc<L>,
         services: BillingServices,
         gateway: Arc<dyn PaymentGateway>,
     ) -> Self {
         Self {
             bus,
-            store,
+            claims,
             services,
             gateway,
         }
     }
 
     async fn on_subscription(&self, cause: &StoredEvent) -> Result<(), ReactionError> {
-        let event = decode::<Subscription>(&self.bus, cause)?;
+        let event = decode::<Subscription, _>(&self.bus, cause)?;
         let event_id = cause.metadata.event_id;
         let subscription_id = Uuid::parse_str(&cause.aggregate_id)
-            .map_err(|error| stopped_at(cause, error.to_string()))?;
+            .map_err(|error| ReactionError::at(cause, error.to_string()))?;
         if let Some(reaction) = invoice_for(event_id, subscription_id, &event) {
-            execute::<Invoice>(&self.bus, &self.services, POLICY, cause, reaction).await?;
+            execute::<Invoice, _>(&self.bus, &self.services, POLICY, cause, reaction).await?;
         }
         if let Some(closing) = closing_for(&event) {
             for invoice_id in self.open_invoices(cause, subscription_id).await? {
                 // A charge in flight is settled first: the invoice cannot close before it.
                 self.resume_in_flight(cause, invoice_id).await?;
                 let reaction = close(event_id, invoice_id, closing.clone());
-                execute::<Invoice>(&self.bus, &self.services, POLICY, cause, reaction).await?;
+                execute::<Invoice, _>(&self.bus, &self.services, POLICY, cause, reaction).await?;
             }
         }
         Ok(())
@@ -73,16 +73,18 @@ impl BillingPolicyWorker {
         subscription_id: Uuid,
     ) -> Result<Vec<Uuid>, ReactionError> {
         let prefix = open_invoices_claim_prefix(subscription_id);
-        self.store
+        self.claims
             .claim_holders_under(&prefix)
             .await?
             .iter()
-            .map(|id| Uuid::parse_str(id).map_err(|error| stopped_at(cause, error.to_string())))
+            .map(|id| {
+                Uuid::parse_str(id).map_err(|error| ReactionError::at(cause, error.to_string()))
+            })
             .collect()
     }
 
     async fn on_invoice(&self, cause: &StoredEvent) -> Result<(), ReactionError> {
-        let event = decode::<Invoice>(&self.bus, cause)?;
+        let event = decode::<Invoice, _>(&self.bus, cause)?;
         let event_id = cause.metadata.event_id;
         if let Some(payment_ref) = overpayment_to_refund(&event) {
             return self.refund(cause, payment_ref).await;
@@ -121,7 +123,7 @@ impl BillingPolicyWorker {
     }
 }
 
-impl BillingPolicyWorker {
+impl<L: EventLog + ClaimIndex> BillingPolicyWorker<L> {
     /// Records the outcome of the attempt in flight on `invoice_id`, if any, without starting
     /// one.
     async fn resume_in_flight(
@@ -145,7 +147,7 @@ impl BillingPolicyWorker {
     /// Gives back the overpayment `payment_ref` made on the invoice of `cause`.
     async fn refund(&self, cause: &StoredEvent, payment_ref: &str) -> Result<(), ReactionError> {
         let invoice_id = Uuid::parse_str(&cause.aggregate_id)
-            .map_err(|error| stopped_at(cause, error.to_string()))?;
+            .map_err(|error| ReactionError::at(cause, error.to_string()))?;
         let command_id = format!("{POLICY}:{}", cause.metadata.event_id);
         let context = context(POLICY, cause, &command_id);
         let refunded = refund_overpayment(
@@ -173,16 +175,7 @@ fn retry_later(error: GatewayError) -> ReactionError {
     EventLogError::Storage(error.to_string()).into()
 }
 
-fn stopped_at(cause: &StoredEvent, reason: String) -> ReactionError {
-    ReactionError::Event {
-        position: cause.position,
-        aggregate_type: cause.aggregate_type.clone(),
-        event_type: cause.event_type.clone(),
-        reason,
-    }
-}
-
-impl Policy for BillingPolicyWorker {
+impl<L: EventLog + ClaimIndex> Policy for BillingPolicyWorker<L> {
     fn name(&self) -> &'static str {
         POLICY
     }

@@ -2,27 +2,21 @@
 //! an id derived from it, and sort the outcome into "done", "refused by the domain" (logged, not
 //! retried: the same command would be refused again) and "try again later".
 
-use application::event_log::{CommandKey, StoredEvent};
+use application::event_log::{CommandKey, EventLog, StoredEvent};
 use application::ReactionError;
 use application::{CommandBus, CommandContext, DispatchError, EventLogError};
 use cqrs_es::Aggregate;
 use domain::{BillingServices, DomainError};
-use infrastructure::Store;
 
 use crate::reaction::Reaction;
 
 /// Decodes `event` as an event of aggregate `A`, through the bus's upcasters.
-pub fn decode<A: Aggregate<Error = DomainError>>(
-    bus: &CommandBus<Store>,
+pub fn decode<A: Aggregate<Error = DomainError>, L: EventLog>(
+    bus: &CommandBus<L>,
     event: &StoredEvent,
 ) -> Result<A::Event, ReactionError> {
     bus.decode::<A>(event.serialized())
-        .map_err(|error| ReactionError::Event {
-            position: event.position,
-            aggregate_type: event.aggregate_type.clone(),
-            event_type: event.event_type.clone(),
-            reason: error.to_string(),
-        })
+        .map_err(|error| ReactionError::at(event, error.to_string()))
 }
 
 /// The context of a command `policy` sends because of `cause`, under `command_id`.
@@ -40,8 +34,8 @@ pub fn context(policy: &str, cause: &StoredEvent, command_id: &str) -> CommandCo
 }
 
 /// Executes `reaction` on aggregate `A`, caused by `cause`, on behalf of `policy`.
-pub async fn execute<A>(
-    bus: &CommandBus<Store>,
+pub async fn execute<A, L: EventLog>(
+    bus: &CommandBus<L>,
     services: &BillingServices,
     policy: &str,
     cause: &StoredEvent,
@@ -51,21 +45,19 @@ where
     A: application::claims::UniqueClaim<Error = DomainError, Services = BillingServices>,
     A::Command: Clone + serde::Serialize,
 {
-    match execute_claiming::<A>(bus, services, policy, cause, reaction).await? {
+    match execute_claiming::<A, L>(bus, services, policy, cause, reaction).await? {
         None => Ok(()),
-        Some(claim) => Err(ReactionError::Event {
-            position: cause.position,
-            aggregate_type: cause.aggregate_type.clone(),
-            event_type: cause.event_type.clone(),
-            reason: format!("the claim `{claim}` is held by another aggregate"),
-        }),
+        Some(claim) => Err(ReactionError::at(
+            cause,
+            format!("the claim `{claim}` is held by another aggregate"),
+        )),
     }
 }
 
 /// [`execute`], for a command that takes a unique claim: answers the claim when another
 /// aggregate holds it (nothing was appended), for the caller to act on the holder instead.
-pub async fn execute_claiming<A>(
-    bus: &CommandBus<Store>,
+pub async fn execute_claiming<A, L: EventLog>(
+    bus: &CommandBus<L>,
     services: &BillingServices,
     policy: &str,
     cause: &StoredEvent,
@@ -110,11 +102,6 @@ pub fn settle<T>(
             "the reaction's aggregate kept changing; retrying".into(),
         )
         .into()),
-        Err(other) => Err(ReactionError::Event {
-            position: cause.position,
-            aggregate_type: cause.aggregate_type.clone(),
-            event_type: cause.event_type.clone(),
-            reason: other.to_string(),
-        }),
+        Err(other) => Err(ReactionError::at(cause, other.to_string())),
     }
 }

@@ -3,29 +3,28 @@
 
 use std::sync::Arc;
 
-use application::event_log::StoredEvent;
+use application::event_log::{EventLog, StoredEvent};
 use application::CommandBus;
 use application::{Policy, ReactionError};
 use domain::entitlements::Entitlements;
 use domain::subscription::Subscription;
 use domain::BillingServices;
-use infrastructure::Store;
 
 use crate::dispatch::{decode, execute};
 use crate::entitlements_policy::{react, POLICY};
 
-pub struct EntitlementsPolicyWorker {
-    bus: Arc<CommandBus<Store>>,
+pub struct EntitlementsPolicyWorker<L> {
+    bus: Arc<CommandBus<L>>,
     services: BillingServices,
 }
 
-impl EntitlementsPolicyWorker {
-    pub fn new(bus: Arc<CommandBus<Store>>, services: BillingServices) -> Self {
+impl<L: EventLog> EntitlementsPolicyWorker<L> {
+    pub fn new(bus: Arc<CommandBus<L>>, services: BillingServices) -> Self {
         Self { bus, services }
     }
 }
 
-impl Policy for EntitlementsPolicyWorker {
+impl<L: EventLog> Policy for EntitlementsPolicyWorker<L> {
     fn name(&self) -> &'static str {
         POLICY
     }
@@ -36,9 +35,10 @@ impl Policy for EntitlementsPolicyWorker {
 
     async fn react(&self, events: &[StoredEvent]) -> Result<(), ReactionError> {
         for cause in events {
-            let event = decode::<Subscription>(&self.bus, cause)?;
+            let event = decode::<Subscription, _>(&self.bus, cause)?;
             if let Some(reaction) = react(cause.metadata.event_id, &event) {
-                execute::<Entitlements>(&self.bus, &self.services, POLICY, cause, reaction).await?;
+                execute::<Entitlements, _>(&self.bus, &self.services, POLICY, cause, reaction)
+                    .await?;
             }
         }
         Ok(())

@@ -3,10 +3,8 @@
 //! reaction re-run after a crash appends nothing new. Timers the policies schedule fire through
 //! the command bus under ids derived from their dedupe keys, to the same effect.
 
-mod advance_causes;
 pub mod billing_policy;
 pub mod billing_worker;
-pub mod clock_advance;
 mod dispatch;
 pub mod dunning;
 pub mod entitlements_policy;
@@ -17,7 +15,6 @@ pub mod timers_policy;
 pub mod timers_worker;
 
 pub use billing_worker::BillingPolicyWorker;
-pub use clock_advance::{AdvanceError, AdvanceTarget, Advanced, ClockAdvance};
 pub use dunning::DunningWorker;
 pub use entitlements_worker::EntitlementsPolicyWorker;
 pub use reaction::Reaction;

@@ -17,14 +17,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use application::claims::UniqueClaim;
-use application::event_log::CommandKey;
+use application::event_log::{CommandKey, EventLog};
 use application::scheduler::{NewTimer, Scheduler, SchedulerError, Timer, TimerKind};
 use application::{CommandBus, CommandContext, DispatchError, PaymentGateway};
 use chrono::{DateTime, Utc};
 use domain::dunning::{DunningCase, DunningCommand};
 use domain::subscription::{Subscription, SubscriptionCommand};
 use domain::{BillingServices, DomainError};
-use infrastructure::Store;
 use tokio::sync::{watch, Mutex, MutexGuard, Notify};
 use tokio::task::JoinHandle;
 
@@ -79,10 +78,12 @@ impl FiringError {
     }
 }
 
-/// The timers of this process: scheduling, and firing them by the injected clock.
-pub struct Timers {
-    store: Arc<Store>,
-    bus: Arc<CommandBus<Store>>,
+/// The timers of this process: scheduling, and firing them by the injected clock. It is the
+/// scheduler the policies are given: the store's `S`, which also wakes the firing worker when a
+/// timer is scheduled, so a timer that is already due fires at once.
+pub struct Timers<S: EventLog> {
+    store: Arc<S>,
+    bus: Arc<CommandBus<S>>,
     services: BillingServices,
     /// Where dunning retries charge.
     gateway: Arc<dyn PaymentGateway>,
@@ -93,10 +94,10 @@ pub struct Timers {
     wake: Notify,
 }
 
-impl Timers {
+impl<S: EventLog + Scheduler> Timers<S> {
     pub fn new(
-        store: Arc<Store>,
-        bus: Arc<CommandBus<Store>>,
+        store: Arc<S>,
+        bus: Arc<CommandBus<S>>,
         services: BillingServices,
         gateway: Arc<dyn PaymentGateway>,
         options: TimerOptions,
@@ -112,19 +113,6 @@ impl Timers {
         }
     }
 
-    /// Schedules `timer` (idempotent by its dedupe key) and wakes the firing worker, so a timer
-    /// that is already due fires at once.
-    pub async fn schedule(&self, timer: NewTimer) -> Result<Timer, SchedulerError> {
-        let stored = self.store.schedule(timer).await?;
-        self.wake.notify_one();
-        Ok(stored)
-    }
-
-    /// Withdraws every unfired timer of `aggregate_id` (a closed dunning case's).
-    pub async fn cancel(&self, aggregate_id: &str) -> Result<u64, SchedulerError> {
-        self.store.cancel(aggregate_id).await
-    }
-
     /// One firing round at the clock's now; returns how many timers fired.
     pub async fn fire_due_now(&self) -> Result<usize, FiringError> {
         let _round = self.exclusive().await;
@@ -132,13 +120,13 @@ impl Timers {
     }
 
     /// Keeps every other firing round of this process out while held.
-    pub(crate) async fn exclusive(&self) -> MutexGuard<'_, ()> {
+    pub async fn exclusive(&self) -> MutexGuard<'_, ()> {
         self.round.lock().await
     }
 
     /// Fires, in due order, every timer due at `now` that this process can claim. The caller
     /// holds [`Self::exclusive`].
-    pub(crate) async fn fire_due(&self, now: DateTime<Utc>) -> Result<usize, FiringError> {
+    pub async fn fire_due(&self, now: DateTime<Utc>) -> Result<usize, FiringError> {
         let mut fired = 0;
         loop {
             let claimed = self
@@ -230,6 +218,36 @@ impl Timers {
     }
 }
 
+impl<S: EventLog + Scheduler> Scheduler for Timers<S> {
+    /// Schedules `timer` (idempotent by its dedupe key) and wakes the firing worker.
+    async fn schedule(&self, timer: NewTimer) -> Result<Timer, SchedulerError> {
+        let stored = self.store.schedule(timer).await?;
+        self.wake.notify_one();
+        Ok(stored)
+    }
+
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+        lease: Duration,
+    ) -> Result<Vec<Timer>, SchedulerError> {
+        self.store.claim_due(now, limit, lease).await
+    }
+
+    async fn complete(&self, id: uuid::Uuid) -> Result<(), SchedulerError> {
+        self.store.complete(id).await
+    }
+
+    async fn cancel(&self, aggregate_id: &str) -> Result<u64, SchedulerError> {
+        self.store.cancel(aggregate_id).await
+    }
+
+    async fn next_due(&self) -> Result<Option<DateTime<Utc>>, SchedulerError> {
+        self.store.next_due().await
+    }
+}
+
 /// The metadata of a timer's command; its id derives from the dedupe key.
 fn context(timer: &Timer) -> CommandContext {
     let command_id = format!("timer:{}", timer.dedupe_key);
@@ -253,7 +271,7 @@ pub struct TimerFiringWorker {
 
 impl TimerFiringWorker {
     /// Starts the worker. Must be called inside a Tokio runtime.
-    pub fn spawn(timers: Arc<Timers>) -> Self {
+    pub fn spawn<S: EventLog + Scheduler>(timers: Arc<Timers<S>>) -> Self {
         let shutdown = watch::channel(false).0;
         let task = tokio::spawn(run(timers, shutdown.subscribe()));
         Self { shutdown, task }
@@ -268,7 +286,7 @@ impl TimerFiringWorker {
     }
 }
 
-async fn run(timers: Arc<Timers>, mut shutdown: watch::Receiver<bool>) {
+async fn run<S: EventLog + Scheduler>(timers: Arc<Timers<S>>, mut shutdown: watch::Receiver<bool>) {
     loop {
         match timers.fire_due_now().await {
             Ok(0) => {}

@@ -3,29 +3,28 @@
 
 use std::sync::Arc;
 
-use application::event_log::StoredEvent;
-use application::scheduler::SchedulerError;
-use application::{CommandBus, EventLogError};
+use application::event_log::{EventLog, StoredEvent};
+use application::scheduler::Scheduler;
+use application::CommandBus;
 use application::{Policy, ReactionError};
 use domain::subscription::Subscription;
-use infrastructure::Store;
 
 use crate::dispatch::decode;
-use crate::timer_firing::Timers;
 use crate::timers_policy::{react, POLICY};
 
-pub struct TimersPolicyWorker {
-    bus: Arc<CommandBus<Store>>,
-    timers: Arc<Timers>,
+/// The timers policy on the ports: the event log `L` and the scheduler `S`.
+pub struct TimersPolicyWorker<L, S> {
+    bus: Arc<CommandBus<L>>,
+    timers: Arc<S>,
 }
 
-impl TimersPolicyWorker {
-    pub fn new(bus: Arc<CommandBus<Store>>, timers: Arc<Timers>) -> Self {
+impl<L: EventLog, S: Scheduler> TimersPolicyWorker<L, S> {
+    pub fn new(bus: Arc<CommandBus<L>>, timers: Arc<S>) -> Self {
         Self { bus, timers }
     }
 }
 
-impl Policy for TimersPolicyWorker {
+impl<L: EventLog, S: Scheduler> Policy for TimersPolicyWorker<L, S> {
     fn name(&self) -> &'static str {
         POLICY
     }
@@ -36,28 +35,14 @@ impl Policy for TimersPolicyWorker {
 
     async fn react(&self, events: &[StoredEvent]) -> Result<(), ReactionError> {
         for cause in events {
-            let event = decode::<Subscription>(&self.bus, cause)?;
+            let event = decode::<Subscription, _>(&self.bus, cause)?;
             if let Some(timer) = react(&cause.aggregate_id, &event) {
                 self.timers
                     .schedule(timer)
                     .await
-                    .map_err(|error| scheduling_failed(cause, error))?;
+                    .map_err(|error| ReactionError::scheduling(cause, error))?;
             }
         }
         Ok(())
-    }
-}
-
-/// A store failure is retried by the runtime; a corrupt timers table stops the policy at the
-/// event, like any event it cannot act on.
-pub(crate) fn scheduling_failed(cause: &StoredEvent, error: SchedulerError) -> ReactionError {
-    match error {
-        SchedulerError::Storage(reason) => EventLogError::Storage(reason).into(),
-        SchedulerError::Corrupt(reason) => ReactionError::Event {
-            position: cause.position,
-            aggregate_type: cause.aggregate_type.clone(),
-            event_type: cause.event_type.clone(),
-            reason,
-        },
     }
 }

@@ -12,18 +12,16 @@ use domain::invoice::{Invoice, InvoiceCommand, InvoiceStatus, OverpaymentRefund}
 use domain::subscription::{BillingAccount, Subscription, SubscriptionCommand};
 use domain::{AccountId, Currency, Email, Money, PaymentMethodToken, PlanId, SeatCount};
 use infrastructure::testing::Backend;
-use infrastructure::SandboxGateway;
+use infrastructure::{SandboxGateway, Store};
 use sagas::billing_policy::invoice_id;
 use sagas::BillingPolicyWorker;
 
-mod support;
-
-use support::{context, Stack};
+use infrastructure::test_stack::{context, Stack};
 
 struct World {
     stack: Stack,
     gateway: Arc<SandboxGateway>,
-    worker: BillingPolicyWorker,
+    worker: BillingPolicyWorker<Store>,
 }
 
 impl std::ops::Deref for World {

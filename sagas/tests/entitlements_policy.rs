@@ -9,9 +9,7 @@ use domain::{AccountId, PlanId, SeatCount};
 use infrastructure::testing::Backend;
 use sagas::EntitlementsPolicyWorker;
 
-mod support;
-
-use support::{context, Stack};
+use infrastructure::test_stack::{context, Stack};
 
 async fn a_reaction_rerun_after_a_crash_appends_nothing(backend: Backend) {
     let stack = Stack::new(backend).await;

@@ -10,18 +10,16 @@ use chrono::Duration;
 use domain::subscription::{Subscription, SubscriptionCommand};
 use domain::{AccountId, PlanId, SeatCount};
 use infrastructure::testing::Backend;
-use infrastructure::SandboxGateway;
+use infrastructure::{SandboxGateway, Store};
 use sagas::timers_policy;
 use sagas::{TimerOptions, Timers};
 use uuid::Uuid;
 
-mod support;
-
-use support::{context, t0, Stack};
+use infrastructure::test_stack::{context, t0, Stack};
 
 struct Harness {
     stack: Stack,
-    timers: Timers,
+    timers: Timers<Store>,
 }
 
 impl std::ops::Deref for Harness {

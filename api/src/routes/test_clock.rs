@@ -4,13 +4,13 @@
 
 use std::time::Duration;
 
+use crate::clock_advance::{AdvanceError, AdvanceTarget, ClockAdvance};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use domain::{Clock, ManualClock};
-use sagas::{AdvanceError, AdvanceTarget, ClockAdvance};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Admin;

@@ -3,6 +3,7 @@
 //! `payment_ref` (so a crash mid-charge never charges twice). The outcome reaches the case as
 //! events: PaymentFailed is recorded on the open case, InvoicePaid recovers it.
 
+use application::event_log::EventLog;
 use application::scheduler::Timer;
 use application::{
     attempt_payment, AttemptPaymentError, CommandBus, CommandContext, DispatchError, PaymentGateway,
@@ -10,12 +11,11 @@ use application::{
 use cqrs_es::Aggregate;
 use domain::dunning::{DunningCase, DunningRule};
 use domain::{BillingServices, DomainError};
-use infrastructure::Store;
 
 /// Attempts the payment of `timer`'s case's invoice. A closed case, or an invoice with nothing
 /// to collect, answers a refusal: the timer has nothing left to do.
-pub async fn fire(
-    bus: &CommandBus<Store>,
+pub async fn fire<L: EventLog>(
+    bus: &CommandBus<L>,
     gateway: &dyn PaymentGateway,
     services: &BillingServices,
     timer: &Timer,

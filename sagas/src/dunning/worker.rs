@@ -12,8 +12,9 @@
 use std::sync::Arc;
 
 use application::claims::open_dunning_case_claim;
-use application::event_log::StoredEvent;
-use application::{CommandBus, DispatchError, EventLogError};
+use application::event_log::{EventLog, StoredEvent};
+use application::scheduler::Scheduler;
+use application::{ClaimIndex, CommandBus, DispatchError, EventLogError};
 use application::{Policy, ReactionError};
 use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
@@ -22,41 +23,40 @@ use domain::entitlements::Entitlements;
 use domain::invoice::{Invoice, InvoiceEvent};
 use domain::subscription::{Subscription, SubscriptionEvent};
 use domain::{AccountId, BillingServices, DomainError};
-use infrastructure::Store;
 use uuid::Uuid;
 
 use super::case_events;
 use super::orders::{reaction, Order};
 use super::{timers, POLICY};
 use crate::dispatch::{decode, execute, execute_claiming};
-use crate::timers_worker::scheduling_failed;
-use crate::Timers;
 
-pub struct DunningWorker {
-    bus: Arc<CommandBus<Store>>,
+/// The process manager on the ports: the event log `L` (whose claim index finds an account's
+/// open case) and the scheduler `S`.
+pub struct DunningWorker<L, S> {
+    bus: Arc<CommandBus<L>>,
     services: BillingServices,
-    store: Arc<Store>,
-    timers: Arc<Timers>,
+    claims: Arc<L>,
+    timers: Arc<S>,
 }
 
-impl DunningWorker {
+impl<L: EventLog + ClaimIndex, S: Scheduler> DunningWorker<L, S> {
     pub fn new(
-        bus: Arc<CommandBus<Store>>,
+        bus: Arc<CommandBus<L>>,
         services: BillingServices,
-        store: Arc<Store>,
-        timers: Arc<Timers>,
+        claims: Arc<L>,
+        timers: Arc<S>,
     ) -> Self {
         Self {
             bus,
             services,
-            store,
+            claims,
             timers,
         }
     }
 
     async fn on_invoice(&self, cause: &StoredEvent) -> Result<(), ReactionError> {
         let event_id = cause.metadata.event_id;
-        let (paid, failure) = match decode::<Invoice>(&self.bus, cause)? {
+        let (paid, failure) = match decode::<Invoice, _>(&self.bus, cause)? {
             InvoiceEvent::InvoicePaid { .. } => (true, None),
             InvoiceEvent::PaymentFailed {
                 reason,
@@ -105,7 +105,8 @@ impl DunningWorker {
         );
         let step = format!("{POLICY}.start");
         let started =
-            execute_claiming::<DunningCase>(&self.bus, &self.services, &step, cause, start).await?;
+            execute_claiming::<DunningCase, _>(&self.bus, &self.services, &step, cause, start)
+                .await?;
         if started.is_none() {
             return Ok(());
         }
@@ -133,7 +134,7 @@ impl DunningWorker {
     }
 
     async fn on_subscription(&self, cause: &StoredEvent) -> Result<(), ReactionError> {
-        match decode::<Subscription>(&self.bus, cause)? {
+        match decode::<Subscription, _>(&self.bus, cause)? {
             SubscriptionEvent::BillingAccountAttached {
                 account_id,
                 retry_open_invoice: true,
@@ -163,7 +164,7 @@ impl DunningWorker {
             self.timers
                 .schedule(timer)
                 .await
-                .map_err(|error| scheduling_failed(cause, error))?;
+                .map_err(|error| ReactionError::scheduling(cause, error))?;
         }
         Ok(())
     }
@@ -192,7 +193,7 @@ impl DunningWorker {
     }
 
     async fn on_case(&self, cause: &StoredEvent) -> Result<(), ReactionError> {
-        let event = decode::<DunningCase>(&self.bus, cause)?;
+        let event = decode::<DunningCase, _>(&self.bus, cause)?;
         let case = self.load::<DunningCase>(cause, &cause.aggregate_id).await?;
         let plan = case_events::react(cause.metadata.event_id, &case, &event);
         for order in plan.orders {
@@ -202,13 +203,13 @@ impl DunningWorker {
             self.timers
                 .schedule(timer)
                 .await
-                .map_err(|error| scheduling_failed(cause, error))?;
+                .map_err(|error| ReactionError::scheduling(cause, error))?;
         }
         if plan.withdraw_timers {
             self.timers
                 .cancel(&cause.aggregate_id)
                 .await
-                .map_err(|error| scheduling_failed(cause, error))?;
+                .map_err(|error| ReactionError::scheduling(cause, error))?;
         }
         Ok(())
     }
@@ -217,10 +218,14 @@ impl DunningWorker {
         let (bus, services) = (&self.bus, &self.services);
         let step = order.step().to_owned();
         match order {
-            Order::Subscription(r) => execute::<Subscription>(bus, services, &step, cause, r).await,
-            Order::Entitlements(r) => execute::<Entitlements>(bus, services, &step, cause, r).await,
-            Order::Invoice(r) => execute::<Invoice>(bus, services, &step, cause, r).await,
-            Order::Dunning(r) => execute::<DunningCase>(bus, services, &step, cause, r).await,
+            Order::Subscription(r) => {
+                execute::<Subscription, _>(bus, services, &step, cause, r).await
+            }
+            Order::Entitlements(r) => {
+                execute::<Entitlements, _>(bus, services, &step, cause, r).await
+            }
+            Order::Invoice(r) => execute::<Invoice, _>(bus, services, &step, cause, r).await,
+            Order::Dunning(r) => execute::<DunningCase, _>(bus, services, &step, cause, r).await,
         }
     }
 
@@ -231,7 +236,7 @@ impl DunningWorker {
         account_id: &AccountId,
     ) -> Result<Option<(String, DunningCase)>, ReactionError> {
         let claim = open_dunning_case_claim(account_id.as_str());
-        let Some(case_id) = self.store.claim_holder(&claim).await? else {
+        let Some(case_id) = self.claims.claim_holder(&claim).await? else {
             return Ok(None);
         };
         let case = self.load::<DunningCase>(cause, &case_id).await?;
@@ -246,17 +251,15 @@ impl DunningWorker {
         match self.bus.load::<A>(id).await {
             Ok(loaded) => Ok(loaded.aggregate),
             Err(DispatchError::Storage(error)) => Err(error.into()),
-            Err(other) => Err(ReactionError::Event {
-                position: cause.position,
-                aggregate_type: cause.aggregate_type.clone(),
-                event_type: cause.event_type.clone(),
-                reason: format!("{} {id} does not load: {other}", A::TYPE),
-            }),
+            Err(other) => Err(ReactionError::at(
+                cause,
+                format!("{} {id} does not load: {other}", A::TYPE),
+            )),
         }
     }
 }
 
-impl Policy for DunningWorker {
+impl<L: EventLog + ClaimIndex, S: Scheduler> Policy for DunningWorker<L, S> {
     fn name(&self) -> &'static str {
         POLICY
     }

@@ -9,7 +9,7 @@ use application::EventLogError;
 use infrastructure::Store;
 
 /// Events read so far from the point where the advance started to settle.
-pub(crate) struct AdvanceCauses {
+pub(super) struct AdvanceCauses {
     cursor: LogCursor,
     /// By event id: whether the advance waits for what that event causes.
     read: HashMap<String, bool>,
@@ -19,7 +19,7 @@ pub(crate) struct AdvanceCauses {
 const BATCH: u32 = 1000;
 
 impl AdvanceCauses {
-    pub(crate) fn after(start: LogCursor) -> Self {
+    pub(super) fn after(start: LogCursor) -> Self {
         Self {
             cursor: start,
             read: HashMap::new(),
@@ -28,7 +28,7 @@ impl AdvanceCauses {
 
     /// Reads the log up to `head` (never past it: an event read here is one the projections
     /// have processed); true when it found an event the advance waits for.
-    pub(crate) async fn read_to(
+    pub(super) async fn read_to(
         &mut self,
         store: &Store,
         head: LogCursor,

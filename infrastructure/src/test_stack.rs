@@ -1,17 +1,16 @@
-//! What every saga test needs: a fresh store on one backend, the shipped catalog, a manual clock
-//! at 2026-03-01, services and a command bus, and a way to read the whole log once it is readable.
-
-#![allow(dead_code)] // each test file uses a different part of this module
+//! What the tests of a log consumer on a real store need (the sagas', the test clock's): a fresh
+//! store on one backend, the shipped catalog, a manual clock at 2026-03-01, services and a
+//! command bus, and a way to read the whole log once it is readable.
 
 use std::sync::Arc;
 
+use crate::testing::{Backend, TestDatabase};
+use crate::Store;
 use application::event_log::{EventLog, LogCursor, StoredEvent};
 use application::{CommandBus, CommandContext};
 use chrono::{DateTime, Utc};
 use domain::dunning::DunningPolicy;
 use domain::{BillingServices, ManualClock};
-use infrastructure::testing::{Backend, TestDatabase};
-use infrastructure::Store;
 
 pub struct Stack {
     _db: TestDatabase,
@@ -45,7 +44,7 @@ impl Stack {
         let clock = Arc::new(ManualClock::starting_at(t0()));
         let catalog_path =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/plans.toml");
-        let catalog = Arc::new(infrastructure::load_catalog(&catalog_path).expect("catalog"));
+        let catalog = Arc::new(crate::load_catalog(&catalog_path).expect("catalog"));
         let services = BillingServices::new(clock.clone(), catalog, DunningPolicy::default());
         let bus = Arc::new(CommandBus::new(store.clone(), clock.clone()));
         Stack {

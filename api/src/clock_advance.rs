@@ -14,11 +14,17 @@ use application::scheduler::Scheduler;
 use application::EventLogError;
 use chrono::{DateTime, Utc};
 use domain::{Clock, ManualClock};
-use infrastructure::{LogHead, Store};
+use infrastructure::LogHead;
+use infrastructure::Store;
 use projections::{ProjectionError, Projections};
 
-use crate::advance_causes::AdvanceCauses;
-use crate::timer_firing::{FiringError, Timers};
+use sagas::{FiringError, Timers};
+
+use causes::AdvanceCauses;
+
+mod causes;
+#[cfg(test)]
+mod tests;
 
 /// How long to wait before looking again at a due timer that another process has claimed.
 const CLAIMED_ELSEWHERE_PAUSE: Duration = Duration::from_millis(50);
@@ -70,7 +76,7 @@ impl AdvanceError {
 /// What an advance moves and waits for.
 pub struct ClockAdvance<'a> {
     pub clock: &'a ManualClock,
-    pub timers: &'a Timers,
+    pub timers: &'a Timers<Store>,
     pub projections: &'a Projections,
     pub store: &'a Store,
     /// The longest the whole advance may take.

@@ -9,15 +9,14 @@ use std::time::Duration;
 
 use domain::subscription::{Subscription, SubscriptionCommand};
 use domain::{AccountId, PlanId, SeatCount};
+use infrastructure::test_stack::{context, Stack};
 use infrastructure::testing::Backend;
 use infrastructure::SandboxGateway;
 use projections::RuntimeOptions;
-use sagas::{AdvanceTarget, ClockAdvance, TimerOptions, Timers};
+use sagas::{TimerOptions, Timers};
 use uuid::Uuid;
 
-mod support;
-
-use support::{context, Stack};
+use super::{AdvanceTarget, ClockAdvance};
 
 /// Far longer than an advance with nothing due needs: the projections only have to catch up.
 const ADVANCE_TIMEOUT: Duration = Duration::from_secs(20);
