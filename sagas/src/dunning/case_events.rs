@@ -22,7 +22,7 @@ use super::timers;
 
 /// What one event of the case calls for.
 #[derive(Debug, Default, PartialEq)]
-pub struct Plan {
+pub struct CaseResponse {
     pub orders: Vec<Order>,
     pub timers: Vec<NewTimer>,
     /// Withdraw the case's unfired timers.
@@ -30,9 +30,9 @@ pub struct Plan {
 }
 
 /// The reaction to `event` (id `event_id`) of `case`, loaded after it.
-pub fn react(event_id: Uuid, case: &DunningCase, event: &DunningEvent) -> Plan {
+pub fn react(event_id: Uuid, case: &DunningCase, event: &DunningEvent) -> CaseResponse {
     let (Some(case_id), Some(account_id)) = (case.case_id(), case.account_id()) else {
-        return Plan::default();
+        return CaseResponse::default();
     };
     let account = account_id.as_str();
     let notify = |kind: NotificationKind, name: &str| {
@@ -70,7 +70,7 @@ pub fn react(event_id: Uuid, case: &DunningCase, event: &DunningEvent) -> Plan {
                 .collect();
             timers.push(timers::window_expiry(case_id, *window_expires_at));
             timers.push(timers::cancellation(case_id, *cancel_at));
-            Plan {
+            CaseResponse {
                 orders: subscription("mark_past_due", past_due)
                     .into_iter()
                     .chain([notify(NotificationKind::PaymentFailed, "payment_failed")])
@@ -81,20 +81,20 @@ pub fn react(event_id: Uuid, case: &DunningCase, event: &DunningEvent) -> Plan {
         }
         DunningEvent::DunningWindowExtended {
             window_expires_at, ..
-        } => Plan {
+        } => CaseResponse {
             orders: vec![],
             timers: vec![timers::window_expiry(case_id, *window_expires_at)],
             withdraw_timers: false,
         },
         DunningEvent::DunningSuspended { .. } => {
             let Some(window_expires_at) = case.window_expires_at() else {
-                return Plan::default();
+                return CaseResponse::default();
             };
             let suspend = EntitlementsCommand::SuspendEntitlements {
                 dunning_case_id: case_id,
                 window_expires_at,
             };
-            Plan {
+            CaseResponse {
                 orders: vec![
                     entitlements("suspend_entitlements", suspend),
                     notify(NotificationKind::AccessSuspended, "access_suspended"),
@@ -103,7 +103,7 @@ pub fn react(event_id: Uuid, case: &DunningCase, event: &DunningEvent) -> Plan {
                 withdraw_timers: false,
             }
         }
-        DunningEvent::DunningRecovered { .. } => Plan {
+        DunningEvent::DunningRecovered { .. } => CaseResponse {
             orders: subscription("reactivate", SubscriptionCommand::Reactivate)
                 .into_iter()
                 .chain([
@@ -127,7 +127,7 @@ pub fn react(event_id: Uuid, case: &DunningCase, event: &DunningEvent) -> Plan {
                     InvoiceCommand::MarkUncollectible,
                 ))
             });
-            Plan {
+            CaseResponse {
                 orders: subscription("cancel_subscription", cancel)
                     .into_iter()
                     .chain(uncollectible)
@@ -140,11 +140,11 @@ pub fn react(event_id: Uuid, case: &DunningCase, event: &DunningEvent) -> Plan {
                 withdraw_timers: false,
             }
         }
-        DunningEvent::DunningClosed { .. } => Plan {
+        DunningEvent::DunningClosed { .. } => CaseResponse {
             withdraw_timers: true,
-            ..Plan::default()
+            ..CaseResponse::default()
         },
-        _ => Plan::default(),
+        _ => CaseResponse::default(),
     }
 }
 
@@ -190,17 +190,17 @@ mod tests {
     fn a_started_case_marks_past_due_notifies_once_and_schedules_every_deadline() {
         let (case_id, subscription_id, cause) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
         let event = started(case_id, subscription_id);
-        let plan = react(cause, &case_after(std::slice::from_ref(&event)), &event);
-        let Order::Subscription(past_due) = &plan.orders[0] else {
-            panic!("{:?}", plan.orders)
+        let response = react(cause, &case_after(std::slice::from_ref(&event)), &event);
+        let Order::Subscription(past_due) = &response.orders[0] else {
+            panic!("{:?}", response.orders)
         };
         assert_eq!(past_due.aggregate_id, subscription_id.to_string());
         assert_eq!(
             past_due.command_id,
             format!("dunning_saga.mark_past_due:{cause}")
         );
-        let Order::Dunning(notify) = &plan.orders[1] else {
-            panic!("{:?}", plan.orders)
+        let Order::Dunning(notify) = &response.orders[1] else {
+            panic!("{:?}", response.orders)
         };
         assert_eq!(
             notify.command,
@@ -209,7 +209,7 @@ mod tests {
                 dedupe_key: format!("payment_failed:{case_id}"),
             }
         );
-        let kinds: Vec<_> = plan.timers.iter().map(|t| (t.kind, t.due_at)).collect();
+        let kinds: Vec<_> = response.timers.iter().map(|t| (t.kind, t.due_at)).collect();
         let day = |d| t0() + Duration::days(d);
         assert_eq!(
             kinds,
@@ -222,7 +222,7 @@ mod tests {
                 (TimerKind::DunningCancellation, day(30)),
             ]
         );
-        let mut keys: Vec<_> = plan.timers.iter().map(|t| &t.dedupe_key).collect();
+        let mut keys: Vec<_> = response.timers.iter().map(|t| &t.dedupe_key).collect();
         keys.dedup();
         assert_eq!(keys.len(), 6, "every timer has its own dedupe key");
     }
@@ -235,8 +235,8 @@ mod tests {
             at: t0() + Duration::days(30),
         };
         let case = case_after(&[started(case_id, subscription_id), cancelled.clone()]);
-        let plan = react(cause, &case, &cancelled);
-        let steps: Vec<_> = plan.orders.iter().map(Order::step).collect();
+        let response = react(cause, &case, &cancelled);
+        let steps: Vec<_> = response.orders.iter().map(Order::step).collect();
         assert_eq!(
             steps,
             [
@@ -245,7 +245,7 @@ mod tests {
                 "dunning_saga.notify_subscription_cancelled"
             ]
         );
-        let Order::Subscription(cancel) = &plan.orders[0] else {
+        let Order::Subscription(cancel) = &response.orders[0] else {
             panic!()
         };
         assert_eq!(cancel.command, SubscriptionCommand::CancelForNonPayment);
@@ -255,8 +255,8 @@ mod tests {
     fn recovery_reactivates_restores_and_notifies() {
         let recovered = DunningEvent::DunningRecovered { at: t0() };
         let case = case_after(&[started(Uuid::new_v4(), Uuid::new_v4()), recovered.clone()]);
-        let plan = react(Uuid::new_v4(), &case, &recovered);
-        let steps: Vec<_> = plan.orders.iter().map(Order::step).collect();
+        let response = react(Uuid::new_v4(), &case, &recovered);
+        let steps: Vec<_> = response.orders.iter().map(Order::step).collect();
         assert_eq!(
             steps,
             [
@@ -276,14 +276,14 @@ mod tests {
             at: t0(),
         };
         let case = case_after(&[started(case_id, Uuid::new_v4()), extended.clone()]);
-        let plan = react(Uuid::new_v4(), &case, &extended);
+        let response = react(Uuid::new_v4(), &case, &extended);
         assert_eq!(
-            plan.timers,
+            response.timers,
             vec![timers::window_expiry(case_id, t0() + Duration::days(20))]
         );
         assert_ne!(
             timers::window_expiry(case_id, t0() + Duration::days(14)).dedupe_key,
-            plan.timers[0].dedupe_key
+            response.timers[0].dedupe_key
         );
     }
 
@@ -294,8 +294,11 @@ mod tests {
             at: t0() + Duration::days(2),
         };
         let case = case_after(&[started(Uuid::new_v4(), Uuid::new_v4()), closed.clone()]);
-        let plan = react(Uuid::new_v4(), &case, &closed);
-        assert!(plan.withdraw_timers);
-        assert!(plan.orders.is_empty() && plan.timers.is_empty(), "{plan:?}");
+        let response = react(Uuid::new_v4(), &case, &closed);
+        assert!(response.withdraw_timers);
+        assert!(
+            response.orders.is_empty() && response.timers.is_empty(),
+            "{response:?}"
+        );
     }
 }

@@ -195,17 +195,17 @@ impl<L: EventLog + ClaimIndex, S: Scheduler> DunningWorker<L, S> {
     async fn on_case(&self, cause: &StoredEvent) -> Result<(), ReactionError> {
         let event = decode::<DunningCase, _>(&self.bus, cause)?;
         let case = self.load::<DunningCase>(cause, &cause.aggregate_id).await?;
-        let plan = case_events::react(cause.metadata.event_id, &case, &event);
-        for order in plan.orders {
+        let response = case_events::react(cause.metadata.event_id, &case, &event);
+        for order in response.orders {
             self.send(cause, order).await?;
         }
-        for timer in plan.timers {
+        for timer in response.timers {
             self.timers
                 .schedule(timer)
                 .await
                 .map_err(|error| ReactionError::scheduling(cause, error))?;
         }
-        if plan.withdraw_timers {
+        if response.withdraw_timers {
             self.timers
                 .cancel(&cause.aggregate_id)
                 .await

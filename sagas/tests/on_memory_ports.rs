@@ -1,0 +1,282 @@
+//! Every policy and the Dunning process manager against the in-memory ports
+//! (`application::testing`): no database, only the event log, its claim index and the scheduler
+//! the sagas are written against. The database-backed tests beside this one prove the wiring.
+
+use std::sync::Arc;
+
+use application::claims::open_dunning_case_claim;
+use application::event_log::StoredEvent;
+use application::scheduler::TimerKind;
+use application::testing::{MemoryLog, MemoryScheduler};
+use application::{ClaimIndex, CommandBus, CommandContext, Policy};
+use chrono::{DateTime, Duration, Utc};
+use domain::dunning::{DunningCase, DunningCommand, DunningPolicy, DunningStatus};
+use domain::entitlements::{EntitlementStatus, Entitlements};
+use domain::invoice::{Invoice, InvoiceStatus};
+use domain::subscription::{BillingAccount, Subscription, SubscriptionCommand, SubscriptionStatus};
+use domain::{
+    AccountId, BillingServices, Email, ManualClock, PaymentMethodToken, PlanId, SeatCount,
+};
+use infrastructure::SandboxGateway;
+use sagas::billing_policy::invoice_id;
+use sagas::{BillingPolicyWorker, DunningWorker, EntitlementsPolicyWorker, TimersPolicyWorker};
+use uuid::Uuid;
+
+const ACCOUNT: &str = "acct_memory";
+
+fn t0() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-03-01T00:00:00Z")
+        .unwrap()
+        .to_utc()
+}
+
+/// The ports, a clock, the shipped catalog and the sandbox gateway.
+struct Ports {
+    log: Arc<MemoryLog>,
+    scheduler: Arc<MemoryScheduler>,
+    clock: Arc<ManualClock>,
+    services: BillingServices,
+    bus: Arc<CommandBus<MemoryLog>>,
+    gateway: Arc<SandboxGateway>,
+}
+
+impl Ports {
+    fn new() -> Self {
+        let log = Arc::new(MemoryLog::default());
+        let clock = Arc::new(ManualClock::starting_at(t0()));
+        let catalog_path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/plans.toml");
+        let catalog = Arc::new(infrastructure::load_catalog(&catalog_path).expect("catalog"));
+        Ports {
+            bus: Arc::new(CommandBus::new(log.clone(), clock.clone())),
+            services: BillingServices::new(clock.clone(), catalog, DunningPolicy::default()),
+            scheduler: Arc::default(),
+            gateway: Arc::default(),
+            clock,
+            log,
+        }
+    }
+
+    fn billing(&self) -> BillingPolicyWorker<MemoryLog> {
+        let gateway = self.gateway.clone();
+        BillingPolicyWorker::new(
+            self.bus.clone(),
+            self.log.clone(),
+            self.services.clone(),
+            gateway,
+        )
+    }
+
+    fn dunning(&self) -> DunningWorker<MemoryLog, MemoryScheduler> {
+        let (bus, services) = (self.bus.clone(), self.services.clone());
+        DunningWorker::new(bus, services, self.log.clone(), self.scheduler.clone())
+    }
+
+    async fn subscription(&self, id: Uuid, command: SubscriptionCommand) {
+        let context = CommandContext {
+            actor: "test".into(),
+            correlation_id: "c".into(),
+            causation_id: "c".into(),
+            idempotency_key: None,
+            key: None,
+        };
+        self.bus
+            .execute::<Subscription>(&id.to_string(), command, &self.services, &context)
+            .await
+            .expect("the command executes");
+    }
+
+    /// A subscription of `ACCOUNT` to starter, paying with `card`, activated at once.
+    async fn activated(&self, card: &str) -> Uuid {
+        let id = Uuid::new_v4();
+        let trial = SubscriptionCommand::StartTrial {
+            subscription_id: id,
+            account_id: AccountId::parse(ACCOUNT).unwrap(),
+            plan_id: PlanId::parse("starter").unwrap(),
+            seats: SeatCount::ONE,
+            billing_account: Some(BillingAccount {
+                email: Email::parse("billing@example.com").unwrap(),
+                payment_method: PaymentMethodToken::parse(card).unwrap(),
+            }),
+            overage_billing: false,
+        };
+        self.subscription(id, trial).await;
+        self.subscription(id, SubscriptionCommand::ActivateSubscription)
+            .await;
+        id
+    }
+
+    /// Reacts with `policy` to the events of `log` it listens to, as the runtime hands them.
+    async fn react<P: Policy>(policy: &P, log: &[StoredEvent]) {
+        let heard: Vec<StoredEvent> = log
+            .iter()
+            .filter(|event| policy.listens_to().contains(&event.aggregate_type.as_str()))
+            .cloned()
+            .collect();
+        policy.react(&heard).await.expect("the policy reacts");
+    }
+
+    /// Billing and dunning react to the whole log until it stops growing; its length then.
+    async fn settle(&self, billing: &impl Policy, dunning: &impl Policy) -> usize {
+        loop {
+            let before = self.log.events();
+            Self::react(billing, &before).await;
+            Self::react(dunning, &before).await;
+            if self.log.events().len() == before.len() {
+                return before.len();
+            }
+        }
+    }
+
+    async fn load<A: cqrs_es::Aggregate<Error = domain::DomainError>>(&self, id: &str) -> A {
+        self.bus.load::<A>(id).await.unwrap().aggregate
+    }
+}
+
+#[tokio::test]
+async fn entitlements_follow_a_trial_once() {
+    let ports = Ports::new();
+    let id = Uuid::new_v4();
+    let trial = SubscriptionCommand::StartTrial {
+        subscription_id: id,
+        account_id: AccountId::parse(ACCOUNT).unwrap(),
+        plan_id: PlanId::parse("pro").unwrap(),
+        seats: SeatCount::ONE,
+        billing_account: None,
+        overage_billing: false,
+    };
+    ports.subscription(id, trial).await;
+    let worker = EntitlementsPolicyWorker::new(ports.bus.clone(), ports.services.clone());
+    let log = ports.log.events();
+    Ports::react(&worker, &log).await;
+    Ports::react(&worker, &log).await;
+
+    let entitlements = ports.bus.load::<Entitlements>(ACCOUNT).await.unwrap();
+    assert_eq!(entitlements.version, 1, "enabled exactly once");
+    assert_eq!(entitlements.aggregate.status(), EntitlementStatus::Enabled);
+    let enabled = ports.log.events().pop().unwrap();
+    assert_eq!(enabled.metadata.actor, "system:entitlements_policy");
+    assert_eq!(
+        enabled.metadata.causation_id,
+        log[0].metadata.event_id.to_string()
+    );
+}
+
+#[tokio::test]
+async fn a_trial_schedules_its_expiry_once() {
+    let ports = Ports::new();
+    let id = Uuid::new_v4();
+    let trial = SubscriptionCommand::StartTrial {
+        subscription_id: id,
+        account_id: AccountId::parse(ACCOUNT).unwrap(),
+        plan_id: PlanId::parse("starter").unwrap(),
+        seats: SeatCount::ONE,
+        billing_account: None,
+        overage_billing: false,
+    };
+    ports.subscription(id, trial).await;
+    let worker = TimersPolicyWorker::new(ports.bus.clone(), ports.scheduler.clone());
+    let log = ports.log.events();
+    Ports::react(&worker, &log).await;
+    Ports::react(&worker, &log).await;
+
+    let pending = ports.scheduler.pending();
+    assert_eq!(pending.len(), 1, "scheduled once: {pending:?}");
+    assert_eq!(pending[0].kind, TimerKind::ExpireTrial);
+    assert_eq!(pending[0].aggregate_id, id.to_string());
+    let trial_end = ports.load::<Subscription>(&id.to_string()).await;
+    assert_eq!(Some(pending[0].due_at), trial_end.trial_ends_at());
+}
+
+#[tokio::test]
+async fn an_activation_is_invoiced_and_charged_once() {
+    let ports = Ports::new();
+    ports.activated("pm_card_visa").await;
+    let (billing, dunning) = (ports.billing(), ports.dunning());
+    let settled = ports.settle(&billing, &dunning).await;
+    let log = ports.log.events();
+    let activation = log
+        .iter()
+        .find(|event| event.event_type == "SubscriptionActivated")
+        .unwrap();
+    let invoice_id = invoice_id(activation.metadata.event_id).to_string();
+    let invoice = ports.load::<Invoice>(&invoice_id).await;
+    assert_eq!(invoice.status(), Some(InvoiceStatus::Paid));
+    assert_eq!(ports.gateway.charges().len(), 1, "charged once");
+
+    Ports::react(&billing, &log).await;
+    assert_eq!(
+        ports.log.events().len(),
+        settled,
+        "the re-run appends nothing"
+    );
+    assert_eq!(ports.gateway.charges().len(), 1, "and charges nothing");
+}
+
+/// A declined activation opens a case (past due, timers), and a case that runs out cancels the
+/// subscription and writes its invoice off.
+#[tokio::test]
+async fn a_declined_invoice_goes_through_dunning_to_the_end() {
+    let ports = Ports::new();
+    let subscription = ports.activated("pm_card_chargeDeclined").await;
+    let (billing, dunning) = (ports.billing(), ports.dunning());
+    let settled = ports.settle(&billing, &dunning).await;
+
+    let claim = open_dunning_case_claim(ACCOUNT);
+    let case_id = ports
+        .log
+        .claim_holder(&claim)
+        .await
+        .unwrap()
+        .expect("a case");
+    let case = ports.load::<DunningCase>(&case_id).await;
+    assert_eq!(case.status(), Some(DunningStatus::Open));
+    let past_due = ports.load::<Subscription>(&subscription.to_string()).await;
+    assert_eq!(past_due.status(), SubscriptionStatus::PastDue);
+    let kinds: Vec<TimerKind> = ports.scheduler.pending().iter().map(|t| t.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            [TimerKind::DunningRetry; 4].as_slice(),
+            &[
+                TimerKind::DunningWindowExpiry,
+                TimerKind::DunningCancellation
+            ]
+        ]
+        .concat()
+    );
+    Ports::react(&dunning, &ports.log.events()).await;
+    assert_eq!(
+        ports.log.events().len(),
+        settled,
+        "the re-run appends nothing"
+    );
+
+    // The deadline, as its timer would send it.
+    ports.clock.advance_to(t0() + Duration::days(30));
+    let context = CommandContext {
+        actor: "system:scheduler".into(),
+        correlation_id: "timer".into(),
+        causation_id: "timer".into(),
+        idempotency_key: None,
+        key: None,
+    };
+    let cancel = DunningCommand::CancelDunning;
+    ports
+        .bus
+        .execute::<DunningCase>(&case_id, cancel, &ports.services, &context)
+        .await
+        .expect("the deadline cancels the case");
+    ports.settle(&billing, &dunning).await;
+
+    let cancelled = ports.load::<Subscription>(&subscription.to_string()).await;
+    assert_eq!(cancelled.status(), SubscriptionStatus::Cancelled);
+    let invoice_id = ports
+        .load::<DunningCase>(&case_id)
+        .await
+        .invoice_id()
+        .unwrap();
+    let invoice = ports.load::<Invoice>(&invoice_id.to_string()).await;
+    assert_eq!(invoice.status(), Some(InvoiceStatus::Uncollectible));
+    assert_eq!(ports.log.claim_holder(&claim).await.unwrap(), None);
+}
