@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use application::event_log::StoredEvent;
 use application::CommandBus;
+use cqrs_es::Aggregate;
 use domain::entitlements::Entitlements;
 use domain::subscription::Subscription;
 use domain::BillingServices;
@@ -31,7 +32,7 @@ impl Policy for EntitlementsPolicyWorker {
     }
 
     fn listens_to(&self) -> &'static [&'static str] {
-        &["subscription"]
+        &[Subscription::TYPE]
     }
 
     async fn react(&self, events: &[StoredEvent]) -> Result<(), ProjectionError> {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use application::event_log::StoredEvent;
 use application::scheduler::SchedulerError;
 use application::{CommandBus, EventLogError};
+use cqrs_es::Aggregate;
 use domain::subscription::Subscription;
 use infrastructure::Store;
 use projections::{Policy, ProjectionError};
@@ -31,7 +32,7 @@ impl Policy for TimersPolicyWorker {
     }
 
     fn listens_to(&self) -> &'static [&'static str] {
-        &["subscription"]
+        &[Subscription::TYPE]
     }
 
     async fn react(&self, events: &[StoredEvent]) -> Result<(), ProjectionError> {
