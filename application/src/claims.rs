@@ -20,19 +20,36 @@ pub trait UniqueClaim: cqrs_es::Aggregate {
     }
 }
 
+const OPEN_SUBSCRIPTION: &str = "open_subscription";
+const OPEN_DUNNING_CASE: &str = "open_dunning_case";
+const OPEN_INVOICE: &str = "open_invoice";
+
 /// The claim of the account's open subscription.
 pub fn open_subscription_claim(account_id: &str) -> String {
-    format!("open_subscription:{account_id}")
+    format!("{OPEN_SUBSCRIPTION}:{account_id}")
 }
 
 /// The claim of the account's open dunning case.
 pub fn open_dunning_case_claim(account_id: &str) -> String {
-    format!("open_dunning_case:{account_id}")
+    format!("{OPEN_DUNNING_CASE}:{account_id}")
 }
 
 /// What the claims of the open invoices of `subscription_id` begin with.
 pub fn open_invoices_claim_prefix(subscription_id: Uuid) -> String {
-    format!("open_invoice:{subscription_id}:")
+    format!("{OPEN_INVOICE}:{subscription_id}:")
+}
+
+/// What a refused claim means, in billing words, for the client whose command took it.
+pub fn describe(claim: &str) -> String {
+    match claim.split_once(':') {
+        Some((OPEN_SUBSCRIPTION, account)) => {
+            format!("account {account} already has a subscription that is not cancelled")
+        }
+        Some((OPEN_DUNNING_CASE, account)) => {
+            format!("account {account} already has an open dunning case")
+        }
+        _ => format!("`{claim}` is already taken"),
+    }
 }
 
 impl UniqueClaim for Subscription {
@@ -89,6 +106,19 @@ impl ClaimChange {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_claim_built_here_is_described_in_billing_words() {
+        assert_eq!(
+            describe(&open_subscription_claim("acct_1")),
+            "account acct_1 already has a subscription that is not cancelled"
+        );
+        assert_eq!(
+            describe(&open_dunning_case_claim("acct_1")),
+            "account acct_1 already has an open dunning case"
+        );
+        assert_eq!(describe("other:x"), "`other:x` is already taken");
+    }
 
     #[test]
     fn a_change_of_claim_takes_the_new_and_releases_the_old() {

@@ -56,7 +56,7 @@ pub enum DispatchError<E: std::error::Error> {
     #[error("the idempotency key was already used for a different request")]
     KeyReused,
     /// Another aggregate holds a uniqueness claim the command needed (a rule violation).
-    #[error("{}", describe_claim(.0))]
+    #[error("{}", crate::claims::describe(.0))]
     ClaimTaken(String),
     /// Concurrent writers kept changing the stream; retries are exhausted.
     #[error("the aggregate kept changing concurrently; retry the command")]
@@ -299,18 +299,6 @@ pub fn command_name<C: serde::Serialize>(command: &C) -> String {
             tagged.keys().next().cloned().unwrap_or_default()
         }
         _ => "unknown".to_owned(),
-    }
-}
-
-fn describe_claim(claim: &str) -> String {
-    match claim.split_once(':') {
-        Some(("open_subscription", account)) => {
-            format!("account {account} already has a subscription that is not cancelled")
-        }
-        Some(("open_dunning_case", account)) => {
-            format!("account {account} already has an open dunning case")
-        }
-        _ => format!("`{claim}` is already taken"),
     }
 }
 

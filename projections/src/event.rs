@@ -5,22 +5,24 @@
 use std::collections::BTreeSet;
 
 use application::event_log::StoredEvent;
-use domain::entitlements::EntitlementsEvent;
-use domain::invoice::InvoiceEvent;
-use domain::subscription::SubscriptionEvent;
+use cqrs_es::Aggregate;
+use domain::dunning::DunningCase;
+use domain::entitlements::{Entitlements, EntitlementsEvent};
+use domain::invoice::{Invoice, InvoiceEvent};
+use domain::subscription::{Subscription, SubscriptionEvent};
 use domain::AccountId;
 use serde::de::DeserializeOwned;
 
 use infrastructure::consumers::ProjectionError;
 
 /// `aggregate_type` of the Subscription aggregate's events.
-pub const SUBSCRIPTION: &str = "subscription";
+pub const SUBSCRIPTION: &str = <Subscription as Aggregate>::TYPE;
 /// `aggregate_type` of the Entitlements aggregate's events (their aggregate id is the account id).
-pub const ENTITLEMENTS: &str = "entitlements";
+pub const ENTITLEMENTS: &str = <Entitlements as Aggregate>::TYPE;
 /// `aggregate_type` of the Invoice aggregate's events (their aggregate id is the invoice id).
-pub const INVOICE: &str = "invoice";
+pub const INVOICE: &str = <Invoice as Aggregate>::TYPE;
 /// `aggregate_type` of the DunningCase aggregate's events (their aggregate id is the case id).
-pub const DUNNING_CASE: &str = "dunning_case";
+pub const DUNNING_CASE: &str = <DunningCase as Aggregate>::TYPE;
 
 /// A consumed event, typed.
 #[derive(Debug, Clone, PartialEq)]

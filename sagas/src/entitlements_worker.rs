@@ -6,6 +6,7 @@ use std::sync::Arc;
 use application::event_log::{EventLog, StoredEvent};
 use application::CommandBus;
 use application::{Policy, ReactionError};
+use cqrs_es::Aggregate;
 use domain::entitlements::Entitlements;
 use domain::subscription::Subscription;
 use domain::BillingServices;
@@ -30,7 +31,7 @@ impl<L: EventLog> Policy for EntitlementsPolicyWorker<L> {
     }
 
     fn listens_to(&self) -> &'static [&'static str] {
-        &["subscription"]
+        &[Subscription::TYPE]
     }
 
     async fn react(&self, events: &[StoredEvent]) -> Result<(), ReactionError> {

@@ -7,6 +7,7 @@ use application::event_log::{EventLog, StoredEvent};
 use application::scheduler::Scheduler;
 use application::CommandBus;
 use application::{Policy, ReactionError};
+use cqrs_es::Aggregate;
 use domain::subscription::Subscription;
 
 use crate::dispatch::decode;
@@ -30,7 +31,7 @@ impl<L: EventLog, S: Scheduler> Policy for TimersPolicyWorker<L, S> {
     }
 
     fn listens_to(&self) -> &'static [&'static str] {
-        &["subscription"]
+        &[Subscription::TYPE]
     }
 
     async fn react(&self, events: &[StoredEvent]) -> Result<(), ReactionError> {

@@ -95,6 +95,20 @@ impl World {
         }
     }
 
+    /// Reacts to `log` again, as after a crash before the checkpoint: the log keeps its length
+    /// `settled`.
+    async fn rerun_appends_nothing(&self, log: &[StoredEvent], settled: usize) {
+        self.worker
+            .react(log)
+            .await
+            .expect("the re-run is harmless");
+        assert_eq!(
+            self.log().await.len(),
+            settled,
+            "the re-run appends nothing"
+        );
+    }
+
     async fn invoice_of(&self, activation: &StoredEvent) -> Invoice {
         let id = invoice_id(activation.metadata.event_id).to_string();
         self.bus.load::<Invoice>(&id).await.unwrap().aggregate
@@ -117,16 +131,7 @@ async fn an_activation_is_invoiced_and_charged_once(backend: Backend) {
     assert_eq!(invoice.total().map(|total| total.amount), Some(1900));
     assert_eq!(world.gateway.charges().len(), 1, "charged once");
 
-    world
-        .worker
-        .react(&log)
-        .await
-        .expect("the re-run is harmless");
-    assert_eq!(
-        world.log().await.len(),
-        settled,
-        "the re-run appends nothing"
-    );
+    world.rerun_appends_nothing(&log, settled).await;
     assert_eq!(world.gateway.charges().len(), 1, "and charges nothing");
     let issued = log
         .iter()
@@ -162,16 +167,7 @@ async fn a_cancellation_closes_the_open_invoice(
         world.invoice_of(activation(&log)).await.status(),
         Some(closed)
     );
-    world
-        .worker
-        .react(&log)
-        .await
-        .expect("the re-run is harmless");
-    assert_eq!(
-        world.log().await.len(),
-        settled,
-        "the re-run appends nothing"
-    );
+    world.rerun_appends_nothing(&log, settled).await;
 }
 
 /// Whatever a client writes as its reason, even the system's words, its cancellation voids.
@@ -248,16 +244,7 @@ async fn an_overpayment_is_refunded_once(backend: Backend) {
         "still owed"
     );
     let log = world.log().await;
-    world
-        .worker
-        .react(&log)
-        .await
-        .expect("the re-run is harmless");
-    assert_eq!(
-        world.log().await.len(),
-        settled,
-        "the re-run appends nothing"
-    );
+    world.rerun_appends_nothing(&log, settled).await;
     assert_eq!(world.gateway.refunds().len(), 1, "and refunds nothing");
 }
 

@@ -132,18 +132,8 @@ struct Issue {
     collection: CollectionMethod,
 }
 
-fn issue(
-    Issue {
-        invoice_id,
-        account_id,
-        subscription_id,
-        currency,
-        lines,
-        due_at,
-        collection,
-    }: Issue,
-    now: DateTime<Utc>,
-) -> Decision {
+fn issue(issue: Issue, now: DateTime<Utc>) -> Decision {
+    let lines = issue.lines;
     if lines.is_empty() {
         return Err(DomainError::invalid(
             "lines",
@@ -166,9 +156,9 @@ fn issue(
         }
     }
     // Refuses a line in another currency than the invoice's, and a total beyond the bound.
-    let total = Money::sum(&currency, lines.iter().map(|line| &line.amount))?;
+    let total = Money::sum(&issue.currency, lines.iter().map(|line| &line.amount))?;
     total.check_bound("total")?;
-    let due_at = due_at.unwrap_or(now);
+    let due_at = issue.due_at.unwrap_or(now);
     if due_at < now {
         return Err(DomainError::invalid(
             "due_at",
@@ -180,15 +170,15 @@ fn issue(
         at: now,
     });
     let issued = InvoiceEvent::InvoiceIssued {
-        invoice_id,
-        account_id,
-        subscription_id,
-        currency,
+        invoice_id: issue.invoice_id,
+        account_id: issue.account_id,
+        subscription_id: issue.subscription_id,
+        currency: issue.currency,
         lines,
         total,
         issued_at: now,
         due_at,
-        collection,
+        collection: issue.collection,
     };
     Ok(std::iter::once(issued).chain(paid_at_issue).collect())
 }

@@ -1,5 +1,5 @@
 //! The summary's balance due: what the account still owes on its invoices, in its subscription's
-//! currency.
+//! currency; and the overpayments a gateway took beyond what was owed, held or given back.
 //!
 //! Invoice events name the account only at issue, and a balance sums invoices a batch may not
 //! touch, so the summary keeps its own per-invoice amounts in `account_summary_invoices`, written
@@ -16,7 +16,8 @@ use crate::event::InvoiceChange;
 use infrastructure::consumers::sql::{Param, ProjectionTx};
 use infrastructure::consumers::ProjectionError;
 
-const COLUMNS: &str = "invoice_id, account_id, currency, amount_due";
+const COLUMNS: &str =
+    "invoice_id, account_id, currency, amount_due, overpaid_held, overpaid_refunded";
 
 /// One invoice's share of its account's balance.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -26,6 +27,10 @@ pub(super) struct InvoiceDue {
     pub currency: String,
     /// Minor units still to collect; 0 once paid, void or uncollectible.
     pub amount_due: i64,
+    /// Overpayments received and not (yet) refunded: pending, or refused by the gateway.
+    pub overpaid_held: i64,
+    /// Overpayments refunded through the gateway.
+    pub overpaid_refunded: i64,
 }
 
 impl InvoiceDue {
@@ -41,11 +46,16 @@ impl InvoiceDue {
             E::InvoicePaid { .. }
             | E::InvoiceVoided { .. }
             | E::InvoiceMarkedUncollectible { .. } => self.amount_due = 0,
+            E::OverpaymentReceived { amount, .. } => {
+                self.overpaid_held = self.overpaid_held.saturating_add(amount.amount)
+            }
+            E::OverpaymentRefunded { amount, .. } => {
+                self.overpaid_held = self.overpaid_held.saturating_sub(amount.amount);
+                self.overpaid_refunded = self.overpaid_refunded.saturating_add(amount.amount);
+            }
             E::InvoiceIssued { .. }
             | E::PaymentAttempted { .. }
             | E::InvoiceRefunded { .. }
-            | E::OverpaymentReceived { .. }
-            | E::OverpaymentRefunded { .. }
             | E::OverpaymentRefundFailed { .. } => {}
         }
     }
@@ -82,6 +92,8 @@ pub(super) async fn record(
                 account_id: account_id.to_string(),
                 currency: currency.to_string(),
                 amount_due: total.amount,
+                overpaid_held: 0,
+                overpaid_refunded: 0,
             };
             if folded.insert(change.invoice_id.clone(), due).is_some() {
                 return Err(change.error("the invoice was already issued"));
@@ -103,12 +115,16 @@ pub(super) async fn record(
                 due.account_id.into(),
                 due.currency.into(),
                 due.amount_due.into(),
+                due.overpaid_held.into(),
+                due.overpaid_refunded.into(),
             ]
         })
         .collect();
     if !changed.is_empty() {
         let insert = format!("INSERT INTO account_summary_invoices ({COLUMNS})");
-        let on_conflict = "ON CONFLICT (invoice_id) DO UPDATE SET amount_due = excluded.amount_due";
+        let on_conflict =
+            "ON CONFLICT (invoice_id) DO UPDATE SET amount_due = excluded.amount_due, \
+            overpaid_held = excluded.overpaid_held, overpaid_refunded = excluded.overpaid_refunded";
         tx.upsert(&insert, on_conflict, changed).await?;
     }
     Ok(accounts)
@@ -131,26 +147,39 @@ pub(super) async fn invoices_of(
     Ok(by_account)
 }
 
-/// The balance due: the sum of the amounts due in the subscription's currency or, for an account
-/// without a subscription, in the first (alphabetically) of its invoices' currencies. A function
-/// of the account's state alone, so any split of the log into batches gives the same balance.
-/// Amounts in other currencies cannot be added to it and are left out. Summed in `i128`, which
-/// no count of `i64` amounts a log can hold overflows; a sum beyond `i64` is stored at the
-/// nearest `i64` limit instead of stopping the projection.
-pub(super) fn balance(
-    subscription_currency: Option<&str>,
-    invoices: &[InvoiceDue],
-) -> (i64, Option<String>) {
+/// What an account's invoices add up to, in one currency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Totals {
+    pub currency: Option<String>,
+    pub balance_due: i64,
+    pub overpaid_held: i64,
+    pub overpaid_refunded: i64,
+}
+
+/// The totals in the subscription's currency or, for an account without a subscription, in the
+/// first (alphabetically) of its invoices' currencies. A function of the account's state alone,
+/// so any split of the log into batches gives the same totals. Amounts in other currencies
+/// cannot be added and are left out. Summed in `i128`, which no count of `i64` amounts a log can
+/// hold overflows; a sum beyond `i64` is stored at the nearest `i64` limit instead of stopping
+/// the projection.
+pub(super) fn totals(subscription_currency: Option<&str>, invoices: &[InvoiceDue]) -> Totals {
     let currency = subscription_currency
         .map(str::to_owned)
         .or_else(|| invoices.iter().map(|due| due.currency.clone()).min());
-    let sum: i128 = invoices
-        .iter()
-        .filter(|due| Some(&due.currency) == currency.as_ref())
-        .map(|due| i128::from(due.amount_due))
-        .sum();
-    let amount = i64::try_from(sum).unwrap_or(if sum > 0 { i64::MAX } else { i64::MIN });
-    (amount, currency)
+    let sum = |amount: fn(&InvoiceDue) -> i64| {
+        let sum: i128 = invoices
+            .iter()
+            .filter(|due| Some(&due.currency) == currency.as_ref())
+            .map(|due| i128::from(amount(due)))
+            .sum();
+        i64::try_from(sum).unwrap_or(if sum > 0 { i64::MAX } else { i64::MIN })
+    };
+    Totals {
+        balance_due: sum(|due| due.amount_due),
+        overpaid_held: sum(|due| due.overpaid_held),
+        overpaid_refunded: sum(|due| due.overpaid_refunded),
+        currency,
+    }
 }
 
 #[cfg(test)]
@@ -163,7 +192,15 @@ mod tests {
             account_id: "acct_1".into(),
             currency: currency.into(),
             amount_due,
+            overpaid_held: 0,
+            overpaid_refunded: 0,
         }
+    }
+
+    /// The balance and currency of `totals`.
+    fn balance(currency: Option<&str>, invoices: &[InvoiceDue]) -> (i64, Option<String>) {
+        let totals = totals(currency, invoices);
+        (totals.balance_due, totals.currency)
     }
 
     #[test]
@@ -208,5 +245,38 @@ mod tests {
         };
         invoice.apply(&payment);
         assert_eq!(invoice.amount_due, i64::MIN);
+    }
+
+    fn usd(amount: i64) -> domain::Money {
+        domain::Money::new(amount, domain::Currency::parse("usd").unwrap())
+    }
+
+    #[test]
+    fn an_overpayment_is_held_until_it_is_refunded() {
+        let mut invoice = due("usd", 0);
+        let at = chrono::DateTime::UNIX_EPOCH;
+        let payment_ref = "inv:attempt:1".to_owned();
+        invoice.apply(&InvoiceEvent::OverpaymentReceived {
+            payment_ref: payment_ref.clone(),
+            amount: usd(4900),
+            at,
+        });
+        let held = totals(Some("usd"), std::slice::from_ref(&invoice));
+        assert_eq!((held.overpaid_held, held.overpaid_refunded), (4900, 0));
+        invoice.apply(&InvoiceEvent::OverpaymentRefunded {
+            payment_ref,
+            amount: usd(4900),
+            refund_ref: "re_1".into(),
+            at,
+        });
+        let refunded = totals(Some("usd"), &[invoice]);
+        assert_eq!(
+            (
+                refunded.overpaid_held,
+                refunded.overpaid_refunded,
+                refunded.balance_due
+            ),
+            (0, 4900, 0)
+        );
     }
 }

@@ -29,7 +29,9 @@ use infrastructure::consumers::ProjectionError;
 use infrastructure::consumers::Projector;
 
 pub use row::SummaryRow;
-pub use view::{BalanceView, EntitlementsView, ScheduledChangeView, SeatsView, SummaryView};
+pub use view::{
+    BalanceView, EntitlementsView, OverpaymentsView, ScheduledChangeView, SeatsView, SummaryView,
+};
 
 /// The projector of the Account Subscription Summary. It reads seat limits from the catalog, so a
 /// rebuild after a catalog change reflects the catalog of the rebuild.
@@ -98,8 +100,11 @@ impl Projector for AccountSummaryProjector {
                 .entry(account_id.clone())
                 .or_insert_with(|| SummaryRow::new(account_id));
             let dues = invoices.remove(account_id).unwrap_or_default();
-            (row.balance_due_amount, row.balance_due_currency) =
-                balance::balance(row.currency.as_deref(), &dues);
+            let totals = balance::totals(row.currency.as_deref(), &dues);
+            row.balance_due_amount = totals.balance_due;
+            row.balance_due_currency = totals.currency;
+            row.overpaid_held_amount = totals.overpaid_held;
+            row.overpaid_refunded_amount = totals.overpaid_refunded;
         }
         let changed = rows
             .into_values()

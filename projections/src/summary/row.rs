@@ -11,7 +11,8 @@ use crate::event::BillingEvent;
 
 /// The `account_summaries` row of one account.
 ///
-/// `balance_due_*` are set after the fold, from the account's invoices (see `balance`).
+/// `balance_due_*` and `overpaid_*` are set after the fold, from the account's invoices (see
+/// `balance`).
 /// `in_dunning` and `dunning_case_id` are set after the fold too, from the DunningCase events
 /// (see `dunning`): the case's own events are the authority on whether it is open, not
 /// `SubscriptionMarkedPastDue`.
@@ -39,6 +40,9 @@ pub struct SummaryRow {
     pub entitlement_features: String,
     pub balance_due_amount: i64,
     pub balance_due_currency: Option<String>,
+    /// In the balance's currency: overpayments received and not refunded, and those refunded.
+    pub overpaid_held_amount: i64,
+    pub overpaid_refunded_amount: i64,
     pub in_dunning: bool,
     pub dunning_case_id: Option<String>,
 }
@@ -65,6 +69,8 @@ impl SummaryRow {
             entitlement_features: "[]".to_owned(),
             balance_due_amount: 0,
             balance_due_currency: None,
+            overpaid_held_amount: 0,
+            overpaid_refunded_amount: 0,
             in_dunning: false,
             dunning_case_id: None,
         }
@@ -194,6 +200,8 @@ impl SummaryRow {
             entitlement_features: self.entitlement_features.clone(),
             balance_due_amount: self.balance_due_amount,
             balance_due_currency: self.balance_due_currency.clone(),
+            overpaid_held_amount: self.overpaid_held_amount,
+            overpaid_refunded_amount: self.overpaid_refunded_amount,
             in_dunning: self.in_dunning,
             dunning_case_id: self.dunning_case_id.clone(),
             ..Self::new(&self.account_id)

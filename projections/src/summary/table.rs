@@ -10,7 +10,8 @@ use super::row::SummaryRow;
 const COLUMNS: &str = "account_id, subscription_id, plan_id, status, currency, trial_ends_at, \
     current_period_start, current_period_end, seat_count, seat_limit, overage_billing, \
     cancel_at_period_end, scheduled_plan_id, scheduled_effective_at, entitlement_status, \
-    entitlement_features, balance_due_amount, balance_due_currency, in_dunning, dunning_case_id";
+    entitlement_features, balance_due_amount, balance_due_currency, overpaid_held_amount, \
+    overpaid_refunded_amount, in_dunning, dunning_case_id";
 
 const ON_CONFLICT: &str = "ON CONFLICT (account_id) DO UPDATE SET \
     subscription_id = excluded.subscription_id, plan_id = excluded.plan_id, \
@@ -27,6 +28,8 @@ const ON_CONFLICT: &str = "ON CONFLICT (account_id) DO UPDATE SET \
     entitlement_features = excluded.entitlement_features, \
     balance_due_amount = excluded.balance_due_amount, \
     balance_due_currency = excluded.balance_due_currency, \
+    overpaid_held_amount = excluded.overpaid_held_amount, \
+    overpaid_refunded_amount = excluded.overpaid_refunded_amount, \
     in_dunning = excluded.in_dunning, dunning_case_id = excluded.dunning_case_id";
 
 /// The stored rows of `accounts`, by account id.
@@ -72,6 +75,8 @@ fn params(row: SummaryRow) -> Vec<Param> {
         row.entitlement_features.into(),
         row.balance_due_amount.into(),
         row.balance_due_currency.into(),
+        row.overpaid_held_amount.into(),
+        row.overpaid_refunded_amount.into(),
         row.in_dunning.into(),
         row.dunning_case_id.into(),
     ]

@@ -27,6 +27,10 @@ pub struct SummaryView {
     pub scheduled_change: Option<ScheduledChangeView>,
     pub entitlements: EntitlementsView,
     pub balance_due: BalanceView,
+    /// Money a payment attempt took beyond what an invoice still owed (`OverpaymentReceived`),
+    /// in the balance's currency: `held` is not yet given back (the refund is pending, or the
+    /// gateway refused it and support must act), `refunded` went back through the gateway.
+    pub overpayments: OverpaymentsView,
     pub in_dunning: bool,
     pub dunning_case_id: Option<Uuid>,
 }
@@ -61,6 +65,15 @@ pub struct BalanceView {
     pub currency: Option<String>,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct OverpaymentsView {
+    /// Minor units.
+    pub held: i64,
+    /// Minor units.
+    pub refunded: i64,
+    pub currency: Option<String>,
+}
+
 impl TryFrom<SummaryRow> for SummaryView {
     type Error = ProjectionError;
 
@@ -92,6 +105,11 @@ impl TryFrom<SummaryRow> for SummaryView {
             entitlements: EntitlementsView {
                 status: row.entitlement_status,
                 features: parse_feature_list(&row.entitlement_features)?,
+            },
+            overpayments: OverpaymentsView {
+                held: row.overpaid_held_amount,
+                refunded: row.overpaid_refunded_amount,
+                currency: row.balance_due_currency.clone(),
             },
             balance_due: BalanceView {
                 amount: row.balance_due_amount,

@@ -3,6 +3,7 @@
 
 use chrono::Duration;
 use domain::entitlements::EntitlementsCommand;
+use domain::invoice::{InvoiceCommand, OverpaymentRefundOutcome};
 use domain::subscription::{Subscription, SubscriptionCommand};
 use infrastructure::testing::Backend;
 use projections::summary::{BalanceView, EntitlementsView, ScheduledChangeView, SeatsView};
@@ -203,7 +204,64 @@ async fn a_new_subscription_replaces_a_cancelled_one(backend: Backend) {
     projections.stop().await;
 }
 
+/// A charge the invoice did not owe (issue #20, H2) shows in the summary as held until it is
+/// refunded, then as refunded, and each step has its timeline entry; the balance due is the
+/// invoice's own.
+async fn an_overpayment_and_its_refund_show_in_the_summary_and_the_timeline(backend: Backend) {
+    let h = Harness::new(backend).await;
+    let projections = h.start(options(500));
+    let acct = "acct_overpaid";
+    let (subscription, _) = h.start_trial(acct, "starter", 1).await;
+    let (invoice, _) = h.issue(acct, Some(subscription), "usd", &[1900]).await;
+    let attempt = InvoiceCommand::AttemptPayment {
+        payment_method: billing_account().payment_method,
+    };
+    h.invoice(invoice, attempt).await;
+    let payment_ref = format!("{invoice}:attempt:1");
+    let taken = InvoiceCommand::RecordPayment {
+        amount: money(1901, "usd"),
+        payment_ref: payment_ref.clone(),
+    };
+    let position = h.invoice(invoice, taken).await.expect("an overpayment");
+    projections.wait_for(position, PATIENCE).await.unwrap();
+    let held = h.summary(acct).await.unwrap();
+    assert_eq!(
+        (held.overpayments.held, held.overpayments.refunded),
+        (1901, 0)
+    );
+    assert_eq!(held.overpayments.currency.as_deref(), Some("usd"));
+    assert_eq!(held.balance_due.amount, 1900, "the invoice is still owed");
+
+    let refund = InvoiceCommand::RecordOverpaymentRefund {
+        payment_ref,
+        outcome: OverpaymentRefundOutcome::Refunded {
+            refund_ref: "re_1".into(),
+        },
+    };
+    let position = h.invoice(invoice, refund).await.expect("refunded");
+    projections.wait_for(position, PATIENCE).await.unwrap();
+    let refunded = h.summary(acct).await.unwrap();
+    assert_eq!(
+        (refunded.overpayments.held, refunded.overpayments.refunded),
+        (0, 1901)
+    );
+    let timeline = h
+        .read_models()
+        .timeline(&account(acct), 100, None)
+        .await
+        .unwrap();
+    let kinds: Vec<_> = timeline.items.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds[kinds.len() - 2..],
+        ["overpayment_received", "overpayment_refunded"],
+        "{kinds:?}"
+    );
+    assert_eq!(timeline.items.last().unwrap().amount, Some(1901));
+    projections.stop().await;
+}
+
 infrastructure::on_both_backends!(
     a_subscription_s_life_is_summarised_field_by_field,
     a_new_subscription_replaces_a_cancelled_one,
+    an_overpayment_and_its_refund_show_in_the_summary_and_the_timeline,
 );
