@@ -17,7 +17,7 @@ use crate::EventLogError;
 /// - Every command it sends MUST carry an id derived from its causing event: after a crash the
 ///   batch is reacted to again, and a repeated command id appends nothing.
 /// - It MUST return an error, never skip, when it cannot react to an event: a
-///   [`ReactionError::Event`] stops the consumer at that event, a storage failure
+///   [`ReactionError::Event`] ([`ReactionError::at`]) stops the consumer at that event, a storage failure
 ///   ([`ReactionError::EventLog`] with `Storage`) is retried.
 pub trait Policy: Send + Sync + 'static {
     /// Stable: it keys the consumer's checkpoint, its status row and its lease.
@@ -33,18 +33,33 @@ pub trait Policy: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), ReactionError>> + Send;
 }
 
+/// An event a log consumer cannot take (it does not decode, or contradicts what the consumer
+/// knows): the consumer stops at it and never skips it. Read models fail the same way.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("event at position {position} ({aggregate_type} {event_type}): {reason}")]
+pub struct EventFailure {
+    pub position: i64,
+    pub aggregate_type: String,
+    pub event_type: String,
+    pub reason: String,
+}
+
+impl EventFailure {
+    pub fn at(event: &StoredEvent, reason: impl Into<String>) -> Self {
+        Self {
+            position: event.position,
+            aggregate_type: event.aggregate_type.clone(),
+            event_type: event.event_type.clone(),
+            reason: reason.into(),
+        }
+    }
+}
+
 /// Why a policy could not react to a batch.
 #[derive(Debug, thiserror::Error)]
 pub enum ReactionError {
-    /// An event the policy cannot react to (it does not decode, or contradicts what the policy
-    /// knows). The policy stops at it and never skips it.
-    #[error("event at position {position} ({aggregate_type} {event_type}): {reason}")]
-    Event {
-        position: i64,
-        aggregate_type: String,
-        event_type: String,
-        reason: String,
-    },
+    #[error(transparent)]
+    Event(#[from] EventFailure),
     /// The log or a port failed; `EventLogError::Storage` is worth retrying.
     #[error(transparent)]
     EventLog(#[from] EventLogError),
@@ -53,12 +68,7 @@ pub enum ReactionError {
 impl ReactionError {
     /// The error that stops the policy at `cause`.
     pub fn at(cause: &StoredEvent, reason: impl Into<String>) -> Self {
-        ReactionError::Event {
-            position: cause.position,
-            aggregate_type: cause.aggregate_type.clone(),
-            event_type: cause.event_type.clone(),
-            reason: reason.into(),
-        }
+        EventFailure::at(cause, reason).into()
     }
 
     /// A scheduler that failed while reacting to `cause`: a storage failure is retried, a

@@ -19,7 +19,7 @@ pub mod testing;
 pub use attempt_payment::{attempt_payment, AttemptOutcome, AttemptPaymentError};
 pub use claim_index::ClaimIndex;
 pub use command_bus::{CommandBus, CommandContext, DispatchError, Executed, PastState};
-pub use consumer::{Policy, ReactionError};
+pub use consumer::{EventFailure, Policy, ReactionError};
 pub use domain::Clock;
 pub use event_log::{EventLog, EventLogError};
 pub use manual_invoice::{issue_manual_invoice, ManualInvoice};

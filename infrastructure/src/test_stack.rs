@@ -10,7 +10,11 @@ use application::event_log::{EventLog, LogCursor, StoredEvent};
 use application::{CommandBus, CommandContext};
 use chrono::{DateTime, Utc};
 use domain::dunning::DunningPolicy;
-use domain::{BillingServices, ManualClock};
+use domain::subscription::{BillingAccount, SubscriptionCommand};
+use domain::{
+    AccountId, BillingServices, Email, ManualClock, PaymentMethodToken, PlanId, SeatCount,
+};
+use uuid::Uuid;
 
 pub struct Stack {
     _db: TestDatabase,
@@ -24,6 +28,26 @@ pub fn t0() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-03-01T00:00:00Z")
         .unwrap()
         .to_utc()
+}
+
+/// A trial of `account` on `plan` with one seat, paying with the card token `card` if given.
+pub fn trial(
+    subscription_id: Uuid,
+    account: &str,
+    plan: &str,
+    card: Option<&str>,
+) -> SubscriptionCommand {
+    SubscriptionCommand::StartTrial {
+        subscription_id,
+        account_id: AccountId::parse(account).unwrap(),
+        plan_id: PlanId::parse(plan).unwrap(),
+        seats: SeatCount::ONE,
+        billing_account: card.map(|card| BillingAccount {
+            email: Email::parse("billing@example.com").unwrap(),
+            payment_method: PaymentMethodToken::parse(card).unwrap(),
+        }),
+        overage_billing: false,
+    }
 }
 
 /// A test's own context: no idempotency key, a fixed actor and request.

@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 
 use application::event_log::StoredEvent;
+use application::EventFailure;
 use cqrs_es::Aggregate;
 use domain::dunning::DunningCase;
 use domain::entitlements::{Entitlements, EntitlementsEvent};
@@ -163,10 +164,5 @@ pub(crate) fn payload<E: DeserializeOwned>(stored: &StoredEvent) -> Result<E, Pr
 }
 
 pub(crate) fn event_error(stored: &StoredEvent, reason: String) -> ProjectionError {
-    ProjectionError::Event {
-        position: stored.position,
-        aggregate_type: stored.aggregate_type.clone(),
-        event_type: stored.event_type.clone(),
-        reason,
-    }
+    EventFailure::at(stored, reason).into()
 }

@@ -9,14 +9,14 @@ use application::event_log::StoredEvent;
 use application::payments::{ChargeRequest, PaymentGateway, RefundOutcome};
 use application::Policy;
 use domain::invoice::{Invoice, InvoiceCommand, InvoiceStatus, OverpaymentRefund};
-use domain::subscription::{BillingAccount, Subscription, SubscriptionCommand};
-use domain::{AccountId, Currency, Email, Money, PaymentMethodToken, PlanId, SeatCount};
+use domain::subscription::{Subscription, SubscriptionCommand};
+use domain::{AccountId, Currency, Money, PaymentMethodToken};
 use infrastructure::testing::Backend;
 use infrastructure::{SandboxGateway, Store};
 use sagas::billing_policy::invoice_id;
 use sagas::BillingPolicyWorker;
 
-use infrastructure::test_stack::{context, Stack};
+use infrastructure::test_stack::{context, trial, Stack};
 
 struct World {
     stack: Stack,
@@ -63,17 +63,7 @@ impl World {
     /// A subscription to starter, paying with `card`, activated at once.
     async fn activated(&self, card: &str) -> uuid::Uuid {
         let subscription = uuid::Uuid::new_v4();
-        let trial = SubscriptionCommand::StartTrial {
-            subscription_id: subscription,
-            account_id: AccountId::parse("acct_billing").unwrap(),
-            plan_id: PlanId::parse("starter").unwrap(),
-            seats: SeatCount::ONE,
-            billing_account: Some(BillingAccount {
-                email: Email::parse("billing@example.com").unwrap(),
-                payment_method: PaymentMethodToken::parse(card).unwrap(),
-            }),
-            overage_billing: false,
-        };
+        let trial = trial(subscription, "acct_billing", "starter", Some(card));
         self.command(subscription, trial).await;
         self.command(subscription, SubscriptionCommand::ActivateSubscription)
             .await;

@@ -13,10 +13,9 @@ use chrono::{DateTime, Duration, Utc};
 use domain::dunning::{DunningCase, DunningCommand, DunningPolicy, DunningStatus};
 use domain::entitlements::{EntitlementStatus, Entitlements};
 use domain::invoice::{Invoice, InvoiceStatus};
-use domain::subscription::{BillingAccount, Subscription, SubscriptionCommand, SubscriptionStatus};
-use domain::{
-    AccountId, BillingServices, Email, ManualClock, PaymentMethodToken, PlanId, SeatCount,
-};
+use domain::subscription::{Subscription, SubscriptionCommand, SubscriptionStatus};
+use domain::{BillingServices, ManualClock};
+use infrastructure::test_stack::trial;
 use infrastructure::SandboxGateway;
 use sagas::billing_policy::invoice_id;
 use sagas::{BillingPolicyWorker, DunningWorker, EntitlementsPolicyWorker, TimersPolicyWorker};
@@ -89,18 +88,8 @@ impl Ports {
     /// A subscription of `ACCOUNT` to starter, paying with `card`, activated at once.
     async fn activated(&self, card: &str) -> Uuid {
         let id = Uuid::new_v4();
-        let trial = SubscriptionCommand::StartTrial {
-            subscription_id: id,
-            account_id: AccountId::parse(ACCOUNT).unwrap(),
-            plan_id: PlanId::parse("starter").unwrap(),
-            seats: SeatCount::ONE,
-            billing_account: Some(BillingAccount {
-                email: Email::parse("billing@example.com").unwrap(),
-                payment_method: PaymentMethodToken::parse(card).unwrap(),
-            }),
-            overage_billing: false,
-        };
-        self.subscription(id, trial).await;
+        self.subscription(id, trial(id, ACCOUNT, "starter", Some(card)))
+            .await;
         self.subscription(id, SubscriptionCommand::ActivateSubscription)
             .await;
         id
@@ -137,15 +126,9 @@ impl Ports {
 async fn entitlements_follow_a_trial_once() {
     let ports = Ports::new();
     let id = Uuid::new_v4();
-    let trial = SubscriptionCommand::StartTrial {
-        subscription_id: id,
-        account_id: AccountId::parse(ACCOUNT).unwrap(),
-        plan_id: PlanId::parse("pro").unwrap(),
-        seats: SeatCount::ONE,
-        billing_account: None,
-        overage_billing: false,
-    };
-    ports.subscription(id, trial).await;
+    ports
+        .subscription(id, trial(id, ACCOUNT, "pro", None))
+        .await;
     let worker = EntitlementsPolicyWorker::new(ports.bus.clone(), ports.services.clone());
     let log = ports.log.events();
     Ports::react(&worker, &log).await;
@@ -166,15 +149,9 @@ async fn entitlements_follow_a_trial_once() {
 async fn a_trial_schedules_its_expiry_once() {
     let ports = Ports::new();
     let id = Uuid::new_v4();
-    let trial = SubscriptionCommand::StartTrial {
-        subscription_id: id,
-        account_id: AccountId::parse(ACCOUNT).unwrap(),
-        plan_id: PlanId::parse("starter").unwrap(),
-        seats: SeatCount::ONE,
-        billing_account: None,
-        overage_billing: false,
-    };
-    ports.subscription(id, trial).await;
+    ports
+        .subscription(id, trial(id, ACCOUNT, "starter", None))
+        .await;
     let worker = TimersPolicyWorker::new(ports.bus.clone(), ports.scheduler.clone());
     let log = ports.log.events();
     Ports::react(&worker, &log).await;

@@ -8,14 +8,13 @@ use application::scheduler::{NewTimer, Scheduler, TimerKind};
 use application::EventLog;
 use chrono::Duration;
 use domain::subscription::{Subscription, SubscriptionCommand};
-use domain::{AccountId, PlanId, SeatCount};
 use infrastructure::testing::Backend;
 use infrastructure::{SandboxGateway, Store};
 use sagas::timers_policy;
 use sagas::{TimerOptions, Timers};
 use uuid::Uuid;
 
-use infrastructure::test_stack::{context, t0, Stack};
+use infrastructure::test_stack::{self, context, t0, Stack};
 
 struct Harness {
     stack: Stack,
@@ -45,14 +44,7 @@ impl Harness {
     /// Starts a trial without billing account and schedules what the timers policy would.
     async fn trial(&self) -> String {
         let id = Uuid::new_v4();
-        let command = SubscriptionCommand::StartTrial {
-            subscription_id: id,
-            account_id: AccountId::parse(&format!("acct_{}", id.simple())).unwrap(),
-            plan_id: PlanId::parse("pro").unwrap(),
-            seats: SeatCount::ONE,
-            billing_account: None,
-            overage_billing: false,
-        };
+        let command = test_stack::trial(id, &format!("acct_{}", id.simple()), "pro", None);
         self.send(&id.to_string(), command).await;
         let started = self.events(&id.to_string()).await;
         let event = self.bus.decode::<Subscription>(started[0].clone()).unwrap();

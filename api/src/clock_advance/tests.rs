@@ -7,9 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use domain::subscription::{Subscription, SubscriptionCommand};
-use domain::{AccountId, PlanId, SeatCount};
-use infrastructure::test_stack::{context, Stack};
+use domain::subscription::Subscription;
+use infrastructure::test_stack::{context, trial, Stack};
 use infrastructure::testing::Backend;
 use infrastructure::SandboxGateway;
 use projections::RuntimeOptions;
@@ -28,14 +27,7 @@ async fn start_trials(stack: Arc<Stack>, stop: Arc<AtomicBool>) -> usize {
     let mut trials = 0;
     while !stop.load(Ordering::Relaxed) {
         let id = Uuid::new_v4();
-        let command = SubscriptionCommand::StartTrial {
-            subscription_id: id,
-            account_id: AccountId::parse(&format!("acct_{}", id.simple())).unwrap(),
-            plan_id: PlanId::parse("starter").unwrap(),
-            seats: SeatCount::ONE,
-            billing_account: None,
-            overage_billing: false,
-        };
+        let command = trial(id, &format!("acct_{}", id.simple()), "starter", None);
         stack
             .bus
             .execute::<Subscription>(&id.to_string(), command, &stack.services, &context())

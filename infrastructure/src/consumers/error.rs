@@ -3,19 +3,14 @@
 
 use std::time::Duration;
 
-use application::{EventLogError, ReactionError};
+use application::{EventFailure, EventLogError, ReactionError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectionError {
     /// An event the projector cannot apply (it does not decode, or contradicts the read model).
     /// The projection stops at it and never skips it.
-    #[error("event at position {position} ({aggregate_type} {event_type}): {reason}")]
-    Event {
-        position: i64,
-        aggregate_type: String,
-        event_type: String,
-        reason: String,
-    },
+    #[error(transparent)]
+    Event(#[from] EventFailure),
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
     #[error(transparent)]
@@ -49,17 +44,7 @@ pub enum ProjectionError {
 impl From<ReactionError> for ProjectionError {
     fn from(error: ReactionError) -> Self {
         match error {
-            ReactionError::Event {
-                position,
-                aggregate_type,
-                event_type,
-                reason,
-            } => ProjectionError::Event {
-                position,
-                aggregate_type,
-                event_type,
-                reason,
-            },
+            ReactionError::Event(failure) => ProjectionError::Event(failure),
             ReactionError::EventLog(error) => ProjectionError::EventLog(error),
         }
     }
@@ -69,7 +54,7 @@ impl ProjectionError {
     /// The position of the event the error is about, when it is about one.
     pub fn position(&self) -> Option<i64> {
         match self {
-            ProjectionError::Event { position, .. } => Some(*position),
+            ProjectionError::Event(failure) => Some(failure.position),
             _ => None,
         }
     }

@@ -19,7 +19,7 @@ use super::sql::ProjectionTx;
 ///   order, and MUST write through `tx` alone: the runtime commits the rows and the checkpoint
 ///   together, or neither.
 /// - It MUST return an error, never skip, when an event cannot be applied; an error about one
-///   event should be `ProjectionError::Event` with its position. The projection then stops there.
+///   event should be `ProjectionError::Event` (`EventFailure::at`). The projection then stops there.
 /// - Rows are derived data only: applying the whole log from position 0 to empty tables gives
 ///   the same rows as applying it in any split into batches.
 pub trait Projector: Send + Sync + 'static {

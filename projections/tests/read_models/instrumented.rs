@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use application::event_log::StoredEvent;
+use application::EventFailure;
 use infrastructure::consumers::sql::ProjectionTx;
 use projections::{ProjectionError, Projector};
 use tokio::sync::Notify;
@@ -75,12 +76,7 @@ impl<P: Projector> Projector for Instrumented<P> {
         let (good, from_bad) = events.split_at(bad.unwrap_or(events.len()));
         self.inner.apply_batch(tx, good).await?;
         if let Some(event) = from_bad.first() {
-            return Err(ProjectionError::Event {
-                position: event.position,
-                aggregate_type: event.aggregate_type.clone(),
-                event_type: event.event_type.clone(),
-                reason: "injected failure".into(),
-            });
+            return Err(EventFailure::at(event, "injected failure").into());
         }
         let batch = self.batches.fetch_add(1, Ordering::SeqCst) + 1;
         if self.pause_in_batch == Some(batch) {
