@@ -78,9 +78,10 @@ impl FiringError {
     }
 }
 
-/// The timers of this process: scheduling, and firing them by the injected clock. It is the
-/// scheduler the policies are given: the store's `S`, which also wakes the firing worker when a
-/// timer is scheduled, so a timer that is already due fires at once.
+/// The timers of this process: scheduling, and firing them by the injected clock. `S` is the
+/// store, both the event log the timers' commands go to and the durable scheduler. `Timers` is
+/// itself the `Scheduler` the policies are given: it schedules through `S` and wakes the firing
+/// worker, so a timer that is already due fires at once.
 pub struct Timers<S: EventLog> {
     store: Arc<S>,
     bus: Arc<CommandBus<S>>,
