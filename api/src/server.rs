@@ -28,8 +28,9 @@ use crate::extract::request_id;
 use crate::openapi::ApiDoc;
 use crate::problem::ApiError;
 use crate::routes::{
-    accounts, api_keys, audit, audit_log, audit_state, dunning_cases, dunning_queue, health,
-    invoices, notifications, plans, projections_admin, subscriptions, test_clock, timeline, usage,
+    accounts, api_keys, audit, audit_log, audit_state, dunning_cases, dunning_queue, entitlements,
+    health, invoices, notifications, plans, projections_admin, subscriptions, test_clock, timeline,
+    usage,
 };
 use crate::state::AppState;
 
@@ -96,6 +97,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(usage::record_usage))
         .routes(routes!(usage::add_commitment))
         .routes(routes!(usage::release_commitment))
+        .routes(routes!(entitlements::suspend))
         .routes(routes!(timeline::list))
         .routes(routes!(dunning_queue::list))
         .routes(routes!(audit::stream))
