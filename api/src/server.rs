@@ -116,10 +116,15 @@ pub fn router(state: AppState) -> Router {
     let (router, mut document) = api.split_for_parts();
     crate::openapi::complete(&mut document);
     router
+        .merge(crate::openapi::routes(&document))
+        // Inside the metrics layer, so that a refused credential is counted under its route.
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::authenticate,
+        ))
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .route_layer(axum::middleware::from_fn(crate::metrics::track))
-        .merge(crate::openapi::routes(&document))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(
             crate::extract::check_idempotency_key,
