@@ -161,7 +161,7 @@ async fn build_state(args: &ServeArgs) -> Result<AppState, ServeError> {
         Some(clock) => clock.clone(),
         None => Arc::new(system_clock),
     };
-    match args.admin_key.as_deref().filter(|key| !key.is_empty()) {
+    match args.admin_key.as_ref().filter(|key| !key.is_empty()) {
         Some(secret) => {
             let installed = store
                 .install_bootstrap_admin(secret)
