@@ -1,7 +1,9 @@
 //! The outbox's tables: the case facts a notification names, and the notifications themselves,
 //! inserted once per dedupe key.
 
-use crate::sql::{Param, ProjectionTx};
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::sql::ProjectionTx;
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct CaseRow {
@@ -31,45 +33,63 @@ pub(super) const LIST: (&str, &str) = ("notifications", COLUMNS);
 
 const COLUMNS: &str = "id, account_id, kind, dedupe_key, payload, created_at, sent_at, position";
 
-pub(super) async fn save_case(tx: &mut ProjectionTx, row: CaseRow) -> Result<(), sqlx::Error> {
+pub(super) async fn save_cases(
+    tx: &mut ProjectionTx,
+    rows: Vec<CaseRow>,
+) -> Result<(), sqlx::Error> {
     let insert = format!("INSERT INTO notification_cases ({CASE_COLUMNS})");
-    let params: Vec<Param> = vec![
-        row.case_id.into(),
-        row.account_id.into(),
-        row.subscription_id.into(),
-        row.invoice_id.into(),
-        row.amount_due.into(),
-        row.currency.into(),
-    ];
-    tx.upsert(&insert, "ON CONFLICT (case_id) DO NOTHING", vec![params])
+    let rows = rows
+        .into_iter()
+        .map(|row| {
+            vec![
+                row.case_id.into(),
+                row.account_id.into(),
+                row.subscription_id.into(),
+                row.invoice_id.into(),
+                row.amount_due.into(),
+                row.currency.into(),
+            ]
+        })
+        .collect();
+    tx.upsert(&insert, "ON CONFLICT (case_id) DO NOTHING", rows)
         .await
 }
 
-pub(super) async fn case(
+/// The stored cases of `case_ids`, by case id.
+pub(super) async fn cases(
     tx: &mut ProjectionTx,
-    case_id: &str,
-) -> Result<Option<CaseRow>, sqlx::Error> {
-    let select = format!("SELECT {CASE_COLUMNS} FROM notification_cases WHERE case_id = $1");
-    let rows: Vec<CaseRow> = tx.fetch_all(&select, &[case_id.into()]).await?;
-    Ok(rows.into_iter().next())
+    case_ids: &BTreeSet<String>,
+) -> Result<BTreeMap<String, CaseRow>, sqlx::Error> {
+    let keys: Vec<String> = case_ids.iter().cloned().collect();
+    let select = format!("SELECT {CASE_COLUMNS} FROM notification_cases WHERE case_id IN");
+    let rows: Vec<CaseRow> = tx.fetch_in(&select, &keys).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.case_id.clone(), row))
+        .collect())
 }
 
-/// Writes `row` unless a notification with its dedupe key exists.
-pub(super) async fn insert_notification(
+/// Writes each of `rows` unless a notification with its dedupe key exists.
+pub(super) async fn insert_notifications(
     tx: &mut ProjectionTx,
-    row: NotificationRow,
+    rows: Vec<NotificationRow>,
 ) -> Result<(), sqlx::Error> {
     let insert = format!("INSERT INTO notifications ({COLUMNS})");
-    let params: Vec<Param> = vec![
-        row.id.into(),
-        row.account_id.into(),
-        row.kind.into(),
-        row.dedupe_key.into(),
-        row.payload.into(),
-        row.created_at.into(),
-        row.sent_at.into(),
-        row.position.into(),
-    ];
-    tx.upsert(&insert, "ON CONFLICT (dedupe_key) DO NOTHING", vec![params])
+    let rows = rows
+        .into_iter()
+        .map(|row| {
+            vec![
+                row.id.into(),
+                row.account_id.into(),
+                row.kind.into(),
+                row.dedupe_key.into(),
+                row.payload.into(),
+                row.created_at.into(),
+                row.sent_at.into(),
+                row.position.into(),
+            ]
+        })
+        .collect();
+    tx.upsert(&insert, "ON CONFLICT (dedupe_key) DO NOTHING", rows)
         .await
 }
