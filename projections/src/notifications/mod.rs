@@ -93,7 +93,11 @@ impl Projector for NotificationsProjector {
             .map(|(stored, ..)| stored.aggregate_id.clone())
             .filter(|case_id| !started.contains_key(case_id))
             .collect();
-        let stored_cases = table::cases(tx, &elsewhere).await?;
+        let elsewhere: Vec<String> = elsewhere.into_iter().collect();
+        let mut stored_cases = BTreeMap::new();
+        for case in table::cases(tx, &elsewhere).await? {
+            stored_cases.insert(case.case_id.clone(), case);
+        }
         let mut written = BTreeSet::new();
         let mut notifications = Vec::new();
         for (stored, kind, dedupe_key, at) in recorded {
