@@ -5,6 +5,7 @@ pub mod attempt_payment;
 pub mod audit;
 pub mod claims;
 pub mod command_bus;
+pub mod entitlements_suspension;
 pub mod event_log;
 pub mod manual_invoice;
 pub mod payments;
@@ -15,6 +16,7 @@ pub mod scheduler;
 pub use attempt_payment::{attempt_payment, AttemptOutcome, AttemptPaymentError};
 pub use command_bus::{CommandBus, CommandContext, DispatchError, Executed, PastState};
 pub use domain::Clock;
+pub use entitlements_suspension::suspend_entitlements;
 pub use event_log::{EventLog, EventLogError};
 pub use manual_invoice::{issue_manual_invoice, ManualInvoice};
 pub use payments::{

@@ -11,6 +11,7 @@ use sqlx::Row;
 use std::sync::Arc;
 
 use crate::changes::{Change, ChangeFeed, Notice, NoticedCache};
+use crate::secret::Secret;
 use crate::store::Store;
 
 /// A key as stored (never the secret).
@@ -109,14 +110,14 @@ impl Store {
 
     /// Installs (or replaces the secret of) the bootstrap admin key. A revoked bootstrap key
     /// stays revoked: then nothing changes and the answer is `false`.
-    pub async fn install_bootstrap_admin(&self, secret: &str) -> Result<bool, sqlx::Error> {
+    pub async fn install_bootstrap_admin(&self, secret: &Secret) -> Result<bool, sqlx::Error> {
         let sql = "INSERT INTO api_keys (key_id, digest, role, account_id, created_at)
                    VALUES ($1, $2, 'admin', NULL, $3)
                    ON CONFLICT (key_id) DO UPDATE SET digest = EXCLUDED.digest
                    WHERE api_keys.revoked_at IS NULL";
         // Replacing the secret retires the old one, which other processes may have cached.
         let changed = self
-            .change_keys(sql, &[BOOTSTRAP_ADMIN_ID, &digest(secret), &now()])
+            .change_keys(sql, &[BOOTSTRAP_ADMIN_ID, &digest(secret.expose()), &now()])
             .await?;
         Ok(changed == 1)
     }

@@ -10,6 +10,7 @@ pub mod clock;
 pub mod idempotency;
 pub mod sandbox_gateway;
 mod scheduler;
+mod secret;
 pub mod store;
 #[cfg(feature = "test-support")]
 pub mod testing;
@@ -18,4 +19,5 @@ pub use catalog_file::{load_catalog, CatalogFileError};
 pub use clock::SystemClock;
 pub use sandbox_gateway::SandboxGateway;
 pub use scheduler::TimerBacklog;
+pub use secret::Secret;
 pub use store::{LogHead, Store, StoreError, DEFAULT_DATABASE_URL};
