@@ -22,6 +22,8 @@ pub enum Pool<'p> {
 pub enum Value<'a> {
     Text(Option<Cow<'a, str>>),
     Int(Option<i64>),
+    /// `jsonb` on Postgres, its text on SQLite.
+    Json(&'a serde_json::Value),
     /// `timestamptz` on Postgres. On SQLite RFC 3339 text in UTC with six fraction digits and a
     /// `Z`: fixed width, so text order is time order. Compared with SQLite's own millisecond
     /// stamps (`strftime('%Y-%m-%dT%H:%M:%fZ')`) it orders as the millisecond text would: the
@@ -64,6 +66,12 @@ impl<'a> From<&'a Option<String>> for Value<'a> {
 impl From<i64> for Value<'_> {
     fn from(value: i64) -> Self {
         Value::Int(Some(value))
+    }
+}
+
+impl<'a> From<&'a serde_json::Value> for Value<'a> {
+    fn from(value: &'a serde_json::Value) -> Self {
+        Value::Json(value)
     }
 }
 
@@ -151,6 +159,7 @@ impl<'q> Query<'q> {
             .fold(sqlx::query(self.sql), |query, value| match value {
                 Value::Text(text) => query.bind(text),
                 Value::Int(int) => query.bind(int),
+                Value::Json(json) => query.bind(json),
                 Value::Time(at) => query.bind(at),
                 Value::Uuid(id) => query.bind(id),
             })
@@ -162,6 +171,7 @@ impl<'q> Query<'q> {
             .fold(sqlx::query(self.sql), |query, value| match value {
                 Value::Text(text) => query.bind(text),
                 Value::Int(int) => query.bind(int),
+                Value::Json(json) => query.bind(json),
                 Value::Time(at) => query.bind(sqlite_time(at)),
                 Value::Uuid(id) => query.bind(id.to_string()),
             })
