@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
-use sqlx::{Decode, PgPool, Postgres, Row as _, Sqlite, SqlitePool, Type};
+use sqlx::{Database, Decode, Encode, PgPool, Postgres, Row as _, Sqlite, SqlitePool, Type};
 use uuid::Uuid;
 
 /// Where a statement runs: the store's pool on Postgres; on SQLite its writer or its readers.
@@ -154,28 +154,50 @@ impl<'q> Query<'q> {
 
     /// The statement for Postgres, to run where only Postgres goes (inside its transactions).
     pub fn postgres(self) -> sqlx::query::Query<'q, Postgres, PgArguments> {
-        self.values
-            .into_iter()
-            .fold(sqlx::query(self.sql), |query, value| match value {
-                Value::Text(text) => query.bind(text),
-                Value::Int(int) => query.bind(int),
-                Value::Json(json) => query.bind(json),
-                Value::Time(at) => query.bind(at),
-                Value::Uuid(id) => query.bind(id),
-            })
+        bind_all(self.sql, self.values)
     }
 
     fn sqlite(self) -> sqlx::query::Query<'q, Sqlite, SqliteArguments<'q>> {
-        self.values
-            .into_iter()
-            .fold(sqlx::query(self.sql), |query, value| match value {
-                Value::Text(text) => query.bind(text),
-                Value::Int(int) => query.bind(int),
-                Value::Json(json) => query.bind(json),
-                Value::Time(at) => query.bind(sqlite_time(at)),
-                Value::Uuid(id) => query.bind(id.to_string()),
-            })
+        bind_all(
+            self.sql,
+            self.values.into_iter().map(Value::as_stored_on_sqlite),
+        )
     }
+}
+
+impl<'a> Value<'a> {
+    /// The value as SQLite stores it: times and ids as text.
+    fn as_stored_on_sqlite(self) -> Value<'a> {
+        match self {
+            Value::Time(at) => Value::from(sqlite_time(at)),
+            Value::Uuid(id) => Value::from(id.to_string()),
+            other => other,
+        }
+    }
+}
+
+/// `sql` with `values` bound in order, each as the driver's own type.
+fn bind_all<'q, DB>(
+    sql: &'q str,
+    values: impl IntoIterator<Item = Value<'q>>,
+) -> sqlx::query::Query<'q, DB, <DB as Database>::Arguments<'q>>
+where
+    DB: Database,
+    Option<Cow<'q, str>>: Encode<'q, DB> + Type<DB>,
+    Option<i64>: Encode<'q, DB> + Type<DB>,
+    &'q serde_json::Value: Encode<'q, DB> + Type<DB>,
+    DateTime<Utc>: Encode<'q, DB> + Type<DB>,
+    Uuid: Encode<'q, DB> + Type<DB>,
+{
+    values
+        .into_iter()
+        .fold(sqlx::query(sql), |query, value| match value {
+            Value::Text(text) => query.bind(text),
+            Value::Int(int) => query.bind(int),
+            Value::Json(json) => query.bind(json),
+            Value::Time(at) => query.bind(at),
+            Value::Uuid(id) => query.bind(id),
+        })
 }
 
 /// A type both drivers decode alike: text, integers, booleans, JSON, and options of them.
