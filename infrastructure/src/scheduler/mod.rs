@@ -1,7 +1,8 @@
 //! The scheduler port on the configured store: the `timers` table on Postgres or SQLite (see
 //! migration `0004_timers.sql`). Every operation is one statement, so no transaction is ever held
-//! across an await (on SQLite the store has a single writer connection). Only claiming differs
-//! between the backends (`postgres`, `sqlite`); the rest is written once.
+//! across an await (on SQLite the store has a single writer connection). Only claiming
+//! (`postgres`, `sqlite`) and the clock that stamps a write ([`Stamp`]) differ between the
+//! backends; the rest is written once.
 
 use std::time::Duration;
 
