@@ -1,13 +1,12 @@
 //! Adapters behind the application's ports: the event store and the scheduler on Postgres or
 //! SQLite, the plan catalog file, clocks and the sandbox payment gateway.
 
-// `on_pool!` (one statement for either backend) is used by the modules after it.
-#[macro_use]
 pub mod api_keys;
 pub mod catalog_file;
 pub mod changes;
 pub mod clock;
 pub mod idempotency;
+pub mod portable;
 pub mod sandbox_gateway;
 mod scheduler;
 mod secret;
