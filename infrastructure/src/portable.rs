@@ -160,14 +160,14 @@ impl<'q> Query<'q> {
     fn sqlite(self) -> sqlx::query::Query<'q, Sqlite, SqliteArguments<'q>> {
         bind_all(
             self.sql,
-            self.values.into_iter().map(Value::as_stored_on_sqlite),
+            self.values.into_iter().map(Value::into_sqlite_storage),
         )
     }
 }
 
 impl<'a> Value<'a> {
     /// The value as SQLite stores it: times and ids as text.
-    fn as_stored_on_sqlite(self) -> Value<'a> {
+    fn into_sqlite_storage(self) -> Value<'a> {
         match self {
             Value::Time(at) => Value::from(sqlite_time(at)),
             Value::Uuid(id) => Value::from(id.to_string()),
