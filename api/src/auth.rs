@@ -1,10 +1,14 @@
 //! Who is calling: API keys sent as `Authorization: Bearer <key>`, stored only as SHA-256 digests
 //! (infrastructure's `api_keys`), each with a role. `LEDGERLINE_ADMIN_KEY` installs an admin key
 //! at start; `ledgerline keys …` and `/v1/admin/api-keys` create, list and revoke the others.
+//! Credentials a request presents are checked on every route, the public ones included.
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use axum::http::HeaderMap;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use domain::AccountId;
 
 use crate::problem::ApiError;
@@ -93,16 +97,13 @@ impl Role {
     }
 }
 
-impl FromRequestParts<AppState> for Principal {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .ok_or(ApiError::Unauthorized(
-                "missing Authorization: Bearer <key>",
-            ))?;
+impl Principal {
+    /// The caller named by the request's `Authorization: Bearer <key>`: 401 when the header is
+    /// missing, not Bearer, or names an unknown or revoked key.
+    async fn authenticate(headers: &HeaderMap, state: &AppState) -> Result<Self, ApiError> {
+        let header = headers.get(AUTHORIZATION).ok_or(ApiError::Unauthorized(
+            "missing Authorization: Bearer <key>",
+        ))?;
         let key = header
             .to_str()
             .ok()
@@ -128,6 +129,38 @@ impl FromRequestParts<AppState> for Principal {
             key_id: record.key_id,
             role,
         })
+    }
+}
+
+/// Route middleware: credentials, when a request presents them, are checked on every route, the
+/// public ones included, so a wrong, revoked or non-Bearer credential is answered 401 wherever it
+/// is sent. A request without credentials passes: the routes that need a caller refuse it
+/// themselves (through [`Principal`]), and the public ones serve it.
+pub async fn authenticate(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    if request.headers().contains_key(AUTHORIZATION) {
+        match Principal::authenticate(request.headers(), &state).await {
+            Ok(principal) => {
+                request.extensions_mut().insert(principal);
+            }
+            Err(refused) => return refused.into_response(),
+        }
+    }
+    next.run(request).await
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        // Authenticated once by the middleware; looked up here only where it does not run.
+        match parts.extensions.get::<Principal>() {
+            Some(principal) => Ok(principal.clone()),
+            None => Principal::authenticate(&parts.headers, state).await,
+        }
     }
 }
 

@@ -137,7 +137,7 @@ pub struct ServeArgs {
 
     /// An admin API key installed at start (keep it secret; it is never logged).
     #[arg(long, env = "LEDGERLINE_ADMIN_KEY", hide_env_values = true)]
-    pub admin_key: Option<String>,
+    pub admin_key: Option<infrastructure::Secret>,
 
     /// Serve the test clock (/v1/test-clock): time starts now and moves only when told to.
     /// Never in production.
@@ -252,6 +252,14 @@ mod tests {
             Command::Serve(args) => Ok(args),
             other => panic!("parsed as {other:?}"),
         }
+    }
+
+    #[test]
+    fn the_admin_key_is_read_but_never_printed() {
+        let args = serve(&["--admin-key", "ll_bootstrap_secret"]).unwrap();
+        let key = args.admin_key.as_ref().expect("an admin key");
+        assert_eq!(key.expose(), "ll_bootstrap_secret");
+        assert!(!format!("{args:?}").contains("ll_bootstrap_secret"));
     }
 
     #[test]

@@ -245,8 +245,8 @@ impl FromRequestParts<crate::state::AppState> for PaymentRequest {
     }
 }
 
-/// An admin request (admin keys only) that may carry an `Idempotency-Key`: the POST routes
-/// that append no event ([`crate::replay`]).
+/// An admin request (admin keys only) that may carry an `Idempotency-Key`: the admin commands
+/// (entitlement suspension) and the POST routes that append no event ([`crate::replay`]).
 pub struct AdminRequest(pub CommandRequest);
 
 impl FromRequestParts<crate::state::AppState> for AdminRequest {

@@ -7,6 +7,7 @@ use axum::http::header;
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use axum::Router;
+use swagger_ui_dist::{ApiDefinition, OpenApiSource};
 use utoipa::openapi::content::ContentBuilder;
 use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
 use utoipa::openapi::response::ResponseBuilder;
@@ -110,27 +111,42 @@ fn add_problems(operation: &mut Operation) {
     }
 }
 
-/// The interactive docs: Scalar's API reference reading `/openapi.json`. Its script is loaded by
-/// the browser from a CDN at view time, so the binary embeds no web assets (and builds offline).
-const DOCS_PAGE: &str = r#"<!doctype html>
-<html>
+/// Where the Swagger UI assets are served, from the `swagger-ui-dist` crate, which carries them
+/// in its own source: the binary embeds them, so `/docs` works with no internet access.
+const ASSETS: &str = "/docs/assets";
+
+/// The interactive docs: Swagger UI reading `/openapi.json`. Every script and stylesheet comes
+/// from this server; `validatorUrl: null` keeps the page from calling the online validator.
+const DOCS_PAGE: &str = r##"<!doctype html>
+<html lang="en">
 <head>
   <title>Ledgerline API</title>
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
+  <link rel="stylesheet" href="/docs/assets/swagger-ui.css">
 </head>
 <body>
-  <script id="api-reference" data-url="/openapi.json"></script>
-  <script src="https://cdn.jsdelivr.net/npm/@scalar/api-reference"></script>
+  <div id="swagger-ui"></div>
+  <script src="/docs/assets/swagger-ui-bundle.js"></script>
+  <script>
+    window.ui = SwaggerUIBundle({ url: "/openapi.json", dom_id: "#swagger-ui", validatorUrl: null });
+  </script>
 </body>
 </html>
-"#;
+"##;
 
-/// `GET /openapi.json` (the document, serialised once) and `GET /docs`; both public.
+/// `GET /openapi.json` (the document, serialised once), `GET /docs` and the two assets the page
+/// loads; all public.
 pub fn routes<S: Clone + Send + Sync + 'static>(document: &Document) -> Router<S> {
     let json = document.to_json().unwrap_or_else(|error| {
         tracing::error!(%error, "cannot serialise the OpenAPI document");
         "{}".to_owned()
+    });
+    // Only the assets of the crate's router are mounted, not its own index page.
+    let assets = swagger_ui_dist::generate_routes(ApiDefinition {
+        uri_prefix: ASSETS,
+        api_definition: OpenApiSource::Uri("/openapi.json"),
+        title: None,
     });
     Router::new()
         .route(
@@ -138,4 +154,6 @@ pub fn routes<S: Clone + Send + Sync + 'static>(document: &Document) -> Router<S
             get(move || async move { ([(header::CONTENT_TYPE, "application/json")], json) }),
         )
         .route("/docs", get(|| async { Html(DOCS_PAGE).into_response() }))
+        .route_service(&format!("{ASSETS}/swagger-ui.css"), assets.clone())
+        .route_service(&format!("{ASSETS}/swagger-ui-bundle.js"), assets)
 }

@@ -28,8 +28,9 @@ use crate::extract::request_id;
 use crate::openapi::ApiDoc;
 use crate::problem::ApiError;
 use crate::routes::{
-    accounts, api_keys, audit, audit_log, audit_state, dunning_cases, dunning_queue, health,
-    invoices, notifications, plans, projections_admin, subscriptions, test_clock, timeline, usage,
+    accounts, api_keys, audit, audit_log, audit_state, dunning_cases, dunning_queue, entitlements,
+    health, invoices, notifications, plans, projections_admin, subscriptions, test_clock, timeline,
+    usage,
 };
 use crate::state::AppState;
 
@@ -96,6 +97,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(usage::record_usage))
         .routes(routes!(usage::add_commitment))
         .routes(routes!(usage::release_commitment))
+        .routes(routes!(entitlements::suspend))
         .routes(routes!(timeline::list))
         .routes(routes!(dunning_queue::list))
         .routes(routes!(audit::stream))
@@ -114,10 +116,15 @@ pub fn router(state: AppState) -> Router {
     let (router, mut document) = api.split_for_parts();
     crate::openapi::complete(&mut document);
     router
+        .merge(crate::openapi::routes(&document))
+        // Inside the metrics layer, so that a refused credential is counted under its route.
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::authenticate,
+        ))
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .route_layer(axum::middleware::from_fn(crate::metrics::track))
-        .merge(crate::openapi::routes(&document))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(
             crate::extract::check_idempotency_key,
@@ -154,7 +161,7 @@ async fn build_state(args: &ServeArgs) -> Result<AppState, ServeError> {
         Some(clock) => clock.clone(),
         None => Arc::new(system_clock),
     };
-    match args.admin_key.as_deref().filter(|key| !key.is_empty()) {
+    match args.admin_key.as_ref().filter(|key| !key.is_empty()) {
         Some(secret) => {
             let installed = store
                 .install_bootstrap_admin(secret)

@@ -7,6 +7,7 @@ pub mod claim_index;
 pub mod claims;
 pub mod command_bus;
 pub mod consumer;
+pub mod entitlements_suspension;
 pub mod event_log;
 pub mod manual_invoice;
 pub mod payments;
@@ -21,6 +22,7 @@ pub use claim_index::ClaimIndex;
 pub use command_bus::{CommandBus, CommandContext, DispatchError, Executed, PastState};
 pub use consumer::{EventFailure, Policy, ReactionError};
 pub use domain::Clock;
+pub use entitlements_suspension::suspend_entitlements;
 pub use event_log::{EventLog, EventLogError};
 pub use manual_invoice::{issue_manual_invoice, ManualInvoice};
 pub use payments::{

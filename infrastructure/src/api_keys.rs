@@ -6,11 +6,12 @@
 use chrono::{SecondsFormat, Utc};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use sqlx::Row;
 
 use std::sync::Arc;
 
 use crate::changes::{Change, ChangeFeed, Notice, NoticedCache};
+use crate::portable::{self, Row};
+use crate::secret::Secret;
 use crate::store::Store;
 
 /// A key as stored (never the secret).
@@ -49,35 +50,6 @@ fn now() -> String {
 
 const COLUMNS: &str = "key_id, role, account_id, created_at, revoked_at";
 
-/// Runs `$body` with `$pool` bound to the store's pool: the writer for `write`, a reader for
-/// `read`. The body is written once and compiled for each backend.
-macro_rules! on_pool {
-    ($store:expr, write, |$pool:ident| $body:expr) => {
-        match $store {
-            Store::Postgres(log) => {
-                let $pool = log.pool();
-                $body
-            }
-            Store::Sqlite(log) => {
-                let $pool = log.writer();
-                $body
-            }
-        }
-    };
-    ($store:expr, read, |$pool:ident| $body:expr) => {
-        match $store {
-            Store::Postgres(log) => {
-                let $pool = log.pool();
-                $body
-            }
-            Store::Sqlite(log) => {
-                let $pool = log.readers();
-                $body
-            }
-        }
-    };
-}
-
 impl Store {
     /// Creates a key with 256 random bits of secret.
     pub async fn create_api_key(
@@ -95,29 +67,30 @@ impl Store {
         };
         let sql = "INSERT INTO api_keys (key_id, digest, role, account_id, created_at)
                    VALUES ($1, $2, $3, $4, $5)";
-        on_pool!(self, write, |pool| sqlx::query(sql)
+        portable::query(sql)
             .bind(&record.key_id)
             .bind(digest(&secret))
             .bind(&record.role)
             .bind(&record.account_id)
             .bind(&record.created_at)
-            .execute(pool)
-            .await?
-            .rows_affected());
+            .execute(self.writer())
+            .await?;
         Ok(NewApiKey { record, secret })
     }
 
     /// Installs (or replaces the secret of) the bootstrap admin key. A revoked bootstrap key
     /// stays revoked: then nothing changes and the answer is `false`.
-    pub async fn install_bootstrap_admin(&self, secret: &str) -> Result<bool, sqlx::Error> {
+    pub async fn install_bootstrap_admin(&self, secret: &Secret) -> Result<bool, sqlx::Error> {
         let sql = "INSERT INTO api_keys (key_id, digest, role, account_id, created_at)
                    VALUES ($1, $2, 'admin', NULL, $3)
                    ON CONFLICT (key_id) DO UPDATE SET digest = EXCLUDED.digest
                    WHERE api_keys.revoked_at IS NULL";
         // Replacing the secret retires the old one, which other processes may have cached.
-        let changed = self
-            .change_keys(sql, &[BOOTSTRAP_ADMIN_ID, &digest(secret), &now()])
-            .await?;
+        let change = portable::query(sql)
+            .bind(BOOTSTRAP_ADMIN_ID)
+            .bind(digest(secret.expose()))
+            .bind(now());
+        let changed = self.change_keys(change).await?;
         Ok(changed == 1)
     }
 
@@ -125,53 +98,38 @@ impl Store {
     pub async fn find_api_key(&self, secret: &str) -> Result<Option<ApiKeyRecord>, sqlx::Error> {
         let sql =
             format!("SELECT {COLUMNS} FROM api_keys WHERE digest = $1 AND revoked_at IS NULL");
-        Ok(on_pool!(self, read, |pool| sqlx::query(&sql)
+        let found = portable::query(&sql)
             .bind(digest(secret))
-            .fetch_optional(pool)
-            .await?
-            .map(|row| record(&row))))
+            .fetch_optional(self.reader())
+            .await?;
+        Ok(found.as_ref().map(record))
     }
 
     /// Every key, revoked ones included, oldest first.
     pub async fn list_api_keys(&self) -> Result<Vec<ApiKeyRecord>, sqlx::Error> {
         let sql = format!("SELECT {COLUMNS} FROM api_keys ORDER BY created_at, key_id");
-        Ok(on_pool!(self, read, |pool| sqlx::query(&sql)
-            .fetch_all(pool)
-            .await?
-            .iter()
-            .map(record)
-            .collect()))
+        let rows = portable::query(&sql).fetch_all(self.reader()).await?;
+        Ok(rows.iter().map(record).collect())
     }
 
     /// Revokes a key; `false` when no live key has that id.
     pub async fn revoke_api_key(&self, key_id: &str) -> Result<bool, sqlx::Error> {
         let sql = "UPDATE api_keys SET revoked_at = $1 WHERE key_id = $2 AND revoked_at IS NULL";
-        Ok(self.change_keys(sql, &[&now(), key_id]).await? == 1)
+        let change = portable::query(sql).bind(now()).bind(key_id);
+        Ok(self.change_keys(change).await? == 1)
     }
 
     /// Runs a statement that retires keys; on Postgres in one transaction with the notice that
     /// empties every process's key cache ([`ApiKeyLookup`]). Returns the rows it changed.
-    async fn change_keys(&self, sql: &str, binds: &[&str]) -> Result<u64, sqlx::Error> {
-        match self {
-            Store::Postgres(log) => {
-                let mut tx = log.pool().begin().await?;
-                let mut query = sqlx::query(sql);
-                for value in binds {
-                    query = query.bind(*value);
-                }
-                let changed = query.execute(&mut *tx).await?.rows_affected();
-                Change::all(API_KEYS_TOPIC).announce_in(&mut tx).await?;
-                tx.commit().await?;
-                Ok(changed)
-            }
-            Store::Sqlite(log) => {
-                let mut query = sqlx::query(sql);
-                for value in binds {
-                    query = query.bind(*value);
-                }
-                Ok(query.execute(log.writer()).await?.rows_affected())
-            }
-        }
+    async fn change_keys(&self, change: portable::Query<'_>) -> Result<u64, sqlx::Error> {
+        let Store::Postgres(log) = self else {
+            return change.execute(self.writer()).await;
+        };
+        let mut tx = log.pool().begin().await?;
+        let changed = change.postgres().execute(&mut *tx).await?.rows_affected();
+        Change::all(API_KEYS_TOPIC).announce_in(&mut tx).await?;
+        tx.commit().await?;
+        Ok(changed)
     }
 }
 
@@ -232,12 +190,7 @@ impl ApiKeyLookup {
     }
 }
 
-fn record<R: Row>(row: &R) -> ApiKeyRecord
-where
-    for<'a> &'a str: sqlx::ColumnIndex<R>,
-    String: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    Option<String>: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-{
+fn record(row: &Row) -> ApiKeyRecord {
     ApiKeyRecord {
         key_id: row.get("key_id"),
         role: row.get("role"),

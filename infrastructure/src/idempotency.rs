@@ -4,8 +4,9 @@
 //! events after a rebuild must still find them, or it would append twice (`docs/event-log.md`).
 
 use application::event_log::CommandKey;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 
+use crate::portable;
 use crate::store::Store;
 
 impl Store {
@@ -13,27 +14,13 @@ impl Store {
     /// A request retried after its record is gone executes again.
     pub async fn purge_request_records(&self, cutoff: DateTime<Utc>) -> Result<u64, sqlx::Error> {
         let pattern = format!("{}%", CommandKey::REQUEST_PREFIX);
-        let purged = match self {
-            Store::Postgres(log) => {
-                sqlx::query("DELETE FROM commands WHERE command_id LIKE $1 AND recorded_at < $2")
-                    .bind(&pattern)
-                    .bind(cutoff)
-                    .execute(log.pool())
-                    .await?
-                    .rows_affected()
-            }
-            // SQLite keeps `recorded_at` as RFC 3339 text with milliseconds and a `Z`, which
-            // sorts as time does; the cutoff is written the same way.
-            Store::Sqlite(log) => {
-                sqlx::query("DELETE FROM commands WHERE command_id LIKE $1 AND recorded_at < $2")
-                    .bind(&pattern)
-                    .bind(cutoff.to_rfc3339_opts(SecondsFormat::Millis, true))
-                    .execute(log.writer())
-                    .await?
-                    .rows_affected()
-            }
-        };
-        Ok(purged)
+        // SQLite keeps `recorded_at` as RFC 3339 text with milliseconds and a `Z`: a
+        // `Value::Time` compares with it as the instant does, to the millisecond.
+        portable::query("DELETE FROM commands WHERE command_id LIKE $1 AND recorded_at < $2")
+            .bind(pattern)
+            .bind(cutoff)
+            .execute(self.writer())
+            .await
     }
 }
 
@@ -64,24 +51,24 @@ impl Store {
         let select = "SELECT fingerprint, reply FROM commands WHERE command_id = $1";
         // A holder that released its claim between the two statements: claim again.
         loop {
-            let inserted = on_pool!(self, write, |pool| sqlx::query(insert)
+            let inserted = portable::query(insert)
                 .bind(command_id)
                 .bind(fingerprint)
                 .bind(route)
-                .execute(pool)
-                .await?
-                .rows_affected());
+                .execute(self.writer())
+                .await?;
             if inserted == 1 {
                 return Ok(RequestClaim::Won);
             }
-            let held: Option<(String, Option<String>)> = on_pool!(self, write, |pool| {
-                sqlx::query_as(select)
-                    .bind(command_id)
-                    .fetch_optional(pool)
-                    .await?
-            });
-            if let Some((fingerprint, reply)) = held {
-                return Ok(RequestClaim::Held { fingerprint, reply });
+            let held = portable::query(select)
+                .bind(command_id)
+                .fetch_optional(self.writer())
+                .await?;
+            if let Some(row) = held {
+                return Ok(RequestClaim::Held {
+                    fingerprint: row.get("fingerprint"),
+                    reply: row.get("reply"),
+                });
             }
         }
     }
@@ -89,23 +76,21 @@ impl Store {
     /// Stores the answer of a request that won its claim.
     pub async fn complete_request(&self, command_id: &str, reply: &str) -> Result<(), sqlx::Error> {
         let sql = "UPDATE commands SET reply = $1 WHERE command_id = $2";
-        on_pool!(self, write, |pool| sqlx::query(sql)
+        portable::query(sql)
             .bind(reply)
             .bind(command_id)
-            .execute(pool)
-            .await?
-            .rows_affected());
+            .execute(self.writer())
+            .await?;
         Ok(())
     }
 
     /// Gives up a claim whose request failed, so that a retry runs it again.
     pub async fn release_request(&self, command_id: &str) -> Result<(), sqlx::Error> {
         let sql = "DELETE FROM commands WHERE command_id = $1 AND reply IS NULL";
-        on_pool!(self, write, |pool| sqlx::query(sql)
+        portable::query(sql)
             .bind(command_id)
-            .execute(pool)
-            .await?
-            .rows_affected());
+            .execute(self.writer())
+            .await?;
         Ok(())
     }
 }

@@ -1,8 +1,6 @@
 //! Adapters behind the application's ports: the event store and the scheduler on Postgres or
 //! SQLite, the plan catalog file, clocks and the sandbox payment gateway.
 
-// `on_pool!` (one statement for either backend) is used by the modules after it.
-#[macro_use]
 pub mod api_keys;
 pub mod catalog_file;
 pub mod changes;
@@ -10,8 +8,10 @@ mod claim_index;
 pub mod clock;
 pub mod consumers;
 pub mod idempotency;
+pub mod portable;
 pub mod sandbox_gateway;
 mod scheduler;
+mod secret;
 pub mod store;
 #[cfg(feature = "test-support")]
 pub mod test_stack;
@@ -22,4 +22,5 @@ pub use catalog_file::{load_catalog, CatalogFileError};
 pub use clock::SystemClock;
 pub use sandbox_gateway::SandboxGateway;
 pub use scheduler::TimerBacklog;
+pub use secret::Secret;
 pub use store::{LogHead, Store, StoreError, DEFAULT_DATABASE_URL};

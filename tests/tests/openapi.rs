@@ -155,6 +155,16 @@ async fn the_document_lists_every_route_and_only_served_ones() {
     }
 }
 
+/// The `src` of every script and the `href` of every link (stylesheets) of an HTML page.
+fn asset_sources(page: &str) -> Vec<String> {
+    ["src=\"", "href=\""]
+        .iter()
+        .flat_map(|attribute| page.split(attribute).skip(1))
+        .filter_map(|rest| rest.split('"').next())
+        .map(str::to_owned)
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_docs_page_renders_the_document() {
     let db = TestDatabase::create(Backend::Sqlite).await;
@@ -167,6 +177,24 @@ async fn the_docs_page_renders_the_document() {
         .starts_with("text/html"));
     let page = docs.body.as_str().expect("an HTML page");
     assert!(page.contains("/openapi.json"), "{page}");
+
+    // Works with no internet: every script and stylesheet comes from this server.
+    assert!(
+        !page.contains("http://") && !page.contains("https://"),
+        "{page}"
+    );
+    let sources = asset_sources(page);
+    assert!(sources.len() >= 2, "a script and a stylesheet: {page}");
+    for source in &sources {
+        assert!(
+            source.starts_with('/') && !source.starts_with("//"),
+            "{source} is not served by this server"
+        );
+        let asset = Api::with_key(&server.base_url, None).get(source).await;
+        asset.assert_status(200);
+        let length = asset.body.as_str().map_or(0, str::len);
+        assert!(length > 10_000, "{source} is {length} bytes");
+    }
 
     // Without --test-clock, the clock's routes are neither served nor documented.
     let document = Api::with_key(&server.base_url, None)

@@ -15,7 +15,8 @@ use support::{Api, Server};
 /// Who may call a route (SPEC 6, Auth).
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Access {
-    /// No key needed: health, readiness, metrics, the plan catalog.
+    /// No key needed: health, readiness, metrics, the plan catalog. A key that is sent must
+    /// be valid all the same (401 otherwise).
     Public,
     /// Admin keys only: `/v1/admin/*` and the test clock.
     Admin,
@@ -162,9 +163,10 @@ fn expect(access: Access, caller: Caller) -> Expect {
     const FORBIDDEN: Expect = Expect::Problem(403, "forbidden");
     const NOT_FOUND: Expect = Expect::Problem(404, "not_found");
     match (access, caller) {
-        (Access::Public, _) => Expect::Allowed,
+        (Access::Public, NoKey) => Expect::Allowed,
+        // Credentials that are presented are checked everywhere, on public routes too.
         (_, NoKey | UnknownKey | RevokedKey) => Expect::Problem(401, "unauthorized"),
-        (_, Admin) => Expect::Allowed,
+        (Access::Public, _) | (_, Admin) => Expect::Allowed,
         (Access::Admin, _) => FORBIDDEN,
         (Access::Command, Service) => Expect::Allowed,
         (Access::Command, _) => FORBIDDEN,

@@ -10,6 +10,7 @@ pub mod audit_state;
 pub mod commands;
 pub mod dunning_cases;
 pub mod dunning_queue;
+pub mod entitlements;
 pub mod health;
 pub mod invoices;
 pub mod notifications;

@@ -5,47 +5,30 @@
 use application::event_log::EventLogError;
 
 use super::{storage_error, Store};
+use crate::portable;
 
 impl Store {
     /// The id of the aggregate holding `claim`, if any holds it now.
     pub async fn claim_holder(&self, claim: &str) -> Result<Option<String>, EventLogError> {
-        const SQL: &str = "SELECT aggregate_id FROM unique_claims WHERE claim = $1";
-        let holder = match self {
-            Store::Postgres(log) => {
-                sqlx::query_scalar(SQL)
-                    .bind(claim)
-                    .fetch_optional(log.pool())
-                    .await
-            }
-            Store::Sqlite(log) => {
-                sqlx::query_scalar(SQL)
-                    .bind(claim)
-                    .fetch_optional(log.readers())
-                    .await
-            }
-        };
-        holder.map_err(storage_error)
+        let holder = portable::query("SELECT aggregate_id FROM unique_claims WHERE claim = $1")
+            .bind(claim)
+            .fetch_optional(self.reader())
+            .await
+            .map_err(storage_error)?;
+        Ok(holder.map(|row| row.get("aggregate_id")))
     }
 
     /// The ids of the aggregates holding a claim that begins with `prefix`, in claim order.
     pub async fn claim_holders_under(&self, prefix: &str) -> Result<Vec<String>, EventLogError> {
         // `substr`, not LIKE: a prefix's `_` would be a wildcard; both dialects have it.
-        const SQL: &str = "SELECT aggregate_id FROM unique_claims
-                            WHERE substr(claim, 1, length($1)) = $1 ORDER BY claim";
-        let holders = match self {
-            Store::Postgres(log) => {
-                sqlx::query_scalar(SQL)
-                    .bind(prefix)
-                    .fetch_all(log.pool())
-                    .await
-            }
-            Store::Sqlite(log) => {
-                sqlx::query_scalar(SQL)
-                    .bind(prefix)
-                    .fetch_all(log.readers())
-                    .await
-            }
-        };
-        holders.map_err(storage_error)
+        let holders = portable::query(
+            "SELECT aggregate_id FROM unique_claims
+              WHERE substr(claim, 1, length($1)) = $1 ORDER BY claim",
+        )
+        .bind(prefix)
+        .fetch_all(self.reader())
+        .await
+        .map_err(storage_error)?;
+        Ok(holders.iter().map(|row| row.get("aggregate_id")).collect())
     }
 }

@@ -4,9 +4,10 @@
 use application::event_log::{CommandLoad, EventLogError, Snapshot, StreamTail};
 use cqrs_es::persist::SerializedEvent;
 use serde_json::Value;
-use sqlx::Row;
 
-use super::{command_record, storage_error};
+use super::reads::command_record;
+use super::storage_error;
+use crate::portable::{self, Pool};
 
 /// `$1`, `$2`: the stream; `$3`: the command id, or NULL. Each row is one `part`: the command
 /// record (then alone), the snapshot, or an event. `version` is the record's or the snapshot's
@@ -34,36 +35,24 @@ SELECT 'event', NULL, NULL, NULL, NULL, sequence, NULL, payload, event_type, eve
 ORDER BY version
 "#;
 
-/// Runs [`LOAD_FOR_COMMAND`] for stream (`aggregate_type`, `aggregate_id`) on `executor` and
-/// puts its rows together.
-pub(super) async fn load_for_command<'c, DB, E>(
-    executor: E,
+/// Runs [`LOAD_FOR_COMMAND`] for stream (`aggregate_type`, `aggregate_id`) on `pool` and puts
+/// its rows together.
+pub(super) async fn load_for_command(
+    pool: Pool<'_>,
     aggregate_type: &str,
     aggregate_id: &str,
     command_id: Option<&str>,
-) -> Result<CommandLoad, EventLogError>
-where
-    DB: sqlx::Database,
-    E: sqlx::Executor<'c, Database = DB>,
-    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
-    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> Option<&'q str>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'a> &'a str: sqlx::ColumnIndex<DB::Row>,
-    String: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB>,
-    i64: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB>,
-    Option<i64>: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB>,
-    Value: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB>,
-{
-    let rows = sqlx::query(LOAD_FOR_COMMAND)
+) -> Result<CommandLoad, EventLogError> {
+    let rows = portable::query(LOAD_FOR_COMMAND)
         .bind(aggregate_type)
         .bind(aggregate_id)
         .bind(command_id)
-        .fetch_all(executor)
+        .fetch_all(pool)
         .await
         .map_err(storage_error)?;
     let mut tail = StreamTail::default();
     for row in &rows {
-        match row.get::<String, _>("part").as_str() {
+        match row.get::<String>("part").as_str() {
             "command" => return Ok(CommandLoad::Recorded(command_record(row))),
             "snapshot" => {
                 tail.snapshot = Some(Snapshot {
@@ -73,7 +62,7 @@ where
             }
             "event" => tail.events.push(SerializedEvent::new(
                 aggregate_id.to_owned(),
-                row.get::<i64, _>("version") as usize,
+                row.get::<i64>("version") as usize,
                 aggregate_type.to_owned(),
                 row.get("event_type"),
                 row.get("event_version"),

@@ -1,35 +1,17 @@
-//! The past of a stream, for the audit state: `load_prefix` on both backends. Each adapter
-//! answers two questions in SQL (where a time cuts its stream, which kept snapshot lies below a
-//! version); putting the prefix together from them and the stream's events is shared here.
+//! The past of a stream, for the audit state: `load_prefix` on both backends. Where a time cuts
+//! the stream and which kept snapshot lies below a version are answered in SQL that differs only
+//! in how each backend reads a JSON field; the prefix is put together from them and the events.
 
-use std::future::Future;
-
-use application::event_log::{AsOf, EventLog, EventLogError, Snapshot, StreamPrefix};
+use application::event_log::{AsOf, EventLogError, Snapshot, StreamPrefix};
 use chrono::{DateTime, Utc};
 
-/// The queries over a stream's kept history that each backend answers in its own SQL.
-pub(super) trait KeptHistory {
-    /// The first sequence of the stream recorded after `at` (`None` if none is) and the stream's
-    /// version (0 if it has no events).
-    fn recorded_bounds(
-        &self,
-        aggregate_type: &str,
-        aggregate_id: &str,
-        at: DateTime<Utc>,
-    ) -> impl Future<Output = Result<(Option<i64>, i64), EventLogError>> + Send;
+use super::reads::read_stream;
+use super::storage_error;
+use crate::portable::{self, Pool};
 
-    /// The newest kept snapshot of the stream whose version is below `version`.
-    fn snapshot_below(
-        &self,
-        aggregate_type: &str,
-        aggregate_id: &str,
-        version: i64,
-    ) -> impl Future<Output = Result<Option<Snapshot>, EventLogError>> + Send;
-}
-
-/// `EventLog::load_prefix`, from an adapter's [`KeptHistory`] and its `read_stream`.
-pub(super) async fn load_prefix<L: EventLog + KeptHistory>(
-    log: &L,
+/// `EventLog::load_prefix`.
+pub(super) async fn load_prefix(
+    pool: Pool<'_>,
     aggregate_type: &str,
     aggregate_id: &str,
     as_of: AsOf,
@@ -37,10 +19,7 @@ pub(super) async fn load_prefix<L: EventLog + KeptHistory>(
     let end = match as_of {
         AsOf::Version(version) => version,
         AsOf::RecordedAt(at) => {
-            match log
-                .recorded_bounds(aggregate_type, aggregate_id, at)
-                .await?
-            {
+            match recorded_bounds(pool, aggregate_type, aggregate_id, at).await? {
                 (Some(first_later), _) => first_later - 1,
                 (None, version) => version,
             }
@@ -49,21 +28,71 @@ pub(super) async fn load_prefix<L: EventLog + KeptHistory>(
     if end < 1 {
         return Ok(None);
     }
-    let snapshot = log
-        .snapshot_below(aggregate_type, aggregate_id, end)
-        .await?;
+    let snapshot = snapshot_below(pool, aggregate_type, aggregate_id, end).await?;
     let after = snapshot.as_ref().map_or(0, |s| s.version);
     // A version far beyond the stream reads the (bounded) tail after the newest snapshot and
     // finds it too short.
     let wanted = end - after;
     let limit = u32::try_from(wanted).unwrap_or(u32::MAX);
-    let events = log
-        .read_stream(aggregate_type, aggregate_id, after, limit)
-        .await?;
+    let events = read_stream(pool, aggregate_type, aggregate_id, after, limit).await?;
     if events.len() as i64 != wanted {
         return Ok(None);
     }
     Ok(Some(StreamPrefix { snapshot, events }))
+}
+
+/// The first sequence of the stream recorded after `at` (`None` if none is) and the stream's
+/// version (0 if it has no events).
+async fn recorded_bounds(
+    pool: Pool<'_>,
+    aggregate_type: &str,
+    aggregate_id: &str,
+    at: DateTime<Utc>,
+) -> Result<(Option<i64>, i64), EventLogError> {
+    let recorded_at = match pool {
+        Pool::Postgres(_) => "(metadata->>'recorded_at')",
+        Pool::Sqlite(_) => "json_extract(metadata, '$.recorded_at')",
+    };
+    let sql = format!(
+        "SELECT (SELECT sequence FROM events
+                  WHERE aggregate_type = $1 AND aggregate_id = $2 AND {} > $3
+                  ORDER BY sequence LIMIT 1) AS first_later,
+                (SELECT coalesce(max(sequence), 0) FROM events
+                  WHERE aggregate_type = $1 AND aggregate_id = $2) AS version",
+        recorded_at_key_sql(recorded_at)
+    );
+    let row = portable::query(&sql)
+        .bind(aggregate_type)
+        .bind(aggregate_id)
+        .bind(recorded_at_key(at))
+        .fetch_one(pool)
+        .await
+        .map_err(storage_error)?;
+    Ok((row.get("first_later"), row.get("version")))
+}
+
+/// The newest kept snapshot of the stream whose version is below `version`.
+async fn snapshot_below(
+    pool: Pool<'_>,
+    aggregate_type: &str,
+    aggregate_id: &str,
+    version: i64,
+) -> Result<Option<Snapshot>, EventLogError> {
+    let row = portable::query(
+        "SELECT version, payload FROM snapshot_history
+          WHERE aggregate_type = $1 AND aggregate_id = $2 AND version < $3
+          ORDER BY version DESC LIMIT 1",
+    )
+    .bind(aggregate_type)
+    .bind(aggregate_id)
+    .bind(version)
+    .fetch_optional(pool)
+    .await
+    .map_err(storage_error)?;
+    Ok(row.map(|row| Snapshot {
+        version: row.get("version"),
+        payload: row.get("payload"),
+    }))
 }
 
 /// An SQL expression of the stored `recorded_at` text `ts` (RFC 3339 in UTC as chrono writes
@@ -71,7 +100,7 @@ pub(super) async fn load_prefix<L: EventLog + KeptHistory>(
 /// does: the fraction padded to 9 digits, as [`recorded_at_key`] writes one. Plain text
 /// comparison would put `…00.5Z` before `…00Z`; converting to the database's time types would
 /// round to micro- (Postgres) or milliseconds (SQLite).
-pub(super) fn recorded_at_key_sql(ts: &str) -> String {
+fn recorded_at_key_sql(ts: &str) -> String {
     format!(
         "substr({ts}, 1, 19) || '.' || substr(CASE WHEN substr({ts}, 20, 1) = '.' \
          THEN substr({ts}, 21, length({ts}) - 21) ELSE '' END || '000000000', 1, 9)"
@@ -79,7 +108,7 @@ pub(super) fn recorded_at_key_sql(ts: &str) -> String {
 }
 
 /// `at` as the key [`recorded_at_key_sql`] computes for stored times.
-pub(super) fn recorded_at_key(at: DateTime<Utc>) -> String {
+fn recorded_at_key(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.9f").to_string()
 }
 

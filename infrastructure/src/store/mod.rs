@@ -11,13 +11,16 @@ use application::event_log::{
 use cqrs_es::Aggregate;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::Row;
+
+use crate::portable::{self, Pool};
 
 mod claims;
 mod command_load;
+mod global_order;
 mod head;
 mod history;
 pub mod postgres;
+mod reads;
 pub mod sqlite;
 
 pub use head::LogHead;
@@ -111,37 +114,44 @@ impl Store {
 
     /// Ready to serve: the database answers and every migration this build embeds is applied.
     pub async fn is_ready(&self) -> Result<bool, sqlx::Error> {
-        let (migrator, applied): (sqlx::migrate::Migrator, i64) = match self {
-            Store::Postgres(log) => (
-                sqlx::migrate!("../migrations/postgres"),
-                sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
-                    .fetch_one(log.pool())
-                    .await?,
-            ),
-            Store::Sqlite(log) => (
-                sqlx::migrate!("../migrations/sqlite"),
-                sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
-                    .fetch_one(log.readers())
-                    .await?,
-            ),
-        };
-        Ok(applied >= migrator.iter().count() as i64)
+        let applied: i64 =
+            portable::query("SELECT count(*) AS applied FROM _sqlx_migrations WHERE success")
+                .fetch_one(self.reader())
+                .await?
+                .get("applied");
+        Ok(applied >= self.migrator().iter().count() as i64)
     }
 
     pub async fn migrate(&self) -> Result<(), StoreError> {
+        let migrator = self.migrator();
         match self {
-            Store::Postgres(log) => {
-                sqlx::migrate!("../migrations/postgres")
-                    .run(log.pool())
-                    .await?
-            }
-            Store::Sqlite(log) => {
-                sqlx::migrate!("../migrations/sqlite")
-                    .run(log.writer())
-                    .await?
-            }
+            Store::Postgres(log) => migrator.run(log.pool()).await?,
+            Store::Sqlite(log) => migrator.run(log.writer()).await?,
         }
         Ok(())
+    }
+
+    fn migrator(&self) -> sqlx::migrate::Migrator {
+        match self {
+            Store::Postgres(_) => sqlx::migrate!("../migrations/postgres"),
+            Store::Sqlite(_) => sqlx::migrate!("../migrations/sqlite"),
+        }
+    }
+
+    /// Where statements that write run: on SQLite its single writer connection.
+    pub fn writer(&self) -> Pool<'_> {
+        match self {
+            Store::Postgres(log) => Pool::Postgres(log.pool()),
+            Store::Sqlite(log) => Pool::Sqlite(log.writer()),
+        }
+    }
+
+    /// Where reads run: on SQLite its read-only connections.
+    pub fn reader(&self) -> Pool<'_> {
+        match self {
+            Store::Postgres(log) => Pool::Postgres(log.pool()),
+            Store::Sqlite(log) => Pool::Sqlite(log.readers()),
+        }
     }
 
     pub fn backend(&self) -> &'static str {
@@ -152,16 +162,14 @@ impl Store {
     }
 }
 
+/// Reads run here on whichever backend the store has; each backend's adapter does its append.
 impl EventLog for Store {
     async fn load_for_command<A: Aggregate>(
         &self,
         aggregate_id: &str,
         command_id: Option<&str>,
     ) -> Result<CommandLoad, EventLogError> {
-        match self {
-            Store::Postgres(log) => log.load_for_command::<A>(aggregate_id, command_id).await,
-            Store::Sqlite(log) => log.load_for_command::<A>(aggregate_id, command_id).await,
-        }
+        command_load::load_for_command(self.reader(), A::TYPE, aggregate_id, command_id).await
     }
 
     async fn load_prefix(
@@ -170,10 +178,7 @@ impl EventLog for Store {
         aggregate_id: &str,
         as_of: AsOf,
     ) -> Result<Option<StreamPrefix>, EventLogError> {
-        match self {
-            Store::Postgres(log) => log.load_prefix(aggregate_type, aggregate_id, as_of).await,
-            Store::Sqlite(log) => log.load_prefix(aggregate_type, aggregate_id, as_of).await,
-        }
+        history::load_prefix(self.reader(), aggregate_type, aggregate_id, as_of).await
     }
 
     async fn append(&self, append: Append) -> Result<CommandRecord, EventLogError> {
@@ -184,10 +189,7 @@ impl EventLog for Store {
     }
 
     async fn find_command(&self, command_id: &str) -> Result<Option<CommandRecord>, EventLogError> {
-        match self {
-            Store::Postgres(log) => log.find_command(command_id).await,
-            Store::Sqlite(log) => log.find_command(command_id).await,
-        }
+        reads::find_command(self.reader(), command_id).await
     }
 
     async fn read_stream(
@@ -197,16 +199,7 @@ impl EventLog for Store {
         after: i64,
         limit: u32,
     ) -> Result<Vec<StoredEvent>, EventLogError> {
-        match self {
-            Store::Postgres(log) => {
-                log.read_stream(aggregate_type, aggregate_id, after, limit)
-                    .await
-            }
-            Store::Sqlite(log) => {
-                log.read_stream(aggregate_type, aggregate_id, after, limit)
-                    .await
-            }
-        }
+        reads::read_stream(self.reader(), aggregate_type, aggregate_id, after, limit).await
     }
 
     async fn read_after(
@@ -214,17 +207,11 @@ impl EventLog for Store {
         cursor: LogCursor,
         limit: u32,
     ) -> Result<Vec<(LogCursor, StoredEvent)>, EventLogError> {
-        match self {
-            Store::Postgres(log) => log.read_after(cursor, limit).await,
-            Store::Sqlite(log) => log.read_after(cursor, limit).await,
-        }
+        global_order::read_after(self.reader(), cursor, limit).await
     }
 
     async fn cursor_of(&self, position: i64) -> Result<Option<LogCursor>, EventLogError> {
-        match self {
-            Store::Postgres(log) => log.cursor_of(position).await,
-            Store::Sqlite(log) => log.cursor_of(position).await,
-        }
+        global_order::cursor_of(self.reader(), position).await
     }
 }
 
@@ -232,24 +219,23 @@ fn storage_error(error: sqlx::Error) -> EventLogError {
     EventLogError::Storage(error.to_string())
 }
 
+/// The record of an append that wrote up to `version`, its last event at `position`.
+fn appended_record(append: Append, version: i64, position: Option<i64>) -> CommandRecord {
+    let (command_id, fingerprint) = append
+        .command
+        .map(|c| (c.command_id, c.fingerprint))
+        .unwrap_or_default();
+    CommandRecord {
+        command_id,
+        fingerprint,
+        aggregate_type: append.aggregate_type,
+        aggregate_id: append.aggregate_id,
+        version,
+        position,
+    }
+}
+
 fn decode_metadata(value: serde_json::Value) -> Result<EventMetadata, EventLogError> {
     serde_json::from_value(value)
         .map_err(|e| EventLogError::Storage(format!("event metadata: {e}")))
-}
-
-fn command_record<R: Row>(row: &R) -> CommandRecord
-where
-    for<'a> &'a str: sqlx::ColumnIndex<R>,
-    String: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    i64: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    Option<i64>: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-{
-    CommandRecord {
-        command_id: row.get("command_id"),
-        fingerprint: row.get("fingerprint"),
-        aggregate_type: row.get("aggregate_type"),
-        aggregate_id: row.get("aggregate_id"),
-        version: row.get("version"),
-        position: row.get("position"),
-    }
 }

@@ -1,26 +1,14 @@
-//! The event log on Postgres, in the `events` table layout of postgres-es. A command's read is one
-//! statement (`command_load`: its record, or the snapshot and the events after it) and so is its
-//! append (events, snapshot, command record and the wake-up NOTIFY together): postgres-es reads
+//! The event log on Postgres, in the `events` table layout of postgres-es: what differs from SQLite
+//! (the reads are in `reads`, `command_load`, `history` and `global_order`). A command's read is
+//! one statement (`command_load`: its record, or the snapshot and the events after it) and so is
+//! its append (events, snapshot, command record and the wake-up NOTIFY together): postgres-es reads
 //! the snapshot and the events in two round trips and cannot share its transaction.
-//!
-//! Global order: `position` is allocated at insert, so two concurrent transactions can commit in
-//! the opposite order of their positions. Readers therefore order by (`tx_id`, `position`) and read
-//! only rows whose transaction id is below `pg_snapshot_xmin(pg_current_snapshot())`: every
-//! transaction below that horizon has finished, and every later one gets a larger id, so no
-//! event can ever appear before a cursor a reader has passed.
 
-use application::event_log::{
-    Append, AsOf, CommandLoad, CommandRecord, EventLog, EventLogError, LogCursor, Snapshot,
-    StoredEvent, StreamPrefix,
-};
-use chrono::{DateTime, Utc};
-use cqrs_es::Aggregate;
-use sqlx::postgres::{PgPool, PgRow};
+use application::event_log::{Append, CommandRecord, EventLogError};
+use sqlx::postgres::PgPool;
 use sqlx::Row;
 
-use super::command_load;
-use super::history::{self, recorded_at_key, recorded_at_key_sql, KeptHistory};
-use super::{decode_metadata, storage_error};
+use super::{appended_record, storage_error};
 
 /// The channel NOTIFY'd on every append; projectors LISTEN on it.
 pub const EVENTS_CHANNEL: &str = "ledgerline_events";
@@ -86,25 +74,9 @@ SELECT (SELECT position FROM last) AS position,
        CASE WHEN $13 AND (SELECT ok FROM accepted) THEN pg_notify('ledgerline_events', '') END AS notified
 "#;
 
-impl EventLog for PostgresEventLog {
-    async fn load_for_command<A: Aggregate>(
-        &self,
-        aggregate_id: &str,
-        command_id: Option<&str>,
-    ) -> Result<CommandLoad, EventLogError> {
-        command_load::load_for_command(&self.pool, A::TYPE, aggregate_id, command_id).await
-    }
-
-    async fn load_prefix(
-        &self,
-        aggregate_type: &str,
-        aggregate_id: &str,
-        as_of: AsOf,
-    ) -> Result<Option<StreamPrefix>, EventLogError> {
-        history::load_prefix(self, aggregate_type, aggregate_id, as_of).await
-    }
-
-    async fn append(&self, append: Append) -> Result<CommandRecord, EventLogError> {
+/// What differs from SQLite: the append.
+impl PostgresEventLog {
+    pub(super) async fn append(&self, append: Append) -> Result<CommandRecord, EventLogError> {
         let first = append.expected_version + 1;
         let new_version = append.expected_version + append.events.len() as i64;
         let sequences: Vec<i64> = (first..=new_version).collect();
@@ -155,159 +127,8 @@ impl EventLog for PostgresEventLog {
         if row.get::<i64, _>("stream_version") != append.expected_version {
             return Err(EventLogError::Conflict);
         }
-        Ok(CommandRecord {
-            command_id: append
-                .command
-                .as_ref()
-                .map(|c| c.command_id.clone())
-                .unwrap_or_default(),
-            fingerprint: append.command.map(|c| c.fingerprint).unwrap_or_default(),
-            aggregate_type: append.aggregate_type,
-            aggregate_id: append.aggregate_id,
-            version: new_version,
-            position: row.get("position"),
-        })
+        Ok(appended_record(append, new_version, row.get("position")))
     }
-
-    async fn find_command(&self, command_id: &str) -> Result<Option<CommandRecord>, EventLogError> {
-        sqlx::query(
-            "SELECT command_id, fingerprint, aggregate_type, aggregate_id, version, position
-               FROM commands WHERE command_id = $1",
-        )
-        .bind(command_id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(storage_error)
-        .map(|row| row.map(|row| super::command_record(&row)))
-    }
-
-    async fn read_stream(
-        &self,
-        aggregate_type: &str,
-        aggregate_id: &str,
-        after: i64,
-        limit: u32,
-    ) -> Result<Vec<StoredEvent>, EventLogError> {
-        let rows = sqlx::query(
-            "SELECT tx_id::text::bigint AS tx, position, aggregate_type, aggregate_id, sequence, event_type, event_version,
-                    payload, metadata
-               FROM events
-              WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence > $3
-              ORDER BY sequence LIMIT $4",
-        )
-        .bind(aggregate_type)
-        .bind(aggregate_id)
-        .bind(after)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(storage_error)?;
-        rows.iter()
-            .map(|row| stored_event(row).map(|(_, event)| event))
-            .collect()
-    }
-
-    async fn read_after(
-        &self,
-        cursor: LogCursor,
-        limit: u32,
-    ) -> Result<Vec<(LogCursor, StoredEvent)>, EventLogError> {
-        let rows = sqlx::query(
-            "SELECT tx_id::text::bigint AS tx, position, aggregate_type, aggregate_id, sequence,
-                    event_type, event_version, payload, metadata
-               FROM events
-              WHERE (tx_id, position) > ($1::text::xid8, $2)
-                AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
-              ORDER BY tx_id, position
-              LIMIT $3",
-        )
-        .bind(cursor.tx.to_string())
-        .bind(cursor.position)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(storage_error)?;
-        rows.iter().map(stored_event).collect()
-    }
-
-    async fn cursor_of(&self, position: i64) -> Result<Option<LogCursor>, EventLogError> {
-        let row = sqlx::query("SELECT tx_id::text::bigint AS tx FROM events WHERE position = $1")
-            .bind(position)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(storage_error)?;
-        Ok(row.map(|row| LogCursor {
-            tx: row.get("tx"),
-            position,
-        }))
-    }
-}
-
-impl KeptHistory for PostgresEventLog {
-    async fn recorded_bounds(
-        &self,
-        aggregate_type: &str,
-        aggregate_id: &str,
-        at: DateTime<Utc>,
-    ) -> Result<(Option<i64>, i64), EventLogError> {
-        let query = format!(
-            "SELECT (SELECT sequence FROM events
-                      WHERE aggregate_type = $1 AND aggregate_id = $2 AND {} > $3
-                      ORDER BY sequence LIMIT 1) AS first_later,
-                    (SELECT coalesce(max(sequence), 0) FROM events
-                      WHERE aggregate_type = $1 AND aggregate_id = $2) AS version",
-            recorded_at_key_sql("(metadata->>'recorded_at')")
-        );
-        let row = sqlx::query(&query)
-            .bind(aggregate_type)
-            .bind(aggregate_id)
-            .bind(recorded_at_key(at))
-            .fetch_one(&self.pool)
-            .await
-            .map_err(storage_error)?;
-        Ok((row.get("first_later"), row.get("version")))
-    }
-
-    async fn snapshot_below(
-        &self,
-        aggregate_type: &str,
-        aggregate_id: &str,
-        version: i64,
-    ) -> Result<Option<Snapshot>, EventLogError> {
-        let row = sqlx::query(
-            "SELECT version, payload FROM snapshot_history
-              WHERE aggregate_type = $1 AND aggregate_id = $2 AND version < $3
-              ORDER BY version DESC LIMIT 1",
-        )
-        .bind(aggregate_type)
-        .bind(aggregate_id)
-        .bind(version)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(storage_error)?;
-        Ok(row.map(|row| Snapshot {
-            version: row.get("version"),
-            payload: row.get("payload"),
-        }))
-    }
-}
-
-fn stored_event(row: &PgRow) -> Result<(LogCursor, StoredEvent), EventLogError> {
-    let cursor = LogCursor {
-        tx: row.get("tx"),
-        position: row.get("position"),
-    };
-    let event = StoredEvent {
-        position: cursor.position,
-        aggregate_type: row.get("aggregate_type"),
-        aggregate_id: row.get("aggregate_id"),
-        sequence: row.get("sequence"),
-        event_type: row.get("event_type"),
-        event_version: row.get("event_version"),
-        payload: row.get("payload"),
-        metadata: decode_metadata(row.get("metadata"))?,
-    };
-    Ok((cursor, event))
 }
 
 /// A duplicate stream sequence is a concurrency conflict; a duplicate command id is a replay;

@@ -1,24 +1,17 @@
 //! The event log on embedded SQLite, the default backend, in the `events` table layout of
-//! sqlite-es. A command's read is one statement, shared with Postgres (`command_load`); appends
-//! are one `BEGIN IMMEDIATE` transaction on the single writer connection, so
-//! writes are serial and the rowid order (`position`) is the commit order. WAL journaling with
+//! sqlite-es: what differs from Postgres (the reads are in `reads`, `command_load`, `history` and
+//! `global_order`). Appends are one `BEGIN IMMEDIATE` transaction on the single writer connection,
+//! so writes are serial and the rowid order (`position`) is the commit order. WAL journaling with
 //! `synchronous=FULL`: an acknowledged command survives power loss.
 
 use std::sync::Arc;
 
-use application::event_log::{
-    Append, AsOf, CommandLoad, CommandRecord, EventLog, EventLogError, LogCursor, Snapshot,
-    StoredEvent, StreamPrefix,
-};
-use chrono::{DateTime, Utc};
-use cqrs_es::Aggregate;
-use sqlx::sqlite::{Sqlite, SqlitePool, SqliteRow};
+use application::event_log::{Append, CommandRecord, EventLogError};
+use sqlx::sqlite::{Sqlite, SqlitePool};
 use sqlx::{Row, Transaction};
 use tokio::sync::{broadcast, watch};
 
-use super::command_load;
-use super::history::{self, recorded_at_key, recorded_at_key_sql, KeptHistory};
-use super::{decode_metadata, storage_error};
+use super::{appended_record, storage_error};
 use crate::changes::Change;
 
 /// How many change notices a slow cache may fall behind before it must start over.
@@ -75,145 +68,16 @@ impl SqliteEventLog {
     }
 }
 
-impl EventLog for SqliteEventLog {
-    async fn load_for_command<A: Aggregate>(
-        &self,
-        aggregate_id: &str,
-        command_id: Option<&str>,
-    ) -> Result<CommandLoad, EventLogError> {
-        command_load::load_for_command(&self.readers, A::TYPE, aggregate_id, command_id).await
-    }
-
-    async fn load_prefix(
-        &self,
-        aggregate_type: &str,
-        aggregate_id: &str,
-        as_of: AsOf,
-    ) -> Result<Option<StreamPrefix>, EventLogError> {
-        history::load_prefix(self, aggregate_type, aggregate_id, as_of).await
-    }
-
+/// What differs from Postgres: the append.
+impl SqliteEventLog {
     /// The write runs in its own task: sqlx's `begin_with` is not cancel-safe, and a caller
     /// dropped mid-append (a client that disconnects) would otherwise leave the single writer
     /// connection inside a transaction nobody owns. A started append always commits or rolls back.
-    async fn append(&self, append: Append) -> Result<CommandRecord, EventLogError> {
+    pub(super) async fn append(&self, append: Append) -> Result<CommandRecord, EventLogError> {
         let write = write(self.writer.clone(), self.appended.clone(), append);
         tokio::spawn(write)
             .await
             .map_err(|e| EventLogError::Storage(format!("the append task failed: {e}")))?
-    }
-
-    async fn find_command(&self, command_id: &str) -> Result<Option<CommandRecord>, EventLogError> {
-        sqlx::query(
-            "SELECT command_id, fingerprint, aggregate_type, aggregate_id, version, position
-               FROM commands WHERE command_id = ?",
-        )
-        .bind(command_id)
-        .fetch_optional(&self.readers)
-        .await
-        .map_err(storage_error)
-        .map(|row| row.map(|row| super::command_record(&row)))
-    }
-
-    async fn read_stream(
-        &self,
-        aggregate_type: &str,
-        aggregate_id: &str,
-        after: i64,
-        limit: u32,
-    ) -> Result<Vec<StoredEvent>, EventLogError> {
-        let rows = sqlx::query(
-            "SELECT position, aggregate_type, aggregate_id, sequence, event_type, event_version,
-                    payload, metadata
-               FROM events
-              WHERE aggregate_type = ? AND aggregate_id = ? AND sequence > ?
-              ORDER BY sequence LIMIT ?",
-        )
-        .bind(aggregate_type)
-        .bind(aggregate_id)
-        .bind(after)
-        .bind(i64::from(limit))
-        .fetch_all(&self.readers)
-        .await
-        .map_err(storage_error)?;
-        rows.iter()
-            .map(|row| stored_event(row).map(|(_, event)| event))
-            .collect()
-    }
-
-    async fn read_after(
-        &self,
-        cursor: LogCursor,
-        limit: u32,
-    ) -> Result<Vec<(LogCursor, StoredEvent)>, EventLogError> {
-        let rows = sqlx::query(
-            "SELECT position, aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata
-               FROM events WHERE position > ? ORDER BY position LIMIT ?",
-        )
-        .bind(cursor.position)
-        .bind(i64::from(limit))
-        .fetch_all(&self.readers)
-        .await
-        .map_err(storage_error)?;
-        rows.iter().map(stored_event).collect()
-    }
-
-    async fn cursor_of(&self, position: i64) -> Result<Option<LogCursor>, EventLogError> {
-        let found = sqlx::query("SELECT 1 FROM events WHERE position = ?")
-            .bind(position)
-            .fetch_optional(&self.readers)
-            .await
-            .map_err(storage_error)?;
-        Ok(found.map(|_| LogCursor { tx: 0, position }))
-    }
-}
-
-impl KeptHistory for SqliteEventLog {
-    async fn recorded_bounds(
-        &self,
-        aggregate_type: &str,
-        aggregate_id: &str,
-        at: DateTime<Utc>,
-    ) -> Result<(Option<i64>, i64), EventLogError> {
-        let query = format!(
-            "SELECT (SELECT sequence FROM events
-                      WHERE aggregate_type = ?1 AND aggregate_id = ?2 AND {} > ?3
-                      ORDER BY sequence LIMIT 1) AS first_later,
-                    (SELECT coalesce(max(sequence), 0) FROM events
-                      WHERE aggregate_type = ?1 AND aggregate_id = ?2) AS version",
-            recorded_at_key_sql("json_extract(metadata, '$.recorded_at')")
-        );
-        let row = sqlx::query(&query)
-            .bind(aggregate_type)
-            .bind(aggregate_id)
-            .bind(recorded_at_key(at))
-            .fetch_one(&self.readers)
-            .await
-            .map_err(storage_error)?;
-        Ok((row.get("first_later"), row.get("version")))
-    }
-
-    async fn snapshot_below(
-        &self,
-        aggregate_type: &str,
-        aggregate_id: &str,
-        version: i64,
-    ) -> Result<Option<Snapshot>, EventLogError> {
-        let row = sqlx::query(
-            "SELECT version, payload FROM snapshot_history
-              WHERE aggregate_type = ? AND aggregate_id = ? AND version < ?
-              ORDER BY version DESC LIMIT 1",
-        )
-        .bind(aggregate_type)
-        .bind(aggregate_id)
-        .bind(version)
-        .fetch_optional(&self.readers)
-        .await
-        .map_err(storage_error)?;
-        Ok(row.map(|row| Snapshot {
-            version: row.get("version"),
-            payload: row.get("payload"),
-        }))
     }
 }
 
@@ -318,18 +182,7 @@ async fn write(
     if let Some(position) = position {
         appended.send_replace(position);
     }
-    Ok(CommandRecord {
-        command_id: append
-            .command
-            .as_ref()
-            .map(|c| c.command_id.clone())
-            .unwrap_or_default(),
-        fingerprint: append.command.map(|c| c.fingerprint).unwrap_or_default(),
-        aggregate_type: append.aggregate_type,
-        aggregate_id: append.aggregate_id,
-        version,
-        position,
-    })
+    Ok(appended_record(append, version, position))
 }
 
 async fn check_appendable(
@@ -359,21 +212,6 @@ async fn check_appendable(
     } else {
         Err(EventLogError::Conflict)
     }
-}
-
-fn stored_event(row: &SqliteRow) -> Result<(LogCursor, StoredEvent), EventLogError> {
-    let position: i64 = row.get("position");
-    let event = StoredEvent {
-        position,
-        aggregate_type: row.get("aggregate_type"),
-        aggregate_id: row.get("aggregate_id"),
-        sequence: row.get("sequence"),
-        event_type: row.get("event_type"),
-        event_version: row.get("event_version"),
-        payload: row.get("payload"),
-        metadata: decode_metadata(row.get("metadata"))?,
-    };
-    Ok((LogCursor { tx: 0, position }, event))
 }
 
 /// SQLite names the violated columns in the message rather than the constraint.

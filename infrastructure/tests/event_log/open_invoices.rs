@@ -7,6 +7,7 @@ use std::sync::Arc;
 use application::claims::open_invoices_claim_prefix;
 use domain::invoice::{CollectionMethod, Invoice, InvoiceCommand, InvoiceLine, LineKind};
 use domain::{AccountId, Currency, Money};
+use infrastructure::portable;
 use infrastructure::testing::Backend;
 use infrastructure::Store;
 use uuid::Uuid;
@@ -44,15 +45,11 @@ async fn backfill(store: &Store) {
     };
     // Only the INSERT: the index already exists.
     let insert = &sql[..sql.find("CREATE INDEX").unwrap()];
-    match store {
-        Store::Postgres(log) => {
-            sqlx::query(forget).execute(log.pool()).await.unwrap();
-            sqlx::query(insert).execute(log.pool()).await.unwrap();
-        }
-        Store::Sqlite(log) => {
-            sqlx::query(forget).execute(log.writer()).await.unwrap();
-            sqlx::query(insert).execute(log.writer()).await.unwrap();
-        }
+    for statement in [forget, insert] {
+        portable::query(statement)
+            .execute(store.writer())
+            .await
+            .unwrap();
     }
 }
 

@@ -11,6 +11,7 @@ use domain::invoice::{
     CollectionMethod, Invoice, InvoiceCommand, InvoiceEvent, InvoiceLine, InvoiceStatus, LineKind,
 };
 use domain::{AccountId, Currency, Money};
+use infrastructure::portable;
 use infrastructure::testing::Backend;
 use infrastructure::Store;
 use serde_json::json;
@@ -35,27 +36,16 @@ async fn insert_v1_failure(store: &Store, id: &str) {
     let metadata = serde_json::to_value(metadata(2)).unwrap();
     let columns =
         "aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata";
-    match store {
-        Store::Postgres(log) => sqlx::query(&format!(
-            "INSERT INTO events ({columns}) VALUES ('invoice', $1, 2, 'PaymentFailed', '1.0', $2, $3)"
-        ))
+    let sql = format!(
+        "INSERT INTO events ({columns}) VALUES ('invoice', $1, 2, 'PaymentFailed', '1.0', $2, $3)"
+    );
+    portable::query(&sql)
         .bind(id)
         .bind(&payload)
         .bind(&metadata)
-        .execute(log.pool())
+        .execute(store.writer())
         .await
-        .map(drop),
-        Store::Sqlite(log) => sqlx::query(&format!(
-            "INSERT INTO events ({columns}) VALUES ('invoice', ?, 2, 'PaymentFailed', '1.0', ?, ?)"
-        ))
-        .bind(id)
-        .bind(&payload)
-        .bind(&metadata)
-        .execute(log.writer())
-        .await
-        .map(drop),
-    }
-    .expect("the v1 row is inserted");
+        .expect("the v1 row is inserted");
 }
 
 async fn a_stored_v1_payment_failure_reads_as_v2(backend: Backend) {

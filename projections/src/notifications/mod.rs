@@ -4,13 +4,17 @@
 //! Listens to: `dunning_case` events.
 //! Keeps: `notification_cases` (from DunningStarted: what a notification says about its case)
 //! and `notifications` (from NotificationRecorded), inserted with `ON CONFLICT DO NOTHING` on the
-//! dedupe key, in the checkpoint's transaction: each notification is written exactly once.
+//! dedupe key, in the checkpoint's transaction: each notification is written exactly once. A
+//! batch is written set-based: one read, one multi-row insert per table.
 //! Sends: nothing. The default sender only records: a row is marked sent when written.
 
 mod table;
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use application::event_log::StoredEvent;
-use domain::dunning::DunningEvent;
+use chrono::{DateTime, Utc};
+use domain::dunning::{DunningEvent, NotificationKind};
 use domain::AccountId;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -47,11 +51,15 @@ impl Projector for NotificationsProjector {
         &TABLES
     }
 
+    /// Set-based, like the other read models: one read of the cases the batch's notifications
+    /// name and did not start, then one multi-row insert per table.
     async fn apply_batch(
         &self,
         tx: &mut ProjectionTx,
         events: &[StoredEvent],
     ) -> Result<(), ProjectionError> {
+        let mut started = BTreeMap::new();
+        let mut recorded = Vec::new();
         for stored in events {
             match payload::<DunningEvent>(stored)? {
                 DunningEvent::DunningStarted {
@@ -70,45 +78,72 @@ impl Projector for NotificationsProjector {
                         amount_due: amount_due.amount,
                         currency: amount_due.currency.to_string(),
                     };
-                    table::save_case(tx, row).await?;
+                    started.entry(row.case_id.clone()).or_insert(row);
                 }
                 DunningEvent::NotificationRecorded {
                     kind,
                     dedupe_key,
                     at,
-                } => {
-                    let case = table::case(tx, &stored.aggregate_id)
-                        .await?
-                        .ok_or_else(|| {
-                            event_error(stored, "no DunningStarted precedes it".into())
-                        })?;
-                    let kind = serde_json::to_value(kind)
-                        .ok()
-                        .and_then(|kind| kind.as_str().map(str::to_owned))
-                        .ok_or_else(|| event_error(stored, "the kind has no name".into()))?;
-                    let payload = json!({
-                        "dunning_case_id": case.case_id,
-                        "subscription_id": case.subscription_id,
-                        "invoice_id": case.invoice_id,
-                        "amount_due": {"amount": case.amount_due, "currency": case.currency},
-                    });
-                    let row = NotificationRow {
-                        id: stored.metadata.event_id.to_string(),
-                        account_id: case.account_id,
-                        kind,
-                        dedupe_key,
-                        payload: payload.to_string(),
-                        created_at: timestamp(at),
-                        sent_at: Some(timestamp(at)),
-                        position: stored.position,
-                    };
-                    table::insert_notification(tx, row).await?;
-                }
+                } => recorded.push((stored, kind, dedupe_key, at)),
                 _ => {}
             }
         }
+        let elsewhere: BTreeSet<String> = recorded
+            .iter()
+            .map(|(stored, ..)| stored.aggregate_id.clone())
+            .filter(|case_id| !started.contains_key(case_id))
+            .collect();
+        let elsewhere: Vec<String> = elsewhere.into_iter().collect();
+        let mut stored_cases = BTreeMap::new();
+        for case in table::cases(tx, &elsewhere).await? {
+            stored_cases.insert(case.case_id.clone(), case);
+        }
+        let mut written = BTreeSet::new();
+        let mut notifications = Vec::new();
+        for (stored, kind, dedupe_key, at) in recorded {
+            let case = started
+                .get(&stored.aggregate_id)
+                .or_else(|| stored_cases.get(&stored.aggregate_id))
+                .ok_or_else(|| event_error(stored, "no DunningStarted precedes it".into()))?;
+            // The first of a dedupe key wins, in the batch as against the table.
+            if written.insert(dedupe_key.clone()) {
+                notifications.push(notification(stored, case, kind, dedupe_key, at)?);
+            }
+        }
+        table::save_cases(tx, started.into_values().collect()).await?;
+        table::insert_notifications(tx, notifications).await?;
         Ok(())
     }
+}
+
+/// The row of the notification `stored` records about `case`.
+fn notification(
+    stored: &StoredEvent,
+    case: &CaseRow,
+    kind: NotificationKind,
+    dedupe_key: String,
+    at: DateTime<Utc>,
+) -> Result<NotificationRow, ProjectionError> {
+    let kind = serde_json::to_value(kind)
+        .ok()
+        .and_then(|kind| kind.as_str().map(str::to_owned))
+        .ok_or_else(|| event_error(stored, "the kind has no name".into()))?;
+    let payload = json!({
+        "dunning_case_id": case.case_id,
+        "subscription_id": case.subscription_id,
+        "invoice_id": case.invoice_id,
+        "amount_due": {"amount": case.amount_due, "currency": case.currency},
+    });
+    Ok(NotificationRow {
+        id: stored.metadata.event_id.to_string(),
+        account_id: case.account_id.clone(),
+        kind,
+        dedupe_key,
+        payload: payload.to_string(),
+        created_at: timestamp(at),
+        sent_at: Some(timestamp(at)),
+        position: stored.position,
+    })
 }
 
 /// A notification as clients see it (SPEC 6).

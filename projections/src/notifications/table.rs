@@ -31,45 +31,70 @@ pub(super) const LIST: (&str, &str) = ("notifications", COLUMNS);
 
 const COLUMNS: &str = "id, account_id, kind, dedupe_key, payload, created_at, sent_at, position";
 
-pub(super) async fn save_case(tx: &mut ProjectionTx, row: CaseRow) -> Result<(), sqlx::Error> {
-    let insert = format!("INSERT INTO notification_cases ({CASE_COLUMNS})");
-    let params: Vec<Param> = vec![
-        row.case_id.into(),
-        row.account_id.into(),
-        row.subscription_id.into(),
-        row.invoice_id.into(),
-        row.amount_due.into(),
-        row.currency.into(),
-    ];
-    tx.upsert(&insert, "ON CONFLICT (case_id) DO NOTHING", vec![params])
-        .await
-}
-
-pub(super) async fn case(
+/// Writes the cases of `rows` not written yet.
+pub(super) async fn save_cases(
     tx: &mut ProjectionTx,
-    case_id: &str,
-) -> Result<Option<CaseRow>, sqlx::Error> {
-    let select = format!("SELECT {CASE_COLUMNS} FROM notification_cases WHERE case_id = $1");
-    let rows: Vec<CaseRow> = tx.fetch_all(&select, &[case_id.into()]).await?;
-    Ok(rows.into_iter().next())
-}
-
-/// Writes `row` unless a notification with its dedupe key exists.
-pub(super) async fn insert_notification(
-    tx: &mut ProjectionTx,
-    row: NotificationRow,
+    rows: Vec<CaseRow>,
 ) -> Result<(), sqlx::Error> {
-    let insert = format!("INSERT INTO notifications ({COLUMNS})");
-    let params: Vec<Param> = vec![
-        row.id.into(),
-        row.account_id.into(),
-        row.kind.into(),
-        row.dedupe_key.into(),
-        row.payload.into(),
-        row.created_at.into(),
-        row.sent_at.into(),
-        row.position.into(),
-    ];
-    tx.upsert(&insert, "ON CONFLICT (dedupe_key) DO NOTHING", vec![params])
-        .await
+    let rows = rows.into_iter().map(CaseRow::params).collect();
+    insert_new(tx, "notification_cases", CASE_COLUMNS, "case_id", rows).await
+}
+
+/// The stored cases among `case_ids`.
+pub(super) async fn cases(
+    tx: &mut ProjectionTx,
+    case_ids: &[String],
+) -> Result<Vec<CaseRow>, sqlx::Error> {
+    let select = format!("SELECT {CASE_COLUMNS} FROM notification_cases WHERE case_id IN");
+    tx.fetch_in(&select, case_ids).await
+}
+
+/// Writes each of `rows` unless a notification with its dedupe key exists.
+pub(super) async fn insert_notifications(
+    tx: &mut ProjectionTx,
+    rows: Vec<NotificationRow>,
+) -> Result<(), sqlx::Error> {
+    let rows = rows.into_iter().map(NotificationRow::params).collect();
+    insert_new(tx, "notifications", COLUMNS, "dedupe_key", rows).await
+}
+
+/// Multi-row inserts into `table` that leave a row whose `key` exists as it is.
+async fn insert_new(
+    tx: &mut ProjectionTx,
+    table: &str,
+    columns: &str,
+    key: &str,
+    rows: Vec<Vec<Param>>,
+) -> Result<(), sqlx::Error> {
+    let insert = format!("INSERT INTO {table} ({columns})");
+    let on_conflict = format!("ON CONFLICT ({key}) DO NOTHING");
+    tx.upsert(&insert, &on_conflict, rows).await
+}
+
+impl CaseRow {
+    fn params(self) -> Vec<Param> {
+        vec![
+            self.case_id.into(),
+            self.account_id.into(),
+            self.subscription_id.into(),
+            self.invoice_id.into(),
+            self.amount_due.into(),
+            self.currency.into(),
+        ]
+    }
+}
+
+impl NotificationRow {
+    fn params(self) -> Vec<Param> {
+        vec![
+            self.id.into(),
+            self.account_id.into(),
+            self.kind.into(),
+            self.dedupe_key.into(),
+            self.payload.into(),
+            self.created_at.into(),
+            self.sent_at.into(),
+            self.position.into(),
+        ]
+    }
 }

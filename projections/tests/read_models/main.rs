@@ -12,6 +12,7 @@ mod feature_access;
 mod fencing;
 mod freshness;
 mod invoices;
+mod notifications;
 mod rebuild;
 mod recovery;
 mod single_worker;
