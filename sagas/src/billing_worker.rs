@@ -121,9 +121,7 @@ impl<L: EventLog + ClaimIndex> BillingPolicyWorker<L> {
             Err(AttemptPaymentError::Gateway(error)) => Err(retry_later(error)),
         }
     }
-}
 
-impl<L: EventLog + ClaimIndex> BillingPolicyWorker<L> {
     /// Records the outcome of the attempt in flight on `invoice_id`, if any, without starting
     /// one.
     async fn resume_in_flight(

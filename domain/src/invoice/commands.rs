@@ -69,31 +69,7 @@ impl Invoice {
     /// The events `command` produces at `now`, or why it is refused. Pure: changes nothing.
     pub(super) fn decide(&self, command: InvoiceCommand, now: DateTime<Utc>) -> Decision {
         let Some(invoice) = &self.issued else {
-            return match command {
-                InvoiceCommand::IssueInvoice {
-                    invoice_id,
-                    account_id,
-                    subscription_id,
-                    currency,
-                    lines,
-                    due_at,
-                    collection,
-                } => issue(
-                    Issue {
-                        invoice_id,
-                        account_id,
-                        subscription_id,
-                        currency,
-                        lines,
-                        due_at,
-                        collection,
-                    },
-                    now,
-                ),
-                _ => Err(DomainError::NotFound {
-                    aggregate: Invoice::TYPE,
-                }),
-            };
+            return issue(command, now);
         };
         match command {
             InvoiceCommand::IssueInvoice { .. } => Err(InvoiceRule::AlreadyIssued.into()),
@@ -121,19 +97,22 @@ impl Invoice {
     }
 }
 
-/// The fields of `IssueInvoice`.
-struct Issue {
-    invoice_id: Uuid,
-    account_id: AccountId,
-    subscription_id: Option<Uuid>,
-    currency: Currency,
-    lines: Vec<InvoiceLine>,
-    due_at: Option<DateTime<Utc>>,
-    collection: CollectionMethod,
-}
-
-fn issue(issue: Issue, now: DateTime<Utc>) -> Decision {
-    let lines = issue.lines;
+/// A command to an invoice that was never issued: only `IssueInvoice` finds it.
+fn issue(command: InvoiceCommand, now: DateTime<Utc>) -> Decision {
+    let InvoiceCommand::IssueInvoice {
+        invoice_id,
+        account_id,
+        subscription_id,
+        currency,
+        lines,
+        due_at,
+        collection,
+    } = command
+    else {
+        return Err(DomainError::NotFound {
+            aggregate: Invoice::TYPE,
+        });
+    };
     if lines.is_empty() {
         return Err(DomainError::invalid(
             "lines",
@@ -156,9 +135,9 @@ fn issue(issue: Issue, now: DateTime<Utc>) -> Decision {
         }
     }
     // Refuses a line in another currency than the invoice's, and a total beyond the bound.
-    let total = Money::sum(&issue.currency, lines.iter().map(|line| &line.amount))?;
+    let total = Money::sum(&currency, lines.iter().map(|line| &line.amount))?;
     total.check_bound("total")?;
-    let due_at = issue.due_at.unwrap_or(now);
+    let due_at = due_at.unwrap_or(now);
     if due_at < now {
         return Err(DomainError::invalid(
             "due_at",
@@ -170,15 +149,15 @@ fn issue(issue: Issue, now: DateTime<Utc>) -> Decision {
         at: now,
     });
     let issued = InvoiceEvent::InvoiceIssued {
-        invoice_id: issue.invoice_id,
-        account_id: issue.account_id,
-        subscription_id: issue.subscription_id,
-        currency: issue.currency,
+        invoice_id,
+        account_id,
+        subscription_id,
+        currency,
         lines,
         total,
         issued_at: now,
         due_at,
-        collection: issue.collection,
+        collection,
     };
     Ok(std::iter::once(issued).chain(paid_at_issue).collect())
 }

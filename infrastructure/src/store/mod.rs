@@ -14,7 +14,6 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 use crate::portable::{self, Pool};
 
-mod claims;
 mod command_load;
 mod global_order;
 mod head;
@@ -215,7 +214,7 @@ impl EventLog for Store {
     }
 }
 
-fn storage_error(error: sqlx::Error) -> EventLogError {
+pub(crate) fn storage_error(error: sqlx::Error) -> EventLogError {
     EventLogError::Storage(error.to_string())
 }
 

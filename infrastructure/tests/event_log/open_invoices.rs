@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use application::claims::open_invoices_claim_prefix;
+use application::ClaimIndex;
 use domain::invoice::{CollectionMethod, Invoice, InvoiceCommand, InvoiceLine, LineKind};
 use domain::{AccountId, Currency, Money};
 use infrastructure::portable;
