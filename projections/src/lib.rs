@@ -12,6 +12,7 @@ pub mod notifications;
 mod page;
 pub mod read_models;
 pub mod rebuild;
+pub mod resources;
 mod running;
 pub mod summary;
 pub mod timeline;

@@ -155,6 +155,10 @@ impl<S: EventLog + Scheduler> Timers<S> {
                 self.send::<Subscription>(timer, SubscriptionCommand::ExpireTrial, &context)
                     .await
             }
+            TimerKind::TrialWillEnd => {
+                self.send::<Subscription>(timer, SubscriptionCommand::WarnTrialEnding, &context)
+                    .await
+            }
             TimerKind::RenewPeriod => {
                 self.send::<Subscription>(timer, SubscriptionCommand::RenewPeriod, &context)
                     .await
