@@ -29,8 +29,8 @@ use crate::openapi::ApiDoc;
 use crate::problem::ApiError;
 use crate::routes::{
     accounts, api_keys, audit, audit_log, audit_state, dunning_cases, dunning_queue, entitlements,
-    health, invoices, notifications, plans, projections_admin, subscriptions, test_clock, timeline,
-    usage,
+    events, health, invoices, notifications, plans, projections_admin, subscriptions, test_clock,
+    timeline, usage,
 };
 use crate::state::AppState;
 
@@ -99,6 +99,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(usage::release_commitment))
         .routes(routes!(entitlements::suspend))
         .routes(routes!(timeline::list))
+        .routes(routes!(events::list))
         .routes(routes!(dunning_queue::list))
         .routes(routes!(audit::stream))
         .routes(routes!(audit_state::state))

@@ -7,6 +7,7 @@ use infrastructure::Store;
 
 use crate::dunning_queue::{self, QueueCursor, QueuePage, QueueQuery};
 use crate::feature_access::{self, AccessCache, Consistency, FeatureAccessView};
+use crate::integration_events::{self, EventFilter, EventPage};
 use crate::invoices::{self, InvoicePage};
 use crate::notifications::{self, NotificationPage};
 use crate::page::PositionCursor;
@@ -101,6 +102,16 @@ impl ReadModels {
         now: DateTime<Utc>,
     ) -> Result<QueuePage, ProjectionError> {
         dunning_queue::page(&self.pool, query, limit, cursor, now).await
+    }
+
+    /// Up to `limit` events of the public catalog after position `after`, in log order.
+    pub async fn events(
+        &self,
+        after: i64,
+        limit: u32,
+        filter: &EventFilter,
+    ) -> Result<EventPage, ProjectionError> {
+        integration_events::page(&self.pool, after, limit, filter).await
     }
 
     /// The pool the queries read, for audit verification (`summary::all_rows`, …).
