@@ -561,7 +561,53 @@ async fn pages_filter_and_keep_account_keys_to_their_account(backend: Backend) {
         .assert_problem(422, "validation_failed");
 }
 
+/// An account id is the product's own (a UUID is welcome), so it can equal a subscription's id:
+/// a client that mixed up its ids does it. The account's entitlements then share their stream id
+/// with that subscription, and the catalog must still keep the two resources apart.
+async fn an_account_named_like_a_subscription_is_told_apart(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    let server = Server::on(&db.url, &["--test-clock"]);
+    let api = Api::admin(&server.base_url);
+    let first = subscribe(&api, "acct_evt_first", false).await;
+    let second = subscribe(&api, &first, true).await;
+    post(
+        &api,
+        &format!("/v1/subscriptions/{first}/add-seats"),
+        json!({"count": 1}),
+    )
+    .await;
+    let head = advance(&api, json!({"seconds": 0})).await;
+
+    let told = events(
+        &api,
+        &format!("&min_position={head}&account_id={first}"),
+        100,
+    )
+    .await;
+    let kinds: Vec<&str> = told.iter().map(kind).collect();
+    assert_eq!(
+        kinds,
+        ["subscription.created", "entitlements.updated"],
+        "{told:#?}"
+    );
+    assert_eq!(told[0]["data"]["object"]["id"], json!(second));
+    let features = get(&api, &format!("/v1/accounts/{first}/features")).await;
+    assert_eq!(told[1]["data"]["object"], features);
+
+    let all = events(&api, &format!("&min_position={head}"), 100).await;
+    let updated = of_type(&all, "subscription.updated");
+    let added = updated.last().expect("the seats change");
+    assert_eq!(added["data"]["object"]["id"], json!(first));
+    assert_eq!(
+        added["data"]["previous_attributes"]["seats"], 1,
+        "{added:#}"
+    );
+    let subscription = get(&api, &format!("/v1/subscriptions/{first}")).await;
+    assert_eq!(added["data"]["object"], subscription);
+}
+
 infrastructure::on_both_backends!(
+    an_account_named_like_a_subscription_is_told_apart,
     every_type_is_told_in_log_order_as_the_rest_api_renders_it,
     pages_filter_and_keep_account_keys_to_their_account,
 );
