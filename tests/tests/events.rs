@@ -553,6 +553,22 @@ async fn pages_filter_and_keep_account_keys_to_their_account(backend: Backend) {
         .await
         .assert_problem(404, "not_found");
 
+    for role in ["service", "support"] {
+        let secret = api
+            .post("/v1/admin/api-keys", json!({"role": role}))
+            .await
+            .str("secret");
+        let reader = Api::with_key(&server.base_url, Some(&secret));
+        assert_eq!(events(&reader, &fresh, 100).await, all, "{role} reads all");
+    }
+    let beyond = all.last().unwrap()["position"].as_i64().unwrap();
+    let empty = get(&api, &format!("/v1/events?after={beyond}")).await;
+    assert_eq!(empty, json!({"items": [], "next_cursor": null}));
+    for bad in ["limit=0", "limit=101", "after=-1"] {
+        api.get(&format!("/v1/events?{bad}"))
+            .await
+            .assert_problem(422, "validation_failed");
+    }
     api.get("/v1/events?types=nope")
         .await
         .assert_problem(422, "validation_failed");
