@@ -684,7 +684,10 @@ fn write_docs(all: &[Value]) {
             "\n## {name}\n\n{when}\n\n```json\n{pretty}\n```\n"
         ));
     }
-    std::fs::write(docs_path(), text).expect("docs/events.md is written");
+    // Written whole and renamed over, so the headings test running beside it never reads half.
+    let partial = docs_path().with_extension("md.partial");
+    std::fs::write(&partial, text).expect("docs/events.md is written");
+    std::fs::rename(&partial, docs_path()).expect("docs/events.md is replaced");
 }
 
 #[test]
