@@ -33,6 +33,7 @@ use crate::routes::{
     timeline, usage,
 };
 use crate::state::AppState;
+use infrastructure::events_sink::NatsSink;
 
 /// The largest request body accepted; the largest real one (a manual invoice) is far smaller.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -53,6 +54,8 @@ pub enum ServeError {
          unset LEDGERLINE_ADMIN_KEY and use an admin key made with `ledgerline keys create --role admin`"
     )]
     BootstrapRevoked,
+    #[error(transparent)]
+    Nats(#[from] infrastructure::events_sink::NatsSinkError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -205,6 +208,11 @@ async fn build_state(args: &ServeArgs) -> Result<AppState, ServeError> {
         store.clone(),
         timers.clone(),
     ));
+    if let Some(options) = args.event_sinks.nats() {
+        let sink = NatsSink::connect(store.clone(), &options).await?;
+        tracing::info!(stream = %options.stream, "publishing integration events to NATS JetStream");
+        projections.spawn(sink);
+    }
     let changes = ChangeFeed::start(&store);
     Ok(AppState {
         keys: ApiKeyLookup::new(store.clone(), &changes),

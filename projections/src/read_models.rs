@@ -13,21 +13,21 @@ use crate::notifications::{self, NotificationPage};
 use crate::page::PositionCursor;
 use crate::summary::{self, SummaryView};
 use crate::timeline::{self, TimelinePage};
-use infrastructure::consumers::sql::ReadPool;
 use infrastructure::consumers::ProjectionError;
+use infrastructure::portable::Pool;
 
 /// The read models of this crate. Cheap to clone (it holds a connection pool and the Feature
 /// Access cache).
 #[derive(Clone)]
 pub struct ReadModels {
-    pool: ReadPool,
+    pool: Pool,
     access: AccessCache,
 }
 
 impl ReadModels {
     /// The read models of `store`; the Feature Access View is cached, kept true by `changes`.
     pub fn new(store: &Store, changes: &ChangeFeed) -> Self {
-        let pool = ReadPool::of(store);
+        let pool = store.reader();
         Self {
             access: AccessCache::new(pool.clone(), changes),
             pool,
@@ -115,7 +115,7 @@ impl ReadModels {
     }
 
     /// The pool the queries read, for audit verification (`summary::all_rows`, …).
-    pub fn pool(&self) -> &ReadPool {
+    pub fn pool(&self) -> &Pool {
         &self.pool
     }
 }

@@ -18,7 +18,7 @@ use infrastructure::test_stack::{self, context, t0, Stack};
 
 struct Harness {
     stack: Stack,
-    timers: Timers<Store>,
+    timers: Timers<Store, Store>,
 }
 
 impl std::ops::Deref for Harness {

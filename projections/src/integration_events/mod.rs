@@ -26,8 +26,8 @@ use serde_json::{json, Value};
 use crate::columns::timestamp;
 use crate::event::{DUNNING_CASE, ENTITLEMENTS, INVOICE, SUBSCRIPTION};
 use crate::page::{rows_to_fetch, split};
-use infrastructure::consumers::sql::{ProjectionTx, ReadPool};
 use infrastructure::consumers::{ProjectionError, Projector};
+use infrastructure::portable::{Pool, Tx};
 
 pub use catalog::{EventType, API_VERSION};
 use resource::Resource;
@@ -58,7 +58,7 @@ impl Projector for IntegrationEventsProjector {
 
     async fn apply_batch(
         &self,
-        tx: &mut ProjectionTx,
+        tx: &mut Tx,
         events: &[StoredEvent],
     ) -> Result<(), ProjectionError> {
         let mut ids: Vec<String> = events.iter().map(|e| e.aggregate_id.clone()).collect();
@@ -165,7 +165,7 @@ pub struct EventFilter {
 
 /// Up to `limit` events after position `after`, in log order, that `filter` lets through.
 pub async fn page(
-    pool: &ReadPool,
+    pool: &Pool,
     after: i64,
     limit: u32,
     filter: &EventFilter,

@@ -1,7 +1,7 @@
 //! The catalog's tables: the events themselves, kept forever, and each resource's remembered
 //! state and last rendering.
 
-use infrastructure::consumers::sql::{placeholders, Param, ProjectionTx, ReadPool};
+use infrastructure::portable::{self, placeholders, Pool, Tx, Value};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct EventRow {
@@ -27,7 +27,7 @@ const RESOURCE_COLUMNS: &str = "aggregate_id, aggregate_type, state, object";
 /// The stored resources among `ids`, of any aggregate type (an account's entitlements may share
 /// a subscription's id).
 pub(super) async fn resources(
-    tx: &mut ProjectionTx,
+    tx: &mut Tx,
     ids: &[String],
 ) -> Result<Vec<ResourceRow>, sqlx::Error> {
     let select =
@@ -36,10 +36,7 @@ pub(super) async fn resources(
 }
 
 /// Writes `rows` over what is stored for the same resources.
-pub(super) async fn save_resources(
-    tx: &mut ProjectionTx,
-    rows: Vec<ResourceRow>,
-) -> Result<(), sqlx::Error> {
+pub(super) async fn save_resources(tx: &mut Tx, rows: Vec<ResourceRow>) -> Result<(), sqlx::Error> {
     let rows = rows.into_iter().map(ResourceRow::params).collect();
     tx.upsert(
         &format!("INSERT INTO integration_event_resources ({RESOURCE_COLUMNS})"),
@@ -51,10 +48,7 @@ pub(super) async fn save_resources(
 }
 
 /// Appends `rows` to the catalog; a position written before stays as it is.
-pub(super) async fn insert_events(
-    tx: &mut ProjectionTx,
-    rows: Vec<EventRow>,
-) -> Result<(), sqlx::Error> {
+pub(super) async fn insert_events(tx: &mut Tx, rows: Vec<EventRow>) -> Result<(), sqlx::Error> {
     let rows = rows.into_iter().map(EventRow::params).collect();
     tx.upsert(
         "INSERT INTO integration_events (position, id, type, account_id, created_at, body)",
@@ -66,14 +60,14 @@ pub(super) async fn insert_events(
 
 /// Up to `rows` events after `after` in log order, of `account_id` and of `kinds` when given.
 pub(super) async fn after(
-    pool: &ReadPool,
+    pool: &Pool,
     after: i64,
     rows: i64,
     account_id: Option<&str>,
     kinds: &[&str],
 ) -> Result<Vec<EventRow>, sqlx::Error> {
     let mut sql = format!("SELECT {EVENT_COLUMNS} FROM integration_events WHERE position > $1");
-    let mut params: Vec<Param> = vec![after.into()];
+    let mut params: Vec<Value<'_>> = vec![after.into()];
     if let Some(account_id) = account_id {
         params.push(account_id.into());
         sql.push_str(&format!(" AND account_id = ${}", params.len()));
@@ -83,15 +77,18 @@ pub(super) async fn after(
             " AND type IN ({})",
             placeholders(params.len() + 1, kinds.len())
         ));
-        params.extend(kinds.iter().map(|kind| Param::from(*kind)));
+        params.extend(kinds.iter().map(|kind| Value::from(*kind)));
     }
     params.push(rows.into());
     sql.push_str(&format!(" ORDER BY position LIMIT ${}", params.len()));
-    pool.fetch_all(&sql, &params).await
+    portable::query(&sql)
+        .bind_all(params)
+        .fetch_all_as(pool)
+        .await
 }
 
 impl EventRow {
-    fn params(self) -> Vec<Param> {
+    fn params(self) -> Vec<Value<'static>> {
         vec![
             self.position.into(),
             self.id.into(),
@@ -104,7 +101,7 @@ impl EventRow {
 }
 
 impl ResourceRow {
-    fn params(self) -> Vec<Param> {
+    fn params(self) -> Vec<Value<'static>> {
         vec![
             self.aggregate_id.into(),
             self.aggregate_type.into(),
