@@ -162,6 +162,34 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub event_sinks: EventSinkArgs,
+
+    #[command(flatten)]
+    pub payments: PaymentGatewayArgs,
+}
+
+/// Which payment processor charges the cards (SPEC 4 and 10, docs/stripe.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GatewayKind {
+    /// Decides by Stripe's test tokens and moves no money.
+    Sandbox,
+    /// Charges through Stripe's API (test or live mode, as the API key says).
+    Stripe,
+}
+
+#[derive(Debug, Args)]
+pub struct PaymentGatewayArgs {
+    /// The payment gateway: `sandbox` (default) or `stripe`.
+    #[arg(long, env = "LEDGERLINE_PAYMENT_GATEWAY", value_enum, default_value_t = GatewayKind::Sandbox)]
+    pub payment_gateway: GatewayKind,
+
+    /// Stripe's secret API key (`sk_test_…` or `sk_live_…`); required with `--payment-gateway
+    /// stripe`. Never logged.
+    #[arg(long, env = "STRIPE_API_KEY", hide_env_values = true)]
+    pub stripe_api_key: Option<infrastructure::Secret>,
+
+    /// Where Stripe's API is; tests point it at a local fake.
+    #[arg(long, env = "LEDGERLINE_STRIPE_API_BASE", default_value = infrastructure::StripeConfig::DEFAULT_API_BASE)]
+    pub stripe_api_base: String,
 }
 
 /// Where integration events go besides `GET /v1/events` and webhooks (SPEC 9.3).

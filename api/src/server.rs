@@ -11,7 +11,8 @@ use domain::{BillingServices, Clock, ManualClock};
 use infrastructure::api_keys::ApiKeyLookup;
 use infrastructure::changes::ChangeFeed;
 use infrastructure::{
-    load_catalog, CatalogFileError, SandboxGateway, Store, StoreError, SystemClock,
+    load_catalog, CatalogFileError, SandboxGateway, Store, StoreError, StripeConfig, StripeGateway,
+    SystemClock,
 };
 use projections::{ReadModels, RuntimeOptions};
 use sagas::{
@@ -23,7 +24,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::cli::ServeArgs;
+use crate::cli::{GatewayKind, PaymentGatewayArgs, ServeArgs};
 use crate::extract::request_id;
 use crate::openapi::ApiDoc;
 use crate::problem::ApiError;
@@ -56,11 +57,41 @@ pub enum ServeError {
     BootstrapRevoked,
     #[error(transparent)]
     Nats(#[from] infrastructure::events_sink::NatsSinkError),
+    #[error("--payment-gateway stripe needs STRIPE_API_KEY (Stripe's secret key, sk_test_… or sk_live_…)")]
+    NoStripeKey,
+    #[error("cannot build the Stripe client: {0}")]
+    StripeClient(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
         source: std::io::Error,
     },
+}
+
+/// The gateway `--payment-gateway` names. The dunning retries charge through the same one, so
+/// that it deduplicates their payment refs.
+fn payment_gateway(
+    args: &PaymentGatewayArgs,
+    store: &Arc<Store>,
+) -> Result<Arc<dyn PaymentGateway>, ServeError> {
+    match args.payment_gateway {
+        GatewayKind::Sandbox => {
+            tracing::info!("payment gateway: sandbox (decides by test token, moves no money)");
+            Ok(Arc::new(SandboxGateway::default()))
+        }
+        GatewayKind::Stripe => {
+            let key = args
+                .stripe_api_key
+                .clone()
+                .filter(|key| !key.is_empty())
+                .ok_or(ServeError::NoStripeKey)?;
+            let config = StripeConfig::new(&args.stripe_api_base, key);
+            tracing::info!(api_base = %config.api_base, "payment gateway: stripe");
+            let gateway = StripeGateway::new(config, store.clone())
+                .map_err(|error| ServeError::StripeClient(error.to_string()))?;
+            Ok(Arc::new(gateway))
+        }
+    }
 }
 
 /// The router. Every route is registered once, through `routes!`, which mounts the handler and
@@ -183,8 +214,7 @@ async fn build_state(args: &ServeArgs) -> Result<AppState, ServeError> {
     let bus = Arc::new(CommandBus::new(store.clone(), clock));
     // The sandbox is the only gateway so far; the dunning retries must charge through this one
     // too, so that it deduplicates their payment refs.
-    let gateway: Arc<dyn PaymentGateway> = Arc::new(SandboxGateway::default());
-    tracing::info!("payment gateway: sandbox (decides by test token, moves no money)");
+    let gateway = payment_gateway(&args.payments, &store)?;
     let timers = Arc::new(Timers::new(
         store.clone(),
         bus.clone(),

@@ -142,6 +142,9 @@ async fn settle_charge<L: EventLog>(
             amount: charge.amount.clone(),
             payment_method: charge.payment_method.clone(),
             account_id,
+            invoice_id: invoice
+                .invoice_id()
+                .ok_or_else(|| corrupt("an issued invoice has no id"))?,
         })
         .await?;
     let recorded = record(bus, services, &id, &charge, &outcome, context).await?;

@@ -3,6 +3,7 @@
 
 use async_trait::async_trait;
 use domain::{AccountId, Money, PaymentMethodToken};
+use uuid::Uuid;
 
 /// One charge to make.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,6 +13,8 @@ pub struct ChargeRequest {
     pub amount: Money,
     pub payment_method: PaymentMethodToken,
     pub account_id: AccountId,
+    /// The invoice the charge collects (a processor may keep it with the charge).
+    pub invoice_id: Uuid,
 }
 
 /// What the processor answered.

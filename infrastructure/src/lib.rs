@@ -14,6 +14,7 @@ pub mod sandbox_gateway;
 mod scheduler;
 mod secret;
 pub mod store;
+pub mod stripe;
 #[cfg(feature = "test-support")]
 pub mod test_stack;
 #[cfg(feature = "test-support")]
@@ -25,3 +26,4 @@ pub use sandbox_gateway::SandboxGateway;
 pub use scheduler::TimerBacklog;
 pub use secret::Secret;
 pub use store::{LogHead, Store, StoreError, DEFAULT_DATABASE_URL};
+pub use stripe::{StripeConfig, StripeGateway};

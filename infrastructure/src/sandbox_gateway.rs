@@ -175,6 +175,7 @@ mod tests {
             amount: Money::new(amount, Currency::parse("usd").unwrap()),
             payment_method: PaymentMethodToken::parse(token).unwrap(),
             account_id: AccountId::parse("acct_1").unwrap(),
+            invoice_id: uuid::Uuid::nil(),
         }
     }
 

@@ -209,6 +209,7 @@ async fn an_overpayment_is_refunded_once(backend: Backend) {
             amount: taken.clone(),
             payment_method: visa,
             account_id: AccountId::parse("acct_billing").unwrap(),
+            invoice_id: in_flight.invoice_id().unwrap(),
         })
         .await
         .unwrap();

@@ -150,6 +150,7 @@ async fn a_crash_between_charge_and_record_records_once(backend: Backend) {
         amount: usd(3800),
         payment_method: PaymentMethodToken::parse("pm_card_visa").unwrap(),
         account_id: AccountId::parse(ACCOUNT).unwrap(),
+        invoice_id: invoice,
     });
     charged.await.unwrap();
 
