@@ -29,7 +29,7 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP service (migrates the database first).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply pending database migrations and exit.
     Migrate(DatabaseArgs),
     /// Create, list and revoke API keys.
@@ -319,7 +319,7 @@ mod tests {
     fn serve(extra: &[&str]) -> Result<ServeArgs, clap::Error> {
         let args = ["ledgerline", "serve"].iter().chain(extra);
         match Cli::try_parse_from(args)?.command {
-            Command::Serve(args) => Ok(args),
+            Command::Serve(args) => Ok(*args),
             other => panic!("parsed as {other:?}"),
         }
     }

@@ -40,7 +40,7 @@ fn main() -> std::process::ExitCode {
     };
     let outcome = runtime.block_on(async {
         match cli.command {
-            Command::Serve(args) => server::run(args).await.map_err(|e| e.to_string()),
+            Command::Serve(args) => server::run(*args).await.map_err(|e| e.to_string()),
             Command::Migrate(args) => server::migrate(&args.database_url)
                 .await
                 .map_err(|e| e.to_string()),

@@ -3,7 +3,7 @@
 //! answer a generic body, never internals.
 
 use application::audit::AuditError;
-use application::{AttemptPaymentError, DispatchError, EventLogError};
+use application::{AttemptPaymentError, DispatchError, EventLogError, RefundInvoiceError};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use domain::{DomainError, ErrorClass};
@@ -195,6 +195,22 @@ impl From<AttemptPaymentError> for ApiError {
                 detail,
             },
             AttemptPaymentError::Gateway(cause) => {
+                tracing::warn!(%cause, "payment gateway unavailable");
+                ApiError::GatewayUnavailable
+            }
+        }
+    }
+}
+
+impl From<RefundInvoiceError> for ApiError {
+    fn from(error: RefundInvoiceError) -> Self {
+        match error {
+            RefundInvoiceError::Dispatch(error) => error.into(),
+            RefundInvoiceError::Refused(detail) => ApiError::RuleViolation {
+                rule: "refund_refused_by_gateway",
+                detail,
+            },
+            RefundInvoiceError::Gateway(cause) => {
                 tracing::warn!(%cause, "payment gateway unavailable");
                 ApiError::GatewayUnavailable
             }

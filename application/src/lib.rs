@@ -12,6 +12,7 @@ pub mod event_log;
 pub mod manual_invoice;
 pub mod payments;
 pub mod plan_change;
+pub mod refund_invoice;
 pub mod refund_overpayment;
 pub mod scheduler;
 #[cfg(feature = "testing")]
@@ -28,5 +29,6 @@ pub use manual_invoice::{issue_manual_invoice, ManualInvoice};
 pub use payments::{
     ChargeOutcome, ChargeRequest, GatewayError, PaymentGateway, RefundOutcome, RefundRequest,
 };
+pub use refund_invoice::{refund_invoice, RefundInvoiceError};
 pub use refund_overpayment::{refund_overpayment, RefundOverpaymentError};
 pub use scheduler::{NewTimer, Scheduler, SchedulerError, Timer, TimerKind};

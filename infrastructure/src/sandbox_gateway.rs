@@ -5,7 +5,8 @@
 //! It remembers outcomes in memory, for the life of the process: enough for a sandbox (a
 //! restarted sandbox "charges" a ref again, and nothing real happens), not for a real processor,
 //! which keeps its idempotency records durably on its side. It counts the money it took and gave
-//! back (`/metrics`), so a test can hold the log to what the "card" saw.
+//! back (`/metrics`), so a test can hold the log to what the "card" saw. A charge may be refunded
+//! in parts, never beyond what it took.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -42,8 +43,9 @@ struct Ledger {
     by_ref: HashMap<String, usize>,
     /// Every refund decided so far, by `refund_ref`.
     refunds: HashMap<String, SandboxRefund>,
-    /// The `payment_ref`s refunded, so a charge goes back at most once.
-    refunded_charges: HashMap<String, String>,
+    /// What went back of each `payment_ref`'s charge so far, so that no more than it took does
+    /// (partial refunds add up, as Stripe's do).
+    refunded_charges: HashMap<String, i64>,
 }
 
 impl SandboxGateway {
@@ -96,14 +98,20 @@ impl PaymentGateway for SandboxGateway {
             .get(&request.payment_ref)
             .map(|&index| &ledger.charges[index])
             .filter(|charge| matches!(charge.outcome, ChargeOutcome::Succeeded { .. }));
+        let already = ledger
+            .refunded_charges
+            .get(&request.payment_ref)
+            .copied()
+            .unwrap_or(0);
         let outcome = match charged {
             None => refused("the sandbox took no money with this payment_ref"),
-            Some(charge) if charge.request.amount != request.amount => {
-                refused("the amount differs from the charge")
+            Some(charge) if charge.request.amount.currency != request.amount.currency => {
+                refused("the currency differs from the charge")
             }
-            Some(_) if ledger.refunded_charges.contains_key(&request.payment_ref) => {
-                refused("the charge was already refunded")
+            Some(charge) if request.amount.amount > charge.request.amount.amount - already => {
+                refused("the charge has less left to refund")
             }
+            Some(_) if request.amount.amount <= 0 => refused("nothing to refund"),
             Some(_) => RefundOutcome::Refunded {
                 gateway_ref: format!("sandbox_re_{}", request.refund_ref),
             },
@@ -112,7 +120,7 @@ impl PaymentGateway for SandboxGateway {
             metrics::counter!("ledgerline_sandbox_refunds_total").increment(1);
             ledger
                 .refunded_charges
-                .insert(request.payment_ref.clone(), request.refund_ref.clone());
+                .insert(request.payment_ref.clone(), already + request.amount.amount);
         }
         let refund = SandboxRefund {
             request,
@@ -264,7 +272,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_charge_is_refunded_once_whatever_the_refund_ref() {
+    async fn a_charge_is_refunded_at_most_once_in_full_whatever_the_refund_ref() {
         let gateway = SandboxGateway::default();
         gateway
             .charge(request("inv:attempt:1", "pm_card_visa", 1900))
@@ -291,6 +299,28 @@ mod tests {
             .filter(|r| matches!(r.outcome, RefundOutcome::Refunded { .. }))
             .collect();
         assert_eq!(refunded.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn partial_refunds_add_up_to_the_charge_and_no_further() {
+        let gateway = SandboxGateway::default();
+        gateway
+            .charge(request("inv:attempt:1", "pm_card_visa", 1900))
+            .await
+            .unwrap();
+        for (refund_ref, amount, refunded) in
+            [("r1", 1000, true), ("r2", 901, false), ("r3", 900, true)]
+        {
+            let outcome = gateway
+                .refund(refund(refund_ref, "inv:attempt:1", amount))
+                .await
+                .unwrap();
+            assert_eq!(
+                matches!(outcome, RefundOutcome::Refunded { .. }),
+                refunded,
+                "{refund_ref}: {outcome:?}"
+            );
+        }
     }
 
     #[tokio::test]

@@ -299,11 +299,25 @@ pub async fn refund(
     request: CommandRequest,
     body: JsonBody<RefundBody>,
 ) -> Result<Response, ApiError> {
-    let command = InvoiceCommand::RefundInvoice {
-        amount: Money::new(body.value.amount, currency_of(&state, id).await?),
-        reason: body.value.reason.clone(),
+    let amount = Money::new(body.value.amount, currency_of(&state, id).await?);
+    let route = format!("POST /v1/invoices/{id}/refund");
+    let context = request.context(&route, &body.digest);
+    let result = application::refund_invoice(
+        &state.bus,
+        state.gateway.as_ref(),
+        &state.services,
+        id,
+        amount,
+        body.value.reason.clone(),
+        &context,
+    )
+    .await;
+    let executed = match result {
+        Ok(executed) => Ok(executed),
+        Err(application::RefundInvoiceError::Dispatch(error)) => Err(error),
+        Err(other) => return Err(other.into()),
     };
-    on_invoice(&state, &request, id, "refund", &body.digest, command).await
+    answer("RefundInvoice".into(), executed, Outcome::Changed)
 }
 
 #[utoipa::path(
