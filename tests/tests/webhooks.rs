@@ -1,0 +1,390 @@
+//! Webhook endpoints and delivery (SPEC 9.2) through the real binary, to a real HTTP receiver
+//! on loopback started by the test. Catalog rows are written as the integration event projector
+//! writes them, so these tests judge delivery alone; time moves with the test clock.
+
+mod support;
+
+use std::time::Duration;
+
+use infrastructure::portable;
+use infrastructure::testing::{Backend, TestDatabase};
+use infrastructure::webhooks::signing;
+use infrastructure::{Secret, Store};
+use serde_json::{json, Value};
+use support::receiver::{Received, Receiver};
+use support::{Api, Server};
+
+const LOCAL: &[&str] = &["--test-clock", "--webhook-allow-private"];
+
+/// Adds a catalog event after the current head, as the projector would; answers its position.
+async fn catalog_event(store: &Store, event_type: &str, account: &str) -> i64 {
+    let position = store.catalog_head().await.expect("the head") + 1;
+    let id = format!("evt_{}", uuid_like(position));
+    let body = json!({
+        "id": id, "type": event_type, "api_version": "2026-12-01", "position": position,
+        "account_id": account, "created_at": "2026-03-01T12:00:00Z",
+        "data": {"object": {"account_id": account}},
+    });
+    let sql = "INSERT INTO integration_events (position, id, type, account_id, created_at, body)
+               VALUES ($1, $2, $3, $4, $5, $6)";
+    portable::query(sql)
+        .bind(position)
+        .bind(id)
+        .bind(event_type)
+        .bind(account)
+        .bind("2026-03-01T12:00:00Z")
+        .bind(body.to_string())
+        .execute(store.writer())
+        .await
+        .expect("insert a catalog row");
+    position
+}
+
+fn uuid_like(position: i64) -> String {
+    format!("00000000-0000-4000-8000-{position:012}")
+}
+
+async fn create_endpoint(admin: &Api, url: &str, events: Value) -> (String, Secret) {
+    let created = admin
+        .post(
+            "/v1/webhook-endpoints",
+            json!({"url": url, "enabled_events": events, "description": "test receiver"}),
+        )
+        .await;
+    created.assert_status(201);
+    (created.str("id"), Secret::new(created.str("secret")))
+}
+
+async fn clock_now(admin: &Api) -> i64 {
+    let now = admin.get("/v1/test-clock").await;
+    now.assert_status(200);
+    chrono::DateTime::parse_from_rfc3339(&now.str("now"))
+        .expect("an RFC 3339 time")
+        .timestamp()
+}
+
+async fn advance(admin: &Api, seconds: i64) {
+    admin
+        .post("/v1/test-clock/advance", json!({"seconds": seconds}))
+        .await
+        .assert_status(200);
+}
+
+fn verifies(secret: &Secret, received: &Received) -> bool {
+    signing::verify(
+        secret,
+        &received.id,
+        received.timestamp,
+        received.body.as_bytes(),
+        &received.signature,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_is_signed_so_the_receiver_verifies_it() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let db = TestDatabase::create(backend).await;
+        let server = Server::on(&db.url, LOCAL);
+        let admin = Api::admin(&server.base_url);
+        let store = db.store().await;
+        let receiver = Receiver::start(&[]).await;
+        let (id, secret) = create_endpoint(&admin, &receiver.url("/hook"), json!(["*"])).await;
+        assert!(secret.expose().starts_with("whsec_"));
+
+        // The secret is shown once: no read shows it again.
+        for read in [
+            admin.get(&format!("/v1/webhook-endpoints/{id}")).await,
+            admin.get("/v1/webhook-endpoints").await,
+        ] {
+            read.assert_status(200);
+            assert!(!read.body.to_string().contains(secret.expose()), "{read:?}");
+            assert!(!read.body.to_string().contains("whsec_"), "{read:?}");
+        }
+
+        let position = catalog_event(&store, "invoice.paid", "acct_signed").await;
+        let received = receiver.wait_for(1).await;
+        let delivery = &received[0];
+        assert_eq!(delivery.path, "/hook");
+        assert_eq!(delivery.id, format!("evt_{}", uuid_like(position)));
+        assert_eq!(delivery.timestamp, clock_now(&admin).await);
+        assert!(verifies(&secret, delivery), "{backend:?}: {delivery:?}");
+        assert!(!verifies(&signing::new_secret(), delivery));
+        assert_eq!(delivery.json()["position"], position);
+        assert_eq!(delivery.json()["type"], "invoice.paid");
+
+        let deliveries = wait_for_status(&admin, &id, "succeeded", 1).await;
+        assert_eq!(deliveries[0]["event_id"], delivery.id.as_str());
+        assert_eq!(deliveries[0]["attempts"], 1);
+        assert_eq!(deliveries[0]["last_status_code"], 200);
+    }
+}
+
+/// Waits until the endpoint lists `count` deliveries of `status`; answers them.
+async fn wait_for_status(admin: &Api, id: &str, status: &str, count: usize) -> Vec<Value> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let listed = admin
+            .get(&format!(
+                "/v1/webhook-endpoints/{id}/deliveries?status={status}"
+            ))
+            .await;
+        listed.assert_status(200);
+        let items = listed.body["items"].as_array().cloned().unwrap_or_default();
+        if items.len() >= count {
+            return items;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{count} {status} deliveries expected: {listed:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_failing_three_times_gets_the_fourth_try_with_the_same_id() {
+    let db = TestDatabase::create(Backend::Sqlite).await;
+    let server = Server::on(&db.url, LOCAL);
+    let admin = Api::admin(&server.base_url);
+    let store = db.store().await;
+    let receiver = Receiver::start(&[500, 500, 500]).await;
+    let (id, secret) = create_endpoint(&admin, &receiver.url("/flaky"), json!(["*"])).await;
+    catalog_event(&store, "invoice.payment_failed", "acct_flaky").await;
+
+    receiver.wait_for(1).await;
+    for attempt in 2..=4 {
+        // Nothing is retried before its time: the clock stands still.
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert_eq!(receiver.received().len(), attempt - 1);
+        let pending = wait_for_status(&admin, &id, "pending", 1).await;
+        assert_eq!(pending[0]["attempts"], attempt as i64 - 1);
+        assert_eq!(pending[0]["last_status_code"], 500);
+        // The n-th retry is due within 1.2 × (5 s, 30 s, 2 min).
+        advance(&admin, [6, 36, 144][attempt - 2]).await;
+        receiver.wait_for(attempt).await;
+    }
+    let received = receiver.wait_for(4).await;
+    let delivered = wait_for_status(&admin, &id, "succeeded", 1).await;
+    assert_eq!(delivered[0]["attempts"], 4);
+    assert_eq!(received.len(), 4);
+    for attempt in &received {
+        assert_eq!(attempt.id, received[0].id, "the same webhook-id every time");
+        assert!(verifies(&secret, attempt));
+    }
+    // Each retry is signed when it is sent.
+    assert!(received[3].timestamp > received[0].timestamp);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loopback_urls_are_refused_without_the_flag() {
+    let db = TestDatabase::create(Backend::Sqlite).await;
+    let server = Server::on(&db.url, &[]);
+    let admin = Api::admin(&server.base_url);
+    for url in [
+        "http://127.0.0.1:9/hook",
+        "https://127.0.0.1:9/hook",
+        "https://localhost/hook",
+        "https://169.254.169.254/latest",
+        "http://example.com/hook",
+        "not a url",
+    ] {
+        let refused = admin
+            .post(
+                "/v1/webhook-endpoints",
+                json!({"url": url, "enabled_events": ["*"]}),
+            )
+            .await;
+        refused.assert_problem(422, "validation_failed");
+    }
+    let listed = admin.get("/v1/webhook-endpoints").await;
+    assert_eq!(listed.body["items"], json!([]), "nothing was created");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_is_a_problem_and_changes_nothing() {
+    let db = TestDatabase::create(Backend::Sqlite).await;
+    let server = Server::on(&db.url, LOCAL);
+    let admin = Api::admin(&server.base_url);
+    let receiver = Receiver::start(&[]).await;
+    let url = receiver.url("/hook");
+    for (body, status, code) in [
+        (
+            json!({"url": url, "enabled_events": []}),
+            422,
+            "validation_failed",
+        ),
+        (
+            json!({"url": url, "enabled_events": ["invoice.payed"]}),
+            422,
+            "validation_failed",
+        ),
+        (
+            json!({"url": url, "enabled_events": "*"}),
+            400,
+            "invalid_request",
+        ),
+        (
+            json!({"url": url, "enabled_events": ["*"], "secret": "mine"}),
+            400,
+            "invalid_request",
+        ),
+        (json!({"enabled_events": ["*"]}), 400, "invalid_request"),
+    ] {
+        admin
+            .post("/v1/webhook-endpoints", body)
+            .await
+            .assert_problem(status, code);
+    }
+    assert_eq!(
+        admin.get("/v1/webhook-endpoints").await.body["items"],
+        json!([])
+    );
+
+    let (id, _) = create_endpoint(&admin, &url, json!(["*"])).await;
+    let path = |tail: &str| format!("/v1/webhook-endpoints/{id}{tail}");
+    admin
+        .post(&path("/update"), json!({"enabled_events": ["nope"]}))
+        .await
+        .assert_problem(422, "validation_failed");
+    admin
+        .post(&path("/update"), json!({"url": "ftp://example.com/"}))
+        .await
+        .assert_problem(422, "validation_failed");
+    admin
+        .post(&path("/replay"), json!({"from_position": -1}))
+        .await
+        .assert_problem(422, "validation_failed");
+    admin
+        .get(&path("/deliveries?status=lost"))
+        .await
+        .assert_problem(422, "validation_failed");
+    admin
+        .get(&path("/deliveries?limit=0"))
+        .await
+        .assert_problem(422, "validation_failed");
+    let unchanged = admin.get(&path("")).await;
+    assert_eq!(unchanged.body["enabled_events"], json!(["*"]));
+    assert_eq!(unchanged.body["url"], url.as_str());
+    for missing in [
+        admin.get("/v1/webhook-endpoints/we_missing").await,
+        admin.delete("/v1/webhook-endpoints/we_missing").await,
+        admin
+            .post("/v1/webhook-endpoints/we_missing/rotate-secret", json!({}))
+            .await,
+        admin
+            .post(
+                "/v1/webhook-endpoints/we_missing/replay",
+                json!({"from_position": 0}),
+            )
+            .await,
+        admin
+            .get("/v1/webhook-endpoints/we_missing/deliveries")
+            .await,
+    ] {
+        missing.assert_problem(404, "not_found");
+    }
+    admin.delete(&path("")).await.assert_status(204);
+    admin.get(&path("")).await.assert_problem(404, "not_found");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_filtered_to_invoices_gets_nothing_else() {
+    let db = TestDatabase::create(Backend::Sqlite).await;
+    let server = Server::on(&db.url, LOCAL);
+    let admin = Api::admin(&server.base_url);
+    let store = db.store().await;
+    let receiver = Receiver::start(&[]).await;
+    create_endpoint(&admin, &receiver.url("/invoices"), json!(["invoice.*"])).await;
+    create_endpoint(&admin, &receiver.url("/paid"), json!(["invoice.paid"])).await;
+    create_endpoint(&admin, &receiver.url("/all"), json!(["*"])).await;
+    let types = [
+        "subscription.created",
+        "invoice.issued",
+        "entitlements.updated",
+        "invoice.paid",
+        "dunning_case.opened",
+    ];
+    for event_type in types {
+        catalog_event(&store, event_type, "acct_filter").await;
+    }
+    // 5 to /all, 2 to /invoices, 1 to /paid.
+    receiver.wait_for(8).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let received = receiver.received();
+    let to = |path: &str| -> Vec<String> {
+        received
+            .iter()
+            .filter(|r| r.path == path)
+            .map(|r| r.json()["type"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    assert_eq!(to("/all"), types);
+    assert_eq!(to("/invoices"), ["invoice.issued", "invoice.paid"]);
+    assert_eq!(to("/paid"), ["invoice.paid"]);
+    assert_eq!(received.len(), 8);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotation_signs_with_both_secrets_for_a_day_then_with_the_new_one() {
+    let db = TestDatabase::create(Backend::Sqlite).await;
+    let server = Server::on(&db.url, LOCAL);
+    let admin = Api::admin(&server.base_url);
+    let store = db.store().await;
+    let receiver = Receiver::start(&[]).await;
+    let (id, old) = create_endpoint(&admin, &receiver.url("/hook"), json!(["*"])).await;
+    let rotated = admin
+        .post(
+            &format!("/v1/webhook-endpoints/{id}/rotate-secret"),
+            json!({}),
+        )
+        .await;
+    rotated.assert_status(200);
+    let new = Secret::new(rotated.str("secret"));
+    assert_ne!(new, old);
+
+    catalog_event(&store, "invoice.issued", "acct_rotate").await;
+    let during = receiver.wait_for(1).await[0].clone();
+    assert_eq!(during.signature.split(' ').count(), 2, "{during:?}");
+    assert!(verifies(&new, &during));
+    assert!(verifies(&old, &during));
+
+    advance(&admin, 24 * 60 * 60).await;
+    catalog_event(&store, "invoice.paid", "acct_rotate").await;
+    let after = receiver.wait_for(2).await[1].clone();
+    assert_eq!(after.signature.split(' ').count(), 1, "{after:?}");
+    assert!(verifies(&new, &after));
+    assert!(!verifies(&old, &after));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_resends_from_a_position_in_order_with_the_same_ids() {
+    let db = TestDatabase::create(Backend::Sqlite).await;
+    let server = Server::on(&db.url, LOCAL);
+    let admin = Api::admin(&server.base_url);
+    let store = db.store().await;
+    let receiver = Receiver::start(&[]).await;
+    let (id, _) = create_endpoint(&admin, &receiver.url("/hook"), json!(["*"])).await;
+    let mut positions = Vec::new();
+    for event_type in ["subscription.created", "invoice.issued", "invoice.paid"] {
+        positions.push(catalog_event(&store, event_type, "acct_replay").await);
+    }
+    let first = receiver.wait_for(3).await;
+    wait_for_status(&admin, &id, "succeeded", 3).await;
+    let replayed = admin
+        .post(
+            &format!("/v1/webhook-endpoints/{id}/replay"),
+            json!({"from_position": positions[1]}),
+        )
+        .await;
+    replayed.assert_status(202);
+    assert_eq!(replayed.body["requeued"], 2);
+    let all = receiver.wait_for(5).await;
+    let ids =
+        |received: &[Received]| -> Vec<String> { received.iter().map(|r| r.id.clone()).collect() };
+    assert_eq!(ids(&all[3..]), ids(&first[1..3]));
+    let order: Vec<i64> = all[3..]
+        .iter()
+        .map(|r| r.json()["position"].as_i64().unwrap_or_default())
+        .collect();
+    assert_eq!(order, positions[1..]);
+}
