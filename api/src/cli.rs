@@ -200,7 +200,49 @@ pub struct ServeArgs {
     pub connections: ConnectionArgs,
 
     #[command(flatten)]
+    pub event_sinks: EventSinkArgs,
+
+    #[command(flatten)]
     pub webhooks: WebhookArgs,
+}
+
+/// Where integration events go besides `GET /v1/events` and webhooks (SPEC 9.3).
+#[derive(Debug, Args)]
+pub struct EventSinkArgs {
+    /// Also publish every integration event to NATS JetStream here (`nats://host:4222`). The
+    /// server does not start while it cannot reach it.
+    #[arg(long, env = "LEDGERLINE_EVENTS_NATS_URL", hide_env_values = true)]
+    pub events_nats_url: Option<String>,
+
+    /// The JetStream stream events are published to (subjects `ledgerline.events.>`); created
+    /// when missing.
+    #[arg(
+        long,
+        env = "LEDGERLINE_EVENTS_NATS_STREAM",
+        default_value = "LEDGERLINE_EVENTS"
+    )]
+    pub events_nats_stream: String,
+
+    /// Events are published on `<prefix>.<type>`. Two streams on one NATS server cannot share
+    /// subjects: give each deployment its own prefix.
+    #[arg(
+        long,
+        env = "LEDGERLINE_EVENTS_NATS_SUBJECT_PREFIX",
+        default_value = "ledgerline.events"
+    )]
+    pub events_nats_subject_prefix: String,
+}
+
+impl EventSinkArgs {
+    pub fn nats(&self) -> Option<infrastructure::events_sink::NatsSinkOptions> {
+        self.events_nats_url
+            .clone()
+            .map(|url| infrastructure::events_sink::NatsSinkOptions {
+                url,
+                stream: self.events_nats_stream.clone(),
+                subject_prefix: self.events_nats_subject_prefix.clone(),
+            })
+    }
 }
 
 /// Webhook delivery (SPEC 9.2).

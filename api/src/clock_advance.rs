@@ -76,7 +76,7 @@ impl AdvanceError {
 /// What an advance moves and waits for.
 pub struct ClockAdvance<'a> {
     pub clock: &'a ManualClock,
-    pub timers: &'a Timers<Store>,
+    pub timers: &'a Timers<Store, Store>,
     pub projections: &'a Projections,
     pub store: &'a Store,
     /// The longest the whole advance may take.

@@ -30,10 +30,11 @@ use crate::openapi::ApiDoc;
 use crate::problem::ApiError;
 use crate::routes::{
     accounts, api_keys, audit, audit_log, audit_state, dunning_cases, dunning_queue, entitlements,
-    health, invoices, notifications, plans, projections_admin, subscriptions, test_clock, timeline,
-    usage, webhook_endpoints,
+    events, health, invoices, notifications, plans, projections_admin, subscriptions, test_clock,
+    timeline, usage, webhook_endpoints,
 };
 use crate::state::AppState;
+use infrastructure::events_sink::NatsSink;
 
 /// The largest request body accepted; the largest real one (a manual invoice) is far smaller.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -56,6 +57,8 @@ pub enum ServeError {
          unset LEDGERLINE_ADMIN_KEY and use an admin key made with `ledgerline keys create --role admin`"
     )]
     BootstrapRevoked,
+    #[error(transparent)]
+    Nats(#[from] infrastructure::events_sink::NatsSinkError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -102,6 +105,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(usage::release_commitment))
         .routes(routes!(entitlements::suspend))
         .routes(routes!(timeline::list))
+        .routes(routes!(events::list))
         .routes(routes!(dunning_queue::list))
         .routes(routes!(audit::stream))
         .routes(routes!(audit_state::state))
@@ -213,6 +217,11 @@ async fn build_state(args: &ServeArgs) -> Result<AppState, ServeError> {
         store.clone(),
         timers.clone(),
     ));
+    if let Some(options) = args.event_sinks.nats() {
+        let sink = NatsSink::connect(store.clone(), &options).await?;
+        tracing::info!(stream = %options.stream, "publishing integration events to NATS JetStream");
+        projections.spawn(sink);
+    }
     let changes = ChangeFeed::start(&store);
     Ok(AppState {
         keys: ApiKeyLookup::new(store.clone(), &changes),

@@ -28,7 +28,7 @@ pub struct AppState {
     /// Present only with `--test-clock`.
     pub test_clock: Option<Arc<ManualClock>>,
     /// Scheduling and firing timers; the test clock's advance fires them directly.
-    pub timers: Arc<Timers<Store>>,
+    pub timers: Arc<Timers<Store, Store>>,
     pub webhooks: WebhookSettings,
 }
 

@@ -17,6 +17,8 @@ pub enum TimerKind {
     ExpireTrial,
     /// `RenewPeriod` on the subscription `aggregate_id`, at its period end.
     RenewPeriod,
+    /// `WarnTrialEnding` on the subscription `aggregate_id`, three days before its trial end.
+    TrialWillEnd,
     /// A scheduled payment retry of the dunning case `aggregate_id`.
     DunningRetry,
     /// The end of the dunning case's grace window: entitlements are suspended.
@@ -26,9 +28,10 @@ pub enum TimerKind {
 }
 
 impl TimerKind {
-    pub const ALL: [TimerKind; 5] = [
+    pub const ALL: [TimerKind; 6] = [
         TimerKind::ExpireTrial,
         TimerKind::RenewPeriod,
+        TimerKind::TrialWillEnd,
         TimerKind::DunningRetry,
         TimerKind::DunningWindowExpiry,
         TimerKind::DunningCancellation,
@@ -39,6 +42,7 @@ impl TimerKind {
         match self {
             TimerKind::ExpireTrial => "expire_trial",
             TimerKind::RenewPeriod => "renew_period",
+            TimerKind::TrialWillEnd => "trial_will_end",
             TimerKind::DunningRetry => "dunning_retry",
             TimerKind::DunningWindowExpiry => "dunning_window_expiry",
             TimerKind::DunningCancellation => "dunning_cancellation",

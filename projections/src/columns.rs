@@ -9,7 +9,7 @@ use domain::FeatureKey;
 
 use infrastructure::consumers::ProjectionError;
 
-pub use infrastructure::consumers::sql::timestamp;
+pub use infrastructure::portable::timestamp;
 
 pub fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, ProjectionError> {
     DateTime::parse_from_rfc3339(text)

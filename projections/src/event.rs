@@ -149,7 +149,8 @@ pub fn subscription_account(event: &SubscriptionEvent) -> &AccountId {
         | E::SubscriptionCancelled { account_id, .. }
         | E::PeriodRenewed { account_id, .. }
         | E::SubscriptionMarkedPastDue { account_id, .. }
-        | E::SubscriptionReactivated { account_id, .. } => account_id,
+        | E::SubscriptionReactivated { account_id, .. }
+        | E::TrialWillEnd { account_id, .. } => account_id,
     }
 }
 

@@ -7,11 +7,13 @@ mod columns;
 pub mod dunning_queue;
 pub mod event;
 pub mod feature_access;
+pub mod integration_events;
 pub mod invoices;
 pub mod notifications;
 mod page;
 pub mod read_models;
 pub mod rebuild;
+pub mod resources;
 mod running;
 pub mod summary;
 pub mod timeline;
@@ -26,6 +28,7 @@ pub use feature_access::{Consistency, FeatureAccessProjector, FeatureAccessView}
 pub use infrastructure::consumers::{
     ProjectionError, ProjectionState, ProjectionStatus, Projector, RuntimeOptions,
 };
+pub use integration_events::IntegrationEventsProjector;
 pub use invoices::{AccountInvoicesProjector, InvoicePage, InvoiceView};
 pub use notifications::{NotificationPage, NotificationView, NotificationsProjector};
 pub use page::PositionCursor;
@@ -37,13 +40,14 @@ pub use timeline::{BillingTimelineProjector, TimelinePage};
 
 /// The names of [`read_model_projectors`], in the same order, for callers that have no catalog
 /// (the benchmarks tell read models from policies by them).
-pub const READ_MODEL_NAMES: [&str; 6] = [
+pub const READ_MODEL_NAMES: [&str; 7] = [
     AccountSummaryProjector::NAME,
     FeatureAccessProjector::NAME,
     AccountInvoicesProjector::NAME,
     NotificationsProjector::NAME,
     BillingTimelineProjector::NAME,
     DunningQueueProjector::NAME,
+    IntegrationEventsProjector::NAME,
 ];
 
 /// Every read model of this crate: what the runtime runs, and what rebuilds, verification and
@@ -56,6 +60,7 @@ pub fn read_model_projectors(catalog: Arc<PlanCatalog>) -> Vec<ReadModelProjecto
         ReadModelProjector::new(|| NotificationsProjector),
         ReadModelProjector::new(|| BillingTimelineProjector),
         ReadModelProjector::new(|| DunningQueueProjector),
+        ReadModelProjector::new(|| IntegrationEventsProjector),
     ]
 }
 

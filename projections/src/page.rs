@@ -4,8 +4,8 @@
 
 use domain::AccountId;
 
-use infrastructure::consumers::sql::{ReadPool, Record};
 use infrastructure::consumers::ProjectionError;
+use infrastructure::portable::{query, Pool, Record};
 
 /// Where a page of a list ordered by global position starts: after (or, newest first, before)
 /// the row at this position. Every position-ordered list (invoices, notifications, timeline)
@@ -50,7 +50,7 @@ pub(crate) fn split<R, V>(
 /// A page of one account's rows of `table` (read as `columns`) in log order, oldest first, after
 /// `cursor`: the lists kept by position (notifications, the timeline).
 pub(crate) async fn oldest_first<R: Record, V>(
-    pool: &ReadPool,
+    pool: &Pool,
     (table, columns): (&str, &str),
     account_id: &AccountId,
     limit: u32,
@@ -63,12 +63,12 @@ pub(crate) async fn oldest_first<R: Record, V>(
           ORDER BY position LIMIT $3"
     );
     let after = cursor.map_or(0, PositionCursor::position);
-    let params = [
-        account_id.as_str().into(),
-        after.into(),
-        rows_to_fetch(limit).into(),
-    ];
-    let rows = pool.fetch_all(&sql, &params).await?;
+    let rows = query(&sql)
+        .bind(account_id.as_str())
+        .bind(after)
+        .bind(rows_to_fetch(limit))
+        .fetch_all_as(pool)
+        .await?;
     split(rows, limit, |row| Ok(position(row).to_string()), view)
 }
 

@@ -7,26 +7,27 @@ use infrastructure::Store;
 
 use crate::dunning_queue::{self, QueueCursor, QueuePage, QueueQuery};
 use crate::feature_access::{self, AccessCache, Consistency, FeatureAccessView};
+use crate::integration_events::{self, EventFilter, EventPage};
 use crate::invoices::{self, InvoicePage};
 use crate::notifications::{self, NotificationPage};
 use crate::page::PositionCursor;
 use crate::summary::{self, SummaryView};
 use crate::timeline::{self, TimelinePage};
-use infrastructure::consumers::sql::ReadPool;
 use infrastructure::consumers::ProjectionError;
+use infrastructure::portable::Pool;
 
 /// The read models of this crate. Cheap to clone (it holds a connection pool and the Feature
 /// Access cache).
 #[derive(Clone)]
 pub struct ReadModels {
-    pool: ReadPool,
+    pool: Pool,
     access: AccessCache,
 }
 
 impl ReadModels {
     /// The read models of `store`; the Feature Access View is cached, kept true by `changes`.
     pub fn new(store: &Store, changes: &ChangeFeed) -> Self {
-        let pool = ReadPool::of(store);
+        let pool = store.reader();
         Self {
             access: AccessCache::new(pool.clone(), changes),
             pool,
@@ -103,8 +104,18 @@ impl ReadModels {
         dunning_queue::page(&self.pool, query, limit, cursor, now).await
     }
 
+    /// Up to `limit` events of the public catalog after position `after`, in log order.
+    pub async fn events(
+        &self,
+        after: i64,
+        limit: u32,
+        filter: &EventFilter,
+    ) -> Result<EventPage, ProjectionError> {
+        integration_events::page(&self.pool, after, limit, filter).await
+    }
+
     /// The pool the queries read, for audit verification (`summary::all_rows`, …).
-    pub fn pool(&self) -> &ReadPool {
+    pub fn pool(&self) -> &Pool {
         &self.pool
     }
 }

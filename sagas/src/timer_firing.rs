@@ -78,13 +78,14 @@ impl FiringError {
     }
 }
 
-/// The timers of this process: scheduling, and firing them by the injected clock. `S` is the
-/// store, both the event log the timers' commands go to and the durable scheduler. `Timers` is
-/// itself the `Scheduler` the policies are given: it schedules through `S` and wakes the firing
-/// worker, so a timer that is already due fires at once.
-pub struct Timers<S: EventLog> {
-    store: Arc<S>,
-    bus: Arc<CommandBus<S>>,
+/// The timers of this process: scheduling, and firing them by the injected clock. `L` is the
+/// event log the timers' commands go to and `S` the durable scheduler: on a database both are
+/// the store, in tests they may be the in-memory ports. `Timers` is itself the `Scheduler` the
+/// policies are given: it schedules through `S` and wakes the firing worker, so a timer that is
+/// already due fires at once.
+pub struct Timers<L: EventLog, S: Scheduler> {
+    scheduler: Arc<S>,
+    bus: Arc<CommandBus<L>>,
     services: BillingServices,
     /// Where dunning retries charge.
     gateway: Arc<dyn PaymentGateway>,
@@ -95,16 +96,16 @@ pub struct Timers<S: EventLog> {
     wake: Notify,
 }
 
-impl<S: EventLog + Scheduler> Timers<S> {
+impl<L: EventLog, S: Scheduler> Timers<L, S> {
     pub fn new(
-        store: Arc<S>,
-        bus: Arc<CommandBus<S>>,
+        scheduler: Arc<S>,
+        bus: Arc<CommandBus<L>>,
         services: BillingServices,
         gateway: Arc<dyn PaymentGateway>,
         options: TimerOptions,
     ) -> Self {
         Self {
-            store,
+            scheduler,
             bus,
             services,
             gateway,
@@ -131,7 +132,7 @@ impl<S: EventLog + Scheduler> Timers<S> {
         let mut fired = 0;
         loop {
             let claimed = self
-                .store
+                .scheduler
                 .claim_due(now, self.options.batch_size, self.options.lease)
                 .await?;
             let full = claimed.len() == self.options.batch_size as usize;
@@ -153,6 +154,10 @@ impl<S: EventLog + Scheduler> Timers<S> {
         let outcome = match timer.kind {
             TimerKind::ExpireTrial => {
                 self.send::<Subscription>(timer, SubscriptionCommand::ExpireTrial, &context)
+                    .await
+            }
+            TimerKind::TrialWillEnd => {
+                self.send::<Subscription>(timer, SubscriptionCommand::WarnTrialEnding, &context)
                     .await
             }
             TimerKind::RenewPeriod => {
@@ -190,7 +195,7 @@ impl<S: EventLog + Scheduler> Timers<S> {
                 return Err(FiringError::Defect { dedupe_key, reason });
             }
         }
-        self.store.complete(timer.id).await?;
+        self.scheduler.complete(timer.id).await?;
         Ok(())
     }
 
@@ -219,10 +224,10 @@ impl<S: EventLog + Scheduler> Timers<S> {
     }
 }
 
-impl<S: EventLog + Scheduler> Scheduler for Timers<S> {
+impl<L: EventLog, S: Scheduler> Scheduler for Timers<L, S> {
     /// Schedules `timer` (idempotent by its dedupe key) and wakes the firing worker.
     async fn schedule(&self, timer: NewTimer) -> Result<Timer, SchedulerError> {
-        let stored = self.store.schedule(timer).await?;
+        let stored = self.scheduler.schedule(timer).await?;
         self.wake.notify_one();
         Ok(stored)
     }
@@ -233,19 +238,19 @@ impl<S: EventLog + Scheduler> Scheduler for Timers<S> {
         limit: u32,
         lease: Duration,
     ) -> Result<Vec<Timer>, SchedulerError> {
-        self.store.claim_due(now, limit, lease).await
+        self.scheduler.claim_due(now, limit, lease).await
     }
 
     async fn complete(&self, id: uuid::Uuid) -> Result<(), SchedulerError> {
-        self.store.complete(id).await
+        self.scheduler.complete(id).await
     }
 
     async fn cancel(&self, aggregate_id: &str) -> Result<u64, SchedulerError> {
-        self.store.cancel(aggregate_id).await
+        self.scheduler.cancel(aggregate_id).await
     }
 
     async fn next_due(&self) -> Result<Option<DateTime<Utc>>, SchedulerError> {
-        self.store.next_due().await
+        self.scheduler.next_due().await
     }
 }
 
@@ -272,7 +277,7 @@ pub struct TimerFiringWorker {
 
 impl TimerFiringWorker {
     /// Starts the worker. Must be called inside a Tokio runtime.
-    pub fn spawn<S: EventLog + Scheduler>(timers: Arc<Timers<S>>) -> Self {
+    pub fn spawn<L: EventLog, S: Scheduler>(timers: Arc<Timers<L, S>>) -> Self {
         let shutdown = watch::channel(false).0;
         let task = tokio::spawn(run(timers, shutdown.subscribe()));
         Self { shutdown, task }
@@ -287,7 +292,10 @@ impl TimerFiringWorker {
     }
 }
 
-async fn run<S: EventLog + Scheduler>(timers: Arc<Timers<S>>, mut shutdown: watch::Receiver<bool>) {
+async fn run<L: EventLog, S: Scheduler>(
+    timers: Arc<Timers<L, S>>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     loop {
         match timers.fire_due_now().await {
             Ok(0) => {}

@@ -37,7 +37,7 @@ impl<L: EventLog, S: Scheduler> Policy for TimersPolicyWorker<L, S> {
     async fn react(&self, events: &[StoredEvent]) -> Result<(), ReactionError> {
         for cause in events {
             let event = decode::<Subscription, _>(&self.bus, cause)?;
-            if let Some(timer) = react(&cause.aggregate_id, &event) {
+            for timer in react(&cause.aggregate_id, &event) {
                 self.timers
                     .schedule(timer)
                     .await

@@ -18,7 +18,10 @@ use domain::{BillingServices, ManualClock};
 use infrastructure::test_stack::trial;
 use infrastructure::SandboxGateway;
 use sagas::billing_policy::invoice_id;
-use sagas::{BillingPolicyWorker, DunningWorker, EntitlementsPolicyWorker, TimersPolicyWorker};
+use sagas::{
+    BillingPolicyWorker, DunningWorker, EntitlementsPolicyWorker, TimerOptions, Timers,
+    TimersPolicyWorker,
+};
 use uuid::Uuid;
 
 const ACCOUNT: &str = "acct_memory";
@@ -163,6 +166,48 @@ async fn a_trial_schedules_its_expiry_once() {
     assert_eq!(pending[0].aggregate_id, id.to_string());
     let trial_end = ports.load::<Subscription>(&id.to_string()).await;
     assert_eq!(Some(pending[0].due_at), trial_end.trial_ends_at());
+}
+
+/// A trial without a billing account ends when its expiry timer fires: scheduled through
+/// `Timers` (as the server wires it), fired by the clock, and fired again by a worker whose claim
+/// ran out without appending twice.
+#[tokio::test]
+async fn a_due_timer_fires_its_command_once() {
+    let ports = Ports::new();
+    let timers = Arc::new(Timers::new(
+        ports.scheduler.clone(),
+        ports.bus.clone(),
+        ports.services.clone(),
+        ports.gateway.clone(),
+        TimerOptions::default(),
+    ));
+    let id = Uuid::new_v4();
+    ports
+        .subscription(id, trial(id, ACCOUNT, "starter", None))
+        .await;
+    let policy = TimersPolicyWorker::new(ports.bus.clone(), timers.clone());
+    Ports::react(&policy, &ports.log.events()).await;
+    assert_eq!(timers.fire_due_now().await.unwrap(), 0, "not due yet");
+
+    let trial_end = ports.load::<Subscription>(&id.to_string()).await;
+    ports.clock.advance_to(trial_end.trial_ends_at().unwrap());
+    let due = ports.scheduler.pending();
+    assert_eq!(timers.fire_due_now().await.unwrap(), 1);
+    let cancelled = ports.load::<Subscription>(&id.to_string()).await;
+    assert_eq!(cancelled.status(), SubscriptionStatus::Cancelled);
+    let fired = ports.log.events();
+    let last = fired.last().unwrap();
+    assert_eq!(last.event_type, "SubscriptionCancelled");
+    assert_eq!(last.metadata.actor, "system:scheduler");
+
+    timers.fire(&due[0]).await.unwrap();
+    assert_eq!(
+        ports.log.events().len(),
+        fired.len(),
+        "fired again, appends nothing"
+    );
+    assert_eq!(timers.fire_due_now().await.unwrap(), 0, "completed");
+    assert!(ports.scheduler.pending().is_empty());
 }
 
 #[tokio::test]

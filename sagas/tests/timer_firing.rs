@@ -18,7 +18,7 @@ use infrastructure::test_stack::{self, context, t0, Stack};
 
 struct Harness {
     stack: Stack,
-    timers: Timers<Store>,
+    timers: Timers<Store, Store>,
 }
 
 impl std::ops::Deref for Harness {
@@ -48,8 +48,9 @@ impl Harness {
         self.send(&id.to_string(), command).await;
         let started = self.events(&id.to_string()).await;
         let event = self.bus.decode::<Subscription>(started[0].clone()).unwrap();
-        let timer = timers_policy::react(&id.to_string(), &event).expect("a trial timer");
-        self.timers.schedule(timer).await.unwrap();
+        for timer in timers_policy::react(&id.to_string(), &event) {
+            self.timers.schedule(timer).await.unwrap();
+        }
         id.to_string()
     }
 

@@ -28,6 +28,9 @@ enum Access {
     GlobalRead,
     /// One account's data: an account key sees its own; another account answers 404.
     AccountRead,
+    /// A feed of every account (the event catalog): every key may read it, an account key only
+    /// its own account's items (`tests/tests/events.rs` checks the filtering).
+    AccountScoped,
     /// A resource by id (an invoice, a case): an account key sees only its account's; a
     /// resource of another account answers 404 as an unknown one does.
     ResourceOfAccount,
@@ -111,6 +114,7 @@ const ACCESS: &[(&str, Access)] = &[
         Access::GlobalRead,
     ),
     ("GET /v1/audit/events", Access::GlobalRead),
+    ("GET /v1/events", Access::AccountScoped),
     ("GET /v1/admin/projections", Access::Admin),
     ("POST /v1/admin/projections/{name}/rebuild", Access::Admin),
     ("POST /v1/admin/audit/verify", Access::Admin),
@@ -183,7 +187,8 @@ fn expect(access: Access, caller: Caller) -> Expect {
         (Access::Command, _) => FORBIDDEN,
         (_, Service | Support) => Expect::Allowed,
         (Access::Support | Access::GlobalRead, AccountOwn | AccountOther) => FORBIDDEN,
-        (Access::AccountRead, AccountOwn) => Expect::Allowed,
+        (Access::AccountRead | Access::AccountScoped, AccountOwn) => Expect::Allowed,
+        (Access::AccountScoped, AccountOther) => Expect::Allowed,
         (Access::AccountRead | Access::ResourceOfAccount, AccountOther) => NOT_FOUND,
         // The ids in the matrix name no resource of the account's own.
         (Access::ResourceOfAccount, AccountOwn) => NOT_FOUND,

@@ -7,11 +7,12 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::Json;
 use domain::{AccountId, FeatureKey};
+use projections::resources::FeatureList;
 use projections::{
     AccountInvoicesProjector, AccountSummaryProjector, Consistency, FeatureAccessProjector,
     FeatureAccessView, InvoicePage, PositionCursor, ProjectionError, SummaryView,
 };
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::auth::{Principal, Role};
 use crate::extract::{PathParam, Query};
@@ -153,13 +154,6 @@ pub async fn summary(
         .ok_or_else(|| ApiError::NotFound(format!("no subscription summary for account {account}")))
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct FeatureList {
-    items: Vec<FeatureAccessView>,
-    /// Every feature of the plan fits in one page.
-    next_cursor: Option<String>,
-}
-
 #[utoipa::path(
     get,
     path = "/v1/accounts/{account_id}/features",
@@ -185,10 +179,7 @@ pub async fn features(
         .await
         .map_err(read_model_error)?
         .ok_or_else(|| ApiError::NotFound(format!("no entitlements for account {account}")))?;
-    Ok(Json(FeatureList {
-        items,
-        next_cursor: None,
-    }))
+    Ok(Json(FeatureList::of(items)))
 }
 
 #[utoipa::path(

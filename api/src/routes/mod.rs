@@ -11,6 +11,7 @@ pub mod commands;
 pub mod dunning_cases;
 pub mod dunning_queue;
 pub mod entitlements;
+pub mod events;
 pub mod health;
 pub mod invoices;
 pub mod notifications;

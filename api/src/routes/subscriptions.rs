@@ -4,10 +4,10 @@
 use axum::extract::State;
 use axum::response::Response;
 use axum::Json;
-use chrono::{DateTime, Utc};
 use domain::subscription::{BillingAccount, Subscription, SubscriptionCommand};
 use domain::{AccountId, Email, PaymentMethodToken, PlanId, SeatCount};
-use serde::{Deserialize, Serialize};
+use projections::resources::SubscriptionView;
+use serde::Deserialize;
 use uuid::Uuid;
 
 use super::commands::{answer, dispatch, dispatch_action, CommandResponse, NoBody, Outcome};
@@ -316,30 +316,6 @@ pub async fn cancel(
     on_subscription(&state, &request, id, "cancel", &body.digest, command).await
 }
 
-/// A subscription as it is now, read from its event stream (always current).
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct SubscriptionView {
-    id: Uuid,
-    account_id: String,
-    plan_id: String,
-    status: String,
-    seats: u32,
-    overage_billing: bool,
-    billing_email: Option<String>,
-    trial_ends_at: Option<DateTime<Utc>>,
-    current_period_start: Option<DateTime<Utc>>,
-    current_period_end: Option<DateTime<Utc>>,
-    cancel_at_period_end: bool,
-    scheduled_change: Option<ScheduledChangeView>,
-    version: i64,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ScheduledChangeView {
-    plan_id: String,
-    effective_at: DateTime<Utc>,
-}
-
 #[utoipa::path(
     get,
     path = "/v1/subscriptions/{id}",
@@ -360,28 +336,9 @@ pub async fn get_subscription(
     principal.require_global_read()?;
     fresh_log(&state, &principal, query.min_position).await?;
     let loaded = state.bus.load::<Subscription>(&id.to_string()).await?;
-    let s = loaded.aggregate;
-    let (Some(account), Some(plan)) = (s.account_id(), s.plan_id()) else {
-        return Err(ApiError::NotFound(format!("subscription {id} not found")));
-    };
-    Ok(Json(SubscriptionView {
-        id,
-        account_id: account.to_string(),
-        plan_id: plan.to_string(),
-        status: s.status().as_str().to_owned(),
-        seats: s.seats().map_or(0, SeatCount::get),
-        overage_billing: s.overage_billing(),
-        billing_email: s.billing_account().map(|b| b.email.to_string()),
-        trial_ends_at: s.trial_ends_at(),
-        current_period_start: s.current_period().map(|p| p.start),
-        current_period_end: s.current_period().map(|p| p.end),
-        cancel_at_period_end: s.cancel_at_period_end(),
-        scheduled_change: s.scheduled_change().map(|c| ScheduledChangeView {
-            plan_id: c.plan_id.to_string(),
-            effective_at: c.effective_at,
-        }),
-        version: loaded.version,
-    }))
+    let view = SubscriptionView::of(&loaded.aggregate, loaded.version)
+        .ok_or_else(|| ApiError::NotFound(format!("subscription {id} not found")))?;
+    Ok(Json(view))
 }
 
 #[cfg(test)]

@@ -274,17 +274,21 @@ impl Entitlements {
     /// The features a downgrade may not remove without confirmation (SPEC 3.2): those with
     /// usage recorded in the current period, and those explicitly committed.
     pub fn committed_features(&self) -> BTreeSet<FeatureKey> {
-        let Some(state) = &self.state else {
-            return BTreeSet::new();
-        };
-        state
-            .usage
-            .iter()
-            .filter(|(_, used)| **used > 0)
-            .map(|(feature, _)| feature)
-            .chain(&state.commitments)
+        self.used_features()
+            .chain(self.commitments())
             .cloned()
             .collect()
+    }
+
+    /// The features with usage recorded in the current period.
+    pub fn used_features(&self) -> impl Iterator<Item = &FeatureKey> {
+        self.state.iter().flat_map(|state| {
+            state
+                .usage
+                .iter()
+                .filter(|(_, used)| **used > 0)
+                .map(|(feature, _)| feature)
+        })
     }
 
     /// May the account use `feature` now? See [`FeatureAccess::decide`].

@@ -1,5 +1,6 @@
 //! What can be asked of a subscription (SPEC 3.2), in parsed value types. The scheduler sends
-//! `RenewPeriod` and `ExpireTrial`; the dunning saga sends `MarkPastDue` and `Reactivate`.
+//! `RenewPeriod`, `ExpireTrial` and
+//! `WarnTrialEnding`; the dunning saga sends `MarkPastDue` and `Reactivate`.
 
 use std::collections::BTreeSet;
 
@@ -56,6 +57,8 @@ pub enum SubscriptionCommand {
     RenewPeriod,
     /// Scheduler, at the trial end.
     ExpireTrial,
+    /// Scheduler, three days before the trial end: tells the customer the trial ends soon.
+    WarnTrialEnding,
     /// Dunning saga, when a dunning case starts.
     MarkPastDue {
         dunning_case_id: Uuid,
@@ -79,6 +82,7 @@ impl SubscriptionCommand {
             SubscriptionCommand::CancelForNonPayment => "CancelForNonPayment",
             SubscriptionCommand::RenewPeriod => "RenewPeriod",
             SubscriptionCommand::ExpireTrial => "ExpireTrial",
+            SubscriptionCommand::WarnTrialEnding => "WarnTrialEnding",
             SubscriptionCommand::MarkPastDue { .. } => "MarkPastDue",
             SubscriptionCommand::Reactivate => "Reactivate",
         }

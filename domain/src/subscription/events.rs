@@ -151,6 +151,12 @@ pub enum SubscriptionEvent {
         dunning_case_id: Option<Uuid>,
         at: DateTime<Utc>,
     },
+    /// The trial ends at `trial_ends_at`, in three days or less: the customer is told.
+    TrialWillEnd {
+        account_id: AccountId,
+        trial_ends_at: DateTime<Utc>,
+        at: DateTime<Utc>,
+    },
 }
 
 impl DomainEvent for SubscriptionEvent {
@@ -169,6 +175,7 @@ impl DomainEvent for SubscriptionEvent {
             SubscriptionEvent::PeriodRenewed { .. } => "PeriodRenewed",
             SubscriptionEvent::SubscriptionMarkedPastDue { .. } => "SubscriptionMarkedPastDue",
             SubscriptionEvent::SubscriptionReactivated { .. } => "SubscriptionReactivated",
+            SubscriptionEvent::TrialWillEnd { .. } => "TrialWillEnd",
         };
         name.to_owned()
     }

@@ -109,6 +109,18 @@ impl SubscriptionState {
         Ok(vec![event])
     }
 
+    /// The trial-will-end notice: only while the trial runs.
+    pub(super) fn warn_trial_ending(&self, ctx: &Context<'_>) -> Events {
+        if self.status != SubscriptionStatus::Trialing {
+            return Err(self.invalid_transition("WarnTrialEnding"));
+        }
+        Ok(vec![SubscriptionEvent::TrialWillEnd {
+            account_id: self.account_id.clone(),
+            trial_ends_at: self.trial_ends_at,
+            at: ctx.now,
+        }])
+    }
+
     pub(super) fn renew_period(&self, ctx: &Context<'_>) -> Events {
         let period = self.paid_period("RenewPeriod")?;
         if ctx.now < period.end {

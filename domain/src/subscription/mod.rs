@@ -107,6 +107,9 @@ struct SubscriptionState {
     #[serde(alias = "cancellation_reason")]
     cancellation_comment: Option<String>,
     ended_at: Option<DateTime<Utc>>,
+    /// Why a cancelled subscription was cancelled. Snapshots taken before it was kept lack it.
+    #[serde(default)]
+    cancelled_for: Option<CancellationReason>,
     scheduled_change: Option<ScheduledPlanChange>,
     /// Prorated charges accrued mid-period, billed on the next invoice.
     pending_items: Vec<InvoiceLine>,
@@ -172,6 +175,11 @@ impl Subscription {
         self.state
             .as_ref()
             .and_then(|s| s.cancellation_comment.as_deref())
+    }
+
+    /// Why a cancelled subscription was cancelled.
+    pub fn cancellation_reason(&self) -> Option<CancellationReason> {
+        self.state.as_ref().and_then(|s| s.cancelled_for)
     }
 
     /// When a cancelled subscription ended.
@@ -260,6 +268,7 @@ impl Subscription {
             C::CancelForNonPayment => state.cancel_for_non_payment(&ctx),
             C::RenewPeriod => state.renew_period(&ctx),
             C::ExpireTrial => state.expire_trial(&ctx),
+            C::WarnTrialEnding => state.warn_trial_ending(&ctx),
             C::MarkPastDue { dunning_case_id } => state.mark_past_due(dunning_case_id, &ctx),
             C::Reactivate => state.reactivate(&ctx),
         }
@@ -357,6 +366,7 @@ impl Aggregate for Subscription {
                 cancel_at_period_end: false,
                 cancellation_comment: None,
                 ended_at: None,
+                cancelled_for: None,
                 scheduled_change: None,
                 pending_items: Vec::new(),
                 dunning_case_id: None,
@@ -413,9 +423,13 @@ impl Aggregate for Subscription {
                 state.cancellation_comment = comment;
             }
             E::SubscriptionCancelled {
-                comment, ended_at, ..
+                reason,
+                comment,
+                ended_at,
+                ..
             } => {
                 state.status = SubscriptionStatus::Cancelled;
+                state.cancelled_for = Some(reason);
                 state.cancellation_comment = comment;
                 state.ended_at = Some(ended_at);
                 // Nothing more is billed or changed after a cancellation.
@@ -444,6 +458,7 @@ impl Aggregate for Subscription {
                 state.status = SubscriptionStatus::Active;
                 state.dunning_case_id = None;
             }
+            E::TrialWillEnd { .. } => {}
         }
     }
 }

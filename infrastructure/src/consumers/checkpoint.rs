@@ -7,8 +7,7 @@ use application::event_log::LogCursor;
 use chrono::Utc;
 
 use super::error::ProjectionError;
-use super::sql::timestamp;
-use super::sql::{ProjectionTx, ReadPool};
+use crate::portable::{query, timestamp, Tx};
 
 /// Wakes standby workers in other processes when a checkpoint commits (Postgres only).
 pub const CHECKPOINTS_CHANNEL: &str = "ledgerline_projections";
@@ -22,12 +21,11 @@ struct CheckpointRow {
 /// The committed checkpoint of `name`, whichever process committed it; the default cursor
 /// when it never committed.
 pub async fn load(store: &Store, name: &str) -> Result<LogCursor, ProjectionError> {
-    let row: Option<CheckpointRow> = ReadPool::of(store)
-        .fetch_optional(
-            "SELECT log_tx, position FROM projection_checkpoints WHERE name = $1",
-            &[name.into()],
-        )
-        .await?;
+    let row: Option<CheckpointRow> =
+        query("SELECT log_tx, position FROM projection_checkpoints WHERE name = $1")
+            .bind(name)
+            .fetch_optional_as(store.reader())
+            .await?;
     Ok(row.map_or(LogCursor::default(), |row| LogCursor {
         tx: row.log_tx,
         position: row.position,
@@ -36,17 +34,13 @@ pub async fn load(store: &Store, name: &str) -> Result<LogCursor, ProjectionErro
 
 /// `name`'s checkpoint as `tx` sees it. With `lock`, on Postgres the row stays locked until `tx`
 /// ends, so no worker moves it meanwhile (a rebuild's swap; SQLite's one writer is a lock already).
-pub async fn load_in(
-    tx: &mut ProjectionTx,
-    name: &str,
-    lock: bool,
-) -> Result<LogCursor, ProjectionError> {
-    let for_update = lock && matches!(tx, ProjectionTx::Postgres(_));
+pub async fn load_in(tx: &mut Tx, name: &str, lock: bool) -> Result<LogCursor, ProjectionError> {
+    let for_update = lock && matches!(tx, Tx::Postgres(_));
     let sql = format!(
         "SELECT log_tx, position FROM projection_checkpoints WHERE name = $1{}",
         if for_update { " FOR UPDATE" } else { "" }
     );
-    let rows: Vec<CheckpointRow> = tx.fetch_all(&sql, &[name.into()]).await?;
+    let rows: Vec<CheckpointRow> = query(&sql).bind(name).fetch_all_as(tx).await?;
     Ok(rows.first().map_or(LogCursor::default(), |row| LogCursor {
         tx: row.log_tx,
         position: row.position,
@@ -55,36 +49,31 @@ pub async fn load_in(
 
 /// Sets `name`'s checkpoint to `to` inside `tx`, wherever it was: a rebuild's swap. The live
 /// worker's next compare-and-set then fails unless the checkpoint is where it left it.
-pub async fn reset(
-    tx: &mut ProjectionTx,
-    name: &str,
-    to: LogCursor,
-) -> Result<(), ProjectionError> {
-    tx.execute(
+pub async fn reset(tx: &mut Tx, name: &str, to: LogCursor) -> Result<(), ProjectionError> {
+    query(
         "INSERT INTO projection_checkpoints (name, log_tx, position, updated_at)
          VALUES ($1, $2, $3, $4)
          ON CONFLICT (name) DO UPDATE
             SET log_tx = excluded.log_tx, position = excluded.position,
                 updated_at = excluded.updated_at",
-        &[
-            name.into(),
-            to.tx.into(),
-            to.position.into(),
-            timestamp(Utc::now()).into(),
-        ],
     )
+    .bind(name)
+    .bind(to.tx)
+    .bind(to.position)
+    .bind(timestamp(Utc::now()))
+    .execute(&mut *tx)
     .await?;
     notify(tx, name).await
 }
 
-async fn notify(tx: &mut ProjectionTx, name: &str) -> Result<(), ProjectionError> {
-    if matches!(tx, ProjectionTx::Postgres(_)) {
+async fn notify(tx: &mut Tx, name: &str) -> Result<(), ProjectionError> {
+    if matches!(tx, Tx::Postgres(_)) {
         // Delivered at commit, and only if the transaction commits.
-        tx.execute(
-            "SELECT pg_notify($1, $2)",
-            &[CHECKPOINTS_CHANNEL.into(), name.into()],
-        )
-        .await?;
+        query("SELECT pg_notify($1, $2)")
+            .bind(CHECKPOINTS_CHANNEL)
+            .bind(name)
+            .execute(tx)
+            .await?;
     }
     Ok(())
 }
@@ -98,20 +87,21 @@ ON CONFLICT (name) DO UPDATE
 /// Moves `name`'s checkpoint from `from` to `to` inside `tx`. Returns false, changing nothing,
 /// when the stored checkpoint is not `from`: another worker moved it.
 pub async fn advance(
-    tx: &mut ProjectionTx,
+    tx: &mut Tx,
     name: &str,
     from: LogCursor,
     to: LogCursor,
 ) -> Result<bool, ProjectionError> {
-    let params = [
-        name.into(),
-        to.tx.into(),
-        to.position.into(),
-        timestamp(Utc::now()).into(),
-        from.tx.into(),
-        from.position.into(),
-    ];
-    let moved = tx.execute(ADVANCE, &params).await? == 1;
+    let moved = query(ADVANCE)
+        .bind(name)
+        .bind(to.tx)
+        .bind(to.position)
+        .bind(timestamp(Utc::now()))
+        .bind(from.tx)
+        .bind(from.position)
+        .execute(&mut *tx)
+        .await?
+        == 1;
     if moved {
         notify(tx, name).await?;
     }
@@ -145,18 +135,15 @@ pub async fn record_status(
         }
         StoredStatus::Stopped => ("stopped", None, None),
     };
-    let mut tx = ProjectionTx::begin(store).await?;
-    tx.execute(
-        RECORD_STATUS,
-        &[
-            name.into(),
-            label.into(),
-            error.into(),
-            position.into(),
-            timestamp(Utc::now()).into(),
-        ],
-    )
-    .await?;
+    let mut tx = Tx::begin(store).await?;
+    query(RECORD_STATUS)
+        .bind(name)
+        .bind(label)
+        .bind(error)
+        .bind(position)
+        .bind(timestamp(Utc::now()))
+        .execute(&mut tx)
+        .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -178,16 +165,17 @@ pub async fn recorded_status(
     store: &Store,
     name: &str,
 ) -> Result<Option<RecordedStatus>, ProjectionError> {
-    Ok(ReadPool::of(store)
-        .fetch_optional(STATUS, &[name.into()])
+    Ok(query(STATUS)
+        .bind(name)
+        .fetch_optional_as(store.reader())
         .await?)
 }
 
 /// `name`'s recorded status as `tx` sees it (verification reads it in its snapshot).
 pub async fn recorded_status_in(
-    tx: &mut ProjectionTx,
+    tx: &mut Tx,
     name: &str,
 ) -> Result<Option<RecordedStatus>, ProjectionError> {
-    let rows: Vec<RecordedStatus> = tx.fetch_all(STATUS, &[name.into()]).await?;
+    let rows: Vec<RecordedStatus> = query(STATUS).bind(name).fetch_all_as(tx).await?;
     Ok(rows.into_iter().next())
 }

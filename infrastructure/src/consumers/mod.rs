@@ -9,7 +9,6 @@ mod freshness;
 pub mod lease;
 mod projector;
 mod runner;
-pub mod sql;
 mod state;
 mod tail;
 mod wakeup;

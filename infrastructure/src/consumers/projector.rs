@@ -10,7 +10,7 @@ use application::event_log::{LogCursor, StoredEvent};
 use application::Policy;
 
 use super::error::ProjectionError;
-use super::sql::ProjectionTx;
+use crate::portable::Tx;
 
 /// A read model's writer.
 ///
@@ -43,7 +43,7 @@ pub trait Projector: Send + Sync + 'static {
 
     fn apply_batch(
         &self,
-        tx: &mut ProjectionTx,
+        tx: &mut Tx,
         events: &[StoredEvent],
     ) -> impl Future<Output = Result<(), ProjectionError>> + Send;
 
@@ -83,7 +83,7 @@ impl<P: Policy> Projector for P {
 
     async fn apply_batch(
         &self,
-        _tx: &mut ProjectionTx,
+        _tx: &mut Tx,
         _events: &[StoredEvent],
     ) -> Result<(), ProjectionError> {
         Ok(())

@@ -17,11 +17,11 @@ use super::checkpoint::{self, StoredStatus};
 use super::error::ProjectionError;
 use super::lease::Lease;
 use super::projector::listened;
-use super::sql::ProjectionTx;
 use super::state::{ProjectionStatus, StatePublisher};
 use super::tail::SharedTail;
 use super::wakeup::Wakeups;
 use super::Projector;
+use crate::portable::Tx;
 
 /// How workers pace themselves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -222,7 +222,7 @@ impl<P: Projector> Runner<P> {
         if !events.is_empty() {
             self.projector.react(&events).await?;
         }
-        let mut tx = ProjectionTx::begin(&self.store).await?;
+        let mut tx = Tx::begin(&self.store).await?;
         let result = self.apply_in(&mut tx, &events, from, to).await;
         match result {
             Ok(true) => {
@@ -255,7 +255,7 @@ impl<P: Projector> Runner<P> {
 
     async fn apply_in(
         &self,
-        tx: &mut ProjectionTx,
+        tx: &mut Tx,
         events: &[StoredEvent],
         from: LogCursor,
         to: LogCursor,

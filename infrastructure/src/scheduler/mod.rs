@@ -55,7 +55,7 @@ const TIMER_COLUMNS: &str = "id, kind, aggregate_id, due_at, dedupe_key";
 
 impl Scheduler for Store {
     async fn schedule(&self, timer: NewTimer) -> Result<Timer, SchedulerError> {
-        let created = Stamp::new(self.writer(), 6);
+        let created = Stamp::new(&self.writer(), 6);
         let sql = format!(
             "INSERT INTO timers (id, kind, aggregate_id, due_at, dedupe_key, created_at)
              VALUES ($1, $2, $3, $4, $5, {created})
@@ -126,7 +126,7 @@ impl Store {
     /// Marks the unfired timers whose `column` equals `value` fired (completed or cancelled),
     /// and answers how many there were.
     async fn fire(&self, column: &str, value: Value<'_>) -> Result<u64, SchedulerError> {
-        let fired = Stamp::new(self.writer(), 2);
+        let fired = Stamp::new(&self.writer(), 2);
         let sql = format!(
             "UPDATE timers SET fired_at = {fired}, claimed_until = NULL
               WHERE {column} = $1 AND fired_at IS NULL"
@@ -148,7 +148,7 @@ struct Stamp {
 
 impl Stamp {
     /// `n`: the placeholder the SQLite time takes, after the statement's other values.
-    fn new(pool: Pool<'_>, n: usize) -> Self {
+    fn new(pool: &Pool, n: usize) -> Self {
         match pool {
             Pool::Postgres(_) => Stamp {
                 sql: "clock_timestamp()".to_owned(),

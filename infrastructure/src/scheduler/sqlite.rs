@@ -36,7 +36,7 @@ pub(super) async fn claim_due(
         .bind(now)
         .bind(wall)
         .bind(i64::from(limit))
-        .fetch_all(Pool::Sqlite(writer))
+        .fetch_all(Pool::Sqlite(writer.clone()))
         .await
         .map_err(storage_error)
 }

@@ -38,7 +38,7 @@ ORDER BY version
 /// Runs [`LOAD_FOR_COMMAND`] for stream (`aggregate_type`, `aggregate_id`) on `pool` and puts
 /// its rows together.
 pub(super) async fn load_for_command(
-    pool: Pool<'_>,
+    pool: &Pool,
     aggregate_type: &str,
     aggregate_id: &str,
     command_id: Option<&str>,

@@ -15,7 +15,7 @@ use crate::portable::{self, Pool, Row};
 
 /// `EventLog::read_after`.
 pub(super) async fn read_after(
-    pool: Pool<'_>,
+    pool: &Pool,
     cursor: LogCursor,
     limit: u32,
 ) -> Result<Vec<(LogCursor, StoredEvent)>, EventLogError> {
@@ -57,7 +57,7 @@ pub(super) async fn read_after(
 
 /// `EventLog::cursor_of`: the cursor of the event at `position`, if there is one.
 pub(super) async fn cursor_of(
-    pool: Pool<'_>,
+    pool: &Pool,
     position: i64,
 ) -> Result<Option<LogCursor>, EventLogError> {
     let tx = match pool {

@@ -11,7 +11,7 @@ use crate::portable::{self, Pool};
 
 /// `EventLog::load_prefix`.
 pub(super) async fn load_prefix(
-    pool: Pool<'_>,
+    pool: &Pool,
     aggregate_type: &str,
     aggregate_id: &str,
     as_of: AsOf,
@@ -44,7 +44,7 @@ pub(super) async fn load_prefix(
 /// The first sequence of the stream recorded after `at` (`None` if none is) and the stream's
 /// version (0 if it has no events).
 async fn recorded_bounds(
-    pool: Pool<'_>,
+    pool: &Pool,
     aggregate_type: &str,
     aggregate_id: &str,
     at: DateTime<Utc>,
@@ -73,7 +73,7 @@ async fn recorded_bounds(
 
 /// The newest kept snapshot of the stream whose version is below `version`.
 async fn snapshot_below(
-    pool: Pool<'_>,
+    pool: &Pool,
     aggregate_type: &str,
     aggregate_id: &str,
     version: i64,

@@ -138,18 +138,18 @@ impl Store {
     }
 
     /// Where statements that write run: on SQLite its single writer connection.
-    pub fn writer(&self) -> Pool<'_> {
+    pub fn writer(&self) -> Pool {
         match self {
-            Store::Postgres(log) => Pool::Postgres(log.pool()),
-            Store::Sqlite(log) => Pool::Sqlite(log.writer()),
+            Store::Postgres(log) => Pool::Postgres(log.pool().clone()),
+            Store::Sqlite(log) => Pool::Sqlite(log.writer().clone()),
         }
     }
 
     /// Where reads run: on SQLite its read-only connections.
-    pub fn reader(&self) -> Pool<'_> {
+    pub fn reader(&self) -> Pool {
         match self {
-            Store::Postgres(log) => Pool::Postgres(log.pool()),
-            Store::Sqlite(log) => Pool::Sqlite(log.readers()),
+            Store::Postgres(log) => Pool::Postgres(log.pool().clone()),
+            Store::Sqlite(log) => Pool::Sqlite(log.readers().clone()),
         }
     }
 
@@ -168,7 +168,7 @@ impl EventLog for Store {
         aggregate_id: &str,
         command_id: Option<&str>,
     ) -> Result<CommandLoad, EventLogError> {
-        command_load::load_for_command(self.reader(), A::TYPE, aggregate_id, command_id).await
+        command_load::load_for_command(&self.reader(), A::TYPE, aggregate_id, command_id).await
     }
 
     async fn load_prefix(
@@ -177,7 +177,7 @@ impl EventLog for Store {
         aggregate_id: &str,
         as_of: AsOf,
     ) -> Result<Option<StreamPrefix>, EventLogError> {
-        history::load_prefix(self.reader(), aggregate_type, aggregate_id, as_of).await
+        history::load_prefix(&self.reader(), aggregate_type, aggregate_id, as_of).await
     }
 
     async fn append(&self, append: Append) -> Result<CommandRecord, EventLogError> {
@@ -188,7 +188,7 @@ impl EventLog for Store {
     }
 
     async fn find_command(&self, command_id: &str) -> Result<Option<CommandRecord>, EventLogError> {
-        reads::find_command(self.reader(), command_id).await
+        reads::find_command(&self.reader(), command_id).await
     }
 
     async fn read_stream(
@@ -198,7 +198,7 @@ impl EventLog for Store {
         after: i64,
         limit: u32,
     ) -> Result<Vec<StoredEvent>, EventLogError> {
-        reads::read_stream(self.reader(), aggregate_type, aggregate_id, after, limit).await
+        reads::read_stream(&self.reader(), aggregate_type, aggregate_id, after, limit).await
     }
 
     async fn read_after(
@@ -206,11 +206,11 @@ impl EventLog for Store {
         cursor: LogCursor,
         limit: u32,
     ) -> Result<Vec<(LogCursor, StoredEvent)>, EventLogError> {
-        global_order::read_after(self.reader(), cursor, limit).await
+        global_order::read_after(&self.reader(), cursor, limit).await
     }
 
     async fn cursor_of(&self, position: i64) -> Result<Option<LogCursor>, EventLogError> {
-        global_order::cursor_of(self.reader(), position).await
+        global_order::cursor_of(&self.reader(), position).await
     }
 }
 

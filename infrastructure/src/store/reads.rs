@@ -11,7 +11,7 @@ pub(super) const EVENT_COLUMNS: &str =
     "position, aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata";
 
 pub(super) async fn find_command(
-    pool: Pool<'_>,
+    pool: &Pool,
     command_id: &str,
 ) -> Result<Option<CommandRecord>, EventLogError> {
     let row = portable::query(
@@ -26,7 +26,7 @@ pub(super) async fn find_command(
 }
 
 pub(super) async fn read_stream(
-    pool: Pool<'_>,
+    pool: &Pool,
     aggregate_type: &str,
     aggregate_id: &str,
     after: i64,

@@ -22,9 +22,9 @@ use domain::dunning::{DunningEvent, DunningStage};
 
 use crate::event::{event_error, payload, DUNNING_CASE};
 use crate::page;
-use infrastructure::consumers::sql::{ProjectionTx, ReadPool};
 use infrastructure::consumers::ProjectionError;
 use infrastructure::consumers::Projector;
+use infrastructure::portable::{Pool, Tx};
 
 pub use row::{parse_stage, stage_name, QueueRow};
 pub use view::{NextAction, QueueCursor, QueueItemView, QueuePage, QueueSort};
@@ -55,7 +55,7 @@ impl Projector for DunningQueueProjector {
 
     async fn apply_batch(
         &self,
-        tx: &mut ProjectionTx,
+        tx: &mut Tx,
         events: &[StoredEvent],
     ) -> Result<(), ProjectionError> {
         let cases = events
@@ -102,7 +102,7 @@ pub struct QueueQuery {
 
 /// Up to `limit` queued cases in the query's order after `cursor`, as of `now`.
 pub async fn page(
-    pool: &ReadPool,
+    pool: &Pool,
     query: QueueQuery,
     limit: u32,
     cursor: Option<&QueueCursor>,
@@ -114,6 +114,6 @@ pub async fn page(
 }
 
 /// Every stored case, by case id: for audit verification and rebuild comparisons.
-pub async fn all_rows(pool: &ReadPool) -> Result<Vec<QueueRow>, ProjectionError> {
+pub async fn all_rows(pool: &Pool) -> Result<Vec<QueueRow>, ProjectionError> {
     Ok(table::all(pool).await?)
 }

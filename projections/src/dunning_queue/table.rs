@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use infrastructure::consumers::sql::{Param, ProjectionTx, ReadPool};
+use infrastructure::portable::{query, Pool, Tx, Value};
 
 use super::row::QueueRow;
 use super::view::{QueueCursor, QueueSort};
@@ -24,7 +24,7 @@ const IN_QUEUE: &str = "status = 'open' AND stage IN ('escalated', 'suspended')"
 
 /// The stored rows of `cases`, by case id.
 pub(super) async fn load(
-    tx: &mut ProjectionTx,
+    tx: &mut Tx,
     cases: &BTreeSet<String>,
 ) -> Result<BTreeMap<String, QueueRow>, sqlx::Error> {
     let keys: Vec<String> = cases.iter().cloned().collect();
@@ -36,7 +36,7 @@ pub(super) async fn load(
         .collect())
 }
 
-pub(super) async fn save(tx: &mut ProjectionTx, rows: Vec<QueueRow>) -> Result<(), sqlx::Error> {
+pub(super) async fn save(tx: &mut Tx, rows: Vec<QueueRow>) -> Result<(), sqlx::Error> {
     if rows.is_empty() {
         return Ok(());
     }
@@ -45,7 +45,7 @@ pub(super) async fn save(tx: &mut ProjectionTx, rows: Vec<QueueRow>) -> Result<(
         .await
 }
 
-fn params(row: QueueRow) -> Vec<Param> {
+fn params(row: QueueRow) -> Vec<Value<'static>> {
     vec![
         row.case_id.into(),
         row.account_id.into(),
@@ -67,14 +67,14 @@ fn params(row: QueueRow) -> Vec<Param> {
 
 /// Up to `limit` queued cases in `sort` order after `cursor`, at `stage` when one is given.
 pub(super) async fn page(
-    pool: &ReadPool,
+    pool: &Pool,
     stage: Option<&str>,
     sort: QueueSort,
     cursor: Option<&QueueCursor>,
     limit: i64,
 ) -> Result<Vec<QueueRow>, sqlx::Error> {
     let mut sql = format!("SELECT {COLUMNS} FROM dunning_queue_cases WHERE {IN_QUEUE}");
-    let mut params: Vec<Param> = Vec::new();
+    let mut params: Vec<Value> = Vec::new();
     if let Some(stage) = stage {
         sql += &format!(" AND stage = {}", bind(&mut params, stage.into()));
     }
@@ -91,18 +91,18 @@ pub(super) async fn page(
     }
     let limit = bind(&mut params, limit.into());
     sql += &format!(" ORDER BY {key} {direction}, case_id LIMIT {limit}");
-    pool.fetch_all(&sql, &params).await
+    query(&sql).bind_all(params).fetch_all_as(pool).await
 }
 
 /// Adds `value` to `params` and answers its placeholder. Each placeholder is bound once and
 /// numbered in order of appearance, which SQLite's `$n` binding needs.
-fn bind(params: &mut Vec<Param>, value: Param) -> String {
+fn bind<'a>(params: &mut Vec<Value<'a>>, value: Value<'a>) -> String {
     params.push(value);
     format!("${}", params.len())
 }
 
 /// Every stored case, by case id: for audit verification and rebuild comparisons.
-pub(super) async fn all(pool: &ReadPool) -> Result<Vec<QueueRow>, sqlx::Error> {
+pub(super) async fn all(pool: &Pool) -> Result<Vec<QueueRow>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM dunning_queue_cases ORDER BY case_id");
-    pool.fetch_all(&sql, &[]).await
+    query(&sql).fetch_all_as(pool).await
 }

@@ -9,8 +9,8 @@ use infrastructure::changes::{ChangeFeed, NoticedCache};
 
 use super::table::{self, AccountRows};
 use super::FeatureAccessProjector;
-use infrastructure::consumers::sql::ReadPool;
 use infrastructure::consumers::ProjectionError;
+use infrastructure::portable::Pool;
 
 /// Accounts kept in memory per process; a few kilobytes each.
 const CACHED_ACCOUNTS: usize = 100_000;
@@ -30,13 +30,13 @@ pub enum Consistency {
 /// enabled (enabling them announces the account too).
 #[derive(Clone)]
 pub struct AccessCache {
-    pool: ReadPool,
+    pool: Pool,
     cache: Arc<NoticedCache<Option<Arc<AccountRows>>>>,
 }
 
 impl AccessCache {
     /// A cache over `pool` that follows `feed`; it serves only while the feed can be trusted.
-    pub fn new(pool: ReadPool, feed: &ChangeFeed) -> Self {
+    pub fn new(pool: Pool, feed: &ChangeFeed) -> Self {
         let cache = NoticedCache::new(FeatureAccessProjector::NAME, CACHED_ACCOUNTS);
         cache.follow(feed.subscribe());
         Self { pool, cache }

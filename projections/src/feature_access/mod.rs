@@ -16,9 +16,9 @@ use application::event_log::StoredEvent;
 use domain::{AccountId, FeatureKey};
 
 use crate::event::{AccountEvent, BillingEvent, ENTITLEMENTS};
-use infrastructure::consumers::sql::{ProjectionTx, ReadPool};
 use infrastructure::consumers::ProjectionError;
 use infrastructure::consumers::Projector;
+use infrastructure::portable::{Pool, Tx};
 
 pub use cache::{AccessCache, Consistency};
 pub use row::{AccessAccountRow, FeatureRow};
@@ -55,7 +55,7 @@ impl Projector for FeatureAccessProjector {
 
     async fn apply_batch(
         &self,
-        tx: &mut ProjectionTx,
+        tx: &mut Tx,
         events: &[StoredEvent],
     ) -> Result<(), ProjectionError> {
         let events = AccountEvent::decode_all(events)?;
@@ -128,7 +128,7 @@ pub async fn all_access(
 
 /// Every stored row, by key: for audit verification and rebuild comparisons.
 pub async fn all_rows(
-    pool: &ReadPool,
+    pool: &Pool,
 ) -> Result<(Vec<AccessAccountRow>, Vec<FeatureRow>), ProjectionError> {
     Ok(table::all(pool).await?)
 }

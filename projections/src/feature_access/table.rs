@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use infrastructure::consumers::sql::{Param, ProjectionTx, ReadPool};
+use infrastructure::portable::{query, Pool, Tx, Value};
 
 use super::row::{AccessAccountRow, AccountAccess, FeatureRow};
 
@@ -12,7 +12,7 @@ const FEATURE_COLUMNS: &str = "account_id, feature, in_plan, limit_units, used";
 
 /// The stored rows of `accounts`, by account id (an account without rows maps to the default).
 pub(super) async fn load(
-    tx: &mut ProjectionTx,
+    tx: &mut Tx,
     accounts: &BTreeSet<String>,
 ) -> Result<BTreeMap<String, AccountAccess>, sqlx::Error> {
     let keys: Vec<String> = accounts.iter().cloned().collect();
@@ -42,7 +42,7 @@ pub(super) async fn load(
 /// Upserts the given rows. Rows are never deleted: a feature the plan stops granting keeps its
 /// row with `in_plan` false.
 pub(super) async fn save(
-    tx: &mut ProjectionTx,
+    tx: &mut Tx,
     accounts: Vec<AccessAccountRow>,
     features: Vec<FeatureRow>,
 ) -> Result<(), sqlx::Error> {
@@ -71,7 +71,7 @@ pub(super) async fn save(
     if !features.is_empty() {
         let rows = features
             .into_iter()
-            .map(|row| -> Vec<Param> {
+            .map(|row| -> Vec<Value<'static>> {
                 vec![
                     row.account_id.into(),
                     row.feature.into(),
@@ -113,19 +113,19 @@ struct JoinedRow {
 
 /// The stored rows of one account, in one statement.
 pub(super) async fn account_rows(
-    pool: &ReadPool,
+    pool: &Pool,
     account_id: &str,
 ) -> Result<Option<AccountRows>, sqlx::Error> {
-    let joined: Vec<JoinedRow> = pool
-        .fetch_all(
-            "SELECT a.status, f.feature, f.in_plan, f.limit_units, f.used
-               FROM feature_access_accounts a
-               LEFT JOIN feature_access f ON f.account_id = a.account_id
-              WHERE a.account_id = $1
-              ORDER BY f.feature",
-            &[account_id.into()],
-        )
-        .await?;
+    let joined: Vec<JoinedRow> = query(
+        "SELECT a.status, f.feature, f.in_plan, f.limit_units, f.used
+           FROM feature_access_accounts a
+           LEFT JOIN feature_access f ON f.account_id = a.account_id
+          WHERE a.account_id = $1
+          ORDER BY f.feature",
+    )
+    .bind(account_id)
+    .fetch_all_as(pool)
+    .await?;
     let Some(status) = joined.first().map(|row| row.status.clone()) else {
         return Ok(None);
     };
@@ -146,19 +146,17 @@ pub(super) async fn account_rows(
 
 /// Every stored row, by key: for audit verification and rebuild comparisons.
 pub(super) async fn all(
-    pool: &ReadPool,
+    pool: &Pool,
 ) -> Result<(Vec<AccessAccountRow>, Vec<FeatureRow>), sqlx::Error> {
-    let accounts = pool
-        .fetch_all(
-            &format!("SELECT {ACCOUNT_COLUMNS} FROM feature_access_accounts ORDER BY account_id"),
-            &[],
-        )
-        .await?;
-    let features = pool
-        .fetch_all(
-            &format!("SELECT {FEATURE_COLUMNS} FROM feature_access ORDER BY account_id, feature"),
-            &[],
-        )
-        .await?;
+    let accounts = query(&format!(
+        "SELECT {ACCOUNT_COLUMNS} FROM feature_access_accounts ORDER BY account_id"
+    ))
+    .fetch_all_as(pool)
+    .await?;
+    let features = query(&format!(
+        "SELECT {FEATURE_COLUMNS} FROM feature_access ORDER BY account_id, feature"
+    ))
+    .fetch_all_as(pool)
+    .await?;
     Ok((accounts, features))
 }

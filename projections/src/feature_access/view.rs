@@ -48,7 +48,12 @@ impl FeatureAccessView {
             limit,
             used,
         );
-        Ok(Self {
+        Ok(Self::of(account_id, feature, access))
+    }
+
+    /// The view of a decided `access`.
+    pub fn of(account_id: &str, feature: &str, access: FeatureAccess) -> Self {
+        Self {
             account_id: account_id.to_owned(),
             feature: feature.to_owned(),
             allowed: access.allowed,
@@ -56,6 +61,6 @@ impl FeatureAccessView {
             limit: access.limit,
             used: access.used,
             remaining: access.remaining,
-        })
+        }
     }
 }

@@ -18,9 +18,9 @@ use domain::AccountId;
 
 use crate::event::{InvoiceChange, INVOICE};
 use crate::page::{self, PositionCursor};
-use infrastructure::consumers::sql::{ProjectionTx, ReadPool};
 use infrastructure::consumers::ProjectionError;
 use infrastructure::consumers::Projector;
+use infrastructure::portable::{Pool, Tx};
 
 pub use row::InvoiceRow;
 pub use view::{InvoiceLineView, InvoicePage, InvoiceView};
@@ -51,7 +51,7 @@ impl Projector for AccountInvoicesProjector {
 
     async fn apply_batch(
         &self,
-        tx: &mut ProjectionTx,
+        tx: &mut Tx,
         events: &[StoredEvent],
     ) -> Result<(), ProjectionError> {
         let changes = InvoiceChange::decode_all(events)?;
@@ -82,7 +82,7 @@ impl Projector for AccountInvoicesProjector {
 /// Up to `limit` of the account's invoices, newest first, after `cursor`. An account with no
 /// invoice has an empty first page.
 pub async fn page(
-    pool: &ReadPool,
+    pool: &Pool,
     account_id: &AccountId,
     limit: u32,
     cursor: Option<PositionCursor>,
@@ -105,6 +105,6 @@ pub async fn page(
 }
 
 /// Every stored row, by invoice id: for audit verification and rebuild comparisons.
-pub async fn all_rows(pool: &ReadPool) -> Result<Vec<InvoiceRow>, ProjectionError> {
+pub async fn all_rows(pool: &Pool) -> Result<Vec<InvoiceRow>, ProjectionError> {
     Ok(table::all(pool).await?)
 }

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use infrastructure::consumers::sql::{Param, ProjectionTx, ReadPool};
+use infrastructure::portable::{query, Pool, Tx, Value};
 
 use super::row::InvoiceRow;
 
@@ -17,7 +17,7 @@ const ON_CONFLICT: &str = "ON CONFLICT (invoice_id) DO UPDATE SET \
 
 /// The stored rows of `invoices`, by invoice id.
 pub(super) async fn load(
-    tx: &mut ProjectionTx,
+    tx: &mut Tx,
     invoices: &BTreeSet<String>,
 ) -> Result<BTreeMap<String, InvoiceRow>, sqlx::Error> {
     let keys: Vec<String> = invoices.iter().cloned().collect();
@@ -29,7 +29,7 @@ pub(super) async fn load(
         .collect())
 }
 
-pub(super) async fn save(tx: &mut ProjectionTx, rows: Vec<InvoiceRow>) -> Result<(), sqlx::Error> {
+pub(super) async fn save(tx: &mut Tx, rows: Vec<InvoiceRow>) -> Result<(), sqlx::Error> {
     if rows.is_empty() {
         return Ok(());
     }
@@ -38,7 +38,7 @@ pub(super) async fn save(tx: &mut ProjectionTx, rows: Vec<InvoiceRow>) -> Result
         .await
 }
 
-fn params(row: InvoiceRow) -> Vec<Param> {
+fn params(row: InvoiceRow) -> Vec<Value<'static>> {
     vec![
         row.invoice_id.into(),
         row.account_id.into(),
@@ -58,7 +58,7 @@ fn params(row: InvoiceRow) -> Vec<Param> {
 
 /// Up to `limit` of the account's invoices issued before position `before`, newest first.
 pub(super) async fn page(
-    pool: &ReadPool,
+    pool: &Pool,
     account_id: &str,
     before: i64,
     limit: i64,
@@ -68,12 +68,16 @@ pub(super) async fn page(
           WHERE account_id = $1 AND issued_position < $2 \
           ORDER BY issued_position DESC LIMIT $3"
     );
-    pool.fetch_all(&sql, &[account_id.into(), before.into(), limit.into()])
+    query(&sql)
+        .bind(account_id)
+        .bind(before)
+        .bind(limit)
+        .fetch_all_as(pool)
         .await
 }
 
 /// Every row, by invoice id: for audit verification and rebuild comparisons, not for requests.
-pub(super) async fn all(pool: &ReadPool) -> Result<Vec<InvoiceRow>, sqlx::Error> {
+pub(super) async fn all(pool: &Pool) -> Result<Vec<InvoiceRow>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM account_invoices ORDER BY invoice_id");
-    pool.fetch_all(&sql, &[]).await
+    query(&sql).fetch_all_as(pool).await
 }

@@ -22,9 +22,9 @@ use serde_json::{json, Value};
 use crate::columns::{parse_timestamp, timestamp};
 use crate::event::{event_error, payload, DUNNING_CASE};
 use crate::page::{self, PositionCursor};
-use infrastructure::consumers::sql::{ProjectionTx, ReadPool};
 use infrastructure::consumers::ProjectionError;
 use infrastructure::consumers::Projector;
+use infrastructure::portable::{Pool, Tx};
 
 pub use table::{CaseRow, NotificationRow};
 
@@ -55,7 +55,7 @@ impl Projector for NotificationsProjector {
     /// name and did not start, then one multi-row insert per table.
     async fn apply_batch(
         &self,
-        tx: &mut ProjectionTx,
+        tx: &mut Tx,
         events: &[StoredEvent],
     ) -> Result<(), ProjectionError> {
         let mut started = BTreeMap::new();
@@ -187,7 +187,7 @@ pub struct NotificationPage {
 
 /// Up to `limit` of the account's notifications, oldest first, after the one at position `after`.
 pub async fn page(
-    pool: &ReadPool,
+    pool: &Pool,
     account_id: &AccountId,
     limit: u32,
     cursor: Option<PositionCursor>,

@@ -1,7 +1,7 @@
 //! The outbox's tables: the case facts a notification names, and the notifications themselves,
 //! inserted once per dedupe key.
 
-use infrastructure::consumers::sql::{Param, ProjectionTx};
+use infrastructure::portable::{Tx, Value};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct CaseRow {
@@ -32,26 +32,20 @@ pub(super) const LIST: (&str, &str) = ("notifications", COLUMNS);
 const COLUMNS: &str = "id, account_id, kind, dedupe_key, payload, created_at, sent_at, position";
 
 /// Writes the cases of `rows` not written yet.
-pub(super) async fn save_cases(
-    tx: &mut ProjectionTx,
-    rows: Vec<CaseRow>,
-) -> Result<(), sqlx::Error> {
+pub(super) async fn save_cases(tx: &mut Tx, rows: Vec<CaseRow>) -> Result<(), sqlx::Error> {
     let rows = rows.into_iter().map(CaseRow::params).collect();
     insert_new(tx, "notification_cases", CASE_COLUMNS, "case_id", rows).await
 }
 
 /// The stored cases among `case_ids`.
-pub(super) async fn cases(
-    tx: &mut ProjectionTx,
-    case_ids: &[String],
-) -> Result<Vec<CaseRow>, sqlx::Error> {
+pub(super) async fn cases(tx: &mut Tx, case_ids: &[String]) -> Result<Vec<CaseRow>, sqlx::Error> {
     let select = format!("SELECT {CASE_COLUMNS} FROM notification_cases WHERE case_id IN");
     tx.fetch_in(&select, case_ids).await
 }
 
 /// Writes each of `rows` unless a notification with its dedupe key exists.
 pub(super) async fn insert_notifications(
-    tx: &mut ProjectionTx,
+    tx: &mut Tx,
     rows: Vec<NotificationRow>,
 ) -> Result<(), sqlx::Error> {
     let rows = rows.into_iter().map(NotificationRow::params).collect();
@@ -60,11 +54,11 @@ pub(super) async fn insert_notifications(
 
 /// Multi-row inserts into `table` that leave a row whose `key` exists as it is.
 async fn insert_new(
-    tx: &mut ProjectionTx,
+    tx: &mut Tx,
     table: &str,
     columns: &str,
     key: &str,
-    rows: Vec<Vec<Param>>,
+    rows: Vec<Vec<Value<'static>>>,
 ) -> Result<(), sqlx::Error> {
     let insert = format!("INSERT INTO {table} ({columns})");
     let on_conflict = format!("ON CONFLICT ({key}) DO NOTHING");
@@ -72,7 +66,7 @@ async fn insert_new(
 }
 
 impl CaseRow {
-    fn params(self) -> Vec<Param> {
+    fn params(self) -> Vec<Value<'static>> {
         vec![
             self.case_id.into(),
             self.account_id.into(),
@@ -85,7 +79,7 @@ impl CaseRow {
 }
 
 impl NotificationRow {
-    fn params(self) -> Vec<Param> {
+    fn params(self) -> Vec<Value<'static>> {
         vec![
             self.id.into(),
             self.account_id.into(),

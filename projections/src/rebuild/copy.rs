@@ -1,22 +1,22 @@
 //! Bulk inserts of replayed rows into a shadow table: `COPY … FROM STDIN` on Postgres (one
 //! stream instead of thousands of bound parameters per statement), multi-row inserts on SQLite.
 
-use infrastructure::consumers::sql::{Param, ProjectionTx};
 use infrastructure::consumers::ProjectionError;
+use infrastructure::portable::{timestamp, Tx, Value};
 
 /// Inserts `rows` into `table` (already quoted), whose columns `columns` lists (quoted, in the
 /// rows' order).
 pub(crate) async fn insert_rows(
-    tx: &mut ProjectionTx,
+    tx: &mut Tx,
     table: &str,
     columns: &str,
-    rows: Vec<Vec<Param>>,
+    rows: Vec<Vec<Value<'static>>>,
 ) -> Result<(), ProjectionError> {
     if rows.is_empty() {
         return Ok(());
     }
     match tx {
-        ProjectionTx::Postgres(tx) => {
+        Tx::Postgres(tx) => {
             let statement = format!("COPY {table} ({columns}) FROM STDIN");
             let mut copy = tx.copy_in_raw(&statement).await?;
             let mut data = String::new();
@@ -26,7 +26,7 @@ pub(crate) async fn insert_rows(
             copy.send(data.into_bytes()).await?;
             copy.finish().await?;
         }
-        ProjectionTx::Sqlite(_) => {
+        Tx::Sqlite(_) => {
             let insert = format!("INSERT INTO {table} ({columns})");
             tx.upsert(&insert, "", rows).await?;
         }
@@ -35,29 +35,37 @@ pub(crate) async fn insert_rows(
 }
 
 /// Appends `row` to `out` as one line of COPY's text format.
-fn copy_line(out: &mut String, row: &[Param]) {
+fn copy_line(out: &mut String, row: &[Value]) {
     for (index, value) in row.iter().enumerate() {
         if index > 0 {
             out.push('\t');
         }
         match value {
-            Param::Text(None) | Param::Int(None) | Param::Bool(None) => out.push_str("\\N"),
-            Param::Int(Some(n)) => out.push_str(&n.to_string()),
-            Param::Bool(Some(b)) => out.push(if *b { 't' } else { 'f' }),
-            Param::Text(Some(text)) => {
-                for c in text.chars() {
-                    match c {
-                        '\\' => out.push_str("\\\\"),
-                        '\n' => out.push_str("\\n"),
-                        '\r' => out.push_str("\\r"),
-                        '\t' => out.push_str("\\t"),
-                        c => out.push(c),
-                    }
-                }
-            }
+            Value::Text(None) | Value::Int(None) | Value::Bool(None) => out.push_str("\\N"),
+            Value::Int(Some(n)) => out.push_str(&n.to_string()),
+            Value::Bool(Some(b)) => out.push(if *b { 't' } else { 'f' }),
+            Value::Text(Some(text)) => push_escaped(out, text),
+            // Not kinds a read model's columns have (`ColumnKind`); written as Postgres reads
+            // their text, should one appear.
+            Value::Json(json) => push_escaped(out, &json.to_string()),
+            Value::Time(at) => push_escaped(out, &timestamp(*at)),
+            Value::Uuid(id) => push_escaped(out, &id.to_string()),
         }
     }
     out.push('\n');
+}
+
+/// Appends `text` to `out` escaped for COPY's text format.
+fn push_escaped(out: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c => out.push(c),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -70,11 +78,11 @@ mod tests {
         copy_line(
             &mut out,
             &[
-                Param::Text(Some("a\tb\\c\nd\re".into())),
-                Param::Int(Some(-7)),
-                Param::Bool(Some(true)),
-                Param::Text(None),
-                Param::Text(Some("\\N".into())),
+                Value::Text(Some("a\tb\\c\nd\re".into())),
+                Value::Int(Some(-7)),
+                Value::Bool(Some(true)),
+                Value::Text(None),
+                Value::Text(Some("\\N".into())),
             ],
         );
         assert_eq!(out, "a\\tb\\\\c\\nd\\re\t-7\tt\t\\N\t\\\\N\n");

@@ -8,9 +8,9 @@ use std::sync::Arc;
 
 use application::event_log::StoredEvent;
 
-use infrastructure::consumers::sql::ProjectionTx;
 use infrastructure::consumers::ProjectionError;
 use infrastructure::consumers::Projector;
+use infrastructure::portable::Tx;
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -22,7 +22,7 @@ trait DynProjector: Send + Sync {
     fn change_topic(&self) -> Option<&'static str>;
     fn apply_batch_boxed<'a>(
         &'a self,
-        tx: &'a mut ProjectionTx,
+        tx: &'a mut Tx,
         events: &'a [StoredEvent],
     ) -> BoxFuture<'a, Result<(), ProjectionError>>;
 }
@@ -46,7 +46,7 @@ impl<P: Projector> DynProjector for P {
 
     fn apply_batch_boxed<'a>(
         &'a self,
-        tx: &'a mut ProjectionTx,
+        tx: &'a mut Tx,
         events: &'a [StoredEvent],
     ) -> BoxFuture<'a, Result<(), ProjectionError>> {
         Box::pin(self.apply_batch(tx, events))
@@ -75,7 +75,7 @@ impl Projector for FreshProjector {
 
     async fn apply_batch(
         &self,
-        tx: &mut ProjectionTx,
+        tx: &mut Tx,
         events: &[StoredEvent],
     ) -> Result<(), ProjectionError> {
         self.0.apply_batch_boxed(tx, events).await

@@ -10,9 +10,9 @@ use infrastructure::Store;
 
 use super::read_model::FreshProjector;
 use super::table::{Rows, TableShape};
-use infrastructure::consumers::sql::{Param, ProjectionTx};
 use infrastructure::consumers::ProjectionError;
 use infrastructure::consumers::Projector;
+use infrastructure::portable::{Tx, Value};
 
 /// Events per replayed batch. A scratch database is private, and any split of the log into
 /// batches gives the same rows (the [`Projector`] contract): the size only trades memory for
@@ -97,7 +97,7 @@ impl Scratch {
                     if listened.is_empty() {
                         return Ok(());
                     }
-                    let mut tx = ProjectionTx::begin(&store).await?;
+                    let mut tx = Tx::begin(&store).await?;
                     projector.apply_batch(&mut tx, &listened).await?;
                     tx.commit().await?;
                     Ok::<_, ProjectionError>(())
@@ -114,7 +114,7 @@ impl Scratch {
     /// Every row of `shape`'s table as model `model` (its index in [`Scratch::new`]) replayed
     /// it, by primary key.
     pub async fn rows(&self, model: usize, shape: &TableShape) -> Result<Rows, ProjectionError> {
-        let mut tx = ProjectionTx::begin(&self.models[model].store).await?;
+        let mut tx = Tx::begin(&self.models[model].store).await?;
         let rows = shape.rows(&mut tx, &shape.name).await;
         tx.rollback().await?;
         rows
@@ -130,12 +130,12 @@ impl Scratch {
         mut sink: F,
     ) -> Result<(), ProjectionError>
     where
-        F: FnMut(Vec<Vec<Param>>) -> Fut,
+        F: FnMut(Vec<Vec<Value<'static>>>) -> Fut,
         Fut: std::future::Future<Output = Result<(), ProjectionError>>,
     {
         let mut after = i64::MIN;
         loop {
-            let mut tx = ProjectionTx::begin(&self.models[model].store).await?;
+            let mut tx = Tx::begin(&self.models[model].store).await?;
             let page = shape.rows_after_rowid(&mut tx, after, chunk).await;
             tx.rollback().await?;
             let (last, rows) = page?;

@@ -17,9 +17,9 @@ use super::scratch::{ReplayProgress, Scratch};
 use super::table::{self, quoted, TableShape};
 use infrastructure::consumers::checkpoint;
 use infrastructure::consumers::lease::Lease;
-use infrastructure::consumers::sql::ProjectionTx;
 use infrastructure::consumers::ProjectionError;
 use infrastructure::consumers::{listened, Projector};
+use infrastructure::portable::{query, Tx};
 
 /// Rows per copy transaction: short transactions, so SQLite's one writer is never held long.
 const COPY_CHUNK: usize = 5000;
@@ -118,7 +118,7 @@ impl Rebuild {
                 .copy_rows(index, &shape, COPY_CHUNK, |rows| {
                     let (shadow, columns) = (&shadow, &columns);
                     async move {
-                        let mut tx = ProjectionTx::begin(&self.store).await?;
+                        let mut tx = Tx::begin(&self.store).await?;
                         copy::insert_rows(&mut tx, shadow, columns, rows).await?;
                         tx.commit().await?;
                         Ok(())
@@ -138,7 +138,7 @@ impl Rebuild {
     }
 
     async fn live_shape(&self, name: &str) -> Result<TableShape, ProjectionError> {
-        let mut tx = ProjectionTx::begin_snapshot(&self.store).await?;
+        let mut tx = Tx::begin_snapshot(&self.store).await?;
         let shape = table::shape(&mut tx, name).await;
         tx.rollback().await?;
         shape
@@ -148,17 +148,18 @@ impl Rebuild {
     /// over from an interrupted rebuild.
     async fn create_shadow(&self, name: &str) -> Result<(), ProjectionError> {
         let shadow = quoted(&shadow_name(name));
-        let mut tx = ProjectionTx::begin(&self.store).await?;
-        tx.execute(&format!("DROP TABLE IF EXISTS {shadow}"), &[])
+        let mut tx = Tx::begin(&self.store).await?;
+        query(&format!("DROP TABLE IF EXISTS {shadow}"))
+            .execute(&mut tx)
             .await?;
         let create = match &tx {
-            ProjectionTx::Postgres(_) => {
+            Tx::Postgres(_) => {
                 format!(
                     "CREATE TABLE {shadow} (LIKE {} INCLUDING ALL)",
                     quoted(name)
                 )
             }
-            ProjectionTx::Sqlite(_) => {
+            Tx::Sqlite(_) => {
                 // The table's own definition, renamed; its separate indexes are recreated at
                 // the swap (SQLite index names are global).
                 let definition = sqlite_definition(&mut tx, "table", name).await?;
@@ -172,7 +173,7 @@ impl Rebuild {
                 format!("CREATE TABLE {shadow} {columns}")
             }
         };
-        tx.execute(&create, &[]).await?;
+        query(&create).execute(&mut tx).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -202,7 +203,7 @@ impl PreparedRebuild {
     }
 
     async fn swap_once(&self) -> Result<LogCursor, ProjectionError> {
-        let mut tx = ProjectionTx::begin(&self.rebuild.store).await?;
+        let mut tx = Tx::begin(&self.rebuild.store).await?;
         match self.swap_in(&mut tx).await {
             Ok(at) => {
                 // Every row may have changed: caches of the read model start over.
@@ -217,15 +218,15 @@ impl PreparedRebuild {
         }
     }
 
-    async fn swap_in(&self, tx: &mut ProjectionTx) -> Result<LogCursor, ProjectionError> {
+    async fn swap_in(&self, tx: &mut Tx) -> Result<LogCursor, ProjectionError> {
         let Rebuild { store, model, .. } = &self.rebuild;
         let tables = model.tables();
-        if matches!(tx, ProjectionTx::Postgres(_)) {
+        if matches!(tx, Tx::Postgres(_)) {
             // Waits for a live batch that touched them to commit; the live worker cannot start
             // another on them (or move the checkpoint, locked next) until this commits.
             let list: Vec<String> = tables.iter().map(|name| quoted(name)).collect();
             let lock = format!("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE", list.join(", "));
-            tx.execute(&lock, &[]).await?;
+            query(&lock).execute(&mut *tx).await?;
         }
         let live = checkpoint::load_in(tx, model.name(), true).await?;
         for name in tables {
@@ -253,10 +254,10 @@ impl PreparedRebuild {
 }
 
 /// Drops `name` and renames its shadow to it, keeping the index names migrations know.
-async fn replace_with_shadow(tx: &mut ProjectionTx, name: &str) -> Result<(), ProjectionError> {
+async fn replace_with_shadow(tx: &mut Tx, name: &str) -> Result<(), ProjectionError> {
     let shadow = shadow_name(name);
     match tx {
-        ProjectionTx::Postgres(_) => {
+        Tx::Postgres(_) => {
             let old = postgres_indexes(tx, name).await?;
             let new = postgres_indexes(tx, &shadow).await?;
             drop_and_rename(tx, name, &shadow).await?;
@@ -265,40 +266,37 @@ async fn replace_with_shadow(tx: &mut ProjectionTx, name: &str) -> Result<(), Pr
                     .iter()
                     .find(|(_, old_definition)| old_definition == &definition);
                 if let Some((old_name, _)) = original {
-                    tx.execute(
-                        &format!(
-                            "ALTER INDEX {} RENAME TO {}",
-                            quoted(&new_name),
-                            quoted(old_name)
-                        ),
-                        &[],
-                    )
+                    query(&format!(
+                        "ALTER INDEX {} RENAME TO {}",
+                        quoted(&new_name),
+                        quoted(old_name)
+                    ))
+                    .execute(&mut *tx)
                     .await?;
                 }
             }
         }
-        ProjectionTx::Sqlite(_) => {
+        Tx::Sqlite(_) => {
             let indexes = sqlite_definition(tx, "index", name).await?;
             drop_and_rename(tx, name, &shadow).await?;
             for index in indexes {
-                tx.execute(&index, &[]).await?;
+                query(&index).execute(&mut *tx).await?;
             }
         }
     }
     Ok(())
 }
 
-async fn drop_and_rename(
-    tx: &mut ProjectionTx,
-    name: &str,
-    shadow: &str,
-) -> Result<(), ProjectionError> {
-    tx.execute(&format!("DROP TABLE {}", quoted(name)), &[])
+async fn drop_and_rename(tx: &mut Tx, name: &str, shadow: &str) -> Result<(), ProjectionError> {
+    query(&format!("DROP TABLE {}", quoted(name)))
+        .execute(&mut *tx)
         .await?;
-    tx.execute(
-        &format!("ALTER TABLE {} RENAME TO {}", quoted(shadow), quoted(name)),
-        &[],
-    )
+    query(&format!(
+        "ALTER TABLE {} RENAME TO {}",
+        quoted(shadow),
+        quoted(name)
+    ))
+    .execute(tx)
     .await?;
     Ok(())
 }
@@ -312,16 +310,16 @@ struct IndexRow {
 /// `table`'s indexes: name, and the definition without the index and table names (uniqueness,
 /// method and columns), which is how a shadow's index is matched to the one it replaces.
 async fn postgres_indexes(
-    tx: &mut ProjectionTx,
+    tx: &mut Tx,
     table: &str,
 ) -> Result<Vec<(String, String)>, ProjectionError> {
-    let rows: Vec<IndexRow> = tx
-        .fetch_all(
-            "SELECT indexname::text AS name, indexdef AS definition FROM pg_indexes
-              WHERE schemaname = current_schema() AND tablename = $1",
-            &[table.into()],
-        )
-        .await?;
+    let rows: Vec<IndexRow> = query(
+        "SELECT indexname::text AS name, indexdef AS definition FROM pg_indexes
+          WHERE schemaname = current_schema() AND tablename = $1",
+    )
+    .bind(table)
+    .fetch_all_as(tx)
+    .await?;
     Ok(rows
         .into_iter()
         .map(|row| {
@@ -342,15 +340,16 @@ struct Definition {
 
 /// The stored SQL of the `kind` ("table" or "index") objects of `table` on SQLite.
 async fn sqlite_definition(
-    tx: &mut ProjectionTx,
+    tx: &mut Tx,
     kind: &str,
     table: &str,
 ) -> Result<Vec<String>, ProjectionError> {
-    let rows: Vec<Definition> = tx
-        .fetch_all(
-            "SELECT sql FROM sqlite_master WHERE type = $1 AND tbl_name = $2 AND sql IS NOT NULL",
-            &[kind.into(), table.into()],
-        )
-        .await?;
+    let rows: Vec<Definition> = query(
+        "SELECT sql FROM sqlite_master WHERE type = $1 AND tbl_name = $2 AND sql IS NOT NULL",
+    )
+    .bind(kind)
+    .bind(table)
+    .fetch_all_as(tx)
+    .await?;
     Ok(rows.into_iter().map(|row| row.sql).collect())
 }

@@ -1,12 +1,12 @@
 //! Any read-model table, generically: its columns and primary key read from the catalog
 //! (`information_schema` on Postgres, `pragma_table_info` on SQLite), and its rows as typed
-//! [`Param`]s. Rebuilds copy rows this way and verification compares them, for every projector
+//! [`Value`]s. Rebuilds copy rows this way and verification compares them, for every projector
 //! alike, without knowing its row type.
 
 use std::collections::BTreeMap;
 
-use infrastructure::consumers::sql::{ColumnKind, Param, ProjectionTx};
 use infrastructure::consumers::ProjectionError;
+use infrastructure::portable::{query, ColumnKind, Tx, Value};
 
 /// A table's columns in declaration order and the ones its primary key is made of.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,7 +18,7 @@ pub(crate) struct TableShape {
 }
 
 /// A table's rows by primary key (the key's values as text).
-pub(crate) type Rows = BTreeMap<Vec<String>, Vec<Param>>;
+pub(crate) type Rows = BTreeMap<Vec<String>, Vec<Value<'static>>>;
 
 #[derive(sqlx::FromRow)]
 struct ColumnRow {
@@ -45,15 +45,12 @@ const SQLITE_COLUMNS: &str =
     "SELECT name, type AS declared, pk AS key_position FROM pragma_table_info($1) ORDER BY cid";
 
 /// Reads `table`'s shape through `tx`.
-pub(crate) async fn shape(
-    tx: &mut ProjectionTx,
-    table: &str,
-) -> Result<TableShape, ProjectionError> {
+pub(crate) async fn shape(tx: &mut Tx, table: &str) -> Result<TableShape, ProjectionError> {
     let sql = match tx {
-        ProjectionTx::Postgres(_) => POSTGRES_COLUMNS,
-        ProjectionTx::Sqlite(_) => SQLITE_COLUMNS,
+        Tx::Postgres(_) => POSTGRES_COLUMNS,
+        Tx::Sqlite(_) => SQLITE_COLUMNS,
     };
-    let rows: Vec<ColumnRow> = tx.fetch_all(sql, &[table.into()]).await?;
+    let rows: Vec<ColumnRow> = query(sql).bind(table).fetch_all_as(&mut *tx).await?;
     let problem = |reason: String| ProjectionError::TableShape {
         table: table.to_owned(),
         reason,
@@ -106,23 +103,27 @@ impl TableShape {
 
     /// Every row of the table named `from` (this table or a copy of it with the same
     /// columns), keyed by primary key.
-    pub async fn rows(&self, tx: &mut ProjectionTx, from: &str) -> Result<Rows, ProjectionError> {
+    pub async fn rows(&self, tx: &mut Tx, from: &str) -> Result<Rows, ProjectionError> {
         let sql = format!("SELECT {} FROM {}", self.select_list(), quoted(from));
-        let rows = tx.fetch_params(&sql, &[], &self.kinds()).await?;
+        let kinds = self.kinds();
+        let rows = query(&sql).fetch_all(tx).await?;
         Ok(rows
-            .into_iter()
-            .map(|row| (self.key_of(&row), row))
-            .collect())
+            .iter()
+            .map(|row| {
+                let row = row.values(&kinds)?;
+                Ok((self.key_of(&row), row))
+            })
+            .collect::<Result<_, sqlx::Error>>()?)
     }
 
     /// Up to `limit` rows of this table after SQLite rowid `after`, in rowid order, with the
     /// last rowid read (`None` when there are no more rows). SQLite only: for scratch databases.
     pub async fn rows_after_rowid(
         &self,
-        tx: &mut ProjectionTx,
+        tx: &mut Tx,
         after: i64,
         limit: usize,
-    ) -> Result<(Option<i64>, Vec<Vec<Param>>), ProjectionError> {
+    ) -> Result<(Option<i64>, Vec<Vec<Value<'static>>>), ProjectionError> {
         let sql = format!(
             "SELECT rowid, {} FROM {} WHERE rowid > $1 ORDER BY rowid LIMIT $2",
             self.select_list(),
@@ -131,11 +132,16 @@ impl TableShape {
         let mut kinds = vec![ColumnKind::Int];
         kinds.extend(self.kinds());
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let mut rows = tx
-            .fetch_params(&sql, &[after.into(), limit.into()], &kinds)
-            .await?;
+        let mut rows = query(&sql)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(tx)
+            .await?
+            .iter()
+            .map(|row| row.values(&kinds))
+            .collect::<Result<Vec<_>, _>>()?;
         let last = match rows.last().map(|row| &row[0]) {
-            Some(Param::Int(Some(rowid))) => Some(*rowid),
+            Some(Value::Int(Some(rowid))) => Some(*rowid),
             _ => None,
         };
         for row in &mut rows {
@@ -161,13 +167,15 @@ impl TableShape {
         self.columns.iter().map(|(_, kind)| *kind).collect()
     }
 
-    fn key_of(&self, row: &[Param]) -> Vec<String> {
+    fn key_of(&self, row: &[Value]) -> Vec<String> {
         self.key
             .iter()
             .map(|index| match &row[*index] {
-                Param::Text(value) => value.clone().unwrap_or_default(),
-                Param::Int(value) => value.map(|n| n.to_string()).unwrap_or_default(),
-                Param::Bool(value) => value.map(|b| b.to_string()).unwrap_or_default(),
+                Value::Text(value) => value.as_deref().unwrap_or_default().to_owned(),
+                Value::Int(value) => value.map(|n| n.to_string()).unwrap_or_default(),
+                Value::Bool(value) => value.map(|b| b.to_string()).unwrap_or_default(),
+                // Not a kind `Row::values` reads.
+                other => other.to_json().to_string(),
             })
             .collect()
     }

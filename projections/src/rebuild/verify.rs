@@ -16,8 +16,8 @@ use application::event_log::LogCursor;
 
 use super::table::{self, quoted, Rows, TableShape};
 use infrastructure::consumers::checkpoint::{self, RecordedStatus};
-use infrastructure::consumers::sql::ProjectionTx;
 use infrastructure::consumers::ProjectionError;
+use infrastructure::portable::{query, Tx};
 
 /// Examples kept per projection; the counts are always complete.
 pub const EXAMPLES_PER_PROJECTION: usize = 20;
@@ -120,7 +120,7 @@ async fn verify_one(
     store: &Store,
     model: &ReadModelProjector,
 ) -> Result<ProjectionReport, ProjectionError> {
-    let mut snapshot = ProjectionTx::begin_snapshot(store).await?;
+    let mut snapshot = Tx::begin_snapshot(store).await?;
     let live = read_live(&mut snapshot, model).await;
     snapshot.rollback().await?;
     let Live { at, status, tables } = live?;
@@ -198,10 +198,7 @@ struct Live {
 }
 
 /// The projection's checkpoint, status and live rows, in one snapshot.
-async fn read_live(
-    snapshot: &mut ProjectionTx,
-    model: &ReadModelProjector,
-) -> Result<Live, ProjectionError> {
+async fn read_live(snapshot: &mut Tx, model: &ReadModelProjector) -> Result<Live, ProjectionError> {
     hold_off_swaps(snapshot, model.tables()).await?;
     let at = checkpoint::load_in(snapshot, model.name(), false).await?;
     let status = checkpoint::recorded_status_in(snapshot, model.name()).await?;
@@ -220,21 +217,18 @@ async fn read_live(
 /// swap's `ACCESS EXCLUSIVE` waits for) before the snapshot is taken, by the first read: a swap
 /// in progress commits first, and none starts until the snapshot ends. Same order as the swap,
 /// so the two never deadlock. SQLite's read transaction covers the schema already.
-async fn hold_off_swaps(
-    snapshot: &mut ProjectionTx,
-    tables: &[&str],
-) -> Result<(), ProjectionError> {
-    if matches!(snapshot, ProjectionTx::Postgres(_)) && !tables.is_empty() {
+async fn hold_off_swaps(snapshot: &mut Tx, tables: &[&str]) -> Result<(), ProjectionError> {
+    if matches!(snapshot, Tx::Postgres(_)) && !tables.is_empty() {
         let list: Vec<String> = tables.iter().map(|name| quoted(name)).collect();
         let lock = format!("LOCK TABLE {} IN ACCESS SHARE MODE", list.join(", "));
-        snapshot.execute(&lock, &[]).await?;
+        query(&lock).execute(snapshot).await?;
     }
     Ok(())
 }
 
 /// Every difference between the live and the replayed rows of one table, by key.
 fn diff(shape: &TableShape, live: &Rows, replayed: &Rows) -> Vec<Mismatch> {
-    let whole_row = |row: &[infrastructure::consumers::sql::Param]| -> Value {
+    let whole_row = |row: &[infrastructure::portable::Value]| -> Value {
         shape
             .columns
             .iter()

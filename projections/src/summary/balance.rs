@@ -13,8 +13,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use domain::invoice::InvoiceEvent;
 
 use crate::event::InvoiceChange;
-use infrastructure::consumers::sql::{Param, ProjectionTx};
 use infrastructure::consumers::ProjectionError;
+use infrastructure::portable::{Tx, Value};
 
 const COLUMNS: &str =
     "invoice_id, account_id, currency, amount_due, overpaid_held, overpaid_refunded";
@@ -64,7 +64,7 @@ impl InvoiceDue {
 /// Folds `changes` into the invoices' amounts due and saves those that changed; answers the
 /// accounts whose balance they may change.
 pub(super) async fn record(
-    tx: &mut ProjectionTx,
+    tx: &mut Tx,
     changes: &[InvoiceChange<'_>],
 ) -> Result<BTreeSet<String>, ProjectionError> {
     if changes.is_empty() {
@@ -106,7 +106,7 @@ pub(super) async fn record(
             .apply(&change.event);
     }
     let accounts = folded.values().map(|due| due.account_id.clone()).collect();
-    let changed: Vec<Vec<Param>> = folded
+    let changed: Vec<Vec<Value<'static>>> = folded
         .into_values()
         .filter(|due| stored.get(&due.invoice_id) != Some(due))
         .map(|due| {
@@ -132,7 +132,7 @@ pub(super) async fn record(
 
 /// Every invoice of `accounts`, by account (as written so far in this transaction).
 pub(super) async fn invoices_of(
-    tx: &mut ProjectionTx,
+    tx: &mut Tx,
     accounts: &BTreeSet<String>,
 ) -> Result<BTreeMap<String, Vec<InvoiceDue>>, sqlx::Error> {
     let keys: Vec<String> = accounts.iter().cloned().collect();

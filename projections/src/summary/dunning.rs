@@ -8,8 +8,8 @@ use application::event_log::StoredEvent;
 use domain::dunning::DunningEvent;
 
 use crate::event::{event_error, payload, DUNNING_CASE};
-use infrastructure::consumers::sql::ProjectionTx;
 use infrastructure::consumers::ProjectionError;
+use infrastructure::portable::{query, Tx};
 
 /// An account's open case after an event: `Some(case)` once started, `None` once closed.
 pub(super) struct CaseChange {
@@ -19,7 +19,7 @@ pub(super) struct CaseChange {
 
 /// The changes the dunning events of `events` make, in log order.
 pub(super) async fn changes(
-    tx: &mut ProjectionTx,
+    tx: &mut Tx,
     events: &[StoredEvent],
 ) -> Result<Vec<CaseChange>, ProjectionError> {
     let mut accounts: BTreeMap<String, String> = BTreeMap::new();
@@ -61,8 +61,8 @@ struct Holder {
 }
 
 /// The account whose summary shows `case_id` open.
-async fn holder(tx: &mut ProjectionTx, case_id: &str) -> Result<Option<String>, sqlx::Error> {
+async fn holder(tx: &mut Tx, case_id: &str) -> Result<Option<String>, sqlx::Error> {
     let sql = "SELECT account_id FROM account_summaries WHERE dunning_case_id = $1";
-    let rows: Vec<Holder> = tx.fetch_all(sql, &[case_id.into()]).await?;
+    let rows: Vec<Holder> = query(sql).bind(case_id).fetch_all_as(tx).await?;
     Ok(rows.into_iter().next().map(|row| row.account_id))
 }

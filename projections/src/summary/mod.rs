@@ -24,9 +24,9 @@ use domain::{AccountId, PlanCatalog};
 use crate::event::{
     AccountEvent, InvoiceChange, DUNNING_CASE, ENTITLEMENTS, INVOICE, SUBSCRIPTION,
 };
-use infrastructure::consumers::sql::{ProjectionTx, ReadPool};
 use infrastructure::consumers::ProjectionError;
 use infrastructure::consumers::Projector;
+use infrastructure::portable::{Pool, Tx};
 
 pub use row::SummaryRow;
 pub use view::{
@@ -65,7 +65,7 @@ impl Projector for AccountSummaryProjector {
 
     async fn apply_batch(
         &self,
-        tx: &mut ProjectionTx,
+        tx: &mut Tx,
         events: &[StoredEvent],
     ) -> Result<(), ProjectionError> {
         let invoice_changes = InvoiceChange::decode_all(events)?;
@@ -122,7 +122,7 @@ impl Projector for AccountSummaryProjector {
 
 /// The summary of `account_id`; `None` when no event has named the account.
 pub async fn summary(
-    pool: &ReadPool,
+    pool: &Pool,
     account_id: &AccountId,
 ) -> Result<Option<SummaryView>, ProjectionError> {
     table::find(pool, account_id.as_str())
@@ -132,6 +132,6 @@ pub async fn summary(
 }
 
 /// Every stored row, by account id: for audit verification and rebuild comparisons.
-pub async fn all_rows(pool: &ReadPool) -> Result<Vec<SummaryRow>, ProjectionError> {
+pub async fn all_rows(pool: &Pool) -> Result<Vec<SummaryRow>, ProjectionError> {
     Ok(table::all(pool).await?)
 }

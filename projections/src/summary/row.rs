@@ -121,7 +121,7 @@ impl SummaryRow {
             return;
         }
         match event {
-            E::TrialStarted { .. } | E::BillingAccountAttached { .. } => {}
+            E::TrialStarted { .. } | E::BillingAccountAttached { .. } | E::TrialWillEnd { .. } => {}
             E::SubscriptionActivated {
                 plan_id,
                 period,

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use infrastructure::consumers::sql::{Param, ProjectionTx, ReadPool};
+use infrastructure::portable::{query, Pool, Tx, Value};
 
 use super::row::SummaryRow;
 
@@ -34,7 +34,7 @@ const ON_CONFLICT: &str = "ON CONFLICT (account_id) DO UPDATE SET \
 
 /// The stored rows of `accounts`, by account id.
 pub(super) async fn load(
-    tx: &mut ProjectionTx,
+    tx: &mut Tx,
     accounts: &BTreeSet<String>,
 ) -> Result<BTreeMap<String, SummaryRow>, sqlx::Error> {
     let keys: Vec<String> = accounts.iter().cloned().collect();
@@ -46,7 +46,7 @@ pub(super) async fn load(
         .collect())
 }
 
-pub(super) async fn save(tx: &mut ProjectionTx, rows: Vec<SummaryRow>) -> Result<(), sqlx::Error> {
+pub(super) async fn save(tx: &mut Tx, rows: Vec<SummaryRow>) -> Result<(), sqlx::Error> {
     if rows.is_empty() {
         return Ok(());
     }
@@ -55,7 +55,7 @@ pub(super) async fn save(tx: &mut ProjectionTx, rows: Vec<SummaryRow>) -> Result
         .await
 }
 
-fn params(row: SummaryRow) -> Vec<Param> {
+fn params(row: SummaryRow) -> Vec<Value<'static>> {
     vec![
         row.account_id.into(),
         row.subscription_id.into(),
@@ -82,16 +82,13 @@ fn params(row: SummaryRow) -> Vec<Param> {
     ]
 }
 
-pub(super) async fn find(
-    pool: &ReadPool,
-    account_id: &str,
-) -> Result<Option<SummaryRow>, sqlx::Error> {
+pub(super) async fn find(pool: &Pool, account_id: &str) -> Result<Option<SummaryRow>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM account_summaries WHERE account_id = $1");
-    pool.fetch_optional(&sql, &[account_id.into()]).await
+    query(&sql).bind(account_id).fetch_optional_as(pool).await
 }
 
 /// Every row, by account id: for audit verification and rebuild comparisons, not for requests.
-pub(super) async fn all(pool: &ReadPool) -> Result<Vec<SummaryRow>, sqlx::Error> {
+pub(super) async fn all(pool: &Pool) -> Result<Vec<SummaryRow>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM account_summaries ORDER BY account_id");
-    pool.fetch_all(&sql, &[]).await
+    query(&sql).fetch_all_as(pool).await
 }

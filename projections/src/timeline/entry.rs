@@ -135,6 +135,10 @@ pub(super) fn subscription(subscription_id: &str, event: &SubscriptionEvent) -> 
             "subscription_reactivated",
             json!({"subscription_id": id, "dunning_case_id": dunning_case_id}),
         ),
+        E::TrialWillEnd { trial_ends_at, .. } => Entry::new(
+            "trial_will_end",
+            json!({"subscription_id": id, "trial_ends_at": trial_ends_at}),
+        ),
     })
 }
 

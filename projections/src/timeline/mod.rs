@@ -30,9 +30,9 @@ use crate::event::{
     event_error, payload, subscription_account, DUNNING_CASE, ENTITLEMENTS, INVOICE, SUBSCRIPTION,
 };
 use crate::page::{self, PositionCursor};
-use infrastructure::consumers::sql::{ProjectionTx, ReadPool};
 use infrastructure::consumers::ProjectionError;
 use infrastructure::consumers::Projector;
+use infrastructure::portable::{Pool, Tx};
 
 use entry::Entry;
 pub use table::EntryRow;
@@ -64,7 +64,7 @@ impl Projector for BillingTimelineProjector {
 
     async fn apply_batch(
         &self,
-        tx: &mut ProjectionTx,
+        tx: &mut Tx,
         events: &[StoredEvent],
     ) -> Result<(), ProjectionError> {
         let mut invoices = Owners::new(table::INVOICES.load(tx, &ids(events, INVOICE)).await?);
@@ -224,7 +224,7 @@ pub struct TimelinePage {
 /// Up to `limit` of the account's entries, oldest first, after `cursor`. An account with no
 /// entry has an empty first page.
 pub async fn page(
-    pool: &ReadPool,
+    pool: &Pool,
     account_id: &AccountId,
     limit: u32,
     cursor: Option<PositionCursor>,
@@ -243,6 +243,6 @@ pub async fn page(
 }
 
 /// Every stored entry, in position order: for audit verification and rebuild comparisons.
-pub async fn all_rows(pool: &ReadPool) -> Result<Vec<EntryRow>, ProjectionError> {
+pub async fn all_rows(pool: &Pool) -> Result<Vec<EntryRow>, ProjectionError> {
     Ok(table::all(pool).await?)
 }

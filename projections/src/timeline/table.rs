@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use infrastructure::consumers::sql::{Param, ProjectionTx, ReadPool};
+use infrastructure::portable::{query, Pool, Tx, Value};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct EntryRow {
@@ -53,7 +53,7 @@ impl Lookup {
     /// The stored owners of `ids`, by id.
     pub(super) async fn load(
         self,
-        tx: &mut ProjectionTx,
+        tx: &mut Tx,
         ids: &BTreeSet<String>,
     ) -> Result<BTreeMap<String, Owner>, sqlx::Error> {
         let keys: Vec<String> = ids.iter().cloned().collect();
@@ -66,11 +66,7 @@ impl Lookup {
         Ok(rows.into_iter().map(|row| (row.id.clone(), row)).collect())
     }
 
-    pub(super) async fn save(
-        self,
-        tx: &mut ProjectionTx,
-        owners: Vec<Owner>,
-    ) -> Result<(), sqlx::Error> {
+    pub(super) async fn save(self, tx: &mut Tx, owners: Vec<Owner>) -> Result<(), sqlx::Error> {
         if owners.is_empty() {
             return Ok(());
         }
@@ -89,17 +85,14 @@ impl Lookup {
 }
 
 /// Writes `rows`; an entry already written at a position stays as it is.
-pub(super) async fn insert_entries(
-    tx: &mut ProjectionTx,
-    rows: Vec<EntryRow>,
-) -> Result<(), sqlx::Error> {
+pub(super) async fn insert_entries(tx: &mut Tx, rows: Vec<EntryRow>) -> Result<(), sqlx::Error> {
     if rows.is_empty() {
         return Ok(());
     }
     let insert = format!("INSERT INTO timeline_entries ({COLUMNS})");
     let rows = rows
         .into_iter()
-        .map(|row| -> Vec<Param> {
+        .map(|row| -> Vec<Value<'static>> {
             vec![
                 row.position.into(),
                 row.account_id.into(),
@@ -118,7 +111,7 @@ pub(super) async fn insert_entries(
 }
 
 /// Every entry, in position order: for audit verification and rebuild comparisons.
-pub(super) async fn all(pool: &ReadPool) -> Result<Vec<EntryRow>, sqlx::Error> {
+pub(super) async fn all(pool: &Pool) -> Result<Vec<EntryRow>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM timeline_entries ORDER BY position");
-    pool.fetch_all(&sql, &[]).await
+    query(&sql).fetch_all_as(pool).await
 }

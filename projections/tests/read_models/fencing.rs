@@ -6,7 +6,7 @@
 use application::event_log::EventLog;
 use domain::subscription::SubscriptionCommand;
 use infrastructure::consumers::recorded_checkpoint;
-use infrastructure::consumers::sql::ProjectionTx;
+use infrastructure::portable::{self, Tx};
 use infrastructure::testing::Backend;
 use projections::{AccountSummaryProjector, Projections};
 
@@ -33,13 +33,14 @@ async fn a_worker_behind_a_moved_checkpoint_rolls_its_batch_back() {
         .unwrap();
     // Meanwhile "another worker" applies that event and commits its checkpoint.
     let moved = h.store.cursor_of(overage).await.unwrap().unwrap();
-    let mut tx = ProjectionTx::begin(&h.store).await.unwrap();
-    tx.execute(
-        "UPDATE projection_checkpoints SET log_tx = $1, position = $2 WHERE name = $3",
-        &[moved.tx.into(), moved.position.into(), name.into()],
-    )
-    .await
-    .unwrap();
+    let mut tx = Tx::begin(&h.store).await.unwrap();
+    portable::query("UPDATE projection_checkpoints SET log_tx = $1, position = $2 WHERE name = $3")
+        .bind(moved.tx)
+        .bind(moved.position)
+        .bind(name)
+        .execute(&mut tx)
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     resume.notify_one();
 

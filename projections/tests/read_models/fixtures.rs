@@ -382,10 +382,11 @@ pub fn read_model(projections: &Projections, name: &str) -> ReadModelProjector {
 
 /// Runs `sql` on the live database as an operator (or a defect) would, outside any projector.
 pub async fn tamper(store: &Store, sql: &str) {
-    let mut tx = infrastructure::consumers::sql::ProjectionTx::begin(store)
+    let mut tx = infrastructure::portable::Tx::begin(store).await.unwrap();
+    let changed = infrastructure::portable::query(sql)
+        .execute(&mut tx)
         .await
         .unwrap();
-    let changed = tx.execute(sql, &[]).await.unwrap();
     assert_eq!(changed, 1, "`{sql}` changes one row");
     tx.commit().await.unwrap();
 }

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use application::event_log::StoredEvent;
 use application::EventFailure;
-use infrastructure::consumers::sql::ProjectionTx;
+use infrastructure::portable::Tx;
 use projections::{ProjectionError, Projector};
 use tokio::sync::Notify;
 
@@ -65,7 +65,7 @@ impl<P: Projector> Projector for Instrumented<P> {
 
     async fn apply_batch(
         &self,
-        tx: &mut ProjectionTx,
+        tx: &mut Tx,
         events: &[StoredEvent],
     ) -> Result<(), ProjectionError> {
         self.seen

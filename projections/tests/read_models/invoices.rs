@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use domain::invoice::{Invoice, InvoiceCommand};
 use domain::PaymentMethodToken;
-use infrastructure::consumers::sql::ReadPool;
 use infrastructure::testing::{Backend, TestDatabase};
 use infrastructure::Store;
 use projections::invoices::{self, InvoiceRow};
@@ -72,7 +71,7 @@ async fn aggregate_view(h: &Harness, id: Uuid) -> InvoiceView {
 
 /// Every row of the invoices read model and of the summary (with its balance).
 async fn rows(store: &Store) -> (Vec<InvoiceRow>, Vec<SummaryRow>) {
-    let pool = ReadPool::of(store);
+    let pool = store.reader();
     let invoices = invoices::all_rows(&pool).await.unwrap();
     (invoices, summary::all_rows(&pool).await.unwrap())
 }

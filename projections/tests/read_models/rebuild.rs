@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use infrastructure::consumers::recorded_checkpoint;
-use infrastructure::consumers::sql::ReadPool;
 use infrastructure::consumers::ProjectionError;
+use infrastructure::portable;
 use infrastructure::testing::Backend;
 use infrastructure::Store;
 use projections::feature_access::{AccessAccountRow, FeatureRow};
@@ -27,7 +27,7 @@ struct AllRows {
 }
 
 async fn all_rows(store: &Store) -> AllRows {
-    let pool = ReadPool::of(store);
+    let pool = store.reader();
     AllRows {
         summaries: summary::all_rows(&pool).await.unwrap(),
         access: feature_access::all_rows(&pool).await.unwrap(),
@@ -50,7 +50,10 @@ async fn schema_names(store: &Store) -> Vec<String> {
         }
         Store::Sqlite(_) => "SELECT name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'",
     };
-    let rows: Vec<Named> = ReadPool::of(store).fetch_all(sql, &[]).await.unwrap();
+    let rows: Vec<Named> = portable::query(sql)
+        .fetch_all_as(store.reader())
+        .await
+        .unwrap();
     let mut names: Vec<String> = rows.into_iter().map(|row| row.name).collect();
     names.sort();
     names

@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use domain::subscription::SubscriptionCommand;
 use infrastructure::consumers::recorded_checkpoint;
-use infrastructure::consumers::sql::ReadPool;
 use infrastructure::testing::{Backend, TestDatabase};
 use infrastructure::Store;
 use projections::feature_access::{AccessAccountRow, FeatureRow};
@@ -21,7 +20,7 @@ type AccessRows = (Vec<AccessAccountRow>, Vec<FeatureRow>);
 
 /// Every row of both read models.
 async fn rows(store: &Store) -> (Vec<SummaryRow>, AccessRows) {
-    let pool = ReadPool::of(store);
+    let pool = store.reader();
     let summaries = summary::all_rows(&pool).await.unwrap();
     let access = feature_access::all_rows(&pool).await.unwrap();
     (summaries, access)

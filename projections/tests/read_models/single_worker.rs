@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use application::event_log::StoredEvent;
-use infrastructure::consumers::sql::ProjectionTx;
+use infrastructure::portable::Tx;
 use infrastructure::testing::Backend;
 use projections::{ProjectionError, ProjectionStatus, Projections, Projector};
 
@@ -43,7 +43,7 @@ impl Projector for Probe {
 
     async fn apply_batch(
         &self,
-        _tx: &mut ProjectionTx,
+        _tx: &mut Tx,
         events: &[StoredEvent],
     ) -> Result<(), ProjectionError> {
         let now = self.activity.active.fetch_add(1, Ordering::SeqCst) + 1;

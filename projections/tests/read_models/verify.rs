@@ -1,8 +1,8 @@
 //! Verification replays the log into fresh read models and names every live row that differs:
 //! none on a clean store, and exactly the table, key and column of a row tampered with.
 
-use infrastructure::consumers::sql::{ProjectionTx, ReadPool};
 use infrastructure::consumers::ProjectionStatus;
+use infrastructure::portable::{self, Tx};
 use infrastructure::testing::Backend;
 use projections::rebuild::{verify, Mismatch, MismatchKind, ProjectionReport, Rebuild};
 use projections::{invoices, read_model_projectors, AccountInvoicesProjector, VerifyStatus};
@@ -46,7 +46,7 @@ async fn a_tampered_row_is_named_by_table_key_and_column(
     let projections = h.start(options(5));
     projections.wait_for(last, PATIENCE).await.unwrap();
     projections.stop().await;
-    let invoice = invoices::all_rows(&ReadPool::of(&h.store)).await.unwrap()[0].clone();
+    let invoice = invoices::all_rows(&h.store.reader()).await.unwrap()[0].clone();
 
     tamper(
         &h.store,
@@ -200,7 +200,10 @@ struct Waiting {
 async fn waiting_for_locks(store: &infrastructure::Store) -> i64 {
     let sql = "SELECT count(*) AS waiting FROM pg_stat_activity
                 WHERE datname = current_database() AND wait_event_type = 'Lock'";
-    let rows: Vec<Waiting> = ReadPool::of(store).fetch_all(sql, &[]).await.unwrap();
+    let rows: Vec<Waiting> = portable::query(sql)
+        .fetch_all_as(store.reader())
+        .await
+        .unwrap();
     rows[0].waiting
 }
 
@@ -213,8 +216,9 @@ async fn postgres_verification_waits_for_a_swap_in_progress_and_sees_its_rows() 
     let last = busy_accounts(&h, "acct", 4).await;
     caught_up(&h, last).await.stop().await;
 
-    let mut swap = ProjectionTx::begin(&h.store).await.unwrap();
-    swap.execute("LOCK TABLE account_invoices IN ACCESS EXCLUSIVE MODE", &[])
+    let mut swap = Tx::begin(&h.store).await.unwrap();
+    portable::query("LOCK TABLE account_invoices IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut swap)
         .await
         .unwrap();
     let models: Vec<_> = read_model_projectors(h.catalog.clone())
@@ -236,7 +240,7 @@ async fn postgres_verification_waits_for_a_swap_in_progress_and_sees_its_rows() 
         "INSERT INTO account_invoices SELECT * FROM account_invoices__old",
         "DROP TABLE account_invoices__old",
     ] {
-        swap.execute(step, &[]).await.unwrap();
+        portable::query(step).execute(&mut swap).await.unwrap();
     }
     swap.commit().await.unwrap();
 

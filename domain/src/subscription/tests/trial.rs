@@ -1,4 +1,4 @@
-//! StartTrial, AttachBillingAccount and ExpireTrial.
+//! StartTrial, AttachBillingAccount, ExpireTrial and WarnTrialEnding.
 
 use super::*;
 use crate::catalog::tests::definition;
@@ -287,4 +287,26 @@ fn an_expired_trial_cannot_expire_again() {
     .then_expect_error(rule(SubscriptionRule::AlreadyCancelled {
         command: "ExpireTrial",
     }));
+}
+
+#[test]
+fn a_running_trial_warns_that_it_ends_soon() {
+    let now = at("2026-03-12T00:00:00Z");
+    given_at(now, vec![pro_trial()])
+        .when(SubscriptionCommand::WarnTrialEnding)
+        .then_expect_events(vec![SubscriptionEvent::TrialWillEnd {
+            account_id: account(),
+            trial_ends_at: at("2026-03-15T00:00:00Z"),
+            at: now,
+        }]);
+}
+
+#[test]
+fn an_activated_trial_gives_no_warning() {
+    given_at(at("2026-04-20T00:00:00Z"), active_pro_in_april(3, false))
+        .when(SubscriptionCommand::WarnTrialEnding)
+        .then_expect_error(rule(SubscriptionRule::InvalidTransition {
+            command: "WarnTrialEnding",
+            status: SubscriptionStatus::Active,
+        }));
 }
