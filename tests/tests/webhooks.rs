@@ -173,6 +173,22 @@ async fn a_receiver_failing_three_times_gets_the_fourth_try_with_the_same_id() {
     }
     // Each retry is signed when it is sent.
     assert!(received[3].timestamp > received[0].timestamp);
+
+    // Metrics: attempts by endpoint and outcome, and what is pending.
+    let metrics = reqwest::get(server.url("/metrics"))
+        .await
+        .expect("metrics answer")
+        .text()
+        .await
+        .expect("a text body");
+    for line in [
+        format!(r#"ledgerline_webhook_deliveries_total{{endpoint="{id}",outcome="retried"}} 3"#),
+        format!(r#"ledgerline_webhook_deliveries_total{{endpoint="{id}",outcome="succeeded"}} 1"#),
+        format!(r#"ledgerline_webhook_pending{{endpoint="{id}"}} 0"#),
+        format!(r#"ledgerline_webhook_oldest_pending_seconds{{endpoint="{id}"}} 0"#),
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} in:\n{metrics}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -387,4 +403,102 @@ async fn replay_resends_from_a_position_in_order_with_the_same_ids() {
         .map(|r| r.json()["position"].as_i64().unwrap_or_default())
         .collect();
     assert_eq!(order, positions[1..]);
+}
+
+/// Every event of the catalog, in order, once it holds `position`.
+async fn catalog(api: &Api, position: i64) -> Vec<Value> {
+    let mut events = Vec::new();
+    let mut after = 0;
+    loop {
+        let path = format!("/v1/events?after={after}&limit=100&min_position={position}");
+        let page = api.get(&path).await;
+        page.assert_status(200);
+        events.extend(page.body["items"].as_array().expect("items").clone());
+        match page.body["next_cursor"].as_str() {
+            Some(cursor) => after = cursor.parse().expect("a position"),
+            None => return events,
+        }
+    }
+}
+
+/// Commands on several accounts at once, through the real integration event projector: every
+/// catalog event arrives once, signed, byte for byte as `GET /v1/events` lists it, and each
+/// account's events arrive in position order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_events_of_concurrent_accounts_arrive_signed_and_in_order_per_account() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let db = TestDatabase::create(backend).await;
+        let server = Server::on(&db.url, LOCAL);
+        let admin = Api::admin(&server.base_url);
+        let receiver = Receiver::start(&[]).await;
+        let (_, secret) = create_endpoint(&admin, &receiver.url("/hook"), json!(["*"])).await;
+
+        let streams = (0..6).map(|n| {
+            let base_url = server.base_url.clone();
+            tokio::spawn(async move {
+                let api = Api::admin(&base_url);
+                let account = format!("acct_hooks_{}", n % 3);
+                let body = json!({"account_id": format!("{account}_{n}"), "plan_id": "starter",
+                    "billing_email": "billing@example.com", "payment_method": "pm_card_visa"});
+                let started = api.post("/v1/subscriptions", body).await;
+                started.assert_status(201);
+                let id = started.str("aggregate_id");
+                let mut position = 0;
+                for (action, body) in [
+                    ("add-seats", json!({"count": 2})),
+                    ("activate", json!({})),
+                    ("remove-seats", json!({"count": 1})),
+                ] {
+                    let reply = api
+                        .post(&format!("/v1/subscriptions/{id}/{action}"), body)
+                        .await;
+                    reply.assert_status(200);
+                    position = position.max(reply.body["position"].as_i64().unwrap_or(0));
+                }
+                position
+            })
+        });
+        let mut newest = 0;
+        for stream in streams {
+            newest = newest.max(stream.await.expect("a command stream"));
+        }
+        // Policies append more events after the commands answer: wait until the catalog and
+        // the receiver stand still, then compare them.
+        let (events, received) = loop {
+            let events = catalog(&admin, newest).await;
+            let received = receiver.wait_for(events.len()).await;
+            tokio::time::sleep(Duration::from_millis(700)).await;
+            let newest_received = received
+                .iter()
+                .filter_map(|r| r.json()["position"].as_i64())
+                .max()
+                .unwrap_or(0);
+            let settled = catalog(&admin, newest_received.max(newest)).await;
+            if settled.len() == events.len() && receiver.received().len() == received.len() {
+                break (events, received);
+            }
+        };
+        assert!(events.len() >= 6 * 4, "{} catalog events", events.len());
+        assert_eq!(received.len(), events.len(), "each event once");
+        for event in &events {
+            let id = event["id"].as_str().expect("an id");
+            let delivery = received
+                .iter()
+                .find(|r| r.id == id)
+                .unwrap_or_else(|| panic!("{backend:?}: {id} was not delivered"));
+            assert!(verifies(&secret, delivery), "{delivery:?}");
+            assert_eq!(&delivery.json(), event, "the body is the catalog event");
+        }
+        let mut last_position: std::collections::HashMap<String, i64> = Default::default();
+        for delivery in &received {
+            let body = delivery.json();
+            let account = body["account_id"].as_str().expect("an account").to_owned();
+            let position = body["position"].as_i64().expect("a position");
+            let previous = last_position.insert(account.clone(), position).unwrap_or(0);
+            assert!(
+                previous < position,
+                "{backend:?}: {account} got {position} after {previous}"
+            );
+        }
+    }
 }

@@ -502,3 +502,15 @@ pub async fn replay(
         }),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use projections::integration_events::EventType;
+
+    #[test]
+    fn endpoints_filter_on_the_types_the_catalog_emits() {
+        // The filter lives in infrastructure, the catalog in projections: keep them equal.
+        let emitted: Vec<&str> = EventType::ALL.iter().map(|t| t.as_str()).collect();
+        assert_eq!(super::event_filter::EVENT_TYPES, emitted.as_slice());
+    }
+}
