@@ -502,3 +502,149 @@ async fn real_events_of_concurrent_accounts_arrive_signed_and_in_order_per_accou
         }
     }
 }
+
+/// A receiver that never answers within the 10 s holds up its own endpoint only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_that_never_answers_does_not_block_another_endpoint() {
+    let db = TestDatabase::create(Backend::Sqlite).await;
+    let server = Server::on(&db.url, LOCAL);
+    let admin = Api::admin(&server.base_url);
+    let store = db.store().await;
+    let stuck = Receiver::start_slow(&[], Duration::from_secs(60)).await;
+    let healthy = Receiver::start(&[]).await;
+    let (stuck_id, _) = create_endpoint(&admin, &stuck.url("/stuck"), json!(["*"])).await;
+    create_endpoint(&admin, &healthy.url("/ok"), json!(["*"])).await;
+    for n in 0..3 {
+        catalog_event(&store, "invoice.issued", &format!("acct_stuck_{n}")).await;
+    }
+    // The stuck endpoint holds its requests open; the other gets everything meanwhile.
+    stuck.wait_for(1).await;
+    let delivered = healthy.wait_for(3).await;
+    assert_eq!(delivered.len(), 3);
+    let pending = wait_for_status(&admin, &stuck_id, "pending", 3).await;
+    assert!(pending.iter().all(|d| d["attempts"] == 0), "{pending:?}");
+
+    // After 10 s the attempt fails as a timeout and is retried later.
+    let timed_out = wait_for_attempt(&admin, &stuck_id).await;
+    assert_eq!(timed_out["last_error"], "timed out after 10 s");
+    assert_eq!(timed_out["last_status_code"], Value::Null);
+}
+
+/// Waits (up to 20 s) for the endpoint's first delivery that has been attempted.
+async fn wait_for_attempt(admin: &Api, id: &str) -> Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let pending = wait_for_status(admin, id, "pending", 1).await;
+        if let Some(tried) = pending.iter().find(|d| d["attempts"] == 1) {
+            return tried.clone();
+        }
+        assert!(std::time::Instant::now() < deadline, "{pending:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// `ledgerline webhooks …` against the server's database: what it creates the server delivers
+/// to, and its secret signs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_creates_lists_rotates_and_deletes_endpoints() {
+    let db = TestDatabase::create(Backend::Sqlite).await;
+    let server = Server::on(&db.url, LOCAL);
+    let admin = Api::admin(&server.base_url);
+    let store = db.store().await;
+    let receiver = Receiver::start(&[]).await;
+    let run = |args: &[&str]| {
+        let output = support::ledgerline()
+            .env("DATABASE_URL", &db.url)
+            .args(["webhooks"])
+            .args(args)
+            .output()
+            .expect("ledgerline runs");
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        (output.status.success(), stdout)
+    };
+    let field = |stdout: &str, name: &str| -> String {
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}:")))
+            .map(|v| v.trim().to_owned())
+            .unwrap_or_else(|| panic!("no {name} in {stdout}"))
+    };
+
+    // Refused without the flag, as the API refuses it.
+    let url = receiver.url("/cli");
+    let (ok, _) = run(&["create", &url]);
+    assert!(!ok, "a loopback http URL needs --webhook-allow-private");
+    let (ok, _) = run(&[
+        "create",
+        &url,
+        "--webhook-allow-private",
+        "--events",
+        "nope",
+    ]);
+    assert!(!ok, "an unknown type is refused");
+
+    let (ok, created) = run(&[
+        "create",
+        &url,
+        "--webhook-allow-private",
+        "--events",
+        "invoice.*",
+    ]);
+    assert!(ok, "{created}");
+    let id = field(&created, "id");
+    let secret = Secret::new(field(&created, "secret"));
+    let (ok, listed) = run(&["list"]);
+    assert!(
+        ok && listed.contains(&id) && listed.contains("invoice.*"),
+        "{listed}"
+    );
+    assert!(!listed.contains("whsec_"), "{listed}");
+    let shown = admin.get(&format!("/v1/webhook-endpoints/{id}")).await;
+    shown.assert_status(200);
+
+    catalog_event(&store, "invoice.paid", "acct_cli").await;
+    let first = receiver.wait_for(1).await[0].clone();
+    assert!(verifies(&secret, &first));
+
+    let (ok, rotated) = run(&["rotate-secret", &id]);
+    assert!(ok, "{rotated}");
+    let new = Secret::new(field(&rotated, "secret"));
+    catalog_event(&store, "invoice.issued", "acct_cli").await;
+    let second = receiver.wait_for(2).await[1].clone();
+    assert!(verifies(&new, &second) && verifies(&secret, &second));
+
+    let (ok, _) = run(&["delete", &id]);
+    assert!(ok);
+    let (ok, _) = run(&["delete", &id]);
+    assert!(!ok, "deleting twice fails");
+    admin
+        .get(&format!("/v1/webhook-endpoints/{id}"))
+        .await
+        .assert_problem(404, "not_found");
+}
+
+/// `kill -9` while a delivery is in flight: the next process sends it again with the same
+/// `webhook-id`, then the account's next event, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kill_during_a_delivery_resends_it_with_the_same_id_and_skips_nothing() {
+    let db = TestDatabase::create(Backend::Sqlite).await;
+    let server = Server::on(&db.url, LOCAL);
+    let admin = Api::admin(&server.base_url);
+    let store = db.store().await;
+    let receiver = Receiver::start_slow(&[], Duration::from_secs(2)).await;
+    create_endpoint(&admin, &receiver.url("/hook"), json!(["*"])).await;
+    let first = catalog_event(&store, "invoice.issued", "acct_kill").await;
+    let second = catalog_event(&store, "invoice.paid", "acct_kill").await;
+
+    receiver.wait_for(1).await;
+    server.kill();
+    let restarted = Server::on(&db.url, LOCAL);
+    let received = receiver.wait_for(3).await;
+    let positions: Vec<i64> = received
+        .iter()
+        .map(|r| r.json()["position"].as_i64().unwrap_or_default())
+        .collect();
+    assert_eq!(positions[..3], [first, first, second], "{received:?}");
+    assert_eq!(received[1].id, received[0].id);
+    drop(restarted);
+}

@@ -29,6 +29,8 @@ impl Received {
 struct Shared {
     received: Arc<Mutex<Vec<Received>>>,
     script: Arc<Mutex<VecDeque<u16>>>,
+    /// How long each answer takes.
+    delay: Duration,
 }
 
 pub struct Receiver {
@@ -65,6 +67,7 @@ async fn receive(
         body,
     };
     shared.received.lock().unwrap().push(received);
+    tokio::time::sleep(shared.delay).await;
     let status = shared.script.lock().unwrap().pop_front().unwrap_or(200);
     StatusCode::from_u16(status).unwrap_or(StatusCode::OK)
 }
@@ -72,7 +75,15 @@ async fn receive(
 impl Receiver {
     /// Starts on 127.0.0.1 on a free port, answering `script` in order, then 200.
     pub async fn start(script: &[u16]) -> Receiver {
-        let shared = Shared::default();
+        Self::start_slow(script, Duration::ZERO).await
+    }
+
+    /// [`Self::start`], answering each request only after `delay`.
+    pub async fn start_slow(script: &[u16], delay: Duration) -> Receiver {
+        let shared = Shared {
+            delay,
+            ..Shared::default()
+        };
         shared.script.lock().unwrap().extend(script);
         let app = axum::Router::new()
             .fallback(receive)
