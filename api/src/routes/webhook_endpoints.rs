@@ -166,7 +166,7 @@ impl From<DeliveryRecord> for DeliveryView {
 pub struct DeliveryList {
     items: Vec<DeliveryView>,
     /// Pass as `after` for the next page; absent on the last one.
-    next_cursor: Option<i64>,
+    next_cursor: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -454,7 +454,7 @@ pub async fn deliveries(
         .await
         .map_err(storage)?;
     let next_cursor = (records.len() as i64 == limit)
-        .then(|| records.last().map(|d| d.position))
+        .then(|| records.last().map(|d| d.position.to_string()))
         .flatten();
     Ok(Json(DeliveryList {
         items: records.into_iter().map(DeliveryView::from).collect(),

@@ -107,7 +107,7 @@ impl Store {
             .bind(after)
             .bind(up_to)
             .bind(limit)
-            .fetch_all(self.writer())
+            .fetch_all(self.reader())
             .await?;
         Ok(rows
             .iter()
@@ -184,7 +184,7 @@ impl Store {
             .bind(endpoint_id)
             .bind(now)
             .bind(limit)
-            .fetch_all(self.writer())
+            .fetch_all(self.reader())
             .await?;
         rows.iter()
             .map(|row| {
@@ -355,7 +355,7 @@ impl Store {
                    WHERE endpoint_id = $1 AND status = 'pending'";
         let row = portable::query(sql)
             .bind(endpoint_id)
-            .fetch_one(self.writer())
+            .fetch_one(self.reader())
             .await?;
         let oldest = row.optional_time("oldest").map_err(WebhookError::Corrupt)?;
         Ok((row.get("pending"), oldest))

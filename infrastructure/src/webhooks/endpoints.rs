@@ -91,7 +91,7 @@ impl Store {
     pub async fn catalog_head(&self) -> Result<i64, sqlx::Error> {
         let sql = "SELECT COALESCE(MAX(position), 0) AS head FROM integration_events";
         Ok(portable::query(sql)
-            .fetch_one(self.writer())
+            .fetch_one(self.reader())
             .await?
             .get("head"))
     }
@@ -132,7 +132,7 @@ impl Store {
         let sql = format!("SELECT {COLUMNS} FROM webhook_endpoints WHERE id = $1");
         let row = portable::query(&sql)
             .bind(id)
-            .fetch_optional(self.writer())
+            .fetch_optional(self.reader())
             .await?;
         row.as_ref().map(endpoint).transpose()
     }
@@ -140,7 +140,7 @@ impl Store {
     /// Every endpoint, oldest first.
     pub async fn list_webhook_endpoints(&self) -> Result<Vec<Endpoint>, WebhookError> {
         let sql = format!("SELECT {COLUMNS} FROM webhook_endpoints ORDER BY created_at, id");
-        let rows = portable::query(&sql).fetch_all(self.writer()).await?;
+        let rows = portable::query(&sql).fetch_all(self.reader()).await?;
         rows.iter().map(endpoint).collect()
     }
 
@@ -236,7 +236,7 @@ impl Store {
                    FROM webhook_endpoints WHERE id = $1";
         let Some(row) = portable::query(sql)
             .bind(id)
-            .fetch_optional(self.writer())
+            .fetch_optional(self.reader())
             .await?
         else {
             return Ok(Vec::new());

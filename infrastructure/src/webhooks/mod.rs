@@ -1,6 +1,9 @@
 //! Webhook endpoints and their delivery (SPEC 9.2): the endpoint store, Standard Webhooks
 //! signatures, secrets sealed at rest, the URL guard, the retry schedule, the HTTP sender and
 //! the worker that delivers each account's events in position order, at least once.
+//!
+//! Reads go to the store's readers: on SQLite they see every committed write at once (WAL), and
+//! the worker's polling then never queues behind commands on the single writer connection.
 
 pub mod backoff;
 pub mod deliveries;

@@ -8,7 +8,7 @@
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use domain::Clock;
 use tokio::sync::watch;
@@ -46,6 +46,9 @@ impl Default for WebhookOptions {
         }
     }
 }
+
+/// How often an idle endpoint's pending gauges are refreshed.
+const METRICS_EVERY: Duration = Duration::from_secs(5);
 
 struct Context {
     store: Arc<Store>,
@@ -130,17 +133,29 @@ async fn supervise(context: Arc<Context>, mut shutdown: watch::Receiver<bool>) {
 
 async fn deliver_endpoint(context: Arc<Context>, id: String, mut shutdown: watch::Receiver<bool>) {
     let mut lease = Lease::for_projection(&context.store, &format!("webhooks:{id}"));
+    // While deliveries wait for their retries the rounds are idle; the pending gauges (the
+    // oldest one's age above all) are refreshed every so often all the same.
+    let mut published = Instant::now();
     while !*shutdown.borrow() {
-        let round = match lease.try_acquire().await {
-            Ok(true) => context.round(&id).await,
-            Ok(false) => Ok(Round::Idle),
+        let (held, round) = match lease.try_acquire().await {
+            Ok(true) => (true, context.round(&id).await),
+            Ok(false) => (false, Ok(Round::Idle)),
             Err(error) => {
                 tracing::warn!(endpoint = id, %error, "cannot take the webhook lease");
-                Ok(Round::Idle)
+                (false, Ok(Round::Idle))
             }
         };
         match round {
-            Ok(Round::Busy) => continue,
+            Ok(Round::Busy) => {
+                published = Instant::now();
+                continue;
+            }
+            Ok(Round::Idle) if held && published.elapsed() >= METRICS_EVERY => {
+                published = Instant::now();
+                if let Err(error) = context.publish_pending(&id).await {
+                    tracing::warn!(endpoint = id, %error, "cannot read pending webhooks");
+                }
+            }
             Ok(Round::Idle) => {}
             Ok(Round::Gone) => break,
             Err(error) => tracing::warn!(endpoint = id, %error, "webhook round failed; retrying"),
@@ -168,8 +183,11 @@ impl Context {
             .due_webhook_deliveries(id, now, self.options.parallel_accounts)
             .await?;
         if due.is_empty() {
-            self.publish_pending(id).await?;
-            return Ok(if queued > 0 { Round::Busy } else { Round::Idle });
+            if queued > 0 {
+                self.publish_pending(id).await?;
+                return Ok(Round::Busy);
+            }
+            return Ok(Round::Idle);
         }
         let secrets = self
             .store
