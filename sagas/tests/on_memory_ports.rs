@@ -149,7 +149,7 @@ async fn entitlements_follow_a_trial_once() {
 }
 
 #[tokio::test]
-async fn a_trial_schedules_its_expiry_once() {
+async fn a_trial_schedules_its_warning_and_expiry_once() {
     let ports = Ports::new();
     let id = Uuid::new_v4();
     ports
@@ -161,16 +161,24 @@ async fn a_trial_schedules_its_expiry_once() {
     Ports::react(&worker, &log).await;
 
     let pending = ports.scheduler.pending();
-    assert_eq!(pending.len(), 1, "scheduled once: {pending:?}");
-    assert_eq!(pending[0].kind, TimerKind::ExpireTrial);
-    assert_eq!(pending[0].aggregate_id, id.to_string());
+    assert_eq!(pending.len(), 2, "each scheduled once: {pending:?}");
     let trial_end = ports.load::<Subscription>(&id.to_string()).await;
-    assert_eq!(Some(pending[0].due_at), trial_end.trial_ends_at());
+    let trial_end = trial_end.trial_ends_at().unwrap();
+    let due_of = |kind| {
+        let timer = pending.iter().find(|t| t.kind == kind).expect("scheduled");
+        assert_eq!(timer.aggregate_id, id.to_string());
+        timer.due_at
+    };
+    assert_eq!(due_of(TimerKind::ExpireTrial), trial_end);
+    assert_eq!(
+        due_of(TimerKind::TrialWillEnd),
+        trial_end - chrono::Duration::days(3)
+    );
 }
 
-/// A trial without a billing account ends when its expiry timer fires: scheduled through
-/// `Timers` (as the server wires it), fired by the clock, and fired again by a worker whose claim
-/// ran out without appending twice.
+/// A trial without a billing account is warned three days ahead, then ends when its expiry timer
+/// fires: scheduled through `Timers` (as the server wires it), fired by the clock, and fired again
+/// by a worker whose claim ran out without appending twice.
 #[tokio::test]
 async fn a_due_timer_fires_its_command_once() {
     let ports = Ports::new();
@@ -190,7 +198,15 @@ async fn a_due_timer_fires_its_command_once() {
     assert_eq!(timers.fire_due_now().await.unwrap(), 0, "not due yet");
 
     let trial_end = ports.load::<Subscription>(&id.to_string()).await;
-    ports.clock.advance_to(trial_end.trial_ends_at().unwrap());
+    let trial_end = trial_end.trial_ends_at().unwrap();
+    ports
+        .clock
+        .advance_to(trial_end - chrono::Duration::days(3));
+    assert_eq!(timers.fire_due_now().await.unwrap(), 1, "the warning");
+    let warned = ports.log.events();
+    assert_eq!(warned.last().unwrap().event_type, "TrialWillEnd");
+
+    ports.clock.advance_to(trial_end);
     let due = ports.scheduler.pending();
     assert_eq!(timers.fire_due_now().await.unwrap(), 1);
     let cancelled = ports.load::<Subscription>(&id.to_string()).await;
