@@ -6,7 +6,6 @@ mod support;
 
 use std::time::Duration;
 
-use infrastructure::portable;
 use infrastructure::testing::{Backend, TestDatabase};
 use infrastructure::webhooks::signing;
 use infrastructure::{Secret, Store};
@@ -19,24 +18,7 @@ const LOCAL: &[&str] = &["--test-clock", "--webhook-allow-private"];
 /// Adds a catalog event after the current head, as the projector would; answers its position.
 async fn catalog_event(store: &Store, event_type: &str, account: &str) -> i64 {
     let position = store.catalog_head().await.expect("the head") + 1;
-    let id = format!("evt_{}", uuid_like(position));
-    let body = json!({
-        "id": id, "type": event_type, "api_version": "2026-12-01", "position": position,
-        "account_id": account, "created_at": "2026-03-01T12:00:00Z",
-        "data": {"object": {"account_id": account}},
-    });
-    let sql = "INSERT INTO integration_events (position, id, type, account_id, created_at, body)
-               VALUES ($1, $2, $3, $4, $5, $6)";
-    portable::query(sql)
-        .bind(position)
-        .bind(id)
-        .bind(event_type)
-        .bind(account)
-        .bind("2026-03-01T12:00:00Z")
-        .bind(body.to_string())
-        .execute(store.writer())
-        .await
-        .expect("insert a catalog row");
+    infrastructure::testing::catalog_event(store, position, event_type, account).await;
     position
 }
 
@@ -405,22 +387,6 @@ async fn replay_resends_from_a_position_in_order_with_the_same_ids() {
     assert_eq!(order, positions[1..]);
 }
 
-/// Every event of the catalog, in order, once it holds `position`.
-async fn catalog(api: &Api, position: i64) -> Vec<Value> {
-    let mut events = Vec::new();
-    let mut after = 0;
-    loop {
-        let path = format!("/v1/events?after={after}&limit=100&min_position={position}");
-        let page = api.get(&path).await;
-        page.assert_status(200);
-        events.extend(page.body["items"].as_array().expect("items").clone());
-        match page.body["next_cursor"].as_str() {
-            Some(cursor) => after = cursor.parse().expect("a position"),
-            None => return events,
-        }
-    }
-}
-
 /// Commands on several accounts at once, through the real integration event projector: every
 /// catalog event arrives once, signed, byte for byte as `GET /v1/events` lists it, and each
 /// account's events arrive in position order.
@@ -465,7 +431,7 @@ async fn real_events_of_concurrent_accounts_arrive_signed_and_in_order_per_accou
         // Policies append more events after the commands answer: wait until the catalog and
         // the receiver stand still, then compare them.
         let (events, received) = loop {
-            let events = catalog(&admin, newest).await;
+            let events = admin.catalog(newest).await;
             let received = receiver.wait_for(events.len()).await;
             tokio::time::sleep(Duration::from_millis(700)).await;
             let newest_received = received
@@ -473,7 +439,7 @@ async fn real_events_of_concurrent_accounts_arrive_signed_and_in_order_per_accou
                 .filter_map(|r| r.json()["position"].as_i64())
                 .max()
                 .unwrap_or(0);
-            let settled = catalog(&admin, newest_received.max(newest)).await;
+            let settled = admin.catalog(newest_received.max(newest)).await;
             if settled.len() == events.len() && receiver.received().len() == received.len() {
                 break (events, received);
             }

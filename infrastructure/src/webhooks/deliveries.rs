@@ -120,6 +120,34 @@ impl Store {
             .collect())
     }
 
+    /// Runs `sql` (a [`QUEUE`] with its conflict clause) for each entry of `page` the endpoint
+    /// subscribes to; answers how many rows it queued or changed.
+    async fn queue_deliveries(
+        &self,
+        sql: &str,
+        endpoint: &Endpoint,
+        page: &[CatalogEntry],
+        now: DateTime<Utc>,
+    ) -> Result<u64, sqlx::Error> {
+        let mut queued = 0;
+        for entry in page
+            .iter()
+            .filter(|entry| event_filter::matches(&endpoint.enabled_events, &entry.event_type))
+        {
+            queued += portable::query(sql)
+                .bind(&endpoint.id)
+                .bind(entry.position)
+                .bind(&entry.id)
+                .bind(&entry.event_type)
+                .bind(&entry.account_id)
+                .bind(now)
+                .execute(self.writer())
+                .await?
+                .min(1);
+        }
+        Ok(queued)
+    }
+
     /// Queues a pending delivery for each catalog row after the endpoint's cursor that it
     /// subscribes to, then moves the cursor; answers how many catalog rows it went through.
     /// The catalog grows in position order, so nothing is ever inserted behind the cursor. A
@@ -135,21 +163,8 @@ impl Store {
         let Some(last) = page.last().map(|entry| entry.position) else {
             return Ok(0);
         };
-        for entry in page
-            .iter()
-            .filter(|entry| event_filter::matches(&endpoint.enabled_events, &entry.event_type))
-        {
-            let sql = format!("{QUEUE} ON CONFLICT (endpoint_id, position) DO NOTHING");
-            portable::query(&sql)
-                .bind(&endpoint.id)
-                .bind(entry.position)
-                .bind(&entry.id)
-                .bind(&entry.event_type)
-                .bind(&entry.account_id)
-                .bind(now)
-                .execute(self.writer())
-                .await?;
-        }
+        let sql = format!("{QUEUE} ON CONFLICT (endpoint_id, position) DO NOTHING");
+        self.queue_deliveries(&sql, endpoint, &page, now).await?;
         let sql = "UPDATE webhook_endpoints SET fanned_out_to = $2
                    WHERE id = $1 AND fanned_out_to < $2";
         portable::query(sql)
@@ -302,21 +317,7 @@ impl Store {
             let Some(last) = page.last().map(|entry| entry.position) else {
                 return Ok(replayed);
             };
-            for entry in page
-                .iter()
-                .filter(|entry| event_filter::matches(&endpoint.enabled_events, &entry.event_type))
-            {
-                replayed += portable::query(&sql)
-                    .bind(&endpoint.id)
-                    .bind(entry.position)
-                    .bind(&entry.id)
-                    .bind(&entry.event_type)
-                    .bind(&entry.account_id)
-                    .bind(now)
-                    .execute(self.writer())
-                    .await?
-                    .min(1);
-            }
+            replayed += self.queue_deliveries(&sql, endpoint, &page, now).await?;
             after = last;
         }
     }

@@ -6,7 +6,8 @@ use infrastructure::testing::{Backend, TestDatabase};
 use infrastructure::webhooks::{AttemptOutcome, Endpoint};
 
 use crate::support::{
-    answered, catalog_event, deliver_all, deliveries, due, endpoint, fan_out, reload, start,
+    answered, catalog_event, deliver_all, deliveries, due, endpoint, event_id, fan_out, reload,
+    start,
 };
 
 on_both_backends!(
@@ -166,7 +167,7 @@ async fn a_crash_between_send_and_record_offers_the_same_event_again(backend: Ba
         .await
         .unwrap();
     assert_eq!(again, sent, "the same delivery, with the same webhook-id");
-    assert_eq!(again[0].event_id, "evt_00000001");
+    assert_eq!(again[0].event_id, event_id(1));
     store
         .record_webhook_attempt(&hooks.id, &again[0], &answered(200), start())
         .await
@@ -200,7 +201,7 @@ async fn replay_requeues_in_order_with_the_same_ids(backend: Backend) {
     assert_eq!(replayed, 3);
     assert_eq!(
         deliver_all(now).await,
-        ["evt_00000002", "evt_00000003", "evt_00000004"]
+        [event_id(2), event_id(3), event_id(4)]
     );
     let records = deliveries(&store, hooks.id.clone(), Some("succeeded")).await;
     assert_eq!(records.len(), 4);

@@ -2,7 +2,6 @@
 //! endpoint on it.
 
 use chrono::{DateTime, Utc};
-use infrastructure::portable;
 use infrastructure::webhooks::{AttemptReport, Endpoint, SecretSealer};
 use infrastructure::Store;
 
@@ -14,23 +13,12 @@ pub fn start() -> DateTime<Utc> {
 
 /// Adds a catalog row as the integration event projector does.
 pub async fn catalog_event(store: &Store, position: i64, event_type: &str, account: &str) {
-    let id = format!("evt_{position:08}");
-    let body = serde_json::json!({
-        "id": id, "type": event_type, "api_version": "2026-12-01", "position": position,
-        "account_id": account, "created_at": "2026-03-01T12:00:00Z", "data": {"object": {}},
-    });
-    let sql = "INSERT INTO integration_events (position, id, type, account_id, created_at, body)
-               VALUES ($1, $2, $3, $4, $5, $6)";
-    portable::query(sql)
-        .bind(position)
-        .bind(id)
-        .bind(event_type)
-        .bind(account)
-        .bind("2026-03-01T12:00:00Z")
-        .bind(body.to_string())
-        .execute(store.writer())
-        .await
-        .expect("insert a catalog row");
+    infrastructure::testing::catalog_event(store, position, event_type, account).await;
+}
+
+/// The id [`catalog_event`] gives the event at `position`.
+pub fn event_id(position: i64) -> String {
+    format!("evt_00000000-0000-4000-8000-{position:012}")
 }
 
 pub async fn endpoint(store: &Store, events: &[&str], now: DateTime<Utc>) -> Endpoint {
