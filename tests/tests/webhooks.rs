@@ -614,3 +614,82 @@ async fn a_kill_during_a_delivery_resends_it_with_the_same_id_and_skips_nothing(
     assert_eq!(received[1].id, received[0].id);
     drop(restarted);
 }
+
+/// Two replicas on one Postgres database: each endpoint is delivered by one of them at a time,
+/// so every event arrives once, and each account's in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_deliver_each_event_once_in_order_per_account() {
+    let db = TestDatabase::create(Backend::Postgres).await;
+    let first = Server::on(&db.url, LOCAL);
+    let second = Server::on(&db.url, LOCAL);
+    let store = db.store().await;
+    let receiver = Receiver::start(&[]).await;
+    let admin = Api::admin(&first.base_url);
+    for path in ["/a", "/b"] {
+        create_endpoint(&admin, &receiver.url(path), json!(["*"])).await;
+    }
+    let mut written = Vec::new();
+    for n in 0..20 {
+        let account = format!("acct_replica_{}", n % 4);
+        written.push(catalog_event(&store, "subscription.updated", &account).await);
+    }
+    receiver.wait_for(40).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let received = receiver.received();
+    assert_eq!(received.len(), 40, "each event once per endpoint");
+    for path in ["/a", "/b"] {
+        let mut positions: Vec<i64> = received
+            .iter()
+            .filter(|r| r.path == path)
+            .map(|r| r.json()["position"].as_i64().unwrap_or_default())
+            .collect();
+        let mut last: std::collections::HashMap<String, i64> = Default::default();
+        for r in received.iter().filter(|r| r.path == path) {
+            let body = r.json();
+            let account = body["account_id"].as_str().unwrap_or_default().to_owned();
+            let position = body["position"].as_i64().unwrap_or_default();
+            assert!(
+                last.insert(account, position).unwrap_or(0) < position,
+                "{path}"
+            );
+        }
+        positions.sort_unstable();
+        assert_eq!(positions, written, "{path}");
+    }
+    drop((first, second));
+}
+
+/// With `LEDGERLINE_SECRETS_KEY` the database holds no usable secret, and deliveries are signed
+/// all the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_secrets_key_secrets_are_encrypted_at_rest() {
+    let db = TestDatabase::create(Backend::Sqlite).await;
+    let server = Server::start_with(
+        &[
+            ("DATABASE_URL", db.url.as_str()),
+            ("LEDGERLINE_ADMIN_KEY", support::ADMIN_KEY),
+            (
+                "LEDGERLINE_SECRETS_KEY",
+                "a long random value kept elsewhere",
+            ),
+        ],
+        LOCAL,
+    );
+    let admin = Api::admin(&server.base_url);
+    let store = db.store().await;
+    let receiver = Receiver::start(&[]).await;
+    let (id, secret) = create_endpoint(&admin, &receiver.url("/hook"), json!(["*"])).await;
+    let stored: String =
+        infrastructure::portable::query("SELECT secret FROM webhook_endpoints WHERE id = $1")
+            .bind(&id)
+            .fetch_one(store.reader())
+            .await
+            .expect("the endpoint row")
+            .get("secret");
+    assert!(stored.starts_with("enc:v1:"), "{stored}");
+    let key = secret.expose().trim_start_matches("whsec_");
+    assert!(!stored.contains(key));
+    catalog_event(&store, "invoice.paid", "acct_sealed").await;
+    let delivery = receiver.wait_for(1).await[0].clone();
+    assert!(verifies(&secret, &delivery));
+}
