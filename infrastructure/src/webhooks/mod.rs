@@ -30,4 +30,6 @@ pub enum WebhookError {
     Seal(#[from] SealError),
     #[error("a stored webhook row cannot be read: {0}")]
     Corrupt(String),
+    #[error("the webhook lease: {0}")]
+    Lease(#[from] crate::consumers::ProjectionError),
 }

@@ -47,6 +47,9 @@ impl Default for WebhookOptions {
     }
 }
 
+/// The longest wait between rounds that keep failing.
+const MAX_ERROR_WAIT: Duration = Duration::from_secs(30);
+
 /// How often an idle endpoint's pending gauges are refreshed.
 const METRICS_EVERY: Duration = Duration::from_secs(5);
 
@@ -103,9 +106,12 @@ impl WebhookWorker {
 
 async fn supervise(context: Arc<Context>, mut shutdown: watch::Receiver<bool>) {
     let mut running: HashMap<String, JoinHandle<()>> = HashMap::new();
+    let mut failures = 0u32;
     while !*shutdown.borrow() {
         running.retain(|_, task| !task.is_finished());
-        match context.store.list_webhook_endpoints().await {
+        let listed = context.store.list_webhook_endpoints().await;
+        failures = if listed.is_err() { failures + 1 } else { 0 };
+        match listed {
             Ok(endpoints) => {
                 for endpoint in endpoints.into_iter().filter(|e| !e.is_disabled()) {
                     if let Entry::Vacant(slot) = running.entry(endpoint.id) {
@@ -121,9 +127,10 @@ async fn supervise(context: Arc<Context>, mut shutdown: watch::Receiver<bool>) {
             }
             Err(error) => tracing::warn!(%error, "cannot list webhook endpoints; retrying"),
         }
+        let wait = context.options.poll_interval * 2u32.pow(failures.min(7));
         tokio::select! {
             _ = shutdown.changed() => {}
-            _ = tokio::time::sleep(context.options.poll_interval) => {}
+            _ = tokio::time::sleep(wait.min(MAX_ERROR_WAIT)) => {}
         }
     }
     for (_, task) in running {
@@ -136,15 +143,16 @@ async fn deliver_endpoint(context: Arc<Context>, id: String, mut shutdown: watch
     // While deliveries wait for their retries the rounds are idle; the pending gauges (the
     // oldest one's age above all) are refreshed every so often all the same.
     let mut published = Instant::now();
+    // Rounds failed in a row: a database that is down, a secret that cannot be opened. Each
+    // doubles the wait (to 30 s), so a lasting fault is not retried and logged 4 times a second.
+    let mut failures = 0u32;
     while !*shutdown.borrow() {
         let (held, round) = match lease.try_acquire().await {
             Ok(true) => (true, context.round(&id).await),
             Ok(false) => (false, Ok(Round::Idle)),
-            Err(error) => {
-                tracing::warn!(endpoint = id, %error, "cannot take the webhook lease");
-                (false, Ok(Round::Idle))
-            }
+            Err(error) => (false, Err(error.into())),
         };
+        failures = if round.is_err() { failures + 1 } else { 0 };
         match round {
             Ok(Round::Busy) => {
                 published = Instant::now();
@@ -158,11 +166,14 @@ async fn deliver_endpoint(context: Arc<Context>, id: String, mut shutdown: watch
             }
             Ok(Round::Idle) => {}
             Ok(Round::Gone) => break,
-            Err(error) => tracing::warn!(endpoint = id, %error, "webhook round failed; retrying"),
+            Err(error) => {
+                tracing::warn!(endpoint = id, %error, failures, "webhook round failed; retrying")
+            }
         }
+        let wait = context.options.poll_interval * 2u32.pow(failures.min(7));
         tokio::select! {
             _ = shutdown.changed() => {}
-            _ = tokio::time::sleep(context.options.poll_interval) => {}
+            _ = tokio::time::sleep(wait.min(MAX_ERROR_WAIT)) => {}
         }
     }
     lease.release().await;

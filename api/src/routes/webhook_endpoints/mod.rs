@@ -6,12 +6,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
-use chrono::{DateTime, Utc};
 use infrastructure::webhooks::deliveries::STATUSES;
-use infrastructure::webhooks::{
-    event_filter, DeliveryRecord, Endpoint, EndpointChanges, WebhookError,
-};
-use serde::{Deserialize, Serialize};
+use infrastructure::webhooks::{event_filter, EndpointChanges, WebhookError};
 
 use crate::auth::Admin;
 use crate::extract::{AdminRequest, JsonBody, PathParam, Query};
@@ -19,163 +15,12 @@ use crate::problem::ApiError;
 use crate::replay::{self, Answer};
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateEndpointBody {
-    /// https, or http to a private address when the server allows it.
-    url: String,
-    /// `["*"]`, or event types (`invoice.paid`), or `resource.*` (`invoice.*`).
-    enabled_events: Vec<String>,
-    description: Option<String>,
-}
+mod shapes;
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UpdateEndpointBody {
-    url: Option<String>,
-    enabled_events: Option<Vec<String>>,
-    description: Option<String>,
-    /// `true` stops deliveries (they stay pending); `false` resumes them.
-    disabled: Option<bool>,
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ReplayBody {
-    /// Re-deliver every subscribed event from this catalog position on, in order.
-    from_position: i64,
-}
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct DeliveriesQuery {
-    /// `pending`, `succeeded` or `failed`.
-    status: Option<String>,
-    /// Deliveries after this catalog position (the page cursor).
-    #[param(minimum = 0)]
-    after: Option<i64>,
-    #[param(minimum = 1, maximum = 100)]
-    limit: Option<i64>,
-}
-
-/// An endpoint, never its secret.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct EndpointView {
-    id: String,
-    url: String,
-    enabled_events: Vec<String>,
-    description: Option<String>,
-    /// `enabled` or `disabled`.
-    status: &'static str,
-    /// `admin` or `failing` (every delivery failed for three days).
-    disabled_reason: Option<String>,
-    disabled_at: Option<DateTime<Utc>>,
-    created_at: DateTime<Utc>,
-    /// It receives the catalog events after this position.
-    starts_after_position: i64,
-    /// Until when the secret before the last rotation still signs.
-    previous_secret_expires_at: Option<DateTime<Utc>>,
-}
-
-impl From<Endpoint> for EndpointView {
-    fn from(e: Endpoint) -> Self {
-        Self {
-            status: if e.is_disabled() {
-                "disabled"
-            } else {
-                "enabled"
-            },
-            id: e.id,
-            url: e.url,
-            enabled_events: e.enabled_events,
-            description: e.description,
-            disabled_reason: e.disabled_reason,
-            disabled_at: e.disabled_at,
-            created_at: e.created_at,
-            starts_after_position: e.starts_after,
-            previous_secret_expires_at: e.previous_secret_expires_at,
-        }
-    }
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct CreatedEndpoint {
-    #[serde(flatten)]
-    endpoint: EndpointView,
-    /// The signing secret (`whsec_…`): shown here once.
-    secret: String,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct RotatedSecret {
-    id: String,
-    /// The new signing secret: shown here once. The old one signs beside it for 24 h.
-    secret: String,
-    previous_secret_expires_at: Option<DateTime<Utc>>,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct EndpointList {
-    items: Vec<EndpointView>,
-    next_cursor: Option<String>,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct DeliveryView {
-    /// The catalog position of the event.
-    position: i64,
-    /// The `webhook-id` of every attempt.
-    event_id: String,
-    event_type: String,
-    account_id: String,
-    status: String,
-    attempts: i64,
-    created_at: DateTime<Utc>,
-    /// When the next attempt is due; only while pending.
-    next_attempt_at: Option<DateTime<Utc>>,
-    last_attempt_at: Option<DateTime<Utc>>,
-    last_status_code: Option<i64>,
-    last_latency_ms: Option<i64>,
-    last_error: Option<String>,
-    /// The receiver's last answer, at most 64 KiB of it.
-    last_response_body: Option<String>,
-}
-
-impl From<DeliveryRecord> for DeliveryView {
-    fn from(d: DeliveryRecord) -> Self {
-        Self {
-            next_attempt_at: (d.status == "pending").then_some(d.next_attempt_at),
-            position: d.position,
-            event_id: d.event_id,
-            event_type: d.event_type,
-            account_id: d.account_id,
-            status: d.status,
-            attempts: d.attempts,
-            created_at: d.created_at,
-            last_attempt_at: d.last_attempt_at,
-            last_status_code: d.last_status_code,
-            last_latency_ms: d.last_latency_ms,
-            last_error: d.last_error,
-            last_response_body: d.last_response_body,
-        }
-    }
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct DeliveryList {
-    items: Vec<DeliveryView>,
-    /// Pass as `after` for the next page; absent on the last one.
-    next_cursor: Option<String>,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ReplayStarted {
-    id: String,
-    from_position: i64,
-    /// How many deliveries were queued again; later events follow as usual.
-    requeued: u64,
-}
+pub use shapes::{
+    CreateEndpointBody, CreatedEndpoint, DeliveriesQuery, DeliveryList, DeliveryView, EndpointList,
+    EndpointView, ReplayBody, ReplayStarted, RotatedSecret, UpdateEndpointBody,
+};
 
 /// The longest description kept.
 const MAX_DESCRIPTION: usize = 500;
