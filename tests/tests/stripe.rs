@@ -250,6 +250,15 @@ async fn a_500_then_success_is_retried_with_the_same_key_and_charges_once(backen
     let payment_ref = format!("{invoice}:attempt:1");
     assert_eq!(intent_keys(&fake), [payment_ref.clone(), payment_ref]);
     assert_eq!(fake.charges_for(&invoice).len(), 1);
+    // The retry was logged, the API key never.
+    let logged: Vec<String> = server.log.try_iter().collect();
+    assert!(
+        logged
+            .iter()
+            .any(|line| line.contains("retrying with the same key")),
+        "{logged:?}"
+    );
+    assert!(!logged.iter().any(|line| line.contains(STRIPE_KEY)));
 }
 
 async fn a_lost_answer_is_asked_again_and_charges_once(backend: Backend) {
@@ -361,7 +370,24 @@ async fn a_refund_goes_back_through_stripe_and_shows_on_the_invoice(backend: Bac
     assert_eq!(amounts, [json!(1000), json!(2800)]);
 }
 
+async fn a_payment_method_stripe_does_not_know_is_a_soft_decline(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    let fake = FakeStripe::start();
+    let server = serve(&db, &fake);
+    let api = Api::admin(&server.base_url);
+    let invoice = invoice_for(&api, "acct_stripe_unknown", "pm_card_mastercard").await;
+
+    let payment = attempt(&api, &invoice).await;
+    assert_eq!(
+        (&payment["code"], &payment["hard_decline"]),
+        (&json!("invalid_payment_method"), &json!(false)),
+        "{payment}"
+    );
+    assert!(fake.intents_for(&invoice).is_empty(), "nothing was charged");
+}
+
 infrastructure::on_both_backends!(
+    a_payment_method_stripe_does_not_know_is_a_soft_decline,
     a_refund_goes_back_through_stripe_and_shows_on_the_invoice,
     a_good_card_is_charged_once_with_the_invoice_in_its_metadata,
     a_soft_decline_opens_dunning,

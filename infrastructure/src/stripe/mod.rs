@@ -6,6 +6,7 @@
 mod client;
 pub mod outcome;
 mod records;
+pub mod signature;
 
 use std::sync::Arc;
 
@@ -100,6 +101,16 @@ impl PaymentGateway for StripeGateway {
             .await
         {
             Ok(attached) => attached,
+            // Stripe will not attach it (unknown, attached to another customer, not reusable):
+            // a definite answer about the payment method, and no money moved.
+            Err(CallError::Stripe { status, error })
+                if error.kind == "invalid_request_error" && !matches!(status, 401 | 403) =>
+            {
+                let reason = error
+                    .message
+                    .unwrap_or_else(|| "stripe cannot charge this payment method".into());
+                return Ok(outcome::declined("invalid_payment_method", &reason, false));
+            }
             Err(error) => return definite_decline(error),
         };
         let form = vec![
