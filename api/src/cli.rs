@@ -229,6 +229,17 @@ pub struct PaymentGatewayArgs {
     #[arg(long, env = "STRIPE_API_KEY", hide_env_values = true)]
     pub stripe_api_key: Option<infrastructure::Secret>,
 
+    /// A signing secret (`whsec_…`) of Stripe's webhooks to `POST /v1/webhooks/stripe`; repeat
+    /// the flag, or separate with commas in the variable, to accept several during a rotation.
+    /// Without one, every Stripe webhook is refused. Never logged.
+    #[arg(
+        long,
+        env = "STRIPE_WEBHOOK_SECRETS",
+        hide_env_values = true,
+        value_delimiter = ','
+    )]
+    pub stripe_webhook_secret: Vec<infrastructure::Secret>,
+
     /// Where Stripe's API is; tests point it at a local fake.
     #[arg(long, env = "LEDGERLINE_STRIPE_API_BASE", default_value = infrastructure::StripeConfig::DEFAULT_API_BASE)]
     pub stripe_api_base: String,

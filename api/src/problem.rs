@@ -64,6 +64,10 @@ pub enum ApiError {
     /// 503 `service_unavailable`: the database cannot be reached.
     #[error("the service is temporarily unavailable; retry shortly")]
     Unavailable,
+    /// 400 `invalid_signature`: a processor webhook whose `Stripe-Signature` is missing,
+    /// malformed, stale or signed by no configured secret. Nothing is recorded.
+    #[error("{0}")]
+    InvalidSignature(String),
     /// 500 `internal`: a defect. The cause is logged, never sent.
     #[error("internal error")]
     Internal,
@@ -72,7 +76,7 @@ pub enum ApiError {
 impl ApiError {
     fn status(&self) -> StatusCode {
         match self {
-            ApiError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::InvalidRequest(_) | ApiError::InvalidSignature(_) => StatusCode::BAD_REQUEST,
             ApiError::Validation { .. } | ApiError::IdempotencyKeyReused => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
@@ -96,6 +100,7 @@ impl ApiError {
     fn code(&self) -> &'static str {
         match self {
             ApiError::InvalidRequest(_) => "invalid_request",
+            ApiError::InvalidSignature(_) => "invalid_signature",
             ApiError::Validation { .. } => "validation_failed",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::RequestTimeout => "request_timeout",

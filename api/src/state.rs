@@ -30,6 +30,8 @@ pub struct AppState {
     /// Scheduling and firing timers; the test clock's advance fires them directly.
     pub timers: Arc<Timers<Store, Store>>,
     pub webhooks: WebhookSettings,
+    /// The signing secrets `POST /v1/webhooks/stripe` accepts (several during a rotation).
+    pub stripe_webhook_secrets: Arc<Vec<infrastructure::Secret>>,
 }
 
 /// How webhook endpoints are checked and their secrets kept.

@@ -7,6 +7,7 @@ use cqrs_es::Aggregate;
 use domain::dunning::DunningCase;
 use domain::entitlements::Entitlements;
 use domain::invoice::Invoice;
+use domain::processor_event::ProcessorEvent;
 use domain::subscription::Subscription;
 use domain::DomainError;
 use serde::Serialize;
@@ -16,11 +17,12 @@ use crate::event_log::{AsOf, EventLog, EventLogError};
 use crate::{CommandBus, DispatchError};
 
 /// The aggregate types, as named on the wire and in the event log.
-pub const AGGREGATE_TYPES: [&str; 4] = [
+pub const AGGREGATE_TYPES: [&str; 5] = [
     Subscription::TYPE,
     Entitlements::TYPE,
     Invoice::TYPE,
     DunningCase::TYPE,
+    ProcessorEvent::TYPE,
 ];
 
 /// An aggregate as it was after the last event of a prefix of its stream.
@@ -71,6 +73,7 @@ pub async fn state_as_of<L: EventLog>(
         Entitlements::TYPE => load::<Entitlements, L>(bus, aggregate_id, as_of).await,
         Invoice::TYPE => load::<Invoice, L>(bus, aggregate_id, as_of).await,
         DunningCase::TYPE => load::<DunningCase, L>(bus, aggregate_id, as_of).await,
+        ProcessorEvent::TYPE => load::<ProcessorEvent, L>(bus, aggregate_id, as_of).await,
         other => Err(AuditError::UnknownType(other.to_owned())),
     }
 }

@@ -83,6 +83,8 @@ impl UniqueClaim for Invoice {
 
 impl UniqueClaim for Entitlements {}
 
+impl UniqueClaim for domain::processor_event::ProcessorEvent {}
+
 /// How a command changes the claims of its aggregate.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClaimChange {

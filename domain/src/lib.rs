@@ -10,6 +10,7 @@ pub mod error;
 pub mod invoice;
 pub mod money;
 pub mod period;
+pub mod processor_event;
 pub mod services;
 pub mod subscription;
 pub mod upcasting;

@@ -34,6 +34,10 @@ enum Access {
     /// A resource by id (an invoice, a case): an account key sees only its account's; a
     /// resource of another account answers 404 as an unknown one does.
     ResourceOfAccount,
+    /// A processor's webhook: authenticated by its signature, not by an API key, so every
+    /// caller without a valid signature (all of the matrix's) gets 400 `invalid_signature`,
+    /// except that a key presented is checked as everywhere (401 when unknown or revoked).
+    Signed,
 }
 
 /// The rule of every route, by `METHOD path` as the OpenAPI document spells it. Includes routes
@@ -132,6 +136,7 @@ const ACCESS: &[(&str, Access)] = &[
     ),
     ("GET /v1/webhook-endpoints/{id}/deliveries", Access::Admin),
     ("POST /v1/webhook-endpoints/{id}/replay", Access::Admin),
+    ("POST /v1/webhooks/stripe", Access::Signed),
     ("GET /v1/test-clock", Access::Admin),
     ("POST /v1/test-clock/advance", Access::Admin),
 ];
@@ -178,9 +183,11 @@ fn expect(access: Access, caller: Caller) -> Expect {
     const FORBIDDEN: Expect = Expect::Problem(403, "forbidden");
     const NOT_FOUND: Expect = Expect::Problem(404, "not_found");
     match (access, caller) {
+        (Access::Signed, NoKey) => Expect::Problem(400, "invalid_signature"),
         (Access::Public, NoKey) => Expect::Allowed,
         // Credentials that are presented are checked everywhere, on public routes too.
         (_, NoKey | UnknownKey | RevokedKey) => Expect::Problem(401, "unauthorized"),
+        (Access::Signed, _) => Expect::Problem(400, "invalid_signature"),
         (Access::Public, _) | (_, Admin) => Expect::Allowed,
         (Access::Admin, _) => FORBIDDEN,
         (Access::Command, Service) => Expect::Allowed,

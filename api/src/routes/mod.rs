@@ -17,6 +17,7 @@ pub mod invoices;
 pub mod notifications;
 pub mod plans;
 pub mod projections_admin;
+pub mod stripe_webhooks;
 pub mod subscriptions;
 pub mod test_clock;
 pub mod timeline;
