@@ -17,8 +17,8 @@ use infrastructure::{
 };
 use projections::{ReadModels, RuntimeOptions};
 use sagas::{
-    BillingPolicyWorker, DunningWorker, EntitlementsPolicyWorker, TimerFiringWorker, TimerOptions,
-    Timers, TimersPolicyWorker,
+    BillingPolicyWorker, DunningWorker, EntitlementsPolicyWorker, ProcessorEventsWorker,
+    TimerFiringWorker, TimerOptions, Timers, TimersPolicyWorker,
 };
 use tokio::net::TcpListener;
 use utoipa::OpenApi;
@@ -242,6 +242,7 @@ async fn build_state(args: &ServeArgs) -> Result<AppState, ServeError> {
         services.clone(),
         gateway.clone(),
     ));
+    projections.spawn(ProcessorEventsWorker::new(bus.clone(), services.clone()));
     projections.spawn(DunningWorker::new(
         bus.clone(),
         services.clone(),

@@ -17,6 +17,16 @@ pub struct ChargeRequest {
     pub invoice_id: Uuid,
 }
 
+/// The decline codes after which the same card must never be tried again (SPEC 10.1): a hard
+/// decline escalates the dunning case at once.
+pub const HARD_DECLINE_CODES: [&str; 5] = [
+    "lost_card",
+    "stolen_card",
+    "pickup_card",
+    "fraudulent",
+    "restricted_card",
+];
+
 /// What the processor answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChargeOutcome {

@@ -1,7 +1,9 @@
 //! `POST /v1/webhooks/stripe` on both backends: an event signed with any configured secret is
 //! recorded once in the log (a repeated delivery records nothing more), and a bad, missing or
 //! stale signature is 400 `invalid_signature` with nothing recorded. Events are signed as Stripe
-//! signs them, by the fake Stripe's `signed_event`.
+//! signs them, by the fake Stripe's `signed_event`. The policy then acts on payment events once
+//! per PaymentIntent: a late success of an invoice we recorded changes nothing, a failure then a
+//! success ends paid, and an unknown type acts on nothing.
 
 mod support;
 
@@ -9,11 +11,11 @@ mod support;
 mod fake_stripe;
 
 use chrono::Utc;
-use fake_stripe::FakeStripe;
+use fake_stripe::{FakeStripe, STRIPE_KEY};
 use infrastructure::testing::{Backend, TestDatabase};
 use serde_json::{json, Value};
 use support::client::Reply;
-use support::{Api, Server};
+use support::{Api, Server, ADMIN_KEY};
 
 const OLD_SECRET: &str = "whsec_old_test_secret";
 const NEW_SECRET: &str = "whsec_new_test_secret";
@@ -29,6 +31,196 @@ fn serve(db: &TestDatabase) -> Server {
             NEW_SECRET,
         ],
     )
+}
+
+/// A server charging through `fake` and taking its webhooks.
+fn serve_with(db: &TestDatabase, fake: &FakeStripe) -> Server {
+    Server::start_with(
+        &[
+            ("DATABASE_URL", db.url.as_str()),
+            ("LEDGERLINE_ADMIN_KEY", ADMIN_KEY),
+            ("STRIPE_API_KEY", STRIPE_KEY),
+        ],
+        &[
+            "--test-clock",
+            "--payment-gateway",
+            "stripe",
+            "--stripe-api-base",
+            &fake.base_url,
+            "--stripe-webhook-secret",
+            NEW_SECRET,
+        ],
+    )
+}
+
+/// Lets every policy and projection catch up with the log.
+async fn settle(api: &Api) {
+    api.post("/v1/test-clock/advance", json!({"seconds": 0}))
+        .await
+        .assert_status(200);
+}
+
+async fn send(server: &Server, event_id: &str, event_type: &str, object: Value) {
+    let (body, signature) = FakeStripe::signed_event(
+        event_id,
+        event_type,
+        object,
+        NEW_SECRET,
+        Utc::now().timestamp(),
+    );
+    deliver(server, &body, Some(&signature))
+        .await
+        .assert_status(200);
+}
+
+/// What the policy recorded that the event caused.
+async fn effect(api: &Api, event_id: &str) -> Value {
+    let events = recorded(api, event_id).await;
+    events
+        .iter()
+        .find(|e| e["event_type"] == "ProcessorEventActedOn")
+        .map(|e| e["payload"]["ProcessorEventActedOn"]["effect"].clone())
+        .unwrap_or_else(|| panic!("no effect recorded for {event_id}: {events:?}"))
+}
+
+async fn invoice_events(api: &Api, invoice: &str) -> Vec<String> {
+    let reply = api
+        .get(&format!("/v1/audit/streams/invoice/{invoice}?limit=100"))
+        .await;
+    reply.assert_status(200);
+    reply.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|e| e["event_type"].as_str().expect("a type").to_owned())
+        .collect()
+}
+
+async fn a_success_after_our_own_record_changes_nothing(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    let fake = FakeStripe::start();
+    let server = serve_with(&db, &fake);
+    let api = Api::admin(&server.base_url);
+    let body = json!({"account_id": "acct_hook_paid", "plan_id": "starter",
+                      "billing_email": "billing@example.com", "payment_method": "pm_card_visa"});
+    let reply = api.post("/v1/subscriptions", body).await;
+    reply.assert_status(201);
+    let body = json!({"account_id": "acct_hook_paid", "subscription_id": reply.str("aggregate_id"),
+                      "currency": "usd",
+                      "lines": [{"description": "Onboarding", "quantity": 2, "unit_amount": 1900}]});
+    let reply = api.post("/v1/invoices", body).await;
+    reply.assert_status(201);
+    let invoice = reply.str("aggregate_id");
+    api.post(
+        &format!("/v1/invoices/{invoice}/attempt-payment"),
+        json!({}),
+    )
+    .await
+    .assert_status(200);
+    let before = invoice_events(&api, &invoice).await;
+
+    let intent = fake_stripe::intent_json(&fake.charges_for(&invoice)[0]);
+    send(
+        &server,
+        "evt_late_success",
+        "payment_intent.succeeded",
+        intent.clone(),
+    )
+    .await;
+    send(
+        &server,
+        "evt_late_success_again",
+        "payment_intent.succeeded",
+        intent,
+    )
+    .await;
+    settle(&api).await;
+    assert_eq!(
+        effect(&api, "evt_late_success").await,
+        "ignored: the invoice is already paid"
+    );
+    assert_eq!(invoice_events(&api, &invoice).await, before);
+    let paid = api.get(&format!("/v1/invoices/{invoice}")).await.body;
+    assert_eq!(
+        (&paid["status"], &paid["amount_paid"]),
+        (&json!("paid"), &json!(3800))
+    );
+}
+
+async fn a_failure_then_a_success_for_one_invoice_ends_paid(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    let server = serve(&db);
+    let api = Api::admin(&server.base_url);
+    let body = json!({"account_id": "acct_hook_retry", "currency": "usd",
+                      "lines": [{"description": "Onboarding", "quantity": 2, "unit_amount": 1900}]});
+    let reply = api.post("/v1/invoices", body).await;
+    reply.assert_status(201);
+    let invoice = reply.str("aggregate_id");
+    let metadata =
+        json!({"ledgerline_invoice_id": invoice, "ledgerline_account_id": "acct_hook_retry"});
+    let failed = json!({"id": "pi_outside", "object": "payment_intent", "status": "requires_payment_method",
+                        "amount": 3800, "currency": "usd", "metadata": metadata,
+                        "last_payment_error": {"type": "card_error", "code": "card_declined",
+                                               "decline_code": "insufficient_funds",
+                                               "message": "Your card has insufficient funds."}});
+    send(
+        &server,
+        "evt_failed",
+        "payment_intent.payment_failed",
+        failed.clone(),
+    )
+    .await;
+    // The same event delivered twice acts once.
+    send(
+        &server,
+        "evt_failed",
+        "payment_intent.payment_failed",
+        failed,
+    )
+    .await;
+    settle(&api).await;
+    let past_due = api.get(&format!("/v1/invoices/{invoice}")).await.body;
+    assert_eq!(
+        (&past_due["status"], &past_due["attempts"]),
+        (&json!("past_due"), &json!(1)),
+        "{past_due}"
+    );
+    assert!(effect(&api, "evt_failed")
+        .await
+        .as_str()
+        .unwrap()
+        .starts_with("payment_failure_recorded"));
+
+    let succeeded = json!({"id": "pi_outside", "object": "payment_intent", "status": "succeeded",
+                           "amount": 3800, "currency": "usd", "metadata": metadata});
+    send(
+        &server,
+        "evt_succeeded",
+        "payment_intent.succeeded",
+        succeeded.clone(),
+    )
+    .await;
+    // Another event about the same PaymentIntent succeeding (Stripe may send it twice) acts once.
+    send(
+        &server,
+        "evt_succeeded_twice",
+        "payment_intent.succeeded",
+        succeeded,
+    )
+    .await;
+    settle(&api).await;
+    let paid = api.get(&format!("/v1/invoices/{invoice}")).await.body;
+    assert_eq!(
+        (&paid["status"], &paid["amount_paid"]),
+        (&json!("paid"), &json!(3800)),
+        "{paid}"
+    );
+    let recorded_payments = invoice_events(&api, &invoice)
+        .await
+        .into_iter()
+        .filter(|e| e == "PaymentRecorded")
+        .count();
+    assert_eq!(recorded_payments, 1);
 }
 
 fn succeeded(id: &str) -> Value {
@@ -69,6 +261,15 @@ async fn recorded(api: &Api, event_id: &str) -> Vec<Value> {
     reply.body["items"].as_array().expect("items").clone()
 }
 
+/// The `ProcessorEventReceived` events recorded for Stripe's event `event_id`.
+async fn received(api: &Api, event_id: &str) -> Vec<Value> {
+    recorded(api, event_id)
+        .await
+        .into_iter()
+        .filter(|e| e["event_type"] == "ProcessorEventReceived")
+        .collect()
+}
+
 async fn a_signed_event_is_recorded_once(backend: Backend) {
     let db = TestDatabase::create(backend).await;
     let server = serve(&db);
@@ -98,9 +299,8 @@ async fn a_signed_event_is_recorded_once(backend: Backend) {
     second.assert_status(200);
     assert_eq!(second.body["recorded"], false);
 
-    let events = recorded(&api, "evt_once").await;
+    let events = received(&api, "evt_once").await;
     assert_eq!(events.len(), 1, "{events:?}");
-    assert_eq!(events[0]["event_type"], "ProcessorEventReceived");
     let kept = &events[0]["payload"]["ProcessorEventReceived"]["event"];
     assert_eq!(
         (&kept["event_type"], &kept["object_id"]),
@@ -119,7 +319,7 @@ async fn a_secret_being_rotated_out_still_verifies(backend: Backend) {
         deliver(&server, &body, Some(&signature))
             .await
             .assert_status(200);
-        assert_eq!(recorded(&api, event).await.len(), 1, "{event}");
+        assert_eq!(received(&api, event).await.len(), 1, "{event}");
     }
 }
 
@@ -178,11 +378,14 @@ async fn an_unknown_event_type_is_recorded_and_answered_200(backend: Backend) {
     deliver(&server, &body, Some(&signature))
         .await
         .assert_status(200);
-    assert_eq!(recorded(&api, "evt_unknown").await.len(), 1);
-    // Every projection and policy reads past it (the test clock waits for them all).
-    api.post("/v1/test-clock/advance", json!({"seconds": 0}))
-        .await
-        .assert_status(200);
+    assert_eq!(received(&api, "evt_unknown").await.len(), 1);
+    // Every projection and policy reads past it (the test clock waits for them all), and the
+    // policy records that it did nothing.
+    settle(&api).await;
+    assert_eq!(
+        effect(&api, "evt_unknown").await,
+        "ignored: not an event type Ledgerline acts on"
+    );
     // And an event that is no Stripe event, well signed, is a 400.
     let not_an_event = r#"{"hello":"world"}"#;
     let now = Utc::now().timestamp();
@@ -196,6 +399,8 @@ async fn an_unknown_event_type_is_recorded_and_answered_200(backend: Backend) {
 }
 
 infrastructure::on_both_backends!(
+    a_success_after_our_own_record_changes_nothing,
+    a_failure_then_a_success_for_one_invoice_ends_paid,
     a_signed_event_is_recorded_once,
     a_secret_being_rotated_out_still_verifies,
     bad_missing_and_stale_signatures_are_refused_and_record_nothing,

@@ -7,14 +7,7 @@ use serde::Deserialize;
 
 use super::client::StripeError;
 
-/// The decline codes after which the same card must not be retried (SPEC 10.1).
-pub const HARD_DECLINE_CODES: [&str; 5] = [
-    "lost_card",
-    "stolen_card",
-    "pickup_card",
-    "fraudulent",
-    "restricted_card",
-];
+pub use application::payments::HARD_DECLINE_CODES;
 
 pub const AUTHENTICATION_REQUIRED: &str = "authentication_required";
 

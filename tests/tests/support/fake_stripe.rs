@@ -428,7 +428,8 @@ fn metadata(form: &Form) -> BTreeMap<String, String> {
         .collect()
 }
 
-fn intent_json(intent: &Intent) -> Value {
+/// The PaymentIntent as Stripe shows it (in answers and in webhook events).
+pub fn intent_json(intent: &Intent) -> Value {
     json!({
         "id": intent.id, "object": "payment_intent", "status": intent.status,
         "amount": intent.amount, "currency": intent.currency, "customer": intent.customer,
