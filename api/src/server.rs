@@ -31,8 +31,8 @@ use crate::openapi::ApiDoc;
 use crate::problem::ApiError;
 use crate::routes::{
     accounts, api_keys, audit, audit_log, audit_state, dunning_cases, dunning_queue, entitlements,
-    events, health, invoices, notifications, plans, projections_admin, stripe_webhooks,
-    subscriptions, test_clock, timeline, usage, webhook_endpoints,
+    events, health, invoices, notifications, plans, processor_events, projections_admin,
+    stripe_webhooks, subscriptions, test_clock, timeline, usage, webhook_endpoints,
 };
 use crate::state::AppState;
 use infrastructure::events_sink::NatsSink;
@@ -148,6 +148,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(projections_admin::verify))
         .routes(routes!(webhook_endpoints::create, webhook_endpoints::list))
         .routes(routes!(stripe_webhooks::receive))
+        .routes(routes!(processor_events::list))
         .routes(routes!(webhook_endpoints::get, webhook_endpoints::delete))
         .routes(routes!(webhook_endpoints::update))
         .routes(routes!(webhook_endpoints::rotate_secret))

@@ -137,6 +137,7 @@ const ACCESS: &[(&str, Access)] = &[
     ("GET /v1/webhook-endpoints/{id}/deliveries", Access::Admin),
     ("POST /v1/webhook-endpoints/{id}/replay", Access::Admin),
     ("POST /v1/webhooks/stripe", Access::Signed),
+    ("GET /v1/processor-events", Access::Admin),
     ("GET /v1/test-clock", Access::Admin),
     ("POST /v1/test-clock/advance", Access::Admin),
 ];

@@ -221,6 +221,47 @@ async fn a_failure_then_a_success_for_one_invoice_ends_paid(backend: Backend) {
         .filter(|e| e == "PaymentRecorded")
         .count();
     assert_eq!(recorded_payments, 1);
+
+    // What was received, once each, and what it caused; in pages after a position.
+    let listed = api.get("/v1/processor-events").await;
+    listed.assert_status(200);
+    let items = listed.body["items"].as_array().expect("items").clone();
+    let seen: Vec<(&str, &str)> = items
+        .iter()
+        .map(|i| {
+            (
+                i["event_id"].as_str().unwrap(),
+                i["effect"].as_str().unwrap_or("none"),
+            )
+        })
+        .collect();
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    assert_eq!(seen[0].0, "evt_failed");
+    assert!(
+        seen[0].1.starts_with("payment_failure_recorded on invoice"),
+        "{seen:?}"
+    );
+    assert_eq!(seen[1].0, "evt_succeeded");
+    assert_eq!(seen[1].1, format!("payment_recorded on invoice {invoice}"));
+    assert_eq!(
+        seen[2],
+        (
+            "evt_succeeded_twice",
+            "ignored: the invoice is already paid"
+        )
+    );
+    assert_eq!(items[0]["type"], "payment_intent.payment_failed");
+    assert_eq!(items[0]["object_id"], "pi_outside");
+    let after = items[0]["position"].as_i64().expect("a position");
+    let rest = api
+        .get(&format!("/v1/processor-events?after={after}&limit=1"))
+        .await;
+    rest.assert_status(200);
+    assert_eq!(rest.body["items"].as_array().map(Vec::len), Some(1));
+    assert_eq!(rest.body["items"][0]["event_id"], "evt_succeeded");
+    api.get("/v1/processor-events?after=-1")
+        .await
+        .assert_problem(422, "validation_failed");
 }
 
 fn succeeded(id: &str) -> Value {

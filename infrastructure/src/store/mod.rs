@@ -19,11 +19,13 @@ mod global_order;
 mod head;
 mod history;
 pub mod postgres;
+mod processor_events;
 mod reads;
 pub mod sqlite;
 
 pub use head::LogHead;
 pub use postgres::PostgresEventLog;
+pub use processor_events::ProcessorEventRow;
 pub use sqlite::SqliteEventLog;
 
 /// The database URL used when none is configured: a file in the working directory.
