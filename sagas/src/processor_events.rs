@@ -10,6 +10,8 @@
 //!   attempt's ref (a no-op when the attempt recorded it first: the invoice deduplicates by
 //!   payment_ref) or `stripe:<pi id>:failed`, so that a later success of the same PaymentIntent
 //!   is still recorded.
+//! - `charge.refunded` → RefundInvoice for each refund made in Stripe's dashboard (not by
+//!   Ledgerline), once per refund id.
 //! - any other type, or an event naming no invoice of ours → recorded, not acted on.
 
 use application::payments::HARD_DECLINE_CODES;
@@ -24,8 +26,8 @@ pub const POLICY: &str = "processor_events";
 /// What one received event asks of its invoice.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decision {
-    /// The invoice command, with the id that makes it run once.
-    pub command: Option<(Uuid, InvoiceCommand, String)>,
+    /// The invoice commands, each with the id that makes it run once.
+    pub commands: Vec<(Uuid, InvoiceCommand, String)>,
     /// What the event caused, as `GET /v1/processor-events` would show it.
     pub effect: String,
 }
@@ -41,12 +43,12 @@ pub fn invoice_of(event: &ReceivedEvent) -> Option<Uuid> {
 /// Decides what `event` does to `invoice` (the one [`invoice_of`] names, as it is now).
 pub fn decide(event: &ReceivedEvent, invoice: Option<&Invoice>) -> Decision {
     let ignored = |why: &str| Decision {
-        command: None,
+        commands: Vec::new(),
         effect: format!("ignored: {why}"),
     };
     let acting = matches!(
         event.event_type.as_str(),
-        "payment_intent.succeeded" | "payment_intent.payment_failed"
+        "payment_intent.succeeded" | "payment_intent.payment_failed" | "charge.refunded"
     );
     if !acting {
         return ignored("not an event type Ledgerline acts on");
@@ -60,6 +62,9 @@ pub fn decide(event: &ReceivedEvent, invoice: Option<&Invoice>) -> Decision {
     let Some(invoice_id) = invoice.invoice_id() else {
         return ignored("it names no invoice of Ledgerline's");
     };
+    if event.event_type == "charge.refunded" {
+        return refunds(&object, invoice_id);
+    }
     let attempt_ref = object["metadata"]["ledgerline_payment_ref"]
         .as_str()
         .map(str::to_owned);
@@ -83,14 +88,14 @@ pub fn decide(event: &ReceivedEvent, invoice: Option<&Invoice>) -> Decision {
             _ => format!("stripe:{intent_id}"),
         };
         return Decision {
-            command: Some((
+            commands: vec![(
                 invoice_id,
                 InvoiceCommand::RecordPayment {
                     amount: Money::new(amount, currency),
                     payment_ref,
                 },
                 format!("{POLICY}:{intent_id}:succeeded"),
-            )),
+            )],
             effect: format!("payment_recorded on invoice {invoice_id}"),
         };
     }
@@ -105,7 +110,7 @@ pub fn decide(event: &ReceivedEvent, invoice: Option<&Invoice>) -> Decision {
         .unwrap_or("Stripe reported the payment failed")
         .to_owned();
     Decision {
-        command: Some((
+        commands: vec![(
             invoice_id,
             InvoiceCommand::RecordPaymentFailure {
                 reason,
@@ -116,9 +121,51 @@ pub fn decide(event: &ReceivedEvent, invoice: Option<&Invoice>) -> Decision {
                 ),
             },
             format!("{POLICY}:{intent_id}:payment_failed"),
-        )),
+        )],
         effect: format!("payment_failure_recorded on invoice {invoice_id}"),
     }
+}
+
+/// `charge.refunded`: each refund of the charge that Ledgerline did not make itself (made in
+/// Stripe's dashboard) is recorded on the invoice once, by the refund's id. Ledgerline's own
+/// refunds carry `metadata.ledgerline_refund_ref`; their use case records them.
+fn refunds(charge: &Value, invoice_id: Uuid) -> Decision {
+    let currency = charge["currency"]
+        .as_str()
+        .and_then(|c| Currency::parse(c).ok());
+    let listed = charge["refunds"]["data"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let commands: Vec<_> = listed
+        .iter()
+        .filter(|refund| refund["metadata"]["ledgerline_refund_ref"].is_null())
+        .filter(|refund| refund["status"].as_str().unwrap_or("succeeded") == "succeeded")
+        .filter_map(|refund| {
+            let (id, amount, currency) = (
+                refund["id"].as_str()?,
+                refund["amount"].as_i64()?,
+                currency.clone()?,
+            );
+            Some((
+                invoice_id,
+                InvoiceCommand::RefundInvoice {
+                    amount: Money::new(amount, currency),
+                    reason: format!("refunded in Stripe ({id})"),
+                },
+                format!("{POLICY}:{id}:refund"),
+            ))
+        })
+        .collect();
+    let effect = if commands.is_empty() {
+        "ignored: no refund made outside Ledgerline".to_owned()
+    } else {
+        format!(
+            "{} refund(s) recorded on invoice {invoice_id}",
+            commands.len()
+        )
+    };
+    Decision { commands, effect }
 }
 
 /// The invoice's stream id, for the worker.

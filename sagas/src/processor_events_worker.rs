@@ -55,7 +55,7 @@ impl<L: EventLog> Policy for ProcessorEventsWorker<L> {
                 None => None,
             };
             let decision = decide(&event, invoice.as_ref());
-            if let Some((invoice_id, command, command_id)) = decision.command {
+            for (invoice_id, command, command_id) in decision.commands {
                 let reaction = Reaction {
                     aggregate_id: invoice_stream(invoice_id),
                     command,

@@ -3,7 +3,8 @@
 //! stale signature is 400 `invalid_signature` with nothing recorded. Events are signed as Stripe
 //! signs them, by the fake Stripe's `signed_event`. The policy then acts on payment events once
 //! per PaymentIntent: a late success of an invoice we recorded changes nothing, a failure then a
-//! success ends paid, and an unknown type acts on nothing.
+//! success ends paid, a refund made in Stripe's dashboard is recorded once, and an unknown type
+//! acts on nothing.
 
 mod support;
 
@@ -264,6 +265,48 @@ async fn a_failure_then_a_success_for_one_invoice_ends_paid(backend: Backend) {
         .assert_problem(422, "validation_failed");
 }
 
+async fn a_refund_made_in_stripe_is_recorded_once(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    let server = serve(&db);
+    let api = Api::admin(&server.base_url);
+    let body = json!({"account_id": "acct_hook_refund", "currency": "usd",
+                      "lines": [{"description": "Onboarding", "quantity": 2, "unit_amount": 1900}]});
+    let reply = api.post("/v1/invoices", body).await;
+    reply.assert_status(201);
+    let invoice = reply.str("aggregate_id");
+    let metadata = json!({"ledgerline_invoice_id": invoice});
+    let paid = json!({"id": "pi_dash", "object": "payment_intent", "status": "succeeded",
+                      "amount": 3800, "currency": "usd", "metadata": metadata});
+    send(&server, "evt_paid", "payment_intent.succeeded", paid).await;
+    // One refund made in the dashboard, one Ledgerline made itself (its use case records it).
+    let charge = json!({"id": "ch_dash", "object": "charge", "payment_intent": "pi_dash",
+                        "amount": 3800, "amount_refunded": 1500, "currency": "usd",
+                        "metadata": metadata,
+                        "refunds": {"object": "list", "data": [
+                            {"id": "re_dashboard", "object": "refund", "amount": 1000,
+                             "status": "succeeded", "metadata": {}},
+                            {"id": "re_ours", "object": "refund", "amount": 500, "status": "succeeded",
+                             "metadata": {"ledgerline_refund_ref": "x:refund:1"}}]}});
+    send(&server, "evt_refunded", "charge.refunded", charge.clone()).await;
+    // Stripe sends charge.refunded again at the next refund, listing this one again.
+    send(&server, "evt_refunded_again", "charge.refunded", charge).await;
+    settle(&api).await;
+    let refunded = api.get(&format!("/v1/invoices/{invoice}")).await.body;
+    assert_eq!(
+        (
+            &refunded["status"],
+            &refunded["amount_paid"],
+            &refunded["amount_refunded"]
+        ),
+        (&json!("paid"), &json!(3800), &json!(1000)),
+        "{refunded}"
+    );
+    assert_eq!(
+        effect(&api, "evt_refunded").await,
+        format!("1 refund(s) recorded on invoice {invoice}")
+    );
+}
+
 fn succeeded(id: &str) -> Value {
     json!({"id": id, "object": "payment_intent", "status": "succeeded", "amount": 3800,
            "currency": "usd", "metadata": {}})
@@ -440,6 +483,7 @@ async fn an_unknown_event_type_is_recorded_and_answered_200(backend: Backend) {
 }
 
 infrastructure::on_both_backends!(
+    a_refund_made_in_stripe_is_recorded_once,
     a_success_after_our_own_record_changes_nothing,
     a_failure_then_a_success_for_one_invoice_ends_paid,
     a_signed_event_is_recorded_once,

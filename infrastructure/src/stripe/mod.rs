@@ -180,6 +180,8 @@ impl PaymentGateway for StripeGateway {
                 "metadata[ledgerline_account_id]",
                 request.account_id.as_str(),
             ),
+            // Marks the refund as Ledgerline's: `charge.refunded` does not record it again.
+            field("metadata[ledgerline_refund_ref]", &request.refund_ref),
         ];
         match self
             .client
