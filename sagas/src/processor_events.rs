@@ -12,6 +12,8 @@
 //!   is still recorded.
 //! - `charge.refunded` → RefundInvoice for each refund made in Stripe's dashboard (not by
 //!   Ledgerline), once per refund id.
+//! - `charge.dispute.created` → DisputeOpened on the invoice (timeline; the dunning process
+//!   manager escalates the account's case, opening one if needed), once per dispute id.
 //! - any other type, or an event naming no invoice of ours → recorded, not acted on.
 
 use application::payments::HARD_DECLINE_CODES;
@@ -34,6 +36,9 @@ pub struct Decision {
 
 /// The invoice the event's object names (`metadata.ledgerline_invoice_id`), if any.
 pub fn invoice_of(event: &ReceivedEvent) -> Option<Uuid> {
+    if event.invoice_id.is_some() {
+        return event.invoice_id;
+    }
     let object: Value = serde_json::from_str(&event.object).ok()?;
     object["metadata"]["ledgerline_invoice_id"]
         .as_str()
@@ -48,7 +53,10 @@ pub fn decide(event: &ReceivedEvent, invoice: Option<&Invoice>) -> Decision {
     };
     let acting = matches!(
         event.event_type.as_str(),
-        "payment_intent.succeeded" | "payment_intent.payment_failed" | "charge.refunded"
+        "payment_intent.succeeded"
+            | "payment_intent.payment_failed"
+            | "charge.refunded"
+            | "charge.dispute.created"
     );
     if !acting {
         return ignored("not an event type Ledgerline acts on");
@@ -64,6 +72,9 @@ pub fn decide(event: &ReceivedEvent, invoice: Option<&Invoice>) -> Decision {
     };
     if event.event_type == "charge.refunded" {
         return refunds(&object, invoice_id);
+    }
+    if event.event_type == "charge.dispute.created" {
+        return dispute(&object, intent_id, invoice_id);
     }
     let attempt_ref = object["metadata"]["ledgerline_payment_ref"]
         .as_str()
@@ -166,6 +177,35 @@ fn refunds(charge: &Value, invoice_id: Uuid) -> Decision {
         )
     };
     Decision { commands, effect }
+}
+
+/// `charge.dispute.created`: a `DisputeOpened` on the invoice, once per dispute id; the
+/// dunning process manager escalates the account's case (opening one if needed).
+fn dispute(dispute: &Value, dispute_id: &str, invoice_id: Uuid) -> Decision {
+    let (Some(amount), Some(currency)) = (
+        dispute["amount"].as_i64(),
+        dispute["currency"]
+            .as_str()
+            .and_then(|c| Currency::parse(c).ok()),
+    ) else {
+        return Decision {
+            commands: Vec::new(),
+            effect: "ignored: the dispute has no amount or currency".into(),
+        };
+    };
+    let reason = dispute["reason"].as_str().unwrap_or("unknown").to_owned();
+    Decision {
+        commands: vec![(
+            invoice_id,
+            InvoiceCommand::RecordDispute {
+                dispute_id: dispute_id.to_owned(),
+                amount: Money::new(amount, currency),
+                reason,
+            },
+            format!("{POLICY}:{dispute_id}:dispute"),
+        )],
+        effect: format!("dispute_opened on invoice {invoice_id}"),
+    }
 }
 
 /// The invoice's stream id, for the worker.

@@ -3,8 +3,9 @@
 //! stale signature is 400 `invalid_signature` with nothing recorded. Events are signed as Stripe
 //! signs them, by the fake Stripe's `signed_event`. The policy then acts on payment events once
 //! per PaymentIntent: a late success of an invoice we recorded changes nothing, a failure then a
-//! success ends paid, a refund made in Stripe's dashboard is recorded once, and an unknown type
-//! acts on nothing.
+//! success ends paid, a refund made in Stripe's dashboard is recorded once, a dispute shows on
+//! the timeline and escalates the account into the work queue, and an unknown type acts on
+//! nothing.
 
 mod support;
 
@@ -307,6 +308,84 @@ async fn a_refund_made_in_stripe_is_recorded_once(backend: Backend) {
     );
 }
 
+async fn a_dispute_escalates_the_case_into_the_work_queue(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    let fake = FakeStripe::start();
+    let server = serve_with(&db, &fake);
+    let api = Api::admin(&server.base_url);
+    let account = "acct_hook_dispute";
+    let body = json!({"account_id": account, "plan_id": "starter",
+                      "billing_email": "billing@example.com", "payment_method": "pm_card_visa"});
+    let reply = api.post("/v1/subscriptions", body).await;
+    reply.assert_status(201);
+    let body = json!({"account_id": account, "subscription_id": reply.str("aggregate_id"),
+                      "currency": "usd",
+                      "lines": [{"description": "Onboarding", "quantity": 2, "unit_amount": 1900}]});
+    let reply = api.post("/v1/invoices", body).await;
+    reply.assert_status(201);
+    let invoice = reply.str("aggregate_id");
+    api.post(
+        &format!("/v1/invoices/{invoice}/attempt-payment"),
+        json!({}),
+    )
+    .await
+    .assert_status(200);
+    let intent = fake.charges_for(&invoice)[0].id.clone();
+
+    // Stripe's dispute names the PaymentIntent, and carries no metadata of ours.
+    let dispute = json!({"id": "dp_1", "object": "dispute", "amount": 3800, "currency": "usd",
+                         "reason": "fraudulent", "status": "needs_response",
+                         "charge": format!("ch_{intent}"), "payment_intent": intent,
+                         "metadata": {}});
+    send(
+        &server,
+        "evt_dispute",
+        "charge.dispute.created",
+        dispute.clone(),
+    )
+    .await;
+    send(
+        &server,
+        "evt_dispute_again",
+        "charge.dispute.created",
+        dispute,
+    )
+    .await;
+    settle(&api).await;
+    assert_eq!(
+        effect(&api, "evt_dispute").await,
+        format!("dispute_opened on invoice {invoice}")
+    );
+    let disputes = invoice_events(&api, &invoice)
+        .await
+        .into_iter()
+        .filter(|e| e == "DisputeOpened")
+        .count();
+    assert_eq!(disputes, 1);
+
+    let timeline = api
+        .get(&format!("/v1/accounts/{account}/timeline?limit=100"))
+        .await
+        .body;
+    let opened = timeline["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|e| e["kind"] == "dispute_opened")
+        .unwrap_or_else(|| panic!("no dispute on the timeline: {timeline}"))
+        .clone();
+    assert_eq!(opened["amount"], 3800, "{opened}");
+    let queue = api.get("/v1/dunning/queue").await.body;
+    let case = queue["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|c| c["account_id"] == account)
+        .unwrap_or_else(|| panic!("the account is not in the work queue: {queue}"))
+        .clone();
+    assert_eq!(case["stage"], "escalated", "{case}");
+}
+
 fn succeeded(id: &str) -> Value {
     json!({"id": id, "object": "payment_intent", "status": "succeeded", "amount": 3800,
            "currency": "usd", "metadata": {}})
@@ -483,6 +562,7 @@ async fn an_unknown_event_type_is_recorded_and_answered_200(backend: Backend) {
 }
 
 infrastructure::on_both_backends!(
+    a_dispute_escalates_the_case_into_the_work_queue,
     a_refund_made_in_stripe_is_recorded_once,
     a_success_after_our_own_record_changes_nothing,
     a_failure_then_a_success_for_one_invoice_ends_paid,

@@ -40,6 +40,27 @@ pub struct Received {
     recorded: bool,
 }
 
+/// The invoice the object belongs to: its `metadata.ledgerline_invoice_id` (PaymentIntents and
+/// their charges), else the invoice whose attempt created the PaymentIntent it names (a dispute
+/// or a charge without metadata), from the gateway's records.
+async fn invoice_of(state: &AppState, object: &Value) -> Result<Option<uuid::Uuid>, ApiError> {
+    if let Some(id) = object["metadata"]["ledgerline_invoice_id"]
+        .as_str()
+        .and_then(|id| uuid::Uuid::parse_str(id).ok())
+    {
+        return Ok(Some(id));
+    }
+    let Some(intent) = object["payment_intent"].as_str() else {
+        return Ok(None);
+    };
+    let payment_ref = infrastructure::stripe::records::payment_ref_of(&state.store, intent)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(payment_ref
+        .and_then(|r| r.split_once(":attempt:").map(|(id, _)| id.to_owned()))
+        .and_then(|id| uuid::Uuid::parse_str(&id).ok()))
+}
+
 /// The longest event id or type kept; Stripe's are far shorter.
 const MAX_ID_LEN: usize = 255;
 
@@ -88,6 +109,7 @@ pub async fn receive(
         .get("id")
         .and_then(Value::as_str)
         .map(str::to_owned);
+    let invoice_id = invoice_of(&state, &event.data.object).await?;
     let stream = ProcessorEvent::stream_id("stripe", &event.id);
     let command = ProcessorEventCommand::ReceiveProcessorEvent {
         event: ReceivedEvent {
@@ -96,6 +118,7 @@ pub async fn receive(
             event_type: event.event_type,
             object_id,
             object: event.data.object.to_string(),
+            invoice_id,
         },
     };
     let context = CommandContext {

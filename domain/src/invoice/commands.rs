@@ -47,6 +47,12 @@ pub enum InvoiceCommand {
         amount: Money,
         reason: String,
     },
+    /// The processor reports a dispute of a payment on this invoice. Idempotent per dispute_id.
+    RecordDispute {
+        dispute_id: String,
+        amount: Money,
+        reason: String,
+    },
     /// What the gateway did with the refund of the overpayment `payment_ref` made. Idempotent.
     RecordOverpaymentRefund {
         payment_ref: String,
@@ -87,6 +93,11 @@ impl Invoice {
                 hard_decline,
             } => invoice.record_failure(reason, code, payment_ref, hard_decline, now),
             InvoiceCommand::RefundInvoice { amount, reason } => invoice.refund(amount, reason, now),
+            InvoiceCommand::RecordDispute {
+                dispute_id,
+                amount,
+                reason,
+            } => invoice.record_dispute(dispute_id, amount, reason, now),
             InvoiceCommand::RecordOverpaymentRefund {
                 payment_ref,
                 outcome,
@@ -263,6 +274,27 @@ impl IssuedInvoice {
             });
         }
         Ok(events)
+    }
+
+    fn record_dispute(
+        &self,
+        dispute_id: String,
+        amount: Money,
+        reason: String,
+        now: DateTime<Utc>,
+    ) -> Decision {
+        require_text("dispute_id", &dispute_id, 255)?;
+        require_text("reason", &reason, 500)?;
+        self.check_amount(&amount)?;
+        if self.disputes.contains(&dispute_id) {
+            return Ok(vec![]);
+        }
+        Ok(vec![InvoiceEvent::DisputeOpened {
+            dispute_id,
+            amount,
+            reason,
+            at: now,
+        }])
     }
 
     fn record_overpayment_refund(

@@ -101,6 +101,14 @@ pub enum InvoiceEvent {
         reason: String,
         at: DateTime<Utc>,
     },
+    /// The customer's bank disputes `amount` of a payment (a chargeback), `dispute_id` being
+    /// the processor's id for it. The money is held until the dispute is decided.
+    DisputeOpened {
+        dispute_id: String,
+        amount: Money,
+        reason: String,
+        at: DateTime<Utc>,
+    },
 }
 
 impl DomainEvent for InvoiceEvent {
@@ -117,6 +125,7 @@ impl DomainEvent for InvoiceEvent {
             InvoiceEvent::OverpaymentReceived { .. } => "OverpaymentReceived",
             InvoiceEvent::OverpaymentRefunded { .. } => "OverpaymentRefunded",
             InvoiceEvent::OverpaymentRefundFailed { .. } => "OverpaymentRefundFailed",
+            InvoiceEvent::DisputeOpened { .. } => "DisputeOpened",
         }
         .to_owned()
     }

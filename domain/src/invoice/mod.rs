@@ -132,6 +132,9 @@ struct IssuedInvoice {
     /// overpayments existed, which had none.
     #[serde(default)]
     overpayments: BTreeMap<String, Overpayment>,
+    /// The processor's ids of the disputes opened on it. Absent from older snapshots (none).
+    #[serde(default)]
+    disputes: BTreeSet<String>,
 }
 
 impl IssuedInvoice {
@@ -213,6 +216,9 @@ impl IssuedInvoice {
             InvoiceEvent::OverpaymentRefundFailed { payment_ref, .. } => {
                 self.settle_overpayment(&payment_ref, OverpaymentRefund::Failed)
             }
+            InvoiceEvent::DisputeOpened { dispute_id, .. } => {
+                self.disputes.insert(dispute_id);
+            }
         }
     }
 
@@ -274,6 +280,7 @@ impl Aggregate for Invoice {
                     status: InvoiceStatus::Issued,
                     attempts: 0,
                     recorded_refs: BTreeSet::new(),
+                    disputes: BTreeSet::new(),
                     last_attempt: None,
                     overpayments: BTreeMap::new(),
                 });

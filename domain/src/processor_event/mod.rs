@@ -22,6 +22,10 @@ pub struct ReceivedEvent {
     pub object_id: Option<String>,
     /// The object, as the processor sent it (JSON text).
     pub object: String,
+    /// The Ledgerline invoice the object belongs to, when the receiver could tell (from its
+    /// metadata, or from the PaymentIntent a charge or dispute names).
+    #[serde(default)]
+    pub invoice_id: Option<uuid::Uuid>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -10,6 +10,7 @@ fn payment_succeeded() -> ReceivedEvent {
         event_type: "payment_intent.succeeded".into(),
         object_id: Some("pi_1".into()),
         object: r#"{"id":"pi_1"}"#.into(),
+        invoice_id: None,
     }
 }
 

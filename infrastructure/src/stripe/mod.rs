@@ -5,7 +5,7 @@
 
 mod client;
 pub mod outcome;
-mod records;
+pub mod records;
 pub mod signature;
 
 use std::sync::Arc;

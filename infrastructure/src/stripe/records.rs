@@ -51,6 +51,20 @@ pub async fn remember_payment_intent(
     Ok(())
 }
 
+/// The payment_ref whose charge created PaymentIntent `payment_intent_id`, if this gateway made it.
+pub async fn payment_ref_of(
+    store: &Store,
+    payment_intent_id: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    let row = portable::query(
+        "SELECT payment_ref FROM stripe_payment_intents WHERE payment_intent_id = $1",
+    )
+    .bind(payment_intent_id)
+    .fetch_optional(store.reader())
+    .await?;
+    Ok(row.map(|row| row.get("payment_ref")))
+}
+
 pub async fn payment_intent_of(
     store: &Store,
     payment_ref: &str,

@@ -98,6 +98,8 @@ impl InvoiceRow {
             E::OverpaymentReceived { .. }
             | E::OverpaymentRefunded { .. }
             | E::OverpaymentRefundFailed { .. } => {}
+            // The money is held, not returned: the amounts change when a refund is recorded.
+            E::DisputeOpened { .. } => {}
         }
     }
 

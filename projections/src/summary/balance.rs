@@ -56,7 +56,8 @@ impl InvoiceDue {
             E::InvoiceIssued { .. }
             | E::PaymentAttempted { .. }
             | E::InvoiceRefunded { .. }
-            | E::OverpaymentRefundFailed { .. } => {}
+            | E::OverpaymentRefundFailed { .. }
+            | E::DisputeOpened { .. } => {}
         }
     }
 }

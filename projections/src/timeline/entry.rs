@@ -271,6 +271,16 @@ pub(super) fn invoice(invoice_id: &str, event: &InvoiceEvent) -> Option<Entry> {
             amount,
             json!({"invoice_id": id, "payment_ref": payment_ref, "reason": reason}),
         ),
+        E::DisputeOpened {
+            dispute_id,
+            amount,
+            reason,
+            ..
+        } => Entry::with_amount(
+            "dispute_opened",
+            amount,
+            json!({"invoice_id": id, "dispute_id": dispute_id, "reason": reason}),
+        ),
     })
 }
 

@@ -4,6 +4,8 @@
 //!
 //! - PaymentFailed → StartDunning (case id: UUID v5 of the event id); when the account already
 //!   has an open case, the failure is recorded on it instead (and a hard decline escalates it);
+//! - DisputeOpened → as a hard decline with code `dispute`: a case opened escalated, or the
+//!   open case escalated;
 //! - InvoicePaid of the open case's invoice → Recover;
 //! - BillingAccountAttached with `retry_open_invoice` → a retry timer due at once;
 //! - SubscriptionCancelled of the open case's subscription → CloseCase (`subscription_cancelled`);
@@ -68,6 +70,19 @@ impl<L: EventLog + ClaimIndex, S: Scheduler> DunningWorker<L, S> {
                 false,
                 Some((reason, decline_code, hard_decline, amount_due)),
             ),
+            InvoiceEvent::DisputeOpened {
+                dispute_id, amount, ..
+            } => {
+                // A chargeback: support must look at it now. It opens the account's case
+                // escalated, as a hard decline does, or escalates the open one.
+                let failure = (
+                    format!("the payment is disputed ({dispute_id})"),
+                    "dispute".to_owned(),
+                    true,
+                    amount,
+                );
+                (false, Some(failure))
+            }
             _ => return Ok(()),
         };
         let invoice = self.load::<Invoice>(cause, &cause.aggregate_id).await?;
