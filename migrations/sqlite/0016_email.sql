@@ -58,3 +58,12 @@ CREATE TABLE email_deliveries
 );
 
 CREATE INDEX email_deliveries_due ON email_deliveries (next_attempt_at) WHERE status = 'pending';
+
+-- When this database first sent email (RFC 3339 text in UTC, the form of notifications'
+-- created_at): notifications recorded before it are never emailed, so that turning email on,
+-- or replaying the outbox, does not mail the past. One row; delete it to move the cutoff.
+CREATE TABLE email_enabled
+(
+    id    INTEGER PRIMARY KEY,
+    since TEXT    NOT NULL
+);

@@ -99,6 +99,8 @@ fn corrupt(reason: String) -> sqlx::Error {
 #[derive(Debug, Clone)]
 pub(super) struct Claimed {
     pub dedupe_key: String,
+    /// The notification's id (the id of the event that recorded it): stable across rebuilds.
+    pub notification_id: String,
     pub recipient: Option<String>,
     pub attempts: i64,
     pub created_at: DateTime<Utc>,
@@ -107,18 +109,38 @@ pub(super) struct Claimed {
     pub payload: String,
 }
 
+/// When this database started sending email: `now` the first time it is asked, and the stored
+/// instant ever after (every replica agrees on it).
+pub(super) async fn enabled_since(
+    store: &Store,
+    now: DateTime<Utc>,
+) -> Result<String, sqlx::Error> {
+    portable::query(
+        "INSERT INTO email_enabled (id, since) VALUES (1, $1) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(crate::portable::timestamp(now))
+    .execute(store.writer())
+    .await?;
+    Ok(
+        portable::query("SELECT since FROM email_enabled WHERE id = 1")
+            .fetch_one(store.writer())
+            .await?
+            .get("since"),
+    )
+}
+
 /// Creates the delivery of every notification that has none yet (up to `limit`, oldest first):
-/// pending, or skipped when it has no recipient or was recorded before `too_old` (so that turning
-/// email on, or the outbox being replayed into a fresh database, does not mail the past).
-/// Returns how many it created.
+/// pending, or skipped when it has no recipient or was recorded before `since` (when this
+/// database started sending email: turning email on, or replaying the outbox, does not mail the
+/// past). Returns how many it created.
 pub(super) async fn discover(
     store: &Store,
     now: DateTime<Utc>,
-    too_old: DateTime<Utc>,
+    since: &str,
     limit: u32,
 ) -> Result<u64, sqlx::Error> {
     // Notification times are stored as RFC 3339 text in UTC; compared as text to the cutoff in
-    // the same form they order as times to within a second, which is all a cutoff of days needs.
+    // the same form they order as times to within the second.
     portable::query(
         "INSERT INTO email_deliveries
                 (dedupe_key, notification_id, status, recipient, attempts, next_attempt_at,
@@ -138,7 +160,7 @@ pub(super) async fn discover(
           LIMIT $3
          ON CONFLICT (dedupe_key) DO NOTHING",
     )
-    .bind(crate::portable::timestamp(too_old))
+    .bind(since)
     .bind(now)
     .bind(i64::from(limit))
     .execute(store.writer())
@@ -204,7 +226,7 @@ pub(super) async fn claim(
         }
     }
     let rows = portable::query(
-        "SELECT d.dedupe_key, d.recipient, d.attempts, d.created_at,
+        "SELECT d.dedupe_key, d.notification_id, d.recipient, d.attempts, d.created_at,
                 n.kind, n.account_id, n.payload
            FROM email_deliveries d
            JOIN notifications n ON n.dedupe_key = d.dedupe_key
@@ -218,6 +240,7 @@ pub(super) async fn claim(
         .map(|row| {
             Ok(Claimed {
                 dedupe_key: row.get("dedupe_key"),
+                notification_id: row.get("notification_id"),
                 recipient: row.get("recipient"),
                 attempts: row.get("attempts"),
                 created_at: row.time("created_at").map_err(corrupt)?,

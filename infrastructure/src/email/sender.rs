@@ -30,8 +30,7 @@ pub struct EmailOptions {
     /// The wait after the first failed attempt; it doubles with each attempt, up to `max_retry`.
     pub first_retry: chrono::Duration,
     pub max_retry: chrono::Duration,
-    /// A notification still unsent this long after it was first seen is given up (`failed`);
-    /// one recorded longer ago than this when first seen is `skipped`.
+    /// A notification still unsent this long after it was first seen is given up (`failed`).
     pub give_up_after: chrono::Duration,
 }
 
@@ -87,8 +86,8 @@ impl EmailSender {
     /// One round: new notifications get a delivery, due ones are sent.
     pub async fn round(&self) -> Result<Round, sqlx::Error> {
         let now = self.clock.now();
-        let too_old = now - self.options.give_up_after;
-        deliveries::discover(&self.store, now, too_old, DISCOVER_PER_ROUND).await?;
+        let since = deliveries::enabled_since(&self.store, now).await?;
+        deliveries::discover(&self.store, now, &since, DISCOVER_PER_ROUND).await?;
         let claimed = deliveries::claim(
             &self.store,
             now,
@@ -148,7 +147,10 @@ impl EmailSender {
                 }
             }
         };
-        let result = self.mailer.send(to, &delivery.dedupe_key, &email).await;
+        let result = self
+            .mailer
+            .send(to, &delivery.notification_id, &email)
+            .await;
         // The time of the outcome: sending may have taken a while.
         let now = self.clock.now();
         match result {

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use uuid::Uuid;
 
 use super::RenderedEmail;
 use crate::Secret;
@@ -58,23 +57,22 @@ impl SmtpMailer {
         Ok(Self { transport, from })
     }
 
-    /// Sends `email` to `to`. Its `Message-ID` derives from `dedupe_key`, so a message sent
+    /// Sends `email` to `to`, with `Message-ID: <{notification_id}@ledgerline>`: a message sent
     /// twice (a crash between the send and its record) carries the same id both times.
     pub async fn send(
         &self,
         to: &str,
-        dedupe_key: &str,
+        notification_id: &str,
         email: &RenderedEmail,
     ) -> Result<(), SendError> {
         let to: Mailbox = to
             .parse()
             .map_err(|e| SendError::Permanent(format!("recipient `{to}`: {e}")))?;
-        let message_id = Uuid::new_v5(&Uuid::NAMESPACE_OID, dedupe_key.as_bytes());
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(email.subject.clone())
-            .message_id(Some(format!("<{message_id}@ledgerline>")))
+            .message_id(Some(format!("<{notification_id}@ledgerline>")))
             .multipart(MultiPart::alternative_plain_html(
                 email.text.clone(),
                 email.html.clone(),
