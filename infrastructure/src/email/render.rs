@@ -77,6 +77,14 @@ templates! {
         AccessSuspendedText("email/access_suspended.txt"), AccessSuspendedHtml("email/access_suspended.html");
     "payment_recovered" =>
         PaymentRecoveredText("email/payment_recovered.txt"), PaymentRecoveredHtml("email/payment_recovered.html");
+    "retry_failed" =>
+        RetryFailedText("email/retry_failed.txt"), RetryFailedHtml("email/retry_failed.html");
+    "suspension_warning" =>
+        SuspensionWarningText("email/suspension_warning.txt"),
+        SuspensionWarningHtml("email/suspension_warning.html");
+    "subscription_cancelled" =>
+        SubscriptionCancelledText("email/subscription_cancelled.txt"),
+        SubscriptionCancelledHtml("email/subscription_cancelled.html");
     "trial_will_end" =>
         TrialWillEndText("email/trial_will_end.txt"), TrialWillEndHtml("email/trial_will_end.html");
     "invoice_receipt" =>
@@ -91,6 +99,12 @@ pub fn render(kind: &str, account_id: &str, payload: &str) -> Result<RenderedEma
         "payment_failed" => format!("Your payment of {} failed", facts.amount),
         "access_suspended" => "Your access has been suspended".to_owned(),
         "payment_recovered" => format!("Payment of {} received, thank you", facts.amount),
+        "retry_failed" => format!("We could not collect {} again", facts.amount),
+        "suspension_warning" => match &facts.suspend_date {
+            Some(date) => format!("Your access will be suspended on {date}"),
+            None => "Your access will be suspended soon".to_owned(),
+        },
+        "subscription_cancelled" => "Your subscription has been cancelled".to_owned(),
         "trial_will_end" => format!("Your trial ends on {}", facts.trial_end_date),
         "invoice_receipt" => format!("Your receipt for {}", facts.amount),
         other => return Err(RenderError::UnknownKind(other.to_owned())),
@@ -207,6 +221,43 @@ mod tests {
         assert!(!email.html.contains("<b>x</b>"));
         assert!(email.text.contains("<b>x</b>"));
         assert_eq!(email.subject, "Your receipt for 1.00 USD");
+    }
+
+    /// Every kind the dunning process manager can record has templates: a new variant that has
+    /// none fails to compile here (the match) or fails this test.
+    #[test]
+    fn every_dunning_notification_kind_has_templates() {
+        use domain::dunning::NotificationKind as K;
+        let every = [
+            K::PaymentFailed,
+            K::RetryFailed,
+            K::SuspensionWarning,
+            K::AccessSuspended,
+            K::PaymentRecovered,
+            K::SubscriptionCancelled,
+        ];
+        for kind in every {
+            match kind {
+                K::PaymentFailed
+                | K::RetryFailed
+                | K::SuspensionWarning
+                | K::AccessSuspended
+                | K::PaymentRecovered
+                | K::SubscriptionCancelled => {}
+            }
+            let name = serde_json::to_value(kind).unwrap();
+            let name = name.as_str().unwrap();
+            assert!(KINDS.contains(&name), "{name} has no templates");
+            render(
+                name,
+                "acct_1",
+                r#"{"amount_due": {"amount": 1, "currency": "usd"}}"#,
+            )
+            .unwrap();
+        }
+        for ours in ["trial_will_end", "invoice_receipt"] {
+            assert!(KINDS.contains(&ours));
+        }
     }
 
     #[test]
