@@ -1,4 +1,5 @@
-# Sourced by the scripts that need NATS with JetStream (the event sink's tests). `ensure_nats`
+# Sourced, after scripts/postgres.sh (its `wait_until`), by the scripts that need NATS with
+# JetStream (the event sink's tests). `ensure_nats`
 # makes sure a server answers on 127.0.0.1:4222, starting the installed `nats-server` with
 # JetStream when it is down, or installing Debian's package first when it is missing (CI runs as
 # root on a fresh machine).
@@ -17,16 +18,8 @@ ensure_nats() {
     mkdir -p "$store"
     nohup nats-server -a "$host" -p "$port" -js -sd "$store" >"$store/nats.log" 2>&1 &
   fi
-  local waited=0
-  until nats_ready "$host" "$port"; do
-    if [ "$waited" -ge 30 ]; then
-      echo "error: no NATS server is reachable on ${host}:${port}." >&2
-      echo "Install it (apt-get install nats-server) and run it with JetStream (-js)." >&2
-      exit 1
-    fi
-    sleep 1
-    waited=$((waited + 1))
-  done
+  wait_until "NATS" "Install it (apt-get install nats-server) and run it with JetStream (-js)." \
+    nats_ready "$host" "$port"
 }
 
 nats_ready() {

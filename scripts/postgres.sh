@@ -16,11 +16,19 @@ ensure_postgres() {
       pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
     fi
   fi
-  local waited=0
-  until pg_ready "$host" "$port"; do
+  wait_until "PostgreSQL" "Install PostgreSQL (apt-get install postgresql) or point PGHOST/PGPORT at one." \
+    pg_ready "$host" "$port"
+}
+
+# wait_until NAME HINT COMMAND…: runs COMMAND once a second until it succeeds; after 30 s says
+# that NAME is not reachable, with HINT, and exits.
+wait_until() {
+  local name="$1" hint="$2" waited=0
+  shift 2
+  until "$@"; do
     if [ "$waited" -ge 30 ]; then
-      echo "error: no PostgreSQL server is reachable on ${host}:${port}." >&2
-      echo "Install PostgreSQL (apt-get install postgresql) or point PGHOST/PGPORT at one." >&2
+      echo "error: ${name} is not reachable on ${*: -2:1}:${*: -1}." >&2
+      echo "$hint" >&2
       exit 1
     fi
     sleep 1

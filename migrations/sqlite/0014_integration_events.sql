@@ -20,13 +20,16 @@ CREATE INDEX integration_events_by_account ON integration_events (account_id, po
 CREATE INDEX integration_events_by_type ON integration_events (type, position);
 
 -- The projector's own memory: each resource's aggregate state and rendered object after the last
--- event it projected, so the next event renders `object` and diffs `previous_attributes`.
+-- event it projected, so the next event renders `object` and diffs `previous_attributes`. Keyed by
+-- type and id: an account id is the product's own (a UUID is welcome), so an account's
+-- entitlements may carry the same id as a subscription.
 CREATE TABLE integration_event_resources
 (
-    aggregate_id   TEXT PRIMARY KEY,
+    aggregate_id   TEXT NOT NULL,
     aggregate_type TEXT NOT NULL,
     -- The aggregate's state as JSON (its serde form).
     state          TEXT NOT NULL,
     -- The resource as the REST API renders it, as JSON; NULL until it renders.
-    object         text
+    object         TEXT,
+    PRIMARY KEY (aggregate_type, aggregate_id)
 );

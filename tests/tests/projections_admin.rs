@@ -11,13 +11,14 @@ use infrastructure::Store;
 use serde_json::{json, Value};
 use support::{ledgerline, Api, Server};
 
-const READ_MODELS: [&str; 6] = [
+const READ_MODELS: [&str; 7] = [
     "account_summary",
     "feature_access",
     "account_invoices",
     "notifications",
     "billing_timeline",
     "dunning_queue",
+    "integration_events",
 ];
 
 /// Lists the projections until `done` holds for every item (bounded: fails after 20 s).

@@ -144,7 +144,8 @@ async fn a_long_jump_fires_each_timer_in_due_order_at_its_due_time(backend: Back
     let api = Api::admin(&server.base_url);
     let id = start_trial(&api, "acct_jump", true).await;
 
-    // Trial end at day 14, then renewals a month and two months later: all before day 80.
+    // The trial's warning at day 11, its end at day 14, then renewals a month and two months
+    // later: all before day 80.
     advance_days(&api, 80).await;
     let subscription = stream(&api, "subscription", &id).await;
     let types: Vec<&str> = subscription
@@ -155,13 +156,20 @@ async fn a_long_jump_fires_each_timer_in_due_order_at_its_due_time(backend: Back
         types,
         [
             "TrialStarted",
+            "TrialWillEnd",
             "SubscriptionActivated",
             "PeriodRenewed",
             "PeriodRenewed"
         ]
     );
+    let warning = &subscription[1]["payload"]["TrialWillEnd"];
+    assert_eq!(
+        time(&warning["at"]),
+        time(&warning["trial_ends_at"]) - chrono::Duration::days(3),
+        "warned three days ahead, when its timer was due: {warning}"
+    );
     let mut period_end = None;
-    for event in &subscription[1..] {
+    for event in &subscription[2..] {
         let (_, payload) = event["payload"]
             .as_object()
             .and_then(|tagged| tagged.iter().next())

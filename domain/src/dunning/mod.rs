@@ -338,12 +338,19 @@ impl DunningCase {
         self.case.as_ref().map_or(&[], |c| &c.retry_schedule)
     }
 
-    /// The first scheduled retry at or after `now`, while the case is open.
+    /// The first scheduled retry not yet made (each recorded outcome uses one, as
+    /// [`Self::retries_exhausted`] counts them) at or after `now`, while the case is open.
     pub fn next_retry_at(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         self.case
             .as_ref()
             .filter(|c| c.status == DunningStatus::Open)
-            .and_then(|c| c.retry_schedule.iter().find(|at| **at >= now).copied())
+            .and_then(|c| {
+                c.retry_schedule
+                    .iter()
+                    .skip(c.attempts.len())
+                    .find(|at| **at >= now)
+                    .copied()
+            })
     }
 
     pub fn attempts(&self) -> &[RetryAttempt] {

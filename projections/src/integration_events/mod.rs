@@ -16,7 +16,7 @@ mod diff;
 mod resource;
 mod table;
 
-use std::collections::BTreeMap;
+use std::collections::btree_map::{BTreeMap, Entry};
 
 use application::event_log::StoredEvent;
 use domain::AccountId;
@@ -64,22 +64,23 @@ impl Projector for IntegrationEventsProjector {
         let mut ids: Vec<String> = events.iter().map(|e| e.aggregate_id.clone()).collect();
         ids.sort();
         ids.dedup();
+        // Keyed by type and id: an account's entitlements may share a subscription's id.
         let mut known = BTreeMap::new();
         for row in table::resources(tx, &ids).await? {
             let resource = Resource::restore(&row.aggregate_type, &row.state)?;
             let object = row.object.as_deref().map(parse_object).transpose()?;
-            known.insert(row.aggregate_id, (row.aggregate_type, resource, object));
+            known.insert((row.aggregate_type, row.aggregate_id), (resource, object));
         }
         let mut told = Vec::new();
         for stored in events {
-            let (_, resource, last_object) = match known.get_mut(&stored.aggregate_id) {
-                Some(entry) => entry,
-                None => {
+            let key = (stored.aggregate_type.clone(), stored.aggregate_id.clone());
+            let (resource, last_object) = match known.entry(key) {
+                Entry::Occupied(entry) => entry.into_mut(),
+                Entry::Vacant(entry) => {
                     let Some(fresh) = Resource::new(&stored.aggregate_type) else {
                         continue;
                     };
-                    let entry = (stored.aggregate_type.clone(), fresh, None);
-                    known.entry(stored.aggregate_id.clone()).or_insert(entry)
+                    entry.insert((fresh, None))
                 }
             };
             let Some(news) = resource.apply(stored)? else {
@@ -96,7 +97,7 @@ impl Projector for IntegrationEventsProjector {
         }
         let resources = known
             .into_iter()
-            .map(|(aggregate_id, (aggregate_type, resource, object))| {
+            .map(|((aggregate_type, aggregate_id), (resource, object))| {
                 Ok(ResourceRow {
                     aggregate_id,
                     aggregate_type,

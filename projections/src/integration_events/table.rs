@@ -24,7 +24,8 @@ pub struct ResourceRow {
 const EVENT_COLUMNS: &str = "position, id, type AS kind, account_id, created_at, body";
 const RESOURCE_COLUMNS: &str = "aggregate_id, aggregate_type, state, object";
 
-/// The stored resources among `ids`.
+/// The stored resources among `ids`, of any aggregate type (an account's entitlements may share
+/// a subscription's id).
 pub(super) async fn resources(
     tx: &mut Tx,
     ids: &[String],
@@ -39,7 +40,7 @@ pub(super) async fn save_resources(tx: &mut Tx, rows: Vec<ResourceRow>) -> Resul
     let rows = rows.into_iter().map(ResourceRow::params).collect();
     tx.upsert(
         &format!("INSERT INTO integration_event_resources ({RESOURCE_COLUMNS})"),
-        "ON CONFLICT (aggregate_id) DO UPDATE SET state = excluded.state, \
+        "ON CONFLICT (aggregate_type, aggregate_id) DO UPDATE SET state = excluded.state, \
          object = excluded.object",
         rows,
     )

@@ -66,6 +66,11 @@ fn apply_folds_the_work_done_on_a_case() {
         Some(day(2))
     );
     assert_eq!(
+        case.next_retry_at(day(1)),
+        Some(day(2)),
+        "the retry of day 1 was made: it is not the next one, even at its own instant"
+    );
+    assert_eq!(
         case.attempts(),
         &[RetryAttempt {
             attempt: 1,
