@@ -40,8 +40,10 @@ CREATE TABLE notification_invoices
 CREATE TABLE email_deliveries
 (
     dedupe_key      TEXT        PRIMARY KEY,
-    -- The notification (its id) this delivery was first created for.
+    -- The notification (its id) this delivery was first created for, and its log position:
+    -- the sender looks for new notifications past the highest position it has seen.
     notification_id TEXT        NOT NULL,
+    notification_position INTEGER     NOT NULL,
     -- pending | sent | failed | skipped
     status          TEXT        NOT NULL,
     recipient       TEXT,
@@ -58,6 +60,9 @@ CREATE TABLE email_deliveries
 );
 
 CREATE INDEX email_deliveries_due ON email_deliveries (next_attempt_at) WHERE status = 'pending';
+CREATE INDEX email_deliveries_position ON email_deliveries (notification_position);
+-- The sender reads the outbox past a position.
+CREATE INDEX notifications_by_position ON notifications (position);
 
 -- When this database first sent email (RFC 3339 text in UTC, the form of notifications'
 -- created_at): notifications recorded before it are never emailed, so that turning email on,

@@ -363,6 +363,46 @@ async fn without_smtp_notifications_are_only_recorded(backend: Backend) {
     );
 }
 
+/// A URL that does not parse stops the server, and neither that error nor the one for a missing
+/// `--email-from` shows the password it holds.
+#[test]
+fn a_bad_smtp_configuration_stops_the_server_without_showing_the_url() {
+    let database = std::env::temp_dir().join(format!("{}.db", recorder_file().display()));
+    let database_url = format!("sqlite://{}", database.display());
+    for extra in [
+        vec![
+            "--smtp-url",
+            "smtp://user:hunter2@bad host:x",
+            "--email-from",
+            FROM,
+        ],
+        vec!["--smtp-url", "smtp://user:hunter2@127.0.0.1:25"],
+    ] {
+        let output = support::ledgerline()
+            .env("DATABASE_URL", &database_url)
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .args(&extra)
+            .output()
+            .expect("ledgerline runs");
+        let printed = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            !output.status.success(),
+            "{extra:?} must not start: {printed}"
+        );
+        assert!(!printed.contains("listening on"), "{printed}");
+        assert!(!printed.contains("hunter2"), "{printed}");
+        assert!(
+            printed.contains("--smtp-url") || printed.contains("--email-from"),
+            "names the flag: {printed}"
+        );
+    }
+    let _ = std::fs::remove_file(&database);
+}
+
 infrastructure::on_both_backends!(
     every_notification_is_emailed_once_to_the_billing_email,
     while_the_smtp_server_is_down_the_email_waits_then_goes_out,

@@ -141,11 +141,14 @@ pub(super) async fn discover(
 ) -> Result<u64, sqlx::Error> {
     // Notification times are stored as RFC 3339 text in UTC; compared as text to the cutoff in
     // the same form they order as times to within the second.
+    // Only past the highest position seen (an index read), so a round costs the new
+    // notifications, not the whole outbox: the projector commits them in position order, and a
+    // rebuild gives every notification its old position back.
     portable::query(
         "INSERT INTO email_deliveries
-                (dedupe_key, notification_id, status, recipient, attempts, next_attempt_at,
-                 last_error, created_at)
-         SELECT n.dedupe_key, n.id,
+                (dedupe_key, notification_id, notification_position, status, recipient, attempts,
+                 next_attempt_at, last_error, created_at)
+         SELECT n.dedupe_key, n.id, n.position,
                 CASE WHEN n.recipient IS NULL OR n.created_at < $1 THEN 'skipped'
                      ELSE 'pending' END,
                 n.recipient, 0, $2,
@@ -155,7 +158,9 @@ pub(super) async fn discover(
                 $2
            FROM notifications n
            LEFT JOIN email_deliveries d ON d.dedupe_key = n.dedupe_key
-          WHERE d.dedupe_key IS NULL
+          WHERE n.position > (SELECT coalesce(max(notification_position), 0)
+                                FROM email_deliveries)
+            AND d.dedupe_key IS NULL
           ORDER BY n.position
           LIMIT $3
          ON CONFLICT (dedupe_key) DO NOTHING",
