@@ -15,3 +15,6 @@ pub use deliveries::{deliveries, DeliveryStatus, EmailDelivery};
 pub use render::{format_amount, render, Facts, RenderError, RenderedEmail, KINDS};
 pub use sender::{EmailOptions, EmailSender, EmailSenderHandle, Round};
 pub use smtp::{EmailConfigError, SendError, SmtpMailer};
+
+#[cfg(test)]
+mod tests;
