@@ -270,6 +270,27 @@ async fn every_notification_is_emailed_once_to_the_billing_email(backend: Backen
         }
     }
 
+    // The gauge is set at the end of the round that sent the last one.
+    eventually("the email metrics", || async {
+        let metrics = api.get("/metrics").await.body;
+        let metrics = metrics.as_str().expect("the text format");
+        let expected = [
+            r#"ledgerline_emails_sent_total{kind="invoice_receipt"} 2"#,
+            r#"ledgerline_emails_sent_total{kind="payment_failed"} 1"#,
+            r#"ledgerline_emails_sent_total{kind="trial_will_end"} 1"#,
+            "ledgerline_emails_pending 0",
+        ];
+        if expected
+            .iter()
+            .all(|line| metrics.lines().any(|l| l == *line))
+        {
+            Ok(())
+        } else {
+            Err(metrics.to_owned())
+        }
+    })
+    .await;
+
     // Later rounds send nothing again, and neither does a rebuild of the outbox.
     api.post("/v1/admin/projections/notifications/rebuild", json!({}))
         .await
@@ -325,6 +346,12 @@ async fn while_the_smtp_server_is_down_the_email_waits_then_goes_out(backend: Ba
     advance(&api, 60).await;
     let second = eventually("a second failed attempt", receipt(2)).await;
     assert_eq!(second["email"]["status"], "pending", "{second}");
+    let metrics = api.get("/metrics").await;
+    let metrics = metrics.body.as_str().expect("the text format");
+    assert!(
+        metrics.lines().any(|l| l == "ledgerline_emails_pending 1"),
+        "{metrics}"
+    );
 
     let smtp = SmtpRecorder::start(port, &recorder_file());
     assert!(smtp.messages().is_empty());
