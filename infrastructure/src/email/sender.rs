@@ -57,6 +57,8 @@ pub struct EmailSender {
     options: EmailOptions,
     /// This sender's name on its claims.
     claimer: String,
+    /// When this database started sending email, read once.
+    since: tokio::sync::OnceCell<String>,
 }
 
 /// What one round did.
@@ -80,14 +82,18 @@ impl EmailSender {
             mailer,
             options,
             claimer: Uuid::new_v4().to_string(),
+            since: tokio::sync::OnceCell::new(),
         }
     }
 
     /// One round: new notifications get a delivery, due ones are sent.
     pub async fn round(&self) -> Result<Round, sqlx::Error> {
         let now = self.clock.now();
-        let since = deliveries::enabled_since(&self.store, now).await?;
-        deliveries::discover(&self.store, now, &since, DISCOVER_PER_ROUND).await?;
+        let since = self
+            .since
+            .get_or_try_init(|| deliveries::enabled_since(&self.store, now))
+            .await?;
+        deliveries::discover(&self.store, now, since, DISCOVER_PER_ROUND).await?;
         let claimed = deliveries::claim(
             &self.store,
             now,
