@@ -35,6 +35,9 @@ pub enum Command {
     /// Create, list and revoke API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Webhook endpoints: create, list, rotate a secret, delete (as /v1/webhook-endpoints does).
+    #[command(subcommand)]
+    Webhooks(WebhooksCommand),
     /// Rebuild one read model, or every one, from the event log (with a progress bar).
     Replay(ReplayArgs),
     /// Inspect the event log and check the read models against it.
@@ -115,6 +118,42 @@ pub enum KeysCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum WebhooksCommand {
+    /// Creates an endpoint and prints its signing secret, once.
+    Create {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[command(flatten)]
+        webhooks: WebhookArgs,
+        url: String,
+        /// Event types (`invoice.paid`, `invoice.*`), comma-separated; `*` for all.
+        #[arg(long, value_delimiter = ',', default_value = "*")]
+        events: Vec<String>,
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// Lists the endpoints (never their secrets).
+    List {
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Gives an endpoint a new secret and prints it, once; the old one signs beside it for 24 h.
+    RotateSecret {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[command(flatten)]
+        webhooks: WebhookArgs,
+        id: String,
+    },
+    /// Deletes an endpoint and its delivery records.
+    Delete {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        id: String,
+    },
+}
+
 #[derive(Debug, Args)]
 pub struct DatabaseArgs {
     /// Where events are stored: `sqlite://FILE` (embedded, the default) or `postgres://…`.
@@ -162,6 +201,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub event_sinks: EventSinkArgs,
+
+    #[command(flatten)]
+    pub webhooks: WebhookArgs,
 
     #[command(flatten)]
     pub email: EmailArgs,
@@ -223,6 +265,35 @@ impl EventSinkArgs {
                 stream: self.events_nats_stream.clone(),
                 subject_prefix: self.events_nats_subject_prefix.clone(),
             })
+    }
+}
+
+/// Webhook delivery (SPEC 9.2).
+#[derive(Debug, Args)]
+pub struct WebhookArgs {
+    /// Allow webhook endpoints on loopback and private addresses, and plain http to them (tests
+    /// and local development). Without it such endpoints are refused.
+    #[arg(long, env = "LEDGERLINE_WEBHOOK_ALLOW_PRIVATE")]
+    pub webhook_allow_private: bool,
+
+    /// Encrypts webhook signing secrets at rest (XChaCha20-Poly1305 under a key derived from
+    /// this value). Without it they are stored as they are. Keep the same value across restarts.
+    #[arg(long, env = "LEDGERLINE_SECRETS_KEY", hide_env_values = true)]
+    pub secrets_key: Option<infrastructure::Secret>,
+}
+
+impl WebhookArgs {
+    pub fn sealer(&self) -> infrastructure::webhooks::SecretSealer {
+        infrastructure::webhooks::SecretSealer::new(self.secrets_key.as_ref())
+    }
+
+    pub fn settings(&self) -> crate::state::WebhookSettings {
+        crate::state::WebhookSettings {
+            sealer: self.sealer(),
+            url_policy: infrastructure::webhooks::UrlPolicy {
+                allow_private: self.webhook_allow_private,
+            },
+        }
     }
 }
 

@@ -22,6 +22,7 @@ mod server;
 mod state;
 mod strict_json;
 mod telemetry;
+mod webhooks_cli;
 
 use cli::{AuditCommand, Cli, Command};
 
@@ -45,6 +46,9 @@ fn main() -> std::process::ExitCode {
                 .await
                 .map_err(|e| e.to_string()),
             Command::Keys(command) => keys_cli::run(command).await.map_err(|e| e.to_string()),
+            Command::Webhooks(command) => {
+                webhooks_cli::run(command).await.map_err(|e| e.to_string())
+            }
             Command::Replay(args) => replay_cli::replay(args).await,
             Command::Audit(AuditCommand::Stream(args)) => {
                 audit_cli::stream(args).await.map_err(|e| e.to_string())

@@ -33,6 +33,7 @@ use crate::problem::ProblemBody;
         (name = "accounts", description = "One account's read models, usage and commitments"),
         (name = "audit"), (name = "admin"), (name = "plans"),
         (name = "events", description = "The public event catalog, in log order"),
+        (name = "webhooks", description = "Signed, ordered webhooks of the event catalog (admin)"),
         (name = "test-clock", description = "Only with `--test-clock`"),
         (name = "operations", description = "Health, readiness, metrics")
     )

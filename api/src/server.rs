@@ -10,6 +10,7 @@ use chrono::SubsecRound;
 use domain::{BillingServices, Clock, ManualClock};
 use infrastructure::api_keys::ApiKeyLookup;
 use infrastructure::changes::ChangeFeed;
+use infrastructure::webhooks::{WebhookOptions, WebhookWorker};
 use infrastructure::{
     load_catalog, CatalogFileError, SandboxGateway, Store, StoreError, SystemClock,
 };
@@ -30,7 +31,7 @@ use crate::problem::ApiError;
 use crate::routes::{
     accounts, api_keys, audit, audit_log, audit_state, dunning_cases, dunning_queue, entitlements,
     events, health, invoices, notifications, plans, projections_admin, subscriptions, test_clock,
-    timeline, usage,
+    timeline, usage, webhook_endpoints,
 };
 use crate::state::AppState;
 use infrastructure::email::{EmailConfigError, EmailOptions, EmailSender, SmtpMailer};
@@ -48,6 +49,8 @@ pub enum ServeError {
     Store(#[from] StoreError),
     #[error("cannot install the metrics recorder: {0}")]
     Metrics(String),
+    #[error("cannot start webhook delivery: {0}")]
+    Webhooks(String),
     #[error("cannot install the admin key: {0}")]
     Keys(sqlx::Error),
     #[error(
@@ -114,7 +117,13 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(api_keys::revoke))
         .routes(routes!(projections_admin::list))
         .routes(routes!(projections_admin::rebuild))
-        .routes(routes!(projections_admin::verify));
+        .routes(routes!(projections_admin::verify))
+        .routes(routes!(webhook_endpoints::create, webhook_endpoints::list))
+        .routes(routes!(webhook_endpoints::get, webhook_endpoints::delete))
+        .routes(routes!(webhook_endpoints::update))
+        .routes(routes!(webhook_endpoints::rotate_secret))
+        .routes(routes!(webhook_endpoints::deliveries))
+        .routes(routes!(webhook_endpoints::replay));
     if state.test_clock.is_some() {
         api = api
             .routes(routes!(test_clock::now))
@@ -250,6 +259,7 @@ async fn build_state(args: &ServeArgs) -> Result<(AppState, Option<EmailSender>)
         gateway,
         test_clock,
         timers,
+        webhooks: args.webhooks.settings(),
     };
     Ok((state, email_sender))
 }
@@ -265,6 +275,16 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     let addr = listener.local_addr().map_err(bind_error)?;
     let shutdown = shutdown_signal();
     let firing = TimerFiringWorker::spawn(state.timers.clone());
+    let webhooks = WebhookWorker::spawn(
+        state.store.clone(),
+        state.services.clock.clone(),
+        state.webhooks.sealer.clone(),
+        WebhookOptions {
+            url_policy: state.webhooks.url_policy,
+            ..WebhookOptions::default()
+        },
+    )
+    .map_err(|e| ServeError::Webhooks(e.to_string()))?;
     let emailing = email_sender.map(EmailSender::spawn);
     let sweep = crate::retention::spawn(state.store.clone(), args.idempotency_retention_hours);
     // Black-box tests and scripts read this line to learn the port when binding to port 0.
@@ -279,6 +299,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     // The router and its clones of the state are gone: stop the workers cleanly (each finishes
     // its round or batch; projections record `stopped`). Timers first: they send commands.
     sweep.abort();
+    webhooks.stop().await;
     firing.stop().await;
     if let Some(emailing) = emailing {
         emailing.stop().await;

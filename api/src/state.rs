@@ -5,6 +5,7 @@ use std::sync::Arc;
 use application::{CommandBus, PaymentGateway};
 use domain::{BillingServices, ManualClock, PlanCatalog};
 use infrastructure::api_keys::ApiKeyLookup;
+use infrastructure::webhooks::{SecretSealer, UrlPolicy};
 use infrastructure::Store;
 use projections::{Projections, ReadModels};
 use sagas::Timers;
@@ -28,4 +29,14 @@ pub struct AppState {
     pub test_clock: Option<Arc<ManualClock>>,
     /// Scheduling and firing timers; the test clock's advance fires them directly.
     pub timers: Arc<Timers<Store, Store>>,
+    pub webhooks: WebhookSettings,
+}
+
+/// How webhook endpoints are checked and their secrets kept.
+#[derive(Clone, Debug)]
+pub struct WebhookSettings {
+    /// Seals secrets at rest with `LEDGERLINE_SECRETS_KEY`, when it is set.
+    pub sealer: SecretSealer,
+    /// Which URLs endpoints may have (`--webhook-allow-private`).
+    pub url_policy: UrlPolicy,
 }

@@ -19,6 +19,7 @@ pub mod store;
 pub mod test_stack;
 #[cfg(feature = "test-support")]
 pub mod testing;
+pub mod webhooks;
 
 pub use catalog_file::{load_catalog, CatalogFileError};
 pub use clock::SystemClock;

@@ -108,6 +108,36 @@ impl Drop for TestDatabase {
     }
 }
 
+/// Writes a row of the integration event catalog as its projector would, for tests of what reads
+/// the catalog (webhooks); answers its id, `evt_` + a UUID made from the position.
+pub async fn catalog_event(
+    store: &Store,
+    position: i64,
+    event_type: &str,
+    account: &str,
+) -> String {
+    let id = format!("evt_00000000-0000-4000-8000-{position:012}");
+    let created_at = "2026-03-01T12:00:00Z";
+    let body = serde_json::json!({
+        "id": id, "type": event_type, "api_version": "2026-12-01", "position": position,
+        "account_id": account, "created_at": created_at,
+        "data": {"object": {"account_id": account}},
+    });
+    let sql = "INSERT INTO integration_events (position, id, type, account_id, created_at, body)
+               VALUES ($1, $2, $3, $4, $5, $6)";
+    crate::portable::query(sql)
+        .bind(position)
+        .bind(&id)
+        .bind(event_type)
+        .bind(account)
+        .bind(created_at)
+        .bind(body.to_string())
+        .execute(store.writer())
+        .await
+        .expect("write a catalog row");
+    id
+}
+
 /// Runs each named `async fn name(backend: Backend)` once per backend, as
 /// `sqlite::name` and `postgres::name`.
 #[macro_export]

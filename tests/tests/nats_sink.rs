@@ -31,22 +31,6 @@ fn serve(db: &TestDatabase, name: &str) -> Server {
     )
 }
 
-/// Every event of the catalog, in order, once it holds `position`.
-async fn catalog(api: &Api, position: i64) -> Vec<Value> {
-    let mut events = Vec::new();
-    let mut after = 0;
-    loop {
-        let path = format!("/v1/events?after={after}&limit=100&min_position={position}");
-        let page = api.get(&path).await;
-        page.assert_status(200);
-        events.extend(page.body["items"].as_array().expect("items").clone());
-        match page.body["next_cursor"].as_str() {
-            Some(cursor) => after = cursor.parse().expect("a position"),
-            None => return events,
-        }
-    }
-}
-
 /// The sink's position, as the admin projections list shows it.
 async fn sink_position(api: &Api) -> i64 {
     let list = api.get("/v1/admin/projections").await;
@@ -92,7 +76,7 @@ async fn events_reach_the_stream_once_even_when_published_again(backend: Backend
     // The entitlements policy enables access after the trial started, asynchronously.
     let deadline = Instant::now() + Duration::from_secs(30);
     let events = loop {
-        let events = catalog(&api, head).await;
+        let events = api.catalog(head).await;
         if events.iter().any(|e| e["type"] == "entitlements.updated") {
             break events;
         }

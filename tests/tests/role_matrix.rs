@@ -121,6 +121,17 @@ const ACCESS: &[(&str, Access)] = &[
     ("GET /v1/admin/api-keys", Access::Admin),
     ("POST /v1/admin/api-keys", Access::Admin),
     ("POST /v1/admin/api-keys/{key_id}/revoke", Access::Admin),
+    ("GET /v1/webhook-endpoints", Access::Admin),
+    ("POST /v1/webhook-endpoints", Access::Admin),
+    ("GET /v1/webhook-endpoints/{id}", Access::Admin),
+    ("DELETE /v1/webhook-endpoints/{id}", Access::Admin),
+    ("POST /v1/webhook-endpoints/{id}/update", Access::Admin),
+    (
+        "POST /v1/webhook-endpoints/{id}/rotate-secret",
+        Access::Admin,
+    ),
+    ("GET /v1/webhook-endpoints/{id}/deliveries", Access::Admin),
+    ("POST /v1/webhook-endpoints/{id}/replay", Access::Admin),
     ("GET /v1/test-clock", Access::Admin),
     ("POST /v1/test-clock/advance", Access::Admin),
 ];

@@ -21,6 +21,7 @@ pub mod subscriptions;
 pub mod test_clock;
 pub mod timeline;
 pub mod usage;
+pub mod webhook_endpoints;
 
 /// `?min_position=N`: answer only once the read model has processed position N.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]

@@ -83,6 +83,22 @@ impl Api {
         started.str("aggregate_id")
     }
 
+    /// Every event of the catalog (`GET /v1/events`), in order, once it holds `position`.
+    pub async fn catalog(&self, position: i64) -> Vec<Value> {
+        let mut events = Vec::new();
+        let mut after = 0;
+        loop {
+            let path = format!("/v1/events?after={after}&limit=100&min_position={position}");
+            let page = self.get(&path).await;
+            page.assert_status(200);
+            events.extend(page.body["items"].as_array().expect("items").clone());
+            match page.body["next_cursor"].as_str() {
+                Some(cursor) => after = cursor.parse().expect("a position"),
+                None => return events,
+            }
+        }
+    }
+
     /// POST with an `Idempotency-Key`.
     pub async fn post_once(&self, path: &str, key: &str, body: Value) -> Reply {
         let request = self

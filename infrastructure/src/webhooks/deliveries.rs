@@ -1,0 +1,385 @@
+//! Delivery records: queued from the catalog (fan-out), taken one per account in position
+//! order (the queue heads), and marked with each attempt's outcome. Every step is one idempotent
+//! statement or guarded by the row's `generation`, so a crash between any two of them repeats
+//! work (a send, an insert that finds its row) and never skips an event.
+
+use chrono::{DateTime, Utc};
+
+use crate::portable::{self, Row};
+use crate::store::Store;
+
+use super::backoff;
+use super::endpoints::Endpoint;
+use super::event_filter;
+use super::WebhookError;
+
+/// A delivery whose turn it is: the oldest pending one of its account, and due.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueDelivery {
+    pub position: i64,
+    /// `evt_…`: the `webhook-id`.
+    pub event_id: String,
+    pub account_id: String,
+    pub attempts: i64,
+    pub created_at: DateTime<Utc>,
+    pub generation: i64,
+    /// The JSON to POST, exactly as the catalog holds it.
+    pub body: String,
+}
+
+/// What one attempt got back.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AttemptReport {
+    /// The HTTP status, when an answer came.
+    pub status_code: Option<u16>,
+    pub latency_ms: i64,
+    /// Why it failed when no answer came (timeout, refused destination…).
+    pub error: Option<String>,
+    /// The answer's body, at most 64 KiB of it.
+    pub response_body: Option<String>,
+}
+
+impl AttemptReport {
+    /// Success is any 2xx (within the sender's 10 s).
+    pub fn succeeded(&self) -> bool {
+        self.status_code
+            .is_some_and(|code| (200..300).contains(&code))
+    }
+}
+
+/// What became of a delivery after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    Succeeded,
+    RetryAt(DateTime<Utc>),
+    /// Failed for three days: given up, the account's queue moves on.
+    GaveUp,
+    /// A replay or another worker changed the row meanwhile; nothing was recorded.
+    Superseded,
+}
+
+/// A delivery as the deliveries route shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryRecord {
+    pub position: i64,
+    pub event_id: String,
+    pub event_type: String,
+    pub account_id: String,
+    pub status: String,
+    pub attempts: i64,
+    pub created_at: DateTime<Utc>,
+    /// Meaningful while pending.
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_attempt_at: Option<DateTime<Utc>>,
+    pub last_status_code: Option<i64>,
+    pub last_latency_ms: Option<i64>,
+    pub last_error: Option<String>,
+    pub last_response_body: Option<String>,
+}
+
+/// Delivery statuses.
+pub const STATUSES: [&str; 3] = ["pending", "succeeded", "failed"];
+
+/// How many catalog rows one fan-out step reads.
+const FAN_OUT_BATCH: i64 = 500;
+
+const QUEUE: &str = "INSERT INTO webhook_deliveries (endpoint_id, position, event_id, event_type,
+        account_id, status, attempts, created_at, next_attempt_at, generation)
+    VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6, 0)";
+
+struct CatalogEntry {
+    position: i64,
+    id: String,
+    event_type: String,
+    account_id: String,
+}
+
+impl Store {
+    async fn catalog_page(
+        &self,
+        after: i64,
+        up_to: i64,
+        limit: i64,
+    ) -> Result<Vec<CatalogEntry>, sqlx::Error> {
+        let sql = "SELECT position, id, type, account_id FROM integration_events
+                   WHERE position > $1 AND position <= $2 ORDER BY position LIMIT $3";
+        let rows = portable::query(sql)
+            .bind(after)
+            .bind(up_to)
+            .bind(limit)
+            .fetch_all(self.reader())
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|row| CatalogEntry {
+                position: row.get("position"),
+                id: row.get("id"),
+                event_type: row.get("type"),
+                account_id: row.get("account_id"),
+            })
+            .collect())
+    }
+
+    /// Runs `sql` (a [`QUEUE`] with its conflict clause) for each entry of `page` the endpoint
+    /// subscribes to; answers how many rows it queued or changed.
+    async fn queue_deliveries(
+        &self,
+        sql: &str,
+        endpoint: &Endpoint,
+        page: &[CatalogEntry],
+        now: DateTime<Utc>,
+    ) -> Result<u64, sqlx::Error> {
+        let mut queued = 0;
+        for entry in page
+            .iter()
+            .filter(|entry| event_filter::matches(&endpoint.enabled_events, &entry.event_type))
+        {
+            queued += portable::query(sql)
+                .bind(&endpoint.id)
+                .bind(entry.position)
+                .bind(&entry.id)
+                .bind(&entry.event_type)
+                .bind(&entry.account_id)
+                .bind(now)
+                .execute(self.writer())
+                .await?
+                .min(1);
+        }
+        Ok(queued)
+    }
+
+    /// Queues a pending delivery for each catalog row after the endpoint's cursor that it
+    /// subscribes to, then moves the cursor; answers how many catalog rows it went through.
+    /// The catalog grows in position order, so nothing is ever inserted behind the cursor. A
+    /// crash before the cursor moves only finds the rows already queued next time.
+    pub async fn fan_out_webhooks(
+        &self,
+        endpoint: &Endpoint,
+        now: DateTime<Utc>,
+    ) -> Result<usize, WebhookError> {
+        let page = self
+            .catalog_page(endpoint.fanned_out_to, i64::MAX, FAN_OUT_BATCH)
+            .await?;
+        let Some(last) = page.last().map(|entry| entry.position) else {
+            return Ok(0);
+        };
+        let sql = format!("{QUEUE} ON CONFLICT (endpoint_id, position) DO NOTHING");
+        self.queue_deliveries(&sql, endpoint, &page, now).await?;
+        let sql = "UPDATE webhook_endpoints SET fanned_out_to = $2
+                   WHERE id = $1 AND fanned_out_to < $2";
+        portable::query(sql)
+            .bind(&endpoint.id)
+            .bind(last)
+            .execute(self.writer())
+            .await?;
+        Ok(page.len())
+    }
+
+    /// The deliveries whose turn it is at `now`: per account, its oldest pending one, if due;
+    /// at most `limit`, oldest first. A later event of an account never comes before an
+    /// earlier pending one, even when the earlier one waits for its retry.
+    pub async fn due_webhook_deliveries(
+        &self,
+        endpoint_id: &str,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<DueDelivery>, WebhookError> {
+        let sql = "SELECT d.position, d.event_id, d.account_id, d.attempts, d.created_at,
+                          d.generation, e.body
+                   FROM webhook_deliveries d JOIN integration_events e ON e.position = d.position
+                   WHERE d.endpoint_id = $1 AND d.status = 'pending' AND d.next_attempt_at <= $2
+                     AND NOT EXISTS (
+                         SELECT 1 FROM webhook_deliveries earlier
+                         WHERE earlier.endpoint_id = d.endpoint_id
+                           AND earlier.status = 'pending'
+                           AND earlier.account_id = d.account_id
+                           AND earlier.position < d.position)
+                   ORDER BY d.position LIMIT $3";
+        let rows = portable::query(sql)
+            .bind(endpoint_id)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(self.reader())
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(DueDelivery {
+                    position: row.get("position"),
+                    event_id: row.get("event_id"),
+                    account_id: row.get("account_id"),
+                    attempts: row.get("attempts"),
+                    created_at: row.time("created_at").map_err(WebhookError::Corrupt)?,
+                    generation: row.get("generation"),
+                    body: row.get("body"),
+                })
+            })
+            .collect()
+    }
+
+    /// Records an attempt at `delivery` made at `now`, and what follows from it: done, retried
+    /// later (backoff), or given up after three days, which disables an endpoint that failed
+    /// everything for three days. Nothing is recorded when a replay changed the row meanwhile.
+    pub async fn record_webhook_attempt(
+        &self,
+        endpoint_id: &str,
+        delivery: &DueDelivery,
+        report: &AttemptReport,
+        now: DateTime<Utc>,
+    ) -> Result<AttemptOutcome, WebhookError> {
+        let failures = u32::try_from(delivery.attempts + 1).unwrap_or(u32::MAX);
+        let outcome = if report.succeeded() {
+            AttemptOutcome::Succeeded
+        } else {
+            match backoff::next_attempt(delivery.created_at, failures, now) {
+                Some(at) => AttemptOutcome::RetryAt(at),
+                None => AttemptOutcome::GaveUp,
+            }
+        };
+        let (status, next_attempt_at) = match outcome {
+            AttemptOutcome::Succeeded => ("succeeded", now),
+            AttemptOutcome::RetryAt(at) => ("pending", at),
+            _ => ("failed", now),
+        };
+        let sql = "UPDATE webhook_deliveries SET status = $4, attempts = attempts + 1,
+                       next_attempt_at = $5, last_attempt_at = $6, last_status_code = $7,
+                       last_latency_ms = $8, last_error = $9, last_response_body = $10
+                   WHERE endpoint_id = $1 AND position = $2 AND generation = $3
+                     AND status = 'pending' AND attempts = $11";
+        let changed = portable::query(sql)
+            .bind(endpoint_id)
+            .bind(delivery.position)
+            .bind(delivery.generation)
+            .bind(status)
+            .bind(next_attempt_at)
+            .bind(now)
+            .bind(portable::Value::Int(report.status_code.map(i64::from)))
+            .bind(report.latency_ms)
+            .bind(report.error.as_deref())
+            .bind(report.response_body.as_deref())
+            .bind(delivery.attempts)
+            .execute(self.writer())
+            .await?;
+        if changed == 0 {
+            return Ok(AttemptOutcome::Superseded);
+        }
+        let health = if report.succeeded() {
+            portable::query("UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1")
+                .bind(endpoint_id)
+        } else {
+            let sql = "UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, $2)
+                       WHERE id = $1";
+            portable::query(sql).bind(endpoint_id).bind(now)
+        };
+        health.execute(self.writer()).await?;
+        Ok(outcome)
+    }
+
+    /// Disables the endpoint when it has failed everything for three days (since its last
+    /// success); answers whether it did.
+    pub async fn disable_webhook_endpoint_if_failing(
+        &self,
+        endpoint_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, WebhookError> {
+        let sql = "UPDATE webhook_endpoints SET disabled_at = $2, disabled_reason = 'failing'
+                   WHERE id = $1 AND disabled_at IS NULL AND failing_since <= $3";
+        let disabled = portable::query(sql)
+            .bind(endpoint_id)
+            .bind(now)
+            .bind(now - backoff::give_up_after())
+            .execute(self.writer())
+            .await?;
+        Ok(disabled == 1)
+    }
+
+    /// Queues again, as new pending deliveries with their original ids, every event from
+    /// `from_position` that the endpoint subscribes to and has already queued (later ones are
+    /// queued by the fan-out as usual); answers how many. Each account's queue then delivers
+    /// them in position order.
+    pub async fn replay_webhooks(
+        &self,
+        endpoint: &Endpoint,
+        from_position: i64,
+        now: DateTime<Utc>,
+    ) -> Result<u64, WebhookError> {
+        let sql = format!(
+            "{QUEUE} ON CONFLICT (endpoint_id, position) DO UPDATE SET status = 'pending',
+                 attempts = 0, created_at = EXCLUDED.created_at,
+                 next_attempt_at = EXCLUDED.next_attempt_at,
+                 generation = webhook_deliveries.generation + 1"
+        );
+        let mut after = from_position.saturating_sub(1);
+        let mut replayed = 0;
+        loop {
+            let page = self
+                .catalog_page(after, endpoint.fanned_out_to, FAN_OUT_BATCH)
+                .await?;
+            let Some(last) = page.last().map(|entry| entry.position) else {
+                return Ok(replayed);
+            };
+            replayed += self.queue_deliveries(&sql, endpoint, &page, now).await?;
+            after = last;
+        }
+    }
+
+    /// The endpoint's deliveries after `after_position`, in position order, optionally of one
+    /// status.
+    pub async fn list_webhook_deliveries(
+        &self,
+        endpoint_id: &str,
+        status: Option<&str>,
+        after_position: i64,
+        limit: i64,
+    ) -> Result<Vec<DeliveryRecord>, WebhookError> {
+        let sql = "SELECT position, event_id, event_type, account_id, status, attempts, created_at,
+                          next_attempt_at, last_attempt_at, last_status_code, last_latency_ms,
+                          last_error, last_response_body
+                   FROM webhook_deliveries
+                   WHERE endpoint_id = $1 AND ($2 IS NULL OR status = $2) AND position > $3
+                   ORDER BY position LIMIT $4";
+        let rows = portable::query(sql)
+            .bind(endpoint_id)
+            .bind(status)
+            .bind(after_position)
+            .bind(limit)
+            .fetch_all(self.reader())
+            .await?;
+        rows.iter().map(delivery_record).collect()
+    }
+
+    /// How many deliveries of the endpoint are pending, and since when the oldest is queued.
+    pub async fn pending_webhooks(
+        &self,
+        endpoint_id: &str,
+    ) -> Result<(i64, Option<DateTime<Utc>>), WebhookError> {
+        let sql = "SELECT COUNT(*) AS pending, MIN(created_at) AS oldest FROM webhook_deliveries
+                   WHERE endpoint_id = $1 AND status = 'pending'";
+        let row = portable::query(sql)
+            .bind(endpoint_id)
+            .fetch_one(self.reader())
+            .await?;
+        let oldest = row.optional_time("oldest").map_err(WebhookError::Corrupt)?;
+        Ok((row.get("pending"), oldest))
+    }
+}
+
+fn delivery_record(row: &Row) -> Result<DeliveryRecord, WebhookError> {
+    let time = |column| row.time(column).map_err(WebhookError::Corrupt);
+    Ok(DeliveryRecord {
+        position: row.get("position"),
+        event_id: row.get("event_id"),
+        event_type: row.get("event_type"),
+        account_id: row.get("account_id"),
+        status: row.get("status"),
+        attempts: row.get("attempts"),
+        created_at: time("created_at")?,
+        next_attempt_at: time("next_attempt_at")?,
+        last_attempt_at: row
+            .optional_time("last_attempt_at")
+            .map_err(WebhookError::Corrupt)?,
+        last_status_code: row.get("last_status_code"),
+        last_latency_ms: row.get("last_latency_ms"),
+        last_error: row.get("last_error"),
+        last_response_body: row.get("last_response_body"),
+    })
+}
