@@ -3,7 +3,8 @@
 clients against real `ledgerline serve --test-clock` processes on Postgres while it kills them
 (`--kills`), spreads the load over replicas (`--servers`) or takes Postgres down (`--outage`),
 then checks the database: nothing acknowledged lost, nothing appended twice, read models equal a
-replay (`ledgerline audit verify`), every due timer fired once, no notification sent twice.
+replay (`ledgerline audit verify`), every due timer fired once, no notification sent twice, and
+every integration event reached a webhook receiver, in order per account.
 
 Python 3.11 standard library only, so the scripts run with nothing to compile or install; the
 checks read the database through `psql`, the same SQL an operator would run.
@@ -28,7 +29,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from reliability_checks import check, summarize
-from reliability_processes import Postgres, Server, log
+from reliability_processes import Postgres, Server, http, log
+from reliability_webhooks import Receiver, check_webhooks
 
 DAY = 24 * 60 * 60
 # Statuses a client retries with the same Idempotency-Key: the command may or may not have run.
@@ -57,29 +59,6 @@ class Record:
     postgres_down: threading.Event = field(default_factory=threading.Event)
     failures: list = field(default_factory=list)  # found while running
     acknowledged_before_recovery: int = 0
-
-
-def http(method, url, admin_key, body=None, key=None, timeout=90):
-    """One HTTP exchange: (status, headers, parsed body), or (None, None, error) when no answer."""
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method)
-    request.add_header("Authorization", f"Bearer {admin_key}")
-    if data is not None:
-        request.add_header("Content-Type", "application/json")
-    if key:
-        request.add_header("Idempotency-Key", key)
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, response.headers, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as error:
-        raw = error.read()
-        try:
-            parsed = json.loads(raw)
-        except ValueError:
-            parsed = raw.decode(errors="replace")
-        return error.code, error.headers, parsed
-    except (OSError, urllib.error.URLError) as error:
-        return None, None, str(error)
 
 
 def route_of(path):
@@ -339,12 +318,14 @@ def main():
                for i in range(args.servers)]
     record = Record()
     clock = TestClock(admin_key, record.postgres_down)
+    receiver = Receiver()
     ok = False
     try:
         for n, server in enumerate(servers):
             url = server.start()
             if n == 0:
                 clock.start(url)
+                receiver.subscribe(url, admin_key)
             clock.bring(url)
             server.url = url
         log(f"servers up: {[s.url for s in servers]}; logs in {log_dir}")
@@ -393,14 +374,17 @@ def main():
                 clock.bring(server.url, server)
             except Stuck as stuck:
                 record.failures.append(str(stuck))
+        receiver.wait_for(pg, database)
         for server in servers:
             server.stop()
         results = check(pg, database, record, args.binary, clock.target)
+        results["webhooks"] = check_webhooks(pg, database, receiver)
         ok = summarize(results, record, len(kills), lock_samples, died, args.outage)
     finally:
         record.stop.set()
         for server in servers:
             server.stop()
+        receiver.stop()
         if args.keep_database or not ok:
             log(f"kept database {database} on {pg.host}:{pg.port} and logs in {log_dir}")
         if ok and not args.keep_database:

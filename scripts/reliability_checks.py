@@ -144,12 +144,24 @@ def summarize(results, record, kills, lock_samples, died, pg_was_down):
             failures.append("no command was acknowledged after Postgres came back")
     for index in died:
         failures.append(f"server {index} exited by itself")
+    hooks = results["webhooks"]
+    log(f"webhooks: {hooks['events']} events, {hooks['received']} deliveries, "
+        f"{hooks['unique']} distinct")
+    for problem in ("missing", "unknown", "out_of_order", "mislabelled"):
+        if hooks[problem]:
+            failures.append(f"webhooks {problem}: {len(hooks[problem])}, e.g. {hooks[problem][:3]}")
+    if hooks["bad_signatures"]:
+        failures.append(f"webhooks: {hooks['bad_signatures']} deliveries failed verification")
+    if not hooks["events"]:
+        failures.append("no integration event was produced: the webhook check saw nothing")
     log(f"refused (expected business answers): {dict(record.refused)}")
     log(f"retries {record.retries}, idempotent replays {record.replays}, timers {results['timers']}"
         f", notifications {results['notifications']}")
     print(f"SUMMARY commands acknowledged={results['acknowledged']} kills={kills} lost={lost} "
           f"duplicated={duplicated} mismatches={mismatches} server_errors="
-          f"{len(record.server_errors)}", flush=True)
+          f"{len(record.server_errors)} webhook_events={hooks['events']} "
+          f"webhook_deliveries={hooks['received']} webhook_missing={len(hooks['missing'])} "
+          f"webhook_out_of_order={len(hooks['out_of_order'])}", flush=True)
     for failure in failures:
         log(f"FAIL {failure}")
     return not failures

@@ -10,6 +10,8 @@ import subprocess
 import tempfile
 import threading
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 
 LISTENING = re.compile(r"listening on (http://\S+)")
@@ -98,7 +100,9 @@ class Server:
         log_file.write(f"==== start {self.starts}\n")
         log_file.flush()
         self.process = subprocess.Popen(
-            [self.binary, "serve", "--bind", "127.0.0.1:0", "--test-clock"], env=self.env,
+            # The harness's webhook receiver listens on loopback.
+            [self.binary, "serve", "--bind", "127.0.0.1:0", "--test-clock",
+             "--webhook-allow-private"], env=self.env,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         # Copy the log to the file in the background; learn the address from it.
         found = threading.Event()
@@ -134,3 +138,26 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+def http(method, url, admin_key, body=None, key=None, timeout=90):
+    """One HTTP exchange: (status, headers, parsed body), or (None, None, error) when no answer."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method)
+    request.add_header("Authorization", f"Bearer {admin_key}")
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    if key:
+        request.add_header("Idempotency-Key", key)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.headers, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        raw = error.read()
+        try:
+            parsed = json.loads(raw)
+        except ValueError:
+            parsed = raw.decode(errors="replace")
+        return error.code, error.headers, parsed
+    except (OSError, urllib.error.URLError) as error:
+        return None, None, str(error)

@@ -206,7 +206,30 @@ pub struct ServeArgs {
     pub webhooks: WebhookArgs,
 
     #[command(flatten)]
+    pub email: EmailArgs,
+
+    #[command(flatten)]
     pub payments: PaymentGatewayArgs,
+}
+
+/// Email to customers (SPEC 9.4, docs/email.md).
+#[derive(Debug, Args)]
+pub struct EmailArgs {
+    /// Send every notification to the account's billing email through this SMTP server:
+    /// `smtp://host:port` (add `?tls=required` for STARTTLS), `smtps://host:465`, with
+    /// `user:password@` when it asks for a login. It holds credentials: it is never logged.
+    /// Without it notifications are only recorded.
+    #[arg(
+        long,
+        env = "LEDGERLINE_SMTP_URL",
+        hide_env_values = true,
+        requires = "email_from"
+    )]
+    pub smtp_url: Option<infrastructure::Secret>,
+
+    /// The From address of customer emails, e.g. `Example Billing <billing@example.com>`.
+    #[arg(long, env = "LEDGERLINE_EMAIL_FROM")]
+    pub email_from: Option<String>,
 }
 
 /// Which payment processor charges the cards (SPEC 4 and 10, docs/stripe.md).

@@ -35,6 +35,7 @@ use crate::routes::{
     stripe_webhooks, subscriptions, test_clock, timeline, usage, webhook_endpoints,
 };
 use crate::state::AppState;
+use infrastructure::email::{EmailConfigError, EmailOptions, EmailSender, SmtpMailer};
 use infrastructure::events_sink::NatsSink;
 
 /// The largest request body accepted; the largest real one (a manual invoice) is far smaller.
@@ -64,6 +65,8 @@ pub enum ServeError {
     NoStripeKey,
     #[error("cannot build the Stripe client: {0}")]
     StripeClient(String),
+    #[error(transparent)]
+    Email(#[from] EmailConfigError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -183,7 +186,11 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn build_state(args: &ServeArgs) -> Result<AppState, ServeError> {
+/// How long one SMTP command may take, connecting included.
+const SMTP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The service's state, and the email sender to start beside it when `--smtp-url` is given.
+async fn build_state(args: &ServeArgs) -> Result<(AppState, Option<EmailSender>), ServeError> {
     let catalog = Arc::new(load_catalog(&args.plans)?);
     tracing::info!(
         plans = catalog.plans().count(),
@@ -222,9 +229,24 @@ async fn build_state(args: &ServeArgs) -> Result<AppState, ServeError> {
         }
     }
     let services = BillingServices::new(clock.clone(), catalog.clone(), args.dunning.policy());
+    let email_sender = match (&args.email.smtp_url, &args.email.email_from) {
+        (Some(url), Some(from)) => {
+            let mailer = SmtpMailer::new(url, from, SMTP_TIMEOUT)?;
+            tracing::info!(%from, "sending notifications to customers by email");
+            let options = EmailOptions::default();
+            Some(EmailSender::new(
+                store.clone(),
+                clock.clone(),
+                mailer,
+                options,
+            ))
+        }
+        _ => {
+            tracing::info!("no --smtp-url: notifications are recorded, not emailed");
+            None
+        }
+    };
     let bus = Arc::new(CommandBus::new(store.clone(), clock));
-    // The sandbox is the only gateway so far; the dunning retries must charge through this one
-    // too, so that it deduplicates their payment refs.
     let gateway = payment_gateway(&args.payments, &store)?;
     let timers = Arc::new(Timers::new(
         store.clone(),
@@ -256,12 +278,12 @@ async fn build_state(args: &ServeArgs) -> Result<AppState, ServeError> {
         projections.spawn(sink);
     }
     let changes = ChangeFeed::start(&store);
-    Ok(AppState {
+    let state = AppState {
         keys: ApiKeyLookup::new(store.clone(), &changes),
         metrics: crate::metrics::install().map_err(ServeError::Metrics)?,
         services,
         bus,
-        read_models: ReadModels::new(&store, &changes),
+        read_models: ReadModels::new(&store, &changes).with_email(email_sender.is_some()),
         projections: Arc::new(projections),
         catalog,
         store,
@@ -270,11 +292,12 @@ async fn build_state(args: &ServeArgs) -> Result<AppState, ServeError> {
         timers,
         webhooks: args.webhooks.settings(),
         stripe_webhook_secrets: Arc::new(args.payments.stripe_webhook_secret.clone()),
-    })
+    };
+    Ok((state, email_sender))
 }
 
 pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
-    let state = build_state(&args).await?;
+    let (state, email_sender) = build_state(&args).await?;
     let projections = state.projections.clone();
     let bind_error = |source| ServeError::Bind {
         addr: args.bind,
@@ -294,6 +317,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
         },
     )
     .map_err(|e| ServeError::Webhooks(e.to_string()))?;
+    let emailing = email_sender.map(EmailSender::spawn);
     let sweep = crate::retention::spawn(state.store.clone(), args.idempotency_retention_hours);
     // Black-box tests and scripts read this line to learn the port when binding to port 0.
     tracing::info!("listening on http://{addr}");
@@ -309,6 +333,9 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     sweep.abort();
     webhooks.stop().await;
     firing.stop().await;
+    if let Some(emailing) = emailing {
+        emailing.stop().await;
+    }
     match Arc::try_unwrap(projections) {
         Ok(projections) => projections.stop().await,
         Err(_) => tracing::warn!("projections still referenced at shutdown; not stopped cleanly"),

@@ -7,6 +7,7 @@ pub mod changes;
 mod claim_index;
 pub mod clock;
 pub mod consumers;
+pub mod email;
 pub mod events_sink;
 pub mod idempotency;
 pub mod portable;

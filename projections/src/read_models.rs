@@ -22,6 +22,9 @@ use infrastructure::portable::Pool;
 pub struct ReadModels {
     pool: Pool,
     access: AccessCache,
+    /// Whether this server sends email (`--smtp-url`): without it a notification's email status
+    /// is `not_configured`.
+    email_enabled: bool,
 }
 
 impl ReadModels {
@@ -31,7 +34,14 @@ impl ReadModels {
         Self {
             access: AccessCache::new(pool.clone(), changes),
             pool,
+            email_enabled: false,
         }
+    }
+
+    /// Tells the notifications list that this server sends email.
+    pub fn with_email(mut self, enabled: bool) -> Self {
+        self.email_enabled = enabled;
+        self
     }
 
     /// The account's summary; `None` when no event has named the account (404).
@@ -72,14 +82,15 @@ impl ReadModels {
         invoices::page(&self.pool, account_id, limit, cursor).await
     }
 
-    /// Up to `limit` of the account's notifications, oldest first, after position `after`.
+    /// Up to `limit` of the account's notifications, oldest first, after position `after`, each
+    /// with its email delivery status.
     pub async fn notifications(
         &self,
         account_id: &AccountId,
         limit: u32,
         cursor: Option<PositionCursor>,
     ) -> Result<NotificationPage, ProjectionError> {
-        notifications::page(&self.pool, account_id, limit, cursor).await
+        notifications::page(&self.pool, account_id, limit, cursor, self.email_enabled).await
     }
 
     /// Up to `limit` entries of the account's timeline, oldest first, after `cursor`.

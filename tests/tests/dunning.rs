@@ -74,13 +74,21 @@ async fn get(api: &Api, path: &str) -> Value {
     reply.body
 }
 
-async fn notifications(api: &Api, account: &str) -> Vec<Value> {
+async fn all_notifications(api: &Api, account: &str) -> Vec<Value> {
     let page = get(
         api,
         &format!("/v1/accounts/{account}/notifications?limit=100"),
     )
     .await;
     page["items"].as_array().expect("items").clone()
+}
+
+/// The account's notifications about its dunning cases; the receipts of its paid invoices are
+/// left out (tests/tests/email.rs covers them).
+async fn notifications(api: &Api, account: &str) -> Vec<Value> {
+    let mut all = all_notifications(api, account).await;
+    all.retain(|n| n["payload"]["dunning_case_id"].is_string());
+    all
 }
 
 fn kinds(notifications: &[Value]) -> Vec<&str> {
@@ -193,6 +201,18 @@ async fn a_declined_payment_runs_the_timeline_and_a_new_card_recovers_it(backend
         kinds(&notifications(&api, account).await),
         ["payment_failed", "access_suspended", "payment_recovered"]
     );
+    let receipts: Vec<Value> = all_notifications(&api, account)
+        .await
+        .into_iter()
+        .filter(|n| n["kind"] == "invoice_receipt")
+        .map(|n| n["payload"]["invoice_id"].clone())
+        .collect();
+    assert_eq!(
+        receipts.len(),
+        2,
+        "the activation's and the recovered renewal's"
+    );
+    assert_eq!(receipts[1], json!(invoice), "{receipts:?}");
 }
 
 async fn an_unrecovered_case_cancels_the_subscription_on_day_30(backend: Backend) {

@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::portable::{self, Row};
+use crate::portable::{self, Row, Tx, Value};
 use crate::store::Store;
 
 use super::backoff;
@@ -83,9 +83,9 @@ pub const STATUSES: [&str; 3] = ["pending", "succeeded", "failed"];
 /// How many catalog rows one fan-out step reads.
 const FAN_OUT_BATCH: i64 = 500;
 
+/// New deliveries; [`Store::queue_deliveries`] writes their rows: pending, due at once.
 const QUEUE: &str = "INSERT INTO webhook_deliveries (endpoint_id, position, event_id, event_type,
-        account_id, status, attempts, created_at, next_attempt_at, generation)
-    VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6, 0)";
+        account_id, status, attempts, created_at, next_attempt_at, generation)";
 
 struct CatalogEntry {
     position: i64,
@@ -120,31 +120,35 @@ impl Store {
             .collect())
     }
 
-    /// Runs `sql` (a [`QUEUE`] with its conflict clause) for each entry of `page` the endpoint
-    /// subscribes to; answers how many rows it queued or changed.
+    /// Queues, inside `tx`, a delivery of each entry of `page` the endpoint subscribes to, with
+    /// multi-row statements ending in `on_conflict`; answers how many it queued or changed.
     async fn queue_deliveries(
-        &self,
-        sql: &str,
+        tx: &mut Tx,
+        on_conflict: &str,
         endpoint: &Endpoint,
         page: &[CatalogEntry],
         now: DateTime<Utc>,
     ) -> Result<u64, sqlx::Error> {
-        let mut queued = 0;
-        for entry in page
+        let rows: Vec<Vec<Value<'_>>> = page
             .iter()
             .filter(|entry| event_filter::matches(&endpoint.enabled_events, &entry.event_type))
-        {
-            queued += portable::query(sql)
-                .bind(&endpoint.id)
-                .bind(entry.position)
-                .bind(&entry.id)
-                .bind(&entry.event_type)
-                .bind(&entry.account_id)
-                .bind(now)
-                .execute(self.writer())
-                .await?
-                .min(1);
-        }
+            .map(|entry| {
+                vec![
+                    Value::from(endpoint.id.as_str()),
+                    entry.position.into(),
+                    entry.id.as_str().into(),
+                    entry.event_type.as_str().into(),
+                    entry.account_id.as_str().into(),
+                    "pending".into(),
+                    0_i64.into(),
+                    now.into(),
+                    now.into(),
+                    0_i64.into(),
+                ]
+            })
+            .collect();
+        let queued = rows.len() as u64;
+        tx.upsert(QUEUE, on_conflict, rows).await?;
         Ok(queued)
     }
 
@@ -163,15 +167,18 @@ impl Store {
         let Some(last) = page.last().map(|entry| entry.position) else {
             return Ok(0);
         };
-        let sql = format!("{QUEUE} ON CONFLICT (endpoint_id, position) DO NOTHING");
-        self.queue_deliveries(&sql, endpoint, &page, now).await?;
+        // The deliveries and the cursor move together.
+        let mut tx = Tx::begin(self).await?;
+        let on_conflict = "ON CONFLICT (endpoint_id, position) DO NOTHING";
+        Self::queue_deliveries(&mut tx, on_conflict, endpoint, &page, now).await?;
         let sql = "UPDATE webhook_endpoints SET fanned_out_to = $2
                    WHERE id = $1 AND fanned_out_to < $2";
         portable::query(sql)
             .bind(&endpoint.id)
             .bind(last)
-            .execute(self.writer())
+            .execute(&mut tx)
             .await?;
+        tx.commit().await?;
         Ok(page.len())
     }
 
@@ -302,12 +309,10 @@ impl Store {
         from_position: i64,
         now: DateTime<Utc>,
     ) -> Result<u64, WebhookError> {
-        let sql = format!(
-            "{QUEUE} ON CONFLICT (endpoint_id, position) DO UPDATE SET status = 'pending',
+        let on_conflict = "ON CONFLICT (endpoint_id, position) DO UPDATE SET status = 'pending',
                  attempts = 0, created_at = EXCLUDED.created_at,
                  next_attempt_at = EXCLUDED.next_attempt_at,
-                 generation = webhook_deliveries.generation + 1"
-        );
+                 generation = webhook_deliveries.generation + 1";
         let mut after = from_position.saturating_sub(1);
         let mut replayed = 0;
         loop {
@@ -317,7 +322,9 @@ impl Store {
             let Some(last) = page.last().map(|entry| entry.position) else {
                 return Ok(replayed);
             };
-            replayed += self.queue_deliveries(&sql, endpoint, &page, now).await?;
+            let mut tx = Tx::begin(self).await?;
+            replayed += Self::queue_deliveries(&mut tx, on_conflict, endpoint, &page, now).await?;
+            tx.commit().await?;
             after = last;
         }
     }

@@ -41,7 +41,7 @@ impl Default for WebhookOptions {
     fn default() -> Self {
         Self {
             poll_interval: Duration::from_millis(250),
-            parallel_accounts: 8,
+            parallel_accounts: 32,
             url_policy: UrlPolicy::default(),
         }
     }

@@ -1,32 +1,35 @@
-//! The notification outbox (SPEC 4 and 6): every notification the dunning process manager
-//! recorded, one row per dedupe key, for `GET /v1/accounts/{account_id}/notifications`.
+//! The notification outbox (SPEC 4, 6 and 9.4): every notification a customer is to be told,
+//! one row per dedupe key, with its recipient, for `GET /v1/accounts/{account_id}/notifications`
+//! and for the email sender (`infrastructure::email`).
 //!
-//! Listens to: `dunning_case` events.
-//! Keeps: `notification_cases` (from DunningStarted: what a notification says about its case)
-//! and `notifications` (from NotificationRecorded), inserted with `ON CONFLICT DO NOTHING` on the
-//! dedupe key, in the checkpoint's transaction: each notification is written exactly once. A
-//! batch is written set-based: one read, one multi-row insert per table.
-//! Sends: nothing. The default sender only records: a row is marked sent when written.
+//! Listens to: `dunning_case` events (NotificationRecorded: `payment_failed`,
+//! `access_suspended`, `payment_recovered`), `subscription` events (TrialWillEnd:
+//! `trial_will_end`; TrialStarted and BillingAccountAttached: the recipient) and `invoice` events
+//! (InvoicePaid: `invoice_receipt`; InvoiceIssued: what a receipt and a due date name).
+//! Keeps: `notifications`, and the facts a notification names: `notification_cases`,
+//! `notification_recipients` (the billing email per account) and `notification_invoices`. All of
+//! it is written in the checkpoint's transaction, set-based (a few reads, one multi-row write per
+//! table): each notification is written exactly once, by its dedupe key.
+//! Sends: nothing. Delivery state is not kept here, since a rebuild would then send everything
+//! again: it lives in `email_deliveries`, which no rebuild touches.
 
+mod batch;
 mod table;
 
-use std::collections::{BTreeMap, BTreeSet};
-
 use application::event_log::StoredEvent;
-use chrono::{DateTime, Utc};
-use domain::dunning::{DunningEvent, NotificationKind};
 use domain::AccountId;
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use crate::columns::{parse_timestamp, timestamp};
-use crate::event::{event_error, payload, DUNNING_CASE};
+use crate::columns::parse_timestamp;
+use crate::event::{DUNNING_CASE, INVOICE, SUBSCRIPTION};
 use crate::page::{self, PositionCursor};
 use infrastructure::consumers::ProjectionError;
 use infrastructure::consumers::Projector;
+use infrastructure::email::{DeliveryStatus, EmailDelivery};
 use infrastructure::portable::{Pool, Tx};
 
-pub use table::{CaseRow, NotificationRow};
+pub use table::{CaseRow, InvoiceRow, NotificationRow};
 
 #[derive(Debug, Default)]
 pub struct NotificationsProjector;
@@ -36,7 +39,12 @@ impl NotificationsProjector {
 }
 
 /// The tables this projector owns.
-pub const TABLES: [&str; 2] = ["notifications", "notification_cases"];
+pub const TABLES: [&str; 4] = [
+    "notifications",
+    "notification_cases",
+    "notification_recipients",
+    "notification_invoices",
+];
 
 impl Projector for NotificationsProjector {
     fn name(&self) -> &'static str {
@@ -44,134 +52,93 @@ impl Projector for NotificationsProjector {
     }
 
     fn listens_to(&self) -> &'static [&'static str] {
-        &[DUNNING_CASE]
+        &[DUNNING_CASE, SUBSCRIPTION, INVOICE]
     }
 
     fn tables(&self) -> &'static [&'static str] {
         &TABLES
     }
 
-    /// Set-based, like the other read models: one read of the cases the batch's notifications
-    /// name and did not start, then one multi-row insert per table.
     async fn apply_batch(
         &self,
         tx: &mut Tx,
         events: &[StoredEvent],
     ) -> Result<(), ProjectionError> {
-        let mut started = BTreeMap::new();
-        let mut recorded = Vec::new();
-        for stored in events {
-            match payload::<DunningEvent>(stored)? {
-                DunningEvent::DunningStarted {
-                    case_id,
-                    account_id,
-                    subscription_id,
-                    invoice_id,
-                    amount_due,
-                    ..
-                } => {
-                    let row = CaseRow {
-                        case_id: case_id.to_string(),
-                        account_id: account_id.to_string(),
-                        subscription_id: subscription_id.map(|id| id.to_string()),
-                        invoice_id: invoice_id.to_string(),
-                        amount_due: amount_due.amount,
-                        currency: amount_due.currency.to_string(),
-                    };
-                    started.entry(row.case_id.clone()).or_insert(row);
-                }
-                DunningEvent::NotificationRecorded {
-                    kind,
-                    dedupe_key,
-                    at,
-                } => recorded.push((stored, kind, dedupe_key, at)),
-                _ => {}
-            }
-        }
-        let elsewhere: BTreeSet<String> = recorded
-            .iter()
-            .map(|(stored, ..)| stored.aggregate_id.clone())
-            .filter(|case_id| !started.contains_key(case_id))
-            .collect();
-        let elsewhere: Vec<String> = elsewhere.into_iter().collect();
-        let mut stored_cases = BTreeMap::new();
-        for case in table::cases(tx, &elsewhere).await? {
-            stored_cases.insert(case.case_id.clone(), case);
-        }
-        let mut written = BTreeSet::new();
-        let mut notifications = Vec::new();
-        for (stored, kind, dedupe_key, at) in recorded {
-            let case = started
-                .get(&stored.aggregate_id)
-                .or_else(|| stored_cases.get(&stored.aggregate_id))
-                .ok_or_else(|| event_error(stored, "no DunningStarted precedes it".into()))?;
-            // The first of a dedupe key wins, in the batch as against the table.
-            if written.insert(dedupe_key.clone()) {
-                notifications.push(notification(stored, case, kind, dedupe_key, at)?);
-            }
-        }
-        table::save_cases(tx, started.into_values().collect()).await?;
-        table::insert_notifications(tx, notifications).await?;
-        Ok(())
+        batch::apply(tx, events).await
     }
 }
 
-/// The row of the notification `stored` records about `case`.
-fn notification(
-    stored: &StoredEvent,
-    case: &CaseRow,
-    kind: NotificationKind,
-    dedupe_key: String,
-    at: DateTime<Utc>,
-) -> Result<NotificationRow, ProjectionError> {
-    let kind = serde_json::to_value(kind)
-        .ok()
-        .and_then(|kind| kind.as_str().map(str::to_owned))
-        .ok_or_else(|| event_error(stored, "the kind has no name".into()))?;
-    let payload = json!({
-        "dunning_case_id": case.case_id,
-        "subscription_id": case.subscription_id,
-        "invoice_id": case.invoice_id,
-        "amount_due": {"amount": case.amount_due, "currency": case.currency},
-    });
-    Ok(NotificationRow {
-        id: stored.metadata.event_id.to_string(),
-        account_id: case.account_id.clone(),
-        kind,
-        dedupe_key,
-        payload: payload.to_string(),
-        created_at: timestamp(at),
-        sent_at: Some(timestamp(at)),
-        position: stored.position,
-    })
-}
-
-/// A notification as clients see it (SPEC 6).
+/// A notification as clients see it (SPEC 6 and 9.4).
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct NotificationView {
     pub id: String,
     pub account_id: String,
+    /// `payment_failed`, `access_suspended`, `payment_recovered`, `trial_will_end` or
+    /// `invoice_receipt`.
     pub kind: String,
     pub created_at: String,
+    /// When the notification was recorded in the outbox. The email's own delivery time is
+    /// `email.sent_at`.
     pub sent_at: Option<String>,
+    /// The billing email the notification goes to; `null` when the account had none.
+    pub recipient: Option<String>,
+    pub email: EmailStatusView,
     #[schema(value_type = Object)]
     pub payload: Value,
 }
 
-impl TryFrom<NotificationRow> for NotificationView {
-    type Error = ProjectionError;
+/// The email delivery of a notification (SPEC 9.4).
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct EmailStatusView {
+    /// `not_configured` (the server sends no email: no `--smtp-url`), `pending` (to be sent, or
+    /// being retried), `sent`, `failed` (given up) or `skipped` (no recipient, or too old when
+    /// first seen).
+    pub status: String,
+    /// SMTP attempts so far.
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub next_attempt_at: Option<String>,
+    pub sent_at: Option<String>,
+}
 
-    fn try_from(row: NotificationRow) -> Result<Self, Self::Error> {
+impl EmailStatusView {
+    fn of(delivery: Option<&EmailDelivery>, recipient: Option<&str>, email_enabled: bool) -> Self {
+        let status = match (delivery, recipient, email_enabled) {
+            (Some(delivery), ..) => delivery.status.as_str(),
+            (None, _, false) => "not_configured",
+            // Not picked up by the sender yet.
+            (None, None, true) => DeliveryStatus::Skipped.as_str(),
+            (None, Some(_), true) => DeliveryStatus::Pending.as_str(),
+        };
+        let pending = delivery.filter(|d| d.status == DeliveryStatus::Pending);
+        Self {
+            status: status.to_owned(),
+            attempts: delivery.map_or(0, |d| d.attempts),
+            last_error: delivery.and_then(|d| d.last_error.clone()),
+            next_attempt_at: pending.map(|d| crate::columns::timestamp(d.next_attempt_at)),
+            sent_at: delivery.and_then(|d| d.sent_at.map(crate::columns::timestamp)),
+        }
+    }
+}
+
+impl NotificationView {
+    fn from_row(
+        row: NotificationRow,
+        delivery: Option<&EmailDelivery>,
+        email_enabled: bool,
+    ) -> Result<Self, ProjectionError> {
         let payload = serde_json::from_str(&row.payload)
             .map_err(|e| ProjectionError::Corrupt(format!("notification {}: {e}", row.id)))?;
         // Read back to refuse a malformed stored time, as every view does.
         parse_timestamp(&row.created_at)?;
         Ok(Self {
+            email: EmailStatusView::of(delivery, row.recipient.as_deref(), email_enabled),
             id: row.id,
             account_id: row.account_id,
             kind: row.kind,
             created_at: row.created_at,
             sent_at: row.sent_at,
+            recipient: row.recipient,
             payload,
         })
     }
@@ -185,22 +152,33 @@ pub struct NotificationPage {
     pub next_cursor: Option<String>,
 }
 
-/// Up to `limit` of the account's notifications, oldest first, after the one at position `after`.
+/// Up to `limit` of the account's notifications, oldest first, after the one at position `after`,
+/// each with its email delivery (one more read, by the page's dedupe keys).
 pub async fn page(
     pool: &Pool,
     account_id: &AccountId,
     limit: u32,
     cursor: Option<PositionCursor>,
+    email_enabled: bool,
 ) -> Result<NotificationPage, ProjectionError> {
-    let (items, next_cursor) = page::oldest_first(
+    let (rows, next_cursor) = page::oldest_first(
         pool,
         table::LIST,
         account_id,
         limit,
         cursor,
         |row: &NotificationRow| row.position,
-        NotificationView::try_from,
+        Ok,
     )
     .await?;
+    let keys: Vec<String> = rows.iter().map(|row| row.dedupe_key.clone()).collect();
+    let deliveries = infrastructure::email::deliveries(pool, &keys).await?;
+    let items = rows
+        .into_iter()
+        .map(|row| {
+            let delivery = deliveries.get(&row.dedupe_key);
+            NotificationView::from_row(row, delivery, email_enabled)
+        })
+        .collect::<Result<_, _>>()?;
     Ok(NotificationPage { items, next_cursor })
 }

@@ -1,5 +1,5 @@
-//! The outbox's tables: the case facts a notification names, and the notifications themselves,
-//! inserted once per dedupe key.
+//! The outbox's tables: the notifications themselves (inserted once per dedupe key) and the facts
+//! they name: cases, invoices and each account's billing email.
 
 use infrastructure::portable::{Tx, Value};
 
@@ -11,6 +11,26 @@ pub struct CaseRow {
     pub invoice_id: String,
     pub amount_due: i64,
     pub currency: String,
+    /// When access is suspended if the case is not recovered (NULL for cases projected before
+    /// migration 0016 and not rebuilt since).
+    pub window_expires_at: Option<String>,
+    pub cancel_at: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct InvoiceRow {
+    pub invoice_id: String,
+    pub account_id: String,
+    pub subscription_id: Option<String>,
+    pub total: i64,
+    pub currency: String,
+    pub due_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct RecipientRow {
+    pub account_id: String,
+    pub email: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -23,13 +43,17 @@ pub struct NotificationRow {
     pub created_at: String,
     pub sent_at: Option<String>,
     pub position: i64,
+    pub recipient: Option<String>,
 }
 
-const CASE_COLUMNS: &str = "case_id, account_id, subscription_id, invoice_id, amount_due, currency";
+const CASE_COLUMNS: &str = "case_id, account_id, subscription_id, invoice_id, amount_due, \
+                            currency, window_expires_at, cancel_at";
+const INVOICE_COLUMNS: &str = "invoice_id, account_id, subscription_id, total, currency, due_at";
 /// The table and its columns, for the page query (`page::oldest_first`).
 pub(super) const LIST: (&str, &str) = ("notifications", COLUMNS);
 
-const COLUMNS: &str = "id, account_id, kind, dedupe_key, payload, created_at, sent_at, position";
+const COLUMNS: &str =
+    "id, account_id, kind, dedupe_key, payload, created_at, sent_at, position, recipient";
 
 /// Writes the cases of `rows` not written yet.
 pub(super) async fn save_cases(tx: &mut Tx, rows: Vec<CaseRow>) -> Result<(), sqlx::Error> {
@@ -41,6 +65,54 @@ pub(super) async fn save_cases(tx: &mut Tx, rows: Vec<CaseRow>) -> Result<(), sq
 pub(super) async fn cases(tx: &mut Tx, case_ids: &[String]) -> Result<Vec<CaseRow>, sqlx::Error> {
     let select = format!("SELECT {CASE_COLUMNS} FROM notification_cases WHERE case_id IN");
     tx.fetch_in(&select, case_ids).await
+}
+
+/// Writes the invoices of `rows` not written yet.
+pub(super) async fn save_invoices(tx: &mut Tx, rows: Vec<InvoiceRow>) -> Result<(), sqlx::Error> {
+    let rows = rows.into_iter().map(InvoiceRow::params).collect();
+    insert_new(
+        tx,
+        "notification_invoices",
+        INVOICE_COLUMNS,
+        "invoice_id",
+        rows,
+    )
+    .await
+}
+
+/// The stored invoices among `invoice_ids`.
+pub(super) async fn invoices(
+    tx: &mut Tx,
+    invoice_ids: &[String],
+) -> Result<Vec<InvoiceRow>, sqlx::Error> {
+    let select = format!("SELECT {INVOICE_COLUMNS} FROM notification_invoices WHERE invoice_id IN");
+    tx.fetch_in(&select, invoice_ids).await
+}
+
+/// The stored billing emails of `account_ids`.
+pub(super) async fn recipients(
+    tx: &mut Tx,
+    account_ids: &[String],
+) -> Result<Vec<RecipientRow>, sqlx::Error> {
+    let select = "SELECT account_id, email FROM notification_recipients WHERE account_id IN";
+    tx.fetch_in(select, account_ids).await
+}
+
+/// Sets each account's billing email (one row per account in `rows`).
+pub(super) async fn save_recipients(
+    tx: &mut Tx,
+    rows: Vec<RecipientRow>,
+) -> Result<(), sqlx::Error> {
+    let rows = rows
+        .into_iter()
+        .map(|row| vec![row.account_id.into(), row.email.into()])
+        .collect();
+    tx.upsert(
+        "INSERT INTO notification_recipients (account_id, email)",
+        "ON CONFLICT (account_id) DO UPDATE SET email = excluded.email",
+        rows,
+    )
+    .await
 }
 
 /// Writes each of `rows` unless a notification with its dedupe key exists.
@@ -74,6 +146,21 @@ impl CaseRow {
             self.invoice_id.into(),
             self.amount_due.into(),
             self.currency.into(),
+            self.window_expires_at.into(),
+            self.cancel_at.into(),
+        ]
+    }
+}
+
+impl InvoiceRow {
+    fn params(self) -> Vec<Value<'static>> {
+        vec![
+            self.invoice_id.into(),
+            self.account_id.into(),
+            self.subscription_id.into(),
+            self.total.into(),
+            self.currency.into(),
+            self.due_at.into(),
         ]
     }
 }
@@ -89,6 +176,7 @@ impl NotificationRow {
             self.created_at.into(),
             self.sent_at.into(),
             self.position.into(),
+            self.recipient.into(),
         ]
     }
 }

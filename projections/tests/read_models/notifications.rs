@@ -4,8 +4,12 @@
 
 use chrono::{DateTime, Duration, Utc};
 use domain::dunning::{DunningCommand, DunningEvent, NotificationKind};
+use domain::invoice::InvoiceCommand;
+use domain::subscription::SubscriptionCommand;
 use infrastructure::testing::Backend;
+use projections::rebuild::Rebuild;
 use projections::NotificationView;
+use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::fixtures::*;
@@ -85,4 +89,123 @@ async fn every_batch_split_writes_the_same_outbox(backend: Backend) {
     assert_eq!(answers[0], answers[1], "one event per batch");
 }
 
-infrastructure::on_both_backends!(every_batch_split_writes_the_same_outbox);
+/// An account in trial without a billing email is told its trial ends (no recipient); the
+/// warning recorded again after a billing account is attached is the same notification (its
+/// dedupe key) and stays without one. Then a paid invoice (a receipt, to the billing email), a
+/// zero invoice (paid at issue: no receipt) and a failed payment of another invoice (to the
+/// billing email, with the invoice's due date). Returns the paid invoice and the last position.
+async fn customer_history(h: &Harness) -> (Uuid, i64) {
+    let (subscription, _) = h.start_trial("acct_c", "starter", 1).await;
+    h.subscription(subscription, SubscriptionCommand::WarnTrialEnding)
+        .await;
+    let attach = SubscriptionCommand::AttachBillingAccount {
+        billing_account: billing_account(),
+    };
+    h.subscription(subscription, attach).await;
+    h.subscription(subscription, SubscriptionCommand::WarnTrialEnding)
+        .await;
+    let (paid, _) = h.issue("acct_c", Some(subscription), "usd", &[1900]).await;
+    let payment = InvoiceCommand::RecordPayment {
+        amount: money(1900, "usd"),
+        payment_ref: "pay_1".into(),
+    };
+    h.invoice(paid, payment).await.expect("paid");
+    h.issue("acct_c", Some(subscription), "usd", &[0]).await;
+    let (unpaid, _) = h.issue("acct_c", Some(subscription), "usd", &[4900]).await;
+    let (case, _) = h
+        .start_dunning("acct_c", Some(subscription), unpaid, 4900, false)
+        .await;
+    let told = DunningCommand::RecordNotification {
+        kind: NotificationKind::PaymentFailed,
+        dedupe_key: format!("payment_failed:{case}"),
+    };
+    (paid, h.dunning(case, told).await.expect("recorded"))
+}
+
+/// Kind, recipient and the payload fields a template prints, per notification of `account_id`.
+async fn told_in_full(h: &Harness, account_id: &str) -> Vec<(String, Option<String>, Value)> {
+    let page = h
+        .read_models()
+        .notifications(&account(account_id), 100, None)
+        .await
+        .unwrap();
+    page.items
+        .into_iter()
+        .map(|view| {
+            let mut payload = view.payload;
+            // Ids of this run's cases; the rest is the same in every run.
+            payload.as_object_mut().unwrap().remove("dunning_case_id");
+            payload.as_object_mut().unwrap().remove("subscription_id");
+            payload.as_object_mut().unwrap().remove("invoice_id");
+            (view.kind, view.recipient, payload)
+        })
+        .collect()
+}
+
+async fn new_kinds_name_their_recipient_once_across_batches_and_a_rebuild(backend: Backend) {
+    let mut answers = Vec::new();
+    for batch_size in [100, 1, 3] {
+        let h = Harness::new(backend).await;
+        let (paid, last) = customer_history(&h).await;
+        let projections = h.start(options(batch_size));
+        projections.wait_for(last, PATIENCE).await.unwrap();
+        let before = told_in_full(&h, "acct_c").await;
+        let receipts = h
+            .read_models()
+            .notifications(&account("acct_c"), 100, None)
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .filter(|view| view.kind == "invoice_receipt")
+            .map(|view| view.payload["invoice_id"].clone())
+            .collect::<Vec<_>>();
+        assert_eq!(receipts, vec![json!(paid.to_string())], "one receipt");
+
+        let model = read_model(&projections, "notifications");
+        Rebuild::claim(h.store.clone(), model)
+            .await
+            .unwrap()
+            .prepare(&|_| {})
+            .await
+            .unwrap()
+            .swap()
+            .await
+            .unwrap();
+        assert_eq!(told_in_full(&h, "acct_c").await, before, "rebuilt alike");
+        projections.stop().await;
+        answers.push(before);
+    }
+    let billing = Some("billing@example.com".to_owned());
+    let kinds: Vec<(&str, Option<String>)> = answers[0]
+        .iter()
+        .map(|(kind, recipient, _)| (kind.as_str(), recipient.clone()))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ("trial_will_end", None),
+            ("invoice_receipt", billing.clone()),
+            ("payment_failed", billing),
+        ]
+    );
+    let receipt = &answers[0][1].2;
+    assert_eq!(
+        receipt["amount_paid"],
+        json!({"amount": 1900, "currency": "usd"})
+    );
+    let failed = &answers[0][2].2;
+    assert_eq!(
+        failed["amount_due"],
+        json!({"amount": 4900, "currency": "usd"})
+    );
+    assert!(failed["invoice_due_at"].is_string(), "{failed}");
+    assert!(failed["access_suspended_at"].is_string(), "{failed}");
+    assert_eq!(answers[0], answers[1], "one event per batch");
+    assert_eq!(answers[0], answers[2], "three events per batch");
+}
+
+infrastructure::on_both_backends!(
+    every_batch_split_writes_the_same_outbox,
+    new_kinds_name_their_recipient_once_across_batches_and_a_rebuild,
+);
