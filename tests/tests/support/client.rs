@@ -83,13 +83,20 @@ impl Api {
         started.str("aggregate_id")
     }
 
-    /// Every event of the catalog (`GET /v1/events`), in order, once it holds `position`.
+    /// Every event of the catalog (`GET /v1/events`), in order, once it holds `position`. A
+    /// `stale_read` (the catalog had not caught up within the server's bounded wait, as on a
+    /// loaded machine) is asked again, as its `detail` says, for up to a minute.
     pub async fn catalog(&self, position: i64) -> Vec<Value> {
         let mut events = Vec::new();
         let mut after = 0;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         loop {
             let path = format!("/v1/events?after={after}&limit=100&min_position={position}");
             let page = self.get(&path).await;
+            if page.status == 503 && std::time::Instant::now() < deadline {
+                page.assert_problem(503, "stale_read");
+                continue;
+            }
             page.assert_status(200);
             events.extend(page.body["items"].as_array().expect("items").clone());
             match page.body["next_cursor"].as_str() {
