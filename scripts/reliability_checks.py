@@ -64,19 +64,24 @@ def check(pg, database, record, binary, now):
         FROM timers""")
     results["timers"] = timers
 
-    # Notifications: one per (account, kind, case) in the outbox, and one recorded event per
-    # (case, dedupe key).
+    # Notifications: one per (account, kind, subject) in the outbox, and one recorded event per
+    # (case, dedupe key). The subject is what a notification is about: its dunning case, else its
+    # invoice (receipts: an account has one per paid invoice), else its subscription (trial
+    # warnings).
     notifications = pg.psql(database, """
         SELECT json_build_object(
-          'sent', (SELECT count(*) FROM notifications),
+          'outbox', (SELECT count(*) FROM notifications),
           'duplicated_outbox', (SELECT count(*) FROM (
               SELECT 1 FROM notifications
-              GROUP BY account_id, kind, payload::json->>'dunning_case_id'
+              GROUP BY account_id, kind, COALESCE(payload::json->>'dunning_case_id',
+                                                  payload::json->>'invoice_id',
+                                                  payload::json->>'subscription_id')
               HAVING count(*) > 1) d),
           'duplicated_events', (SELECT count(*) FROM (
               SELECT 1 FROM events WHERE event_type = 'NotificationRecorded'
               GROUP BY aggregate_id, payload::text HAVING count(*) > 1) d),
-          'events', (SELECT count(*) FROM events WHERE event_type = 'NotificationRecorded'))""")
+          'recorded_events', (SELECT count(*) FROM events
+                              WHERE event_type = 'NotificationRecorded'))""")
     results["notifications"] = notifications
 
     # Audit verify: every read model against a full replay of the log. Its last line is

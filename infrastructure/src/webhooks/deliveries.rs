@@ -1,5 +1,5 @@
-//! Delivery records: queued from the catalog (fan-out), taken one per account in position
-//! order (the queue heads), and marked with each attempt's outcome. Every step is one idempotent
+//! Delivery records: queued from the catalog (fan-out), taken per account in position order
+//! (from the queue heads), and marked with each attempt's outcome. Every step is one idempotent
 //! statement or guarded by the row's `generation`, so a crash between any two of them repeats
 //! work (a send, an insert that finds its row) and never skips an event.
 
@@ -13,7 +13,7 @@ use super::endpoints::Endpoint;
 use super::event_filter;
 use super::WebhookError;
 
-/// A delivery whose turn it is: the oldest pending one of its account, and due.
+/// A delivery whose turn it is: due, and nothing before it in its account is waiting.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DueDelivery {
     pub position: i64,
@@ -182,30 +182,44 @@ impl Store {
         Ok(page.len())
     }
 
-    /// The deliveries whose turn it is at `now`: per account, its oldest pending one, if due;
-    /// at most `limit`, oldest first. A later event of an account never comes before an
-    /// earlier pending one, even when the earlier one waits for its retry.
+    /// The deliveries whose turn it is at `now`, oldest first: of at most `accounts` accounts
+    /// whose oldest pending delivery is due, that one and the account's next pending ones (up
+    /// to `per_account` in all, and only while each is due). A later event of an account never
+    /// comes before an earlier pending one, even when the earlier one waits for its retry. The
+    /// worker sends each account's list in order and stops it at the first failure.
     pub async fn due_webhook_deliveries(
         &self,
         endpoint_id: &str,
         now: DateTime<Utc>,
-        limit: i64,
+        accounts: i64,
+        per_account: i64,
     ) -> Result<Vec<DueDelivery>, WebhookError> {
-        let sql = "SELECT d.position, d.event_id, d.account_id, d.attempts, d.created_at,
+        // `waiting` counts the account's deliveries up to this one that are not due yet: a
+        // delivery is offered only when nothing before it in its account is waiting.
+        let sql = "WITH queued AS (
+                       SELECT position, account_id,
+                              ROW_NUMBER() OVER account_order AS n,
+                              SUM(CASE WHEN next_attempt_at <= $2 THEN 0 ELSE 1 END)
+                                  OVER account_order AS waiting
+                       FROM webhook_deliveries
+                       WHERE endpoint_id = $1 AND status = 'pending'
+                       WINDOW account_order AS (PARTITION BY account_id ORDER BY position)),
+                   turn AS (
+                       SELECT account_id FROM queued WHERE n = 1 AND waiting = 0
+                       ORDER BY position LIMIT $3)
+                   SELECT d.position, d.event_id, d.account_id, d.attempts, d.created_at,
                           d.generation, e.body
-                   FROM webhook_deliveries d JOIN integration_events e ON e.position = d.position
-                   WHERE d.endpoint_id = $1 AND d.status = 'pending' AND d.next_attempt_at <= $2
-                     AND NOT EXISTS (
-                         SELECT 1 FROM webhook_deliveries earlier
-                         WHERE earlier.endpoint_id = d.endpoint_id
-                           AND earlier.status = 'pending'
-                           AND earlier.account_id = d.account_id
-                           AND earlier.position < d.position)
-                   ORDER BY d.position LIMIT $3";
+                   FROM queued q
+                   JOIN turn t ON t.account_id = q.account_id
+                   JOIN webhook_deliveries d ON d.endpoint_id = $1 AND d.position = q.position
+                   JOIN integration_events e ON e.position = q.position
+                   WHERE q.n <= $4 AND q.waiting = 0
+                   ORDER BY q.position";
         let rows = portable::query(sql)
             .bind(endpoint_id)
             .bind(now)
-            .bind(limit)
+            .bind(accounts)
+            .bind(per_account)
             .fetch_all(self.reader())
             .await?;
         rows.iter()

@@ -2,8 +2,8 @@
 //! task holds the endpoint's lease (the consumer runtime's: a Postgres advisory lock on a
 //! connection of its own, an in-process claim on SQLite, where one process owns the file), so
 //! each endpoint is delivered by one replica at a time. The holder repeats a round: queue the
-//! new catalog rows (fan-out), take each account's oldest due delivery, send those in parallel
-//! (bounded) and record each outcome. All time comes from the injected clock.
+//! new catalog rows (fan-out), take the due deliveries of up to `parallel_accounts` accounts,
+//! send each account's in order (the accounts in parallel) and record each outcome. All time comes from the injected clock.
 
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
@@ -23,7 +23,7 @@ use super::endpoints::Endpoint;
 use super::sealing::SecretSealer;
 use super::sender::{Sender, SignedDelivery};
 use super::signing;
-use super::url_guard::UrlPolicy;
+use super::url_guard::{UrlPolicy, UrlRefused};
 use super::WebhookError;
 
 /// How the worker paces itself.
@@ -45,6 +45,18 @@ impl Default for WebhookOptions {
             url_policy: UrlPolicy::default(),
         }
     }
+}
+
+/// The most deliveries of one account sent in one round, one after another.
+const PER_ACCOUNT: i64 = 50;
+
+/// Where a round's deliveries go, read once per round.
+struct Destination {
+    endpoint: Endpoint,
+    /// The signing secrets: the current one, and the previous one during a rotation.
+    secrets: Vec<Secret>,
+    /// Why the URL may not be called (a private address, without `--webhook-allow-private`).
+    refused: Option<UrlRefused>,
 }
 
 /// The longest wait between rounds that keep failing.
@@ -180,7 +192,7 @@ async fn deliver_endpoint(context: Arc<Context>, id: String, mut shutdown: watch
 }
 
 impl Context {
-    async fn round(&self, id: &str) -> Result<Round, WebhookError> {
+    async fn round(self: &Arc<Self>, id: &str) -> Result<Round, WebhookError> {
         let Some(endpoint) = self.store.webhook_endpoint(id).await? else {
             return Ok(Round::Gone);
         };
@@ -191,7 +203,7 @@ impl Context {
         let queued = self.store.fan_out_webhooks(&endpoint, now).await?;
         let due = self
             .store
-            .due_webhook_deliveries(id, now, self.options.parallel_accounts)
+            .due_webhook_deliveries(id, now, self.options.parallel_accounts, PER_ACCOUNT)
             .await?;
         if due.is_empty() {
             if queued > 0 {
@@ -200,40 +212,26 @@ impl Context {
             }
             return Ok(Round::Idle);
         }
-        let secrets = self
-            .store
-            .webhook_signing_secrets(id, &self.sealer, now)
-            .await?;
-        let refused = self.options.url_policy.check(&endpoint.url).await.err();
-        let mut attempts = JoinSet::new();
-        for delivery in due {
-            let signed = match &refused {
-                Some(reason) => Err(AttemptReport {
-                    error: Some(format!("destination refused: {reason}")),
-                    ..AttemptReport::default()
-                }),
-                None => Ok(self.sign(&endpoint, &secrets, &delivery)?),
-            };
-            let sender = self.sender.clone();
-            attempts.spawn(async move {
-                let report = match signed {
-                    Ok(signed) => sender.send(signed).await,
-                    Err(refused) => refused,
-                };
-                (delivery, report)
-            });
+        let destination = Arc::new(Destination {
+            secrets: self
+                .store
+                .webhook_signing_secrets(id, &self.sealer, now)
+                .await?,
+            refused: self.options.url_policy.check(&endpoint.url).await.err(),
+            endpoint,
+        });
+        let mut accounts = JoinSet::new();
+        for queue in by_account(due) {
+            let context = Arc::clone(self);
+            let destination = Arc::clone(&destination);
+            accounts.spawn(async move { context.deliver_in_order(&destination, queue).await });
         }
         let mut gave_up = false;
-        while let Some(joined) = attempts.join_next().await {
-            let Ok((delivery, report)) = joined else {
-                continue;
-            };
-            let outcome = self
-                .store
-                .record_webhook_attempt(id, &delivery, &report, self.clock.now())
-                .await?;
-            gave_up |= outcome == AttemptOutcome::GaveUp;
-            count(id, &delivery, &report, outcome);
+        while let Some(joined) = accounts.join_next().await {
+            match joined {
+                Ok(delivered) => gave_up |= delivered? == AttemptOutcome::GaveUp,
+                Err(error) => tracing::error!(endpoint = id, %error, "webhook sender panicked"),
+            }
         }
         if gave_up
             && self
@@ -251,15 +249,48 @@ impl Context {
         Ok(Round::Busy)
     }
 
+    /// Sends one account's deliveries one after another, recording each; stops at the first
+    /// that does not succeed (its retry, or its give-up, decides what comes next). Answers the
+    /// last outcome.
+    async fn deliver_in_order(
+        &self,
+        destination: &Destination,
+        queue: Vec<DueDelivery>,
+    ) -> Result<AttemptOutcome, WebhookError> {
+        let id = &destination.endpoint.id;
+        let mut outcome = AttemptOutcome::Succeeded;
+        for delivery in queue {
+            let report = match &destination.refused {
+                Some(reason) => AttemptReport {
+                    error: Some(format!("destination refused: {reason}")),
+                    ..AttemptReport::default()
+                },
+                None => {
+                    let signed = self.sign(destination, &delivery)?;
+                    self.sender.send(signed).await
+                }
+            };
+            outcome = self
+                .store
+                .record_webhook_attempt(id, &delivery, &report, self.clock.now())
+                .await?;
+            count(id, &delivery, &report, outcome);
+            if outcome != AttemptOutcome::Succeeded {
+                break;
+            }
+        }
+        Ok(outcome)
+    }
+
     /// The signed request for one delivery, signed at the clock's now.
     fn sign(
         &self,
-        endpoint: &Endpoint,
-        secrets: &[Secret],
+        destination: &Destination,
         delivery: &DueDelivery,
     ) -> Result<SignedDelivery, WebhookError> {
+        let endpoint = &destination.endpoint;
         let timestamp = self.clock.now().timestamp();
-        let secrets: Vec<&Secret> = secrets.iter().collect();
+        let secrets: Vec<&Secret> = destination.secrets.iter().collect();
         let body = delivery.body.as_bytes();
         let signature = signing::signature_header(&secrets, &delivery.event_id, timestamp, body)
             .map_err(|e| WebhookError::Corrupt(format!("{}: {e}", endpoint.id)))?;
@@ -283,6 +314,21 @@ impl Context {
             .set(age);
         Ok(())
     }
+}
+
+/// `due` (in position order) split into one list per account, in the order of their first
+/// delivery.
+fn by_account(due: Vec<DueDelivery>) -> Vec<Vec<DueDelivery>> {
+    let mut queues: Vec<Vec<DueDelivery>> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for delivery in due {
+        let slot = *index.entry(delivery.account_id.clone()).or_insert_with(|| {
+            queues.push(Vec::new());
+            queues.len() - 1
+        });
+        queues[slot].push(delivery);
+    }
+    queues
 }
 
 /// Counts an attempt by endpoint and outcome.

@@ -13,6 +13,7 @@ use crate::support::{
 on_both_backends!(
     fan_out_respects_enabled_events_and_the_endpoint_start,
     each_account_is_offered_in_position_order_one_at_a_time,
+    a_round_offers_several_deliveries_per_account_until_one_waits,
     a_failing_account_does_not_block_another,
     a_crash_between_send_and_record_offers_the_same_event_again,
     replay_requeues_in_order_with_the_same_ids,
@@ -69,7 +70,7 @@ async fn each_account_is_offered_in_position_order_one_at_a_time(backend: Backen
 
     // Its first event failing, acct_a's later ones wait for its retry.
     let offered = store
-        .due_webhook_deliveries(&hooks.id, now, 10)
+        .due_webhook_deliveries(&hooks.id, now, 10, 1)
         .await
         .unwrap();
     let outcome = store
@@ -84,7 +85,7 @@ async fn each_account_is_offered_in_position_order_one_at_a_time(backend: Backen
     assert_eq!(due(&store, &hooks, retry_at).await, [1, 2]);
 
     let offered = store
-        .due_webhook_deliveries(&hooks.id, retry_at, 10)
+        .due_webhook_deliveries(&hooks.id, retry_at, 10, 1)
         .await
         .unwrap();
     for delivery in &offered {
@@ -96,7 +97,7 @@ async fn each_account_is_offered_in_position_order_one_at_a_time(backend: Backen
     }
     assert_eq!(due(&store, &hooks, retry_at).await, [3]);
     let offered = store
-        .due_webhook_deliveries(&hooks.id, retry_at, 10)
+        .due_webhook_deliveries(&hooks.id, retry_at, 10, 1)
         .await
         .unwrap();
     store
@@ -104,6 +105,54 @@ async fn each_account_is_offered_in_position_order_one_at_a_time(backend: Backen
         .await
         .unwrap();
     assert_eq!(due(&store, &hooks, retry_at).await, [4]);
+}
+
+async fn a_round_offers_several_deliveries_per_account_until_one_waits(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    let store = db.store().await;
+    let hooks = endpoint(&store, &["*"], start()).await;
+    let accounts = [
+        (1, "acct_a"),
+        (2, "acct_b"),
+        (3, "acct_a"),
+        (4, "acct_a"),
+        (5, "acct_c"),
+    ];
+    for (position, account) in accounts {
+        catalog_event(&store, position, "invoice.issued", account).await;
+    }
+    fan_out(&store, &hooks, start()).await;
+    let now = start();
+    let offered = |accounts, per_account, at| {
+        let store = &store;
+        let id = hooks.id.clone();
+        async move {
+            let due = store.due_webhook_deliveries(&id, at, accounts, per_account);
+            due.await.unwrap()
+        }
+    };
+    let positions = |due: &[infrastructure::webhooks::DueDelivery]| -> Vec<i64> {
+        due.iter().map(|d| d.position).collect()
+    };
+    assert_eq!(positions(&offered(10, 2, now).await), [1, 2, 3, 5]);
+    assert_eq!(positions(&offered(10, 50, now).await), [1, 2, 3, 4, 5]);
+    assert_eq!(
+        positions(&offered(2, 50, now).await),
+        [1, 2, 3, 4],
+        "the two accounts whose heads come first"
+    );
+
+    // acct_a's head waits for its retry: none of acct_a's deliveries is offered meanwhile.
+    let head = offered(1, 1, now).await.remove(0);
+    let outcome = store
+        .record_webhook_attempt(&hooks.id, &head, &answered(500), now)
+        .await
+        .unwrap();
+    let AttemptOutcome::RetryAt(retry_at) = outcome else {
+        panic!("expected a retry, got {outcome:?}");
+    };
+    assert_eq!(positions(&offered(10, 50, now).await), [2, 5]);
+    assert_eq!(positions(&offered(10, 50, retry_at).await), [1, 2, 3, 4, 5]);
 }
 
 async fn a_failing_account_does_not_block_another(backend: Backend) {
@@ -119,7 +168,7 @@ async fn a_failing_account_does_not_block_another(backend: Backend) {
     let mut delivered_up = Vec::new();
     for _ in 0..3 {
         for delivery in store
-            .due_webhook_deliveries(&hooks.id, now, 10)
+            .due_webhook_deliveries(&hooks.id, now, 10, 1)
             .await
             .unwrap()
         {
@@ -155,7 +204,7 @@ async fn a_crash_between_send_and_record_offers_the_same_event_again(backend: Ba
     catalog_event(&store, 2, "invoice.paid", "acct_a").await;
     fan_out(&store, &hooks, start()).await;
     let sent = store
-        .due_webhook_deliveries(&hooks.id, start(), 10)
+        .due_webhook_deliveries(&hooks.id, start(), 10, 1)
         .await
         .unwrap();
     // The process dies after the POST, before recording it; a new one opens the same database.
@@ -163,7 +212,7 @@ async fn a_crash_between_send_and_record_offers_the_same_event_again(backend: Ba
     let store = db.store().await;
     fan_out(&store, &hooks, start()).await;
     let again = store
-        .due_webhook_deliveries(&hooks.id, start(), 10)
+        .due_webhook_deliveries(&hooks.id, start(), 10, 1)
         .await
         .unwrap();
     assert_eq!(again, sent, "the same delivery, with the same webhook-id");

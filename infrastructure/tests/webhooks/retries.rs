@@ -25,7 +25,7 @@ async fn a_delivery_failing_for_three_days_is_given_up_and_the_queue_moves_on(ba
     let mut attempts = 0;
     let outcome = loop {
         let offered = store
-            .due_webhook_deliveries(&hooks.id, now, 10)
+            .due_webhook_deliveries(&hooks.id, now, 10, 1)
             .await
             .unwrap();
         assert_eq!(offered.len(), 1, "only the head of acct_a at {now}");
@@ -75,7 +75,7 @@ async fn one_success_keeps_an_endpoint_enabled(backend: Backend) {
     catalog_event(&store, 2, "invoice.paid", "acct_b").await;
     fan_out(&store, &hooks, start()).await;
     let offered = store
-        .due_webhook_deliveries(&hooks.id, start(), 10)
+        .due_webhook_deliveries(&hooks.id, start(), 10, 1)
         .await
         .unwrap();
     store

@@ -63,7 +63,7 @@ pub async fn fan_out(store: &Store, endpoint: &Endpoint, now: DateTime<Utc>) {
 /// The positions offered at `now`, in order.
 pub async fn due(store: &Store, endpoint: &Endpoint, now: DateTime<Utc>) -> Vec<i64> {
     store
-        .due_webhook_deliveries(&endpoint.id, now, 100)
+        .due_webhook_deliveries(&endpoint.id, now, 100, 1)
         .await
         .expect("due deliveries")
         .iter()
@@ -101,7 +101,7 @@ pub async fn deliver_all(store: &Store, endpoint_id: String, now: DateTime<Utc>)
     let mut order = Vec::new();
     loop {
         let offered = store
-            .due_webhook_deliveries(&endpoint_id, now, 10)
+            .due_webhook_deliveries(&endpoint_id, now, 10, 1)
             .await
             .expect("due deliveries");
         if offered.is_empty() {
