@@ -309,7 +309,8 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     let firing = TimerFiringWorker::spawn(state.timers.clone());
     let webhooks = WebhookWorker::spawn(
         state.store.clone(),
-        state.services.clock.clone(),
+        state.bus.clone(),
+        state.services.clone(),
         state.webhooks.sealer.clone(),
         WebhookOptions {
             url_policy: state.webhooks.url_policy,

@@ -9,6 +9,7 @@ use domain::entitlements::Entitlements;
 use domain::invoice::Invoice;
 use domain::processor_event::ProcessorEvent;
 use domain::subscription::Subscription;
+use domain::webhook_endpoint::WebhookEndpoint;
 use domain::DomainError;
 use serde::Serialize;
 use serde_json::Value;
@@ -17,12 +18,13 @@ use crate::event_log::{AsOf, EventLog, EventLogError};
 use crate::{CommandBus, DispatchError};
 
 /// The aggregate types, as named on the wire and in the event log.
-pub const AGGREGATE_TYPES: [&str; 5] = [
+pub const AGGREGATE_TYPES: [&str; 6] = [
     Subscription::TYPE,
     Entitlements::TYPE,
     Invoice::TYPE,
     DunningCase::TYPE,
     ProcessorEvent::TYPE,
+    WebhookEndpoint::TYPE,
 ];
 
 /// An aggregate as it was after the last event of a prefix of its stream.
@@ -74,6 +76,7 @@ pub async fn state_as_of<L: EventLog>(
         Invoice::TYPE => load::<Invoice, L>(bus, aggregate_id, as_of).await,
         DunningCase::TYPE => load::<DunningCase, L>(bus, aggregate_id, as_of).await,
         ProcessorEvent::TYPE => load::<ProcessorEvent, L>(bus, aggregate_id, as_of).await,
+        WebhookEndpoint::TYPE => load::<WebhookEndpoint, L>(bus, aggregate_id, as_of).await,
         other => Err(AuditError::UnknownType(other.to_owned())),
     }
 }

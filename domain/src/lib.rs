@@ -4,6 +4,7 @@
 
 pub mod catalog;
 pub mod clock;
+mod decided;
 pub mod dunning;
 pub mod entitlements;
 pub mod error;
@@ -15,6 +16,7 @@ pub mod services;
 pub mod subscription;
 pub mod upcasting;
 pub mod values;
+pub mod webhook_endpoint;
 
 #[cfg(test)]
 pub(crate) mod testing;

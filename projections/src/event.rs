@@ -11,6 +11,7 @@ use domain::dunning::DunningCase;
 use domain::entitlements::{Entitlements, EntitlementsEvent};
 use domain::invoice::{Invoice, InvoiceEvent};
 use domain::subscription::{Subscription, SubscriptionEvent};
+use domain::webhook_endpoint::WebhookEndpoint;
 use domain::AccountId;
 use serde::de::DeserializeOwned;
 
@@ -24,6 +25,9 @@ pub const ENTITLEMENTS: &str = <Entitlements as Aggregate>::TYPE;
 pub const INVOICE: &str = <Invoice as Aggregate>::TYPE;
 /// `aggregate_type` of the DunningCase aggregate's events (their aggregate id is the case id).
 pub const DUNNING_CASE: &str = <DunningCase as Aggregate>::TYPE;
+/// `aggregate_type` of the WebhookEndpoint aggregate's events (their aggregate id is the
+/// endpoint id).
+pub const WEBHOOK_ENDPOINT: &str = <WebhookEndpoint as Aggregate>::TYPE;
 
 /// A consumed event, typed.
 #[derive(Debug, Clone, PartialEq)]

@@ -18,7 +18,7 @@ use support::{workspace_root, Api, Server, ADMIN_KEY};
 const DAY: i64 = 24 * 60 * 60;
 
 /// When each type is sent, one line each from SPEC 9.1's table, in catalog order.
-const WHEN: [(&str, &str); 18] = [
+const WHEN: [(&str, &str); 19] = [
     ("subscription.created", "A trial started (`TrialStarted`)."),
     (
         "subscription.activated",
@@ -90,6 +90,11 @@ const WHEN: [(&str, &str); 18] = [
         "dunning_case.closed",
         "The dunning case ended without recovering: cancelled when exhausted, resolved by \
          support, or closed with its subscription; the object's `status` says which.",
+    ),
+    (
+        "webhook_endpoint.disabled",
+        "Every delivery to a webhook endpoint failed for three days, so it was disabled \
+         (`WebhookEndpointDisabled`). It is about no account: `account_id` is `null`.",
     ),
 ];
 
@@ -195,6 +200,8 @@ struct Run {
     trial: (&'static str, String),
     /// Activated, then a decline that dunning escalates, suspends and cancels on day 30.
     exhausted: (&'static str, String),
+    /// A webhook endpoint whose destination refuses every delivery: disabled after 3 days.
+    endpoint: String,
     head: i64,
 }
 
@@ -202,6 +209,7 @@ async fn run_every_kind_of_change(api: &Api) -> Run {
     let a = "acct_evt_recovered";
     let b = "acct_evt_trial";
     let c = "acct_evt_exhausted";
+    let endpoint = subscribe_refusing_endpoint(api).await;
     let sub_a = subscribe(api, a, false).await;
     let sub_b = subscribe(api, b, true).await;
     let sub_c = subscribe(api, c, false).await;
@@ -287,12 +295,44 @@ async fn run_every_kind_of_change(api: &Api) -> Run {
         field(api, &format!("/v1/subscriptions/{sub_c}"), "status").await,
         "cancelled"
     );
-    let head = advance(api, json!({"seconds": 0})).await;
+    // The endpoint failed every delivery since the start: the next failing round disables it.
+    let disabled = wait_for_disabled(api, &endpoint).await;
+    let head = advance(api, json!({"seconds": 0})).await.max(disabled);
     Run {
         recovered: (a, sub_a),
         trial: (b, sub_b),
         exhausted: (c, sub_c),
+        endpoint,
         head,
+    }
+}
+
+/// A webhook endpoint for every type, at a loopback port nobody listens on. Returns its id.
+async fn subscribe_refusing_endpoint(api: &Api) -> String {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let port = closed.local_addr().expect("an address").port();
+    drop(closed);
+    let body = json!({"url": format!("http://127.0.0.1:{port}/hooks"), "enabled_events": ["*"]});
+    post(api, "/v1/webhook-endpoints", body).await["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned()
+}
+
+/// Waits (bounded) until the catalog tells that `endpoint` was disabled; answers its position.
+async fn wait_for_disabled(api: &Api, endpoint: &str) -> i64 {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let told = events(api, "&types=webhook_endpoint.disabled", 100).await;
+        if let Some(event) = told.iter().find(|e| e["data"]["object"]["id"] == endpoint) {
+            return event["position"].as_i64().expect("a position");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{endpoint} never disabled: {:#}",
+            get(api, &format!("/v1/webhook-endpoints/{endpoint}")).await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
@@ -323,7 +363,11 @@ fn assert_every_type_in_log_order(all: &[Value]) {
         assert!(ids.insert(id.to_owned()), "{id} twice");
         assert_eq!(event["api_version"], API_VERSION, "{event:#}");
         assert_eq!(API_VERSION, "2026-12-01");
-        assert!(event["account_id"].is_string(), "{event:#}");
+        if kind(event) == "webhook_endpoint.disabled" {
+            assert!(event["account_id"].is_null(), "{event:#}");
+        } else {
+            assert!(event["account_id"].is_string(), "{event:#}");
+        }
         assert!(event["data"]["object"].is_object(), "{event:#}");
         chrono::DateTime::parse_from_rfc3339(event["created_at"].as_str().expect("created_at"))
             .expect("RFC 3339 created_at");
@@ -347,6 +391,9 @@ async fn assert_last_objects_are_the_rest_resources(api: &Api, all: &[Value], ru
                     event["account_id"].as_str().unwrap()
                 )
             }
+            Some("webhook_endpoint") => {
+                format!("/v1/webhook-endpoints/{}", object["id"].as_str().unwrap())
+            }
             _ => continue, // usage.limit_reached tells one feature, not a whole resource
         };
         last.insert(path, object);
@@ -359,7 +406,13 @@ async fn assert_last_objects_are_the_rest_resources(api: &Api, all: &[Value], ru
         .collect();
     assert_eq!(
         kinds,
-        BTreeSet::from(["accounts", "dunning-cases", "invoices", "subscriptions"])
+        BTreeSet::from([
+            "accounts",
+            "dunning-cases",
+            "invoices",
+            "subscriptions",
+            "webhook-endpoints"
+        ])
     );
     for (path, object) in last {
         let mut rendered = get(api, &path).await;
@@ -402,6 +455,18 @@ fn assert_changes_are_told_with_their_old_values(all: &[Value], run: &Run) {
     let warned = of_type(all, "subscription.trial_will_end");
     assert_eq!(warned.len(), 1, "{warned:#?}");
     assert_eq!(warned[0]["data"]["object"]["id"], json!(run.trial.1));
+    let disabled = of_type(all, "webhook_endpoint.disabled");
+    assert_eq!(
+        disabled.len(),
+        1,
+        "once, though later rounds fail too: {disabled:#?}"
+    );
+    let object = &disabled[0]["data"]["object"];
+    assert_eq!(object["id"], json!(run.endpoint));
+    assert_eq!(
+        (&object["status"], &object["disabled_reason"]),
+        (&json!("disabled"), &json!("failing"))
+    );
 }
 
 /// The full body of `GET path`, as bytes.
@@ -462,7 +527,7 @@ async fn rebuild_events(api: &Api) {
 
 async fn every_type_is_told_in_log_order_as_the_rest_api_renders_it(backend: Backend) {
     let db = TestDatabase::create(backend).await;
-    let server = Server::on(&db.url, &["--test-clock"]);
+    let server = Server::on(&db.url, &["--test-clock", "--webhook-allow-private"]);
     let api = Api::admin(&server.base_url);
     let run = run_every_kind_of_change(&api).await;
     let all = events(&api, &format!("&min_position={}", run.head), 100).await;
@@ -485,7 +550,7 @@ async fn every_type_is_told_in_log_order_as_the_rest_api_renders_it(backend: Bac
 
 async fn pages_filter_and_keep_account_keys_to_their_account(backend: Backend) {
     let db = TestDatabase::create(backend).await;
-    let server = Server::on(&db.url, &["--test-clock"]);
+    let server = Server::on(&db.url, &["--test-clock", "--webhook-allow-private"]);
     let api = Api::admin(&server.base_url);
     let (mine, theirs) = ("acct_evt_mine", "acct_evt_theirs");
     for account in [mine, theirs] {
@@ -582,7 +647,7 @@ async fn pages_filter_and_keep_account_keys_to_their_account(backend: Backend) {
 /// with that subscription, and the catalog must still keep the two resources apart.
 async fn an_account_named_like_a_subscription_is_told_apart(backend: Backend) {
     let db = TestDatabase::create(backend).await;
-    let server = Server::on(&db.url, &["--test-clock"]);
+    let server = Server::on(&db.url, &["--test-clock", "--webhook-allow-private"]);
     let api = Api::admin(&server.base_url);
     let first = subscribe(&api, "acct_evt_first", false).await;
     let second = subscribe(&api, &first, true).await;
@@ -661,7 +726,10 @@ Every event has the same envelope:
 - `data.object` is the resource exactly as the REST API renders it at that position: the
   subscription (`GET /v1/subscriptions/{id}`), the invoice (`GET /v1/invoices/{id}`), the account's
   features (`GET /v1/accounts/{account_id}/features`), the dunning case
-  (`GET /v1/dunning-cases/{id}`); `usage.limit_reached` carries the one feature's access.
+  (`GET /v1/dunning-cases/{id}`), the webhook endpoint (`GET /v1/webhook-endpoints/{id}`);
+  `usage.limit_reached` carries the one feature's access.
+- `account_id` is the account the event is about; it is `null` for an event about no account
+  (`webhook_endpoint.disabled`), which an account key therefore never lists.
 - `data.previous_attributes`, when present, lists the top-level fields of `object` that changed
   since the last event about the same resource, with their old values (as Stripe does).
 

@@ -224,12 +224,8 @@ impl Aggregate for DunningCase {
         services: &BillingServices,
         sink: &EventSink<Self>,
     ) -> Result<(), DomainError> {
-        // Everything is decided before the first write: a refused command changes nothing.
-        let events = self.decide(command, services.clock.now(), &services.dunning)?;
-        for event in events {
-            sink.write(event, self).await;
-        }
-        Ok(())
+        let decided = self.decide(command, services.clock.now(), &services.dunning);
+        crate::decided::write(self, sink, decided).await
     }
 
     fn apply(&mut self, event: DunningEvent) {

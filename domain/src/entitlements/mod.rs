@@ -92,11 +92,8 @@ impl Aggregate for Entitlements {
         services: &Self::Services,
         sink: &EventSink<Self>,
     ) -> Result<(), Self::Error> {
-        let events = self.decide(command, services)?;
-        for event in events {
-            sink.write(event, self).await;
-        }
-        Ok(())
+        let decided = self.decide(command, services);
+        crate::decided::write(self, sink, decided).await
     }
 
     fn apply(&mut self, event: Self::Event) {

@@ -242,12 +242,8 @@ impl Aggregate for Invoice {
         services: &BillingServices,
         sink: &EventSink<Self>,
     ) -> Result<(), DomainError> {
-        // Everything is decided before the first write: a refused command changes nothing.
-        let events = self.decide(command, services.clock.now())?;
-        for event in events {
-            sink.write(event, self).await;
-        }
-        Ok(())
+        let decided = self.decide(command, services.clock.now());
+        crate::decided::write(self, sink, decided).await
     }
 
     fn apply(&mut self, event: InvoiceEvent) {

@@ -129,11 +129,8 @@ impl Aggregate for ProcessorEvent {
         services: &BillingServices,
         sink: &EventSink<Self>,
     ) -> Result<(), DomainError> {
-        let events = self.decide(command, services.clock.now())?;
-        for event in events {
-            sink.write(event, self).await;
-        }
-        Ok(())
+        let decided = self.decide(command, services.clock.now());
+        crate::decided::write(self, sink, decided).await
     }
 
     fn apply(&mut self, event: ProcessorEventEvent) {

@@ -332,10 +332,8 @@ impl Aggregate for Subscription {
         services: &Self::Services,
         sink: &EventSink<Self>,
     ) -> Result<(), Self::Error> {
-        for event in self.decide(command, services)? {
-            sink.write(event, self).await;
-        }
-        Ok(())
+        let decided = self.decide(command, services);
+        crate::decided::write(self, sink, decided).await
     }
 
     fn apply(&mut self, event: Self::Event) {

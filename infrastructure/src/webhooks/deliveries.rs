@@ -9,7 +9,7 @@ use crate::portable::{self, Row, Tx, Value};
 use crate::store::Store;
 
 use super::backoff;
-use super::endpoints::Endpoint;
+use super::endpoints::{Endpoint, DISABLED_FAILING};
 use super::event_filter;
 use super::WebhookError;
 
@@ -302,12 +302,13 @@ impl Store {
         endpoint_id: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, WebhookError> {
-        let sql = "UPDATE webhook_endpoints SET disabled_at = $2, disabled_reason = 'failing'
+        let sql = "UPDATE webhook_endpoints SET disabled_at = $2, disabled_reason = $4
                    WHERE id = $1 AND disabled_at IS NULL AND failing_since <= $3";
         let disabled = portable::query(sql)
             .bind(endpoint_id)
             .bind(now)
             .bind(now - backoff::give_up_after())
+            .bind(DISABLED_FAILING)
             .execute(self.writer())
             .await?;
         Ok(disabled == 1)

@@ -34,6 +34,8 @@ pub struct Endpoint {
     pub disabled_reason: Option<String>,
     /// Until when the secret before the last rotation still signs.
     pub previous_secret_expires_at: Option<DateTime<Utc>>,
+    /// Since when every attempt failed; `None` after any success.
+    pub failing_since: Option<DateTime<Utc>>,
 }
 
 impl Endpoint {
@@ -41,6 +43,9 @@ impl Endpoint {
         self.disabled_at.is_some()
     }
 }
+
+/// `disabled_reason` of an endpoint disabled because every delivery failed for three days.
+pub const DISABLED_FAILING: &str = "failing";
 
 /// What the update route may change; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default)]
@@ -52,7 +57,7 @@ pub struct EndpointChanges {
 }
 
 const COLUMNS: &str = "id, url, enabled_events, description, created_at, starts_after, \
-    fanned_out_to, disabled_at, disabled_reason, previous_secret_expires_at";
+    fanned_out_to, disabled_at, disabled_reason, previous_secret_expires_at, failing_since";
 
 fn new_id() -> String {
     let mut bytes = [0u8; 8];
@@ -78,6 +83,9 @@ fn endpoint(row: &Row) -> Result<Endpoint, WebhookError> {
         disabled_reason: row.get("disabled_reason"),
         previous_secret_expires_at: row
             .optional_time("previous_secret_expires_at")
+            .map_err(WebhookError::Corrupt)?,
+        failing_since: row
+            .optional_time("failing_since")
             .map_err(WebhookError::Corrupt)?,
     })
 }

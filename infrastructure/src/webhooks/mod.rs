@@ -16,7 +16,7 @@ pub mod url_guard;
 pub mod worker;
 
 pub use deliveries::{AttemptOutcome, AttemptReport, DeliveryRecord, DueDelivery};
-pub use endpoints::{Endpoint, EndpointChanges};
+pub use endpoints::{Endpoint, EndpointChanges, DISABLED_FAILING};
 pub use sealing::{SealError, SecretSealer};
 pub use url_guard::{UrlPolicy, UrlRefused};
 pub use worker::{WebhookOptions, WebhookWorker};
@@ -32,4 +32,6 @@ pub enum WebhookError {
     Corrupt(String),
     #[error("the webhook lease: {0}")]
     Lease(#[from] crate::consumers::ProjectionError),
+    #[error("recording the endpoint's disabling in the log: {0}")]
+    Record(String),
 }

@@ -5,6 +5,7 @@ use domain::dunning::DunningEvent;
 use domain::entitlements::EntitlementsEvent;
 use domain::invoice::InvoiceEvent;
 use domain::subscription::SubscriptionEvent;
+use domain::webhook_endpoint::WebhookEndpointEvent;
 
 /// The version of the catalog's shapes, sent with every event.
 pub const API_VERSION: &str = "2026-12-01";
@@ -29,10 +30,11 @@ pub enum EventType {
     DunningCaseEscalated,
     DunningCaseRecovered,
     DunningCaseClosed,
+    WebhookEndpointDisabled,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 18] = [
+    pub const ALL: [EventType; 19] = [
         EventType::SubscriptionCreated,
         EventType::SubscriptionActivated,
         EventType::SubscriptionUpdated,
@@ -51,6 +53,7 @@ impl EventType {
         EventType::DunningCaseEscalated,
         EventType::DunningCaseRecovered,
         EventType::DunningCaseClosed,
+        EventType::WebhookEndpointDisabled,
     ];
 
     /// The public name, e.g. `invoice.paid`.
@@ -74,6 +77,7 @@ impl EventType {
             EventType::DunningCaseEscalated => "dunning_case.escalated",
             EventType::DunningCaseRecovered => "dunning_case.recovered",
             EventType::DunningCaseClosed => "dunning_case.closed",
+            EventType::WebhookEndpointDisabled => "webhook_endpoint.disabled",
         }
     }
 
@@ -163,6 +167,14 @@ impl EventType {
             | E::DunningCaseAssigned { .. }
             | E::DunningNoteAdded { .. }
             | E::DunningWindowExtended { .. } => None,
+        }
+    }
+
+    pub fn of_webhook_endpoint(event: &WebhookEndpointEvent) -> Option<Self> {
+        match event {
+            WebhookEndpointEvent::WebhookEndpointDisabled { .. } => {
+                Some(EventType::WebhookEndpointDisabled)
+            }
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The public event catalog (SPEC 9.1): one integration event per domain event that matters, in
 //! log order, kept forever. Webhook delivery, the NATS sink and `GET /v1/events` read it.
 //!
-//! Listens to: subscription, invoice, entitlements and dunning case events.
+//! Listens to: subscription, invoice, entitlements, dunning case and webhook endpoint events.
 //! Keeps: `integration_events` (the events, by position) and `integration_event_resources`
 //! (each resource's aggregate state, folded event by event as the aggregate folds its stream,
 //! and the object last sent about it). An event's `object` is rendered by the same function the
@@ -24,7 +24,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::columns::timestamp;
-use crate::event::{DUNNING_CASE, ENTITLEMENTS, INVOICE, SUBSCRIPTION};
+use crate::event::{DUNNING_CASE, ENTITLEMENTS, INVOICE, SUBSCRIPTION, WEBHOOK_ENDPOINT};
 use crate::page::{rows_to_fetch, split};
 use infrastructure::consumers::{ProjectionError, Projector};
 use infrastructure::portable::{Pool, Tx};
@@ -49,7 +49,13 @@ impl Projector for IntegrationEventsProjector {
     }
 
     fn listens_to(&self) -> &'static [&'static str] {
-        &[SUBSCRIPTION, INVOICE, ENTITLEMENTS, DUNNING_CASE]
+        &[
+            SUBSCRIPTION,
+            INVOICE,
+            ENTITLEMENTS,
+            DUNNING_CASE,
+            WEBHOOK_ENDPOINT,
+        ]
     }
 
     fn tables(&self) -> &'static [&'static str] {
@@ -133,7 +139,8 @@ fn envelope(stored: &StoredEvent, news: &resource::Told, previous: Option<Value>
         position: stored.position,
         id,
         kind: news.kind.as_str().to_owned(),
-        account_id: news.account_id.clone(),
+        // The column is the account filter's index: an event about no account is under "".
+        account_id: news.account_id.clone().unwrap_or_default(),
         created_at,
         body: body.to_string(),
     }

@@ -8,13 +8,14 @@ use domain::dunning::DunningCase;
 use domain::entitlements::{Entitlements, EntitlementsEvent};
 use domain::invoice::Invoice;
 use domain::subscription::Subscription;
+use domain::webhook_endpoint::WebhookEndpoint;
 use serde_json::Value;
 
 use super::catalog::EventType;
-use crate::event::{payload, DUNNING_CASE, ENTITLEMENTS, INVOICE, SUBSCRIPTION};
+use crate::event::{payload, DUNNING_CASE, ENTITLEMENTS, INVOICE, SUBSCRIPTION, WEBHOOK_ENDPOINT};
 use crate::feature_access::FeatureAccessView;
 use crate::invoices::InvoiceView;
-use crate::resources::{DunningCaseView, FeatureList, SubscriptionView};
+use crate::resources::{DunningCaseView, EndpointView, FeatureList, SubscriptionView};
 use infrastructure::consumers::ProjectionError;
 
 pub(super) enum Resource {
@@ -22,12 +23,14 @@ pub(super) enum Resource {
     Invoice(Invoice),
     Entitlements(Entitlements),
     DunningCase(DunningCase),
+    WebhookEndpoint(WebhookEndpoint),
 }
 
 /// What one domain event tells the public.
 pub(super) struct Told {
     pub kind: EventType,
-    pub account_id: String,
+    /// `None` for an event about no account (`webhook_endpoint.disabled`).
+    pub account_id: Option<String>,
     /// The resource as the REST API renders it after the event.
     pub object: Value,
     /// True when `object` is the whole resource (so it is remembered and diffed); false for an
@@ -43,6 +46,7 @@ impl Resource {
             INVOICE => Resource::Invoice(Invoice::default()),
             ENTITLEMENTS => Resource::Entitlements(Entitlements::default()),
             DUNNING_CASE => Resource::DunningCase(DunningCase::default()),
+            WEBHOOK_ENDPOINT => Resource::WebhookEndpoint(WebhookEndpoint::default()),
             _ => return None,
         })
     }
@@ -59,6 +63,9 @@ impl Resource {
             INVOICE => Resource::Invoice(serde_json::from_str(state).map_err(corrupt)?),
             ENTITLEMENTS => Resource::Entitlements(serde_json::from_str(state).map_err(corrupt)?),
             DUNNING_CASE => Resource::DunningCase(serde_json::from_str(state).map_err(corrupt)?),
+            WEBHOOK_ENDPOINT => {
+                Resource::WebhookEndpoint(serde_json::from_str(state).map_err(corrupt)?)
+            }
             other => {
                 return Err(ProjectionError::Corrupt(format!(
                     "integration event state of an unknown aggregate type `{other}`"
@@ -74,6 +81,7 @@ impl Resource {
             Resource::Invoice(i) => serde_json::to_string(i),
             Resource::Entitlements(e) => serde_json::to_string(e),
             Resource::DunningCase(c) => serde_json::to_string(c),
+            Resource::WebhookEndpoint(w) => serde_json::to_string(w),
         };
         state.map_err(|e| ProjectionError::Corrupt(format!("integration event state: {e}")))
     }
@@ -110,6 +118,12 @@ impl Resource {
                 case.apply(event);
                 kind
             }
+            Resource::WebhookEndpoint(endpoint) => {
+                let event = payload(stored)?;
+                let kind = EventType::of_webhook_endpoint(&event);
+                endpoint.apply(event);
+                kind
+            }
         };
         let Some(kind) = kind else {
             return Ok(None);
@@ -130,6 +144,18 @@ impl Resource {
             (Resource::DunningCase(c), _) => c
                 .account_id()
                 .zip(DunningCaseView::of(c, stored.metadata.recorded_at).map(to_json)),
+            (Resource::WebhookEndpoint(w), _) => {
+                // About the product's own configuration, not about an account.
+                let Some(view) = EndpointView::of_disabled(&stored.aggregate_id, w) else {
+                    return Ok(None);
+                };
+                return Ok(Some(Told {
+                    kind,
+                    account_id: None,
+                    object: to_json(view)?,
+                    whole: true,
+                }));
+            }
         };
         // An event the aggregate itself would ignore (none before its creation) tells nothing.
         let Some((account_id, object)) = rendered else {
@@ -137,7 +163,7 @@ impl Resource {
         };
         Ok(Some(Told {
             kind,
-            account_id: account_id.to_string(),
+            account_id: Some(account_id.to_string()),
             object: object?,
             whole: feature.is_none(),
         }))

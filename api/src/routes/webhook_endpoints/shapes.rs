@@ -2,7 +2,8 @@
 //! views (never a secret, except in the two answers that hand one out), and their lists.
 
 use chrono::{DateTime, Utc};
-use infrastructure::webhooks::{DeliveryRecord, Endpoint};
+use infrastructure::webhooks::DeliveryRecord;
+pub use projections::resources::EndpointView;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -43,46 +44,6 @@ pub struct DeliveriesQuery {
     pub after: Option<i64>,
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
-}
-
-/// An endpoint, never its secret.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct EndpointView {
-    pub id: String,
-    pub url: String,
-    pub enabled_events: Vec<String>,
-    pub description: Option<String>,
-    /// `enabled` or `disabled`.
-    pub status: &'static str,
-    /// `admin` or `failing` (every delivery failed for three days).
-    pub disabled_reason: Option<String>,
-    pub disabled_at: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
-    /// It receives the catalog events after this position.
-    pub starts_after_position: i64,
-    /// Until when the secret before the last rotation still signs.
-    pub previous_secret_expires_at: Option<DateTime<Utc>>,
-}
-
-impl From<Endpoint> for EndpointView {
-    fn from(e: Endpoint) -> Self {
-        Self {
-            status: if e.is_disabled() {
-                "disabled"
-            } else {
-                "enabled"
-            },
-            id: e.id,
-            url: e.url,
-            enabled_events: e.enabled_events,
-            description: e.description,
-            disabled_reason: e.disabled_reason,
-            disabled_at: e.disabled_at,
-            created_at: e.created_at,
-            starts_after_position: e.starts_after,
-            previous_secret_expires_at: e.previous_secret_expires_at,
-        }
-    }
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
