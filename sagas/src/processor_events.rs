@@ -212,3 +212,6 @@ fn dispute(dispute: &Value, dispute_id: &str, invoice_id: Uuid) -> Decision {
 pub fn invoice_stream(invoice_id: Uuid) -> String {
     invoice_id.to_string()
 }
+
+#[cfg(test)]
+mod tests;
