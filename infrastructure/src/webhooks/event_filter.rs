@@ -21,6 +21,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "dunning_case.escalated",
     "dunning_case.recovered",
     "dunning_case.closed",
+    "webhook_endpoint.disabled",
 ];
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
