@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 from reliability_checks import check, summarize
 from reliability_processes import Postgres, Server, http, log
+from reliability_stripe import FakeStripe, check_stripe
 from reliability_webhooks import Receiver, check_webhooks
 
 DAY = 24 * 60 * 60
@@ -301,6 +302,9 @@ def main():
     parser.add_argument("--pg-port", type=int, default=5432)
     parser.add_argument("--seed", default=None)
     parser.add_argument("--keep-database", action="store_true")
+    parser.add_argument("--gateway", choices=["sandbox", "stripe"], default="sandbox",
+                        help="stripe: charge through the fake Stripe process (--fake-stripe)")
+    parser.add_argument("--fake-stripe", default="target/debug/fake-stripe")
     args = parser.parse_args()
     # `timeout` and CI cancel with SIGTERM: stop the servers and drop the database on the way out.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -308,13 +312,17 @@ def main():
     run_id = uuid.uuid4().hex[:8]
     rng = random.Random(args.seed or run_id)
     log(f"run {run_id}: {args.servers} server(s), {args.clients} clients, {args.kills} kills, "
-        f"outage {args.outage}, at least {args.duration}s (seed {args.seed or run_id})")
+        f"outage {args.outage}, gateway {args.gateway}, at least {args.duration}s "
+        f"(seed {args.seed or run_id})")
     pg = Postgres.private(args.outage_port) if args.outage else Postgres(args.pg_host, args.pg_port)
     database = f"ledgerline_reliability_{run_id}"
     pg.psql("postgres", f"CREATE DATABASE {database}")
     log_dir = tempfile.mkdtemp(prefix=f"ledgerline-reliability-{run_id}-")
     admin_key = f"admin_{uuid.uuid4().hex}"
-    servers = [Server(i, args.binary, pg.url(database), admin_key, log_dir)
+    stripe = FakeStripe(args.fake_stripe, log_dir) if args.gateway == "stripe" else None
+    servers = [Server(i, args.binary, pg.url(database), admin_key, log_dir,
+                      stripe.server_args() if stripe else (),
+                      stripe.server_env() if stripe else None)
                for i in range(args.servers)]
     record = Record()
     clock = TestClock(admin_key, record.postgres_down)
@@ -379,12 +387,16 @@ def main():
             server.stop()
         results = check(pg, database, record, args.binary, clock.target)
         results["webhooks"] = check_webhooks(pg, database, receiver)
+        if stripe:
+            results["stripe"] = check_stripe(pg, database, stripe)
         ok = summarize(results, record, len(kills), lock_samples, died, args.outage)
     finally:
         record.stop.set()
         for server in servers:
             server.stop()
         receiver.stop()
+        if stripe:
+            stripe.stop()
         if args.keep_database or not ok:
             log(f"kept database {database} on {pg.host}:{pg.port} and logs in {log_dir}")
         if ok and not args.keep_database:

@@ -7,6 +7,7 @@ import re
 import subprocess
 
 from reliability_processes import log
+from reliability_stripe import summarize_stripe
 
 
 def check(pg, database, record, binary, now):
@@ -162,11 +163,15 @@ def summarize(results, record, kills, lock_samples, died, pg_was_down):
     log(f"refused (expected business answers): {dict(record.refused)}")
     log(f"retries {record.retries}, idempotent replays {record.replays}, timers {results['timers']}"
         f", notifications {results['notifications']}")
+    stripe_figures = ""
+    if "stripe" in results:
+        stripe_figures, stripe_failures = summarize_stripe(results["stripe"])
+        failures.extend(stripe_failures)
     print(f"SUMMARY commands acknowledged={results['acknowledged']} kills={kills} lost={lost} "
           f"duplicated={duplicated} mismatches={mismatches} server_errors="
           f"{len(record.server_errors)} webhook_events={hooks['events']} "
           f"webhook_deliveries={hooks['received']} webhook_missing={len(hooks['missing'])} "
-          f"webhook_out_of_order={len(hooks['out_of_order'])}", flush=True)
+          f"webhook_out_of_order={len(hooks['out_of_order'])}{stripe_figures}", flush=True)
     for failure in failures:
         log(f"FAIL {failure}")
     return not failures

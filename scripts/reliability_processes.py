@@ -84,11 +84,13 @@ def as_postgres(command):
 
 
 class Server:
-    def __init__(self, index, binary, database_url, admin_key, log_dir):
+    def __init__(self, index, binary, database_url, admin_key, log_dir, extra_args=(),
+                 extra_env=None):
         self.index = index
         self.binary = binary
+        self.extra_args = list(extra_args)  # e.g. the payment gateway's flags
         self.env = dict(os.environ, DATABASE_URL=database_url, LEDGERLINE_ADMIN_KEY=admin_key,
-                        LEDGERLINE_LOG="info")
+                        LEDGERLINE_LOG="info", **(extra_env or {}))
         self.log_path = os.path.join(log_dir, f"server-{index}.log")
         self.process = None
         self.url = None  # None while down or not yet back in step with the clock
@@ -102,7 +104,7 @@ class Server:
         self.process = subprocess.Popen(
             # The harness's webhook receiver listens on loopback.
             [self.binary, "serve", "--bind", "127.0.0.1:0", "--test-clock",
-             "--webhook-allow-private"], env=self.env,
+             "--webhook-allow-private", *self.extra_args], env=self.env,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         # Copy the log to the file in the background; learn the address from it.
         found = threading.Event()

@@ -1,1 +1,5 @@
-//! Black-box tests live in `tests/`; they drive the `ledgerline` binary that Cargo builds.
+//! What the black-box tests and the reliability harness share beyond the tests themselves: the
+//! fake Stripe, used in-process by `tests/tests/stripe*.rs` and as a process (`fake-stripe`) by
+//! `scripts/crash-test --gateway stripe`. Never shipped with `ledgerline`.
+
+pub mod fake_stripe;

@@ -1,4 +1,4 @@
-//! The Stripe gateway against the fake Stripe (tests/tests/support/fake_stripe.rs), on both
+//! The Stripe gateway against the fake Stripe (tests/src/fake_stripe.rs), on both
 //! backends: a good card is charged once with the invoice in its metadata, declines open dunning
 //! (soft) or escalate it (hard), authentication is a soft failure the customer is told about, a
 //! 500 or a lost answer is asked again under the same Idempotency-Key and charges once, and a
@@ -7,10 +7,7 @@
 
 mod support;
 
-#[path = "support/fake_stripe.rs"]
-mod fake_stripe;
-
-use fake_stripe::{Failure, FakeStripe, STRIPE_KEY};
+use blackbox_tests::fake_stripe::{Failure, FakeStripe, STRIPE_KEY};
 use infrastructure::testing::{Backend, TestDatabase};
 use serde_json::{json, Value};
 use support::{Api, Server, ADMIN_KEY};

@@ -9,11 +9,8 @@
 
 mod support;
 
-#[path = "support/fake_stripe.rs"]
-mod fake_stripe;
-
+use blackbox_tests::fake_stripe::{self, intent_json, FakeStripe, STRIPE_KEY};
 use chrono::Utc;
-use fake_stripe::{FakeStripe, STRIPE_KEY};
 use infrastructure::testing::{Backend, TestDatabase};
 use serde_json::{json, Value};
 use support::client::Reply;
@@ -121,7 +118,7 @@ async fn a_success_after_our_own_record_changes_nothing(backend: Backend) {
     .assert_status(200);
     let before = invoice_events(&api, &invoice).await;
 
-    let intent = fake_stripe::intent_json(&fake.charges_for(&invoice)[0]);
+    let intent = intent_json(&fake.charges_for(&invoice)[0]);
     send(
         &server,
         "evt_late_success",

@@ -2,9 +2,9 @@
 //! that speaks the part of Stripe's v1 API the gateway uses (docs/stripe.md lists it):
 //! form-encoded POSTs, Stripe-shaped objects and errors, idempotent replay of a repeated
 //! `Idempotency-Key`, Stripe's test payment methods, switches that make the next call fail, and
-//! signed webhook events posted the way Stripe posts them.
-
-#![allow(dead_code)] // each test file uses a different part of the fake
+//! signed webhook events posted the way Stripe posts them. Beyond Stripe's API, the fake answers
+//! `GET /_fake/payment_intents` with every PaymentIntent it created (the crash test's record of
+//! the money taken).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -20,6 +20,9 @@ use sha2::Sha256;
 
 /// The secret key the fake accepts (any other is a 401, as Stripe answers).
 pub const STRIPE_KEY: &str = "sk_test_fake_ledgerline_key";
+
+/// Where the fake lists every PaymentIntent it created (not a Stripe route).
+pub const INTENTS_PATH: &str = "/_fake/payment_intents";
 
 /// What the next matching request suffers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -325,7 +328,10 @@ async fn handle(
             return response;
         }
     }
-    let (status, body) = if method != Method::POST {
+    let (status, body) = if method == Method::GET && path == INTENTS_PATH {
+        let intents: Vec<Value> = ledger.intents.values().map(intent_json).collect();
+        (200, json!({"data": intents}))
+    } else if method != Method::POST {
         stripe_error(
             404,
             "invalid_request_error",
@@ -434,6 +440,7 @@ pub fn intent_json(intent: &Intent) -> Value {
         "id": intent.id, "object": "payment_intent", "status": intent.status,
         "amount": intent.amount, "currency": intent.currency, "customer": intent.customer,
         "metadata": intent.metadata, "latest_charge": format!("ch_{}", intent.id),
+        "amount_refunded": intent.amount_refunded,
     })
 }
 
