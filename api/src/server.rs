@@ -79,6 +79,8 @@ pub enum ServeError {
 fn payment_gateway(
     args: &PaymentGatewayArgs,
     store: &Arc<Store>,
+    bus: &Arc<CommandBus<Store>>,
+    services: &BillingServices,
 ) -> Result<Arc<dyn PaymentGateway>, ServeError> {
     match args.payment_gateway {
         GatewayKind::Sandbox => {
@@ -93,7 +95,7 @@ fn payment_gateway(
                 .ok_or(ServeError::NoStripeKey)?;
             let config = StripeConfig::new(&args.stripe_api_base, key);
             tracing::info!(api_base = %config.api_base, "payment gateway: stripe");
-            let gateway = StripeGateway::new(config, store.clone())
+            let gateway = StripeGateway::new(config, store.clone(), bus.clone(), services.clone())
                 .map_err(|error| ServeError::StripeClient(error.to_string()))?;
             Ok(Arc::new(gateway))
         }
@@ -247,7 +249,7 @@ async fn build_state(args: &ServeArgs) -> Result<(AppState, Option<EmailSender>)
         }
     };
     let bus = Arc::new(CommandBus::new(store.clone(), clock));
-    let gateway = payment_gateway(&args.payments, &store)?;
+    let gateway = payment_gateway(&args.payments, &store, &bus, &services)?;
     let timers = Arc::new(Timers::new(
         store.clone(),
         bus.clone(),

@@ -7,6 +7,7 @@ use cqrs_es::Aggregate;
 use domain::dunning::DunningCase;
 use domain::entitlements::Entitlements;
 use domain::invoice::Invoice;
+use domain::processor_customer::ProcessorCustomer;
 use domain::processor_event::ProcessorEvent;
 use domain::subscription::Subscription;
 use domain::webhook_endpoint::WebhookEndpoint;
@@ -18,12 +19,13 @@ use crate::event_log::{AsOf, EventLog, EventLogError};
 use crate::{CommandBus, DispatchError};
 
 /// The aggregate types, as named on the wire and in the event log.
-pub const AGGREGATE_TYPES: [&str; 6] = [
+pub const AGGREGATE_TYPES: [&str; 7] = [
     Subscription::TYPE,
     Entitlements::TYPE,
     Invoice::TYPE,
     DunningCase::TYPE,
     ProcessorEvent::TYPE,
+    ProcessorCustomer::TYPE,
     WebhookEndpoint::TYPE,
 ];
 
@@ -76,6 +78,7 @@ pub async fn state_as_of<L: EventLog>(
         Invoice::TYPE => load::<Invoice, L>(bus, aggregate_id, as_of).await,
         DunningCase::TYPE => load::<DunningCase, L>(bus, aggregate_id, as_of).await,
         ProcessorEvent::TYPE => load::<ProcessorEvent, L>(bus, aggregate_id, as_of).await,
+        ProcessorCustomer::TYPE => load::<ProcessorCustomer, L>(bus, aggregate_id, as_of).await,
         WebhookEndpoint::TYPE => load::<WebhookEndpoint, L>(bus, aggregate_id, as_of).await,
         other => Err(AuditError::UnknownType(other.to_owned())),
     }

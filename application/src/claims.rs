@@ -85,6 +85,8 @@ impl UniqueClaim for Entitlements {}
 
 impl UniqueClaim for domain::processor_event::ProcessorEvent {}
 
+impl UniqueClaim for domain::processor_customer::ProcessorCustomer {}
+
 impl UniqueClaim for domain::webhook_endpoint::WebhookEndpoint {}
 
 /// How a command changes the claims of its aggregate.

@@ -1,11 +1,8 @@
--- The Stripe gateway's own ids (docs/stripe.md): the Customer it created for each account, and
--- the PaymentIntent each payment_ref created, so that a refund names the right PaymentIntent.
--- Written by the gateway before it answers, so every charge the log records has its row here.
-CREATE TABLE stripe_customers (
-    account_id text PRIMARY KEY,
-    customer_id text NOT NULL
-);
-
+-- The Stripe gateway's index of its PaymentIntents (docs/stripe.md): the PaymentIntent each
+-- payment_ref created, so that a refund names the right PaymentIntent and a Stripe event about a
+-- charge finds its invoice. Written by the gateway before it answers, so every charge the log
+-- records has its row here. (Each account's Stripe Customer is remembered in the log:
+-- `ProcessorCustomerCreated`.)
 CREATE TABLE stripe_payment_intents (
     payment_ref text PRIMARY KEY,
     payment_intent_id text NOT NULL,

@@ -140,6 +140,20 @@ async fn a_good_card_is_charged_once_with_the_invoice_in_its_metadata(backend: B
     assert_eq!(attempt(&api, &second).await["status"], "succeeded");
     assert_eq!(fake.customers().len(), 1);
     assert_eq!(fake.charges_for(&second)[0].customer, charge.customer);
+
+    // The Customer is remembered in the log, once (SPEC 10.1).
+    let stream = get(
+        &api,
+        "/v1/audit/streams/processor_customer/stripe:acct_stripe_visa",
+    )
+    .await;
+    let events = stream["items"].as_array().expect("items");
+    assert_eq!(events.len(), 1, "{stream:#}");
+    assert_eq!(events[0]["event_type"], "ProcessorCustomerCreated");
+    assert_eq!(
+        events[0]["payload"]["ProcessorCustomerCreated"]["customer_id"],
+        json!(charge.customer)
+    );
 }
 
 async fn a_soft_decline_opens_dunning(backend: Backend) {

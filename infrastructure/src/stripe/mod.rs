@@ -13,7 +13,10 @@ use std::sync::Arc;
 use application::payments::{
     ChargeOutcome, ChargeRequest, GatewayError, PaymentGateway, RefundOutcome, RefundRequest,
 };
+use application::{CommandBus, CommandContext, DispatchError};
 use async_trait::async_trait;
+use domain::processor_customer::{ProcessorCustomer, ProcessorCustomerCommand};
+use domain::{BillingServices, DomainError};
 use serde::Deserialize;
 
 use client::{CallError, StripeClient};
@@ -22,10 +25,16 @@ use outcome::PaymentIntent;
 
 use crate::store::Store;
 
+/// The processor's name in the log (`ProcessorCustomer` streams are `stripe:<account_id>`).
+const PROCESSOR: &str = "stripe";
+
 #[derive(Clone)]
 pub struct StripeGateway {
     client: StripeClient,
     store: Arc<Store>,
+    /// Remembers each account's Customer in the log.
+    bus: Arc<CommandBus<Store>>,
+    services: BillingServices,
 }
 
 impl std::fmt::Debug for StripeGateway {
@@ -49,24 +58,30 @@ struct Refund {
 }
 
 impl StripeGateway {
-    pub fn new(config: StripeConfig, store: Arc<Store>) -> Result<Self, reqwest::Error> {
+    pub fn new(
+        config: StripeConfig,
+        store: Arc<Store>,
+        bus: Arc<CommandBus<Store>>,
+        services: BillingServices,
+    ) -> Result<Self, reqwest::Error> {
         Ok(Self {
             client: StripeClient::new(config)?,
             store,
+            bus,
+            services,
         })
     }
 
-    /// The account's Stripe Customer, created on first need. Its creation's key names the
-    /// account, so two racing first charges create one Customer (within Stripe's 24 h of key
-    /// memory; the durable record covers the time after).
+    /// The account's Stripe Customer, created on first need and remembered in the log
+    /// (`ProcessorCustomerCreated`). Its creation's key names the account, so two racing first
+    /// charges create one Customer (within Stripe's 24 h of key memory); after that, the log
+    /// keeps the first one remembered and both go on with it.
     async fn customer(&self, request: &ChargeRequest) -> Result<String, GatewayError> {
-        let account_id = request.account_id.as_str();
-        if let Some(customer) = records::customer_of(&self.store, account_id)
-            .await
-            .map_err(storage)?
-        {
+        let stream = ProcessorCustomer::stream_id(PROCESSOR, &request.account_id);
+        if let Some(customer) = self.remembered_customer(&stream).await? {
             return Ok(customer);
         }
+        let account_id = request.account_id.as_str();
         let form = vec![
             field("metadata[ledgerline_account_id]", account_id),
             field("description", &format!("Ledgerline account {account_id}")),
@@ -77,9 +92,35 @@ impl StripeGateway {
             .post("/v1/customers", &form, &key)
             .await
             .map_err(unknown)?;
-        records::remember_customer(&self.store, account_id, &created.id)
+        let command = ProcessorCustomerCommand::RememberProcessorCustomer {
+            processor: PROCESSOR.to_owned(),
+            account_id: request.account_id.clone(),
+            customer_id: created.id.clone(),
+        };
+        let context = CommandContext {
+            actor: "system:stripe_gateway".into(),
+            correlation_id: request.payment_ref.clone(),
+            causation_id: request.payment_ref.clone(),
+            idempotency_key: None,
+            key: None,
+        };
+        self.bus
+            .execute::<ProcessorCustomer>(&stream, command, &self.services, &context)
             .await
-            .map_err(storage)
+            .map_err(log_error)?;
+        Ok(self
+            .remembered_customer(&stream)
+            .await?
+            .unwrap_or(created.id))
+    }
+
+    async fn remembered_customer(&self, stream: &str) -> Result<Option<String>, GatewayError> {
+        let loaded = self
+            .bus
+            .load::<ProcessorCustomer>(stream)
+            .await
+            .map_err(log_error)?;
+        Ok(loaded.aggregate.customer_id().map(str::to_owned))
     }
 }
 
@@ -253,6 +294,10 @@ fn definite_decline(error: CallError) -> Result<ChargeOutcome, GatewayError> {
 
 fn unknown(error: CallError) -> GatewayError {
     GatewayError::Unreachable(error.to_string())
+}
+
+fn log_error(error: DispatchError<DomainError>) -> GatewayError {
+    GatewayError::Unreachable(format!("the log, remembering the Stripe customer: {error}"))
 }
 
 fn storage(error: sqlx::Error) -> GatewayError {
