@@ -1,4 +1,4 @@
-//! The Stripe gateway against the fake Stripe (tests/src/fake_stripe.rs), on both
+//! The Stripe gateway against the fake Stripe (tests/src/fake_stripe/), on both
 //! backends: a good card is charged once with the invoice in its metadata, declines open dunning
 //! (soft) or escalate it (hard), authentication is a soft failure the customer is told about, a
 //! 500 or a lost answer is asked again under the same Idempotency-Key and charges once, and a
