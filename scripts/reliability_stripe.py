@@ -1,5 +1,5 @@
 """The Stripe side of the crash test (issue #14): the fake Stripe as a process (`fake-stripe`,
-tests/src/fake_stripe.rs; the one permitted fake, since these machines cannot reach Stripe), the
+tests/src/fake_stripe/; the one permitted fake, since these machines cannot reach Stripe), the
 flags that point the servers at it, and the checks after the kills. Money is right when:
 
 - every invoice the log records as paid with money (`InvoicePaid`, amount > 0) has exactly one
@@ -17,7 +17,7 @@ from collections import defaultdict
 
 from reliability_processes import LISTENING, http, log
 
-# The key the fake accepts (tests/src/fake_stripe.rs, STRIPE_KEY).
+# The key the fake accepts (tests/src/fake_stripe/, STRIPE_KEY).
 STRIPE_KEY = "sk_test_fake_ledgerline_key"
 
 
