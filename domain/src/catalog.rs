@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::money::{Currency, Money, MAX_AMOUNT};
 use crate::period::BillingInterval;
+use crate::pricing::{UsagePrice, UsagePriceDefinition};
 use crate::values::{FeatureKey, PlanId};
 
 /// A per-period ceiling on a metered feature.
@@ -56,6 +57,10 @@ pub struct Plan {
     pub limits: BTreeMap<FeatureKey, Limit>,
     /// Orders plans: a higher rank is an upgrade.
     pub rank: u32,
+    /// Metered features whose usage is billed in arrears (SPEC 11.1). Each is also in
+    /// `features`; a feature may have a price, a limit, or both.
+    #[serde(default)]
+    pub usage_prices: BTreeMap<FeatureKey, UsagePrice>,
 }
 
 impl Plan {
@@ -87,6 +92,9 @@ pub struct PlanDefinition {
     #[serde(default)]
     pub limits: BTreeMap<String, Limit>,
     pub rank: Option<u32>,
+    /// `[plans.usage_prices.<feature>]` tables.
+    #[serde(default)]
+    pub usage_prices: BTreeMap<String, UsagePriceDefinition>,
 }
 
 /// What is wrong with a catalog, naming the plan and the field.
@@ -206,6 +214,19 @@ fn parse_plan(index: usize, d: PlanDefinition) -> Result<Plan, CatalogError> {
         features.insert(key.clone());
         limits.insert(key, limit);
     }
+    let mut usage_prices = BTreeMap::new();
+    for (raw, definition) in d.usage_prices {
+        let field = format!("usage_prices.{raw}");
+        let key = FeatureKey::parse(&raw).map_err(|e| error(plan, &field, e.reason))?;
+        if !features.contains(&key) {
+            return Err(error(
+                plan,
+                &field,
+                "the plan does not grant this feature (list it in `features` or `limits`)",
+            ));
+        }
+        usage_prices.insert(key, definition.validate(plan, &raw)?);
+    }
     Ok(Plan {
         id,
         name,
@@ -218,6 +239,7 @@ fn parse_plan(index: usize, d: PlanDefinition) -> Result<Plan, CatalogError> {
         features,
         limits,
         rank: required(d.rank, plan, "rank")?,
+        usage_prices,
     })
 }
 
@@ -249,6 +271,7 @@ pub(crate) mod tests {
             features: vec!["projects".into()],
             limits: BTreeMap::from([("api_calls".into(), Limit::Units(10))]),
             rank: Some(rank),
+            usage_prices: BTreeMap::new(),
         }
     }
 

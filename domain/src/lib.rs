@@ -11,6 +11,7 @@ pub mod error;
 pub mod invoice;
 pub mod money;
 pub mod period;
+pub mod pricing;
 pub mod processor_customer;
 pub mod processor_event;
 pub mod services;

@@ -162,6 +162,32 @@ mod tests {
         assert!(plan("pro").features.is_subset(&plan("enterprise").features));
         assert_eq!(plan("enterprise").limit_of(&api_calls), None);
         assert_eq!(plan("pro").limit_of(&api_calls), Some(100_000));
+        // Usage prices: starter per unit, pro graduated, enterprise none.
+        let at_the_cap = |id| plan(id).usage_prices[&api_calls].rate(100_000).unwrap();
+        assert_eq!(at_the_cap("starter").amount, 9_500);
+        assert_eq!(at_the_cap("pro").amount, 2_000);
+        assert!(plan("enterprise").usage_prices.is_empty());
+    }
+
+    #[test]
+    fn a_bad_usage_price_names_the_plan_the_feature_and_the_field() {
+        let text = shipped().replacen("{ up_to = \"inf\",", "{ up_to = 30000,", 1);
+        let (plan, field, message) = field_error(&text);
+        assert_eq!(
+            (plan.as_str(), field.as_str()),
+            ("pro", "usage_prices.api_calls.tiers[2].up_to")
+        );
+        assert!(
+            message.contains("the last tier must be \"inf\""),
+            "{message}"
+        );
+        let text = shipped().replacen(
+            "unit_amount_decimal = \"0.1\"",
+            "unit_amount_decimal = 0.1",
+            1,
+        );
+        let (plan, field, _) = field_error(&text);
+        assert_eq!((plan.as_str(), field.as_str()), ("starter", "usage_prices"));
     }
 
     #[test]
