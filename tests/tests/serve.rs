@@ -46,6 +46,19 @@ async fn serves_the_three_default_plans() {
         plans[2]["limits"]["api_calls"].is_null(),
         "enterprise is unlimited"
     );
+    // Usage prices as the catalog file writes them.
+    assert_eq!(
+        plans[0]["usage_prices"]["api_calls"],
+        serde_json::json!({"model": "per_unit", "included": 5000, "unit_amount_decimal": "0.1"})
+    );
+    assert_eq!(
+        plans[1]["usage_prices"]["api_calls"],
+        serde_json::json!({"model": "graduated", "included": 50000, "tiers": [
+            {"up_to": 25000, "unit_amount_decimal": "0.05", "flat_amount": 0},
+            {"up_to": null, "unit_amount_decimal": "0.03", "flat_amount": 0},
+        ]})
+    );
+    assert_eq!(plans[2]["usage_prices"], serde_json::json!({}));
     assert_eq!(body["next_cursor"], Value::Null);
 }
 
