@@ -261,6 +261,8 @@ impl Store {
             AttemptOutcome::RetryAt(at) => ("pending", at),
             _ => ("failed", now),
         };
+        // The delivery and the endpoint's health move together.
+        let mut tx = Tx::begin(self).await?;
         let sql = "UPDATE webhook_deliveries SET status = $4, attempts = attempts + 1,
                        next_attempt_at = $5, last_attempt_at = $6, last_status_code = $7,
                        last_latency_ms = $8, last_error = $9, last_response_body = $10
@@ -278,9 +280,10 @@ impl Store {
             .bind(report.error.as_deref())
             .bind(report.response_body.as_deref())
             .bind(delivery.attempts)
-            .execute(self.writer())
+            .execute(&mut tx)
             .await?;
         if changed == 0 {
+            tx.rollback().await?;
             return Ok(AttemptOutcome::Superseded);
         }
         let health = if report.succeeded() {
@@ -291,7 +294,8 @@ impl Store {
                        WHERE id = $1";
             portable::query(sql).bind(endpoint_id).bind(now)
         };
-        health.execute(self.writer()).await?;
+        health.execute(&mut tx).await?;
+        tx.commit().await?;
         Ok(outcome)
     }
 
