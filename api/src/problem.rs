@@ -57,6 +57,10 @@ pub enum ApiError {
     /// 503 `stale_read`: the read model did not reach `min_position` in time.
     #[error("the read model has not reached position {0} yet; retry shortly")]
     StaleRead(i64),
+    /// 422 `payment_method_invalid`: the gateway says the payment method can never be charged
+    /// (unknown to it, or refused); nothing is recorded.
+    #[error("{0}")]
+    PaymentMethodInvalid(String),
     /// 503 `payment_gateway_unavailable`: the gateway's answer is unknown; the attempt stays in
     /// flight and retrying the request resumes it without charging twice.
     #[error("the payment gateway did not answer; retry to resume the same payment attempt")]
@@ -77,9 +81,9 @@ impl ApiError {
     fn status(&self) -> StatusCode {
         match self {
             ApiError::InvalidRequest(_) | ApiError::InvalidSignature(_) => StatusCode::BAD_REQUEST,
-            ApiError::Validation { .. } | ApiError::IdempotencyKeyReused => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            ApiError::Validation { .. }
+            | ApiError::IdempotencyKeyReused
+            | ApiError::PaymentMethodInvalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::UriTooLong(_) => StatusCode::URI_TOO_LONG,
@@ -102,6 +106,7 @@ impl ApiError {
             ApiError::InvalidRequest(_) => "invalid_request",
             ApiError::InvalidSignature(_) => "invalid_signature",
             ApiError::Validation { .. } => "validation_failed",
+            ApiError::PaymentMethodInvalid(_) => "payment_method_invalid",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::RequestTimeout => "request_timeout",
             ApiError::UriTooLong(_) => "uri_too_long",

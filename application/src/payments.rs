@@ -61,6 +61,22 @@ pub enum RefundOutcome {
     Refused { reason: String },
 }
 
+/// A payment method about to be kept on an account's billing account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MethodCheckRequest {
+    pub account_id: AccountId,
+    pub payment_method: PaymentMethodToken,
+}
+
+/// What the processor says of a payment method before Ledgerline keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MethodCheck {
+    /// It can be charged later (a charge may still decline it, as a lost card's does).
+    Usable,
+    /// It can never be charged: unknown to the processor, or refused by it.
+    Invalid { reason: String },
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GatewayError {
     /// The processor could not be reached, or its answer was lost: whether the charge happened
@@ -79,9 +95,17 @@ pub enum GatewayError {
 ///   return the first outcome and MUST NOT give money back twice.
 /// - A definite answer is `Ok`, a decline or a refusal included; `Err(Unreachable)` only when the
 ///   outcome is unknown, so that the caller retries with the same reference.
+/// - `verify_payment_method` moves no money. It answers `Invalid` only for a method that can
+///   never be charged; a method that exists but will decline (a lost or stolen card) is
+///   `Usable`, and declines at charge, as Stripe does.
 #[async_trait]
 pub trait PaymentGateway: Send + Sync + 'static {
     async fn charge(&self, request: ChargeRequest) -> Result<ChargeOutcome, GatewayError>;
 
     async fn refund(&self, request: RefundRequest) -> Result<RefundOutcome, GatewayError>;
+
+    async fn verify_payment_method(
+        &self,
+        request: MethodCheckRequest,
+    ) -> Result<MethodCheck, GatewayError>;
 }

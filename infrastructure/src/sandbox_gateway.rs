@@ -12,7 +12,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use application::payments::{
-    ChargeOutcome, ChargeRequest, GatewayError, PaymentGateway, RefundOutcome, RefundRequest,
+    ChargeOutcome, ChargeRequest, GatewayError, MethodCheck, MethodCheckRequest, PaymentGateway,
+    RefundOutcome, RefundRequest,
 };
 use async_trait::async_trait;
 
@@ -131,7 +132,32 @@ impl PaymentGateway for SandboxGateway {
             .insert(refund.request.refund_ref.clone(), refund);
         Ok(outcome)
     }
+
+    async fn verify_payment_method(
+        &self,
+        request: MethodCheckRequest,
+    ) -> Result<MethodCheck, GatewayError> {
+        let token = request.payment_method.as_str();
+        if KNOWN_TOKENS.contains(&token) {
+            return Ok(MethodCheck::Usable);
+        }
+        Ok(MethodCheck::Invalid {
+            reason: format!(
+                "the sandbox knows no payment method `{token}`; its test tokens are {}",
+                KNOWN_TOKENS.join(", ")
+            ),
+        })
+    }
 }
+
+/// The payment methods the sandbox knows: Stripe's test tokens of SPEC 4.
+pub const KNOWN_TOKENS: [&str; 5] = [
+    "pm_card_visa",
+    "pm_card_chargeDeclined",
+    "pm_card_chargeDeclinedInsufficientFunds",
+    "pm_card_chargeDeclinedLostCard",
+    "pm_card_chargeDeclinedStolenCard",
+];
 
 fn refused(reason: &str) -> RefundOutcome {
     RefundOutcome::Refused {
@@ -231,6 +257,27 @@ mod tests {
             let outcome = charge(&gateway, token).await;
             assert!(decline(code, hard)(outcome.clone()), "{token}: {outcome:?}");
         }
+    }
+
+    #[tokio::test]
+    async fn only_the_known_test_tokens_are_usable_payment_methods() {
+        let gateway = SandboxGateway::default();
+        let check = |token: &str| MethodCheckRequest {
+            account_id: AccountId::parse("acct_1").unwrap(),
+            payment_method: PaymentMethodToken::parse(token).unwrap(),
+        };
+        for token in KNOWN_TOKENS {
+            let verdict = gateway.verify_payment_method(check(token)).await.unwrap();
+            assert_eq!(verdict, MethodCheck::Usable, "{token}");
+        }
+        for token in ["tok_visa", "pm_card_mastercard"] {
+            let verdict = gateway.verify_payment_method(check(token)).await.unwrap();
+            assert!(
+                matches!(&verdict, MethodCheck::Invalid { reason } if reason.contains(token)),
+                "{token}: {verdict:?}"
+            );
+        }
+        assert!(gateway.charges().is_empty(), "checking charges nothing");
     }
 
     #[tokio::test]

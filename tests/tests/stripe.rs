@@ -381,24 +381,41 @@ async fn a_refund_goes_back_through_stripe_and_shows_on_the_invoice(backend: Bac
     assert_eq!(amounts, [json!(1000), json!(2800)]);
 }
 
-async fn a_payment_method_stripe_does_not_know_is_a_soft_decline(backend: Backend) {
+async fn a_payment_method_stripe_does_not_know_is_refused_before_it_is_kept(backend: Backend) {
     let db = TestDatabase::create(backend).await;
     let fake = FakeStripe::start();
     let server = serve(&db, &fake);
     let api = Api::admin(&server.base_url);
-    let invoice = invoice_for(&api, "acct_stripe_unknown", "pm_card_mastercard").await;
-
-    let payment = attempt(&api, &invoice).await;
-    assert_eq!(
-        (&payment["code"], &payment["hard_decline"]),
-        (&json!("invalid_payment_method"), &json!(false)),
-        "{payment}"
+    let body = json!({"account_id": "acct_stripe_unknown", "plan_id": "starter",
+                      "billing_email": "billing@example.com", "payment_method": "pm_card_mastercard"});
+    let refused = api.post("/v1/subscriptions", body).await;
+    refused.assert_problem(422, "payment_method_invalid");
+    let stream = api.get("/v1/audit/events?limit=100").await;
+    assert!(
+        stream.body["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .all(|e| e["aggregate_type"] != "subscription"),
+        "nothing was recorded: {stream:?}"
     );
-    assert!(fake.intents_for(&invoice).is_empty(), "nothing was charged");
+
+    // A lost card is kept, as Stripe keeps it, and declines at charge.
+    let invoice = invoice_for(&api, "acct_stripe_lost", "pm_card_chargeDeclinedLostCard").await;
+    let payment = attempt(&api, &invoice).await;
+    assert_eq!(payment["hard_decline"], json!(true), "{payment}");
+    // Checking attached it to the account's Customer, under a key of its own (the refused
+    // account got a Customer too: one per account).
+    assert!(fake
+        .seen()
+        .iter()
+        .any(|seen| seen.idempotency_key.as_deref()
+            == Some("ledgerline:verify:acct_stripe_lost:pm_card_chargeDeclinedLostCard")));
+    assert_eq!(fake.customers().len(), 2);
 }
 
 infrastructure::on_both_backends!(
-    a_payment_method_stripe_does_not_know_is_a_soft_decline,
+    a_payment_method_stripe_does_not_know_is_refused_before_it_is_kept,
     a_refund_goes_back_through_stripe_and_shows_on_the_invoice,
     a_good_card_is_charged_once_with_the_invoice_in_its_metadata,
     a_soft_decline_opens_dunning,

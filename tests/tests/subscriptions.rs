@@ -318,7 +318,64 @@ async fn the_test_clock_reads_the_injected_time(backend: Backend) {
         .assert_problem(401, "unauthorized");
 }
 
+/// The events of the subscription `id`, by type.
+async fn event_types(api: &Api, id: &str) -> Vec<String> {
+    let stream = api
+        .get(&format!("/v1/audit/streams/subscription/{id}?limit=100"))
+        .await;
+    stream.assert_status(200);
+    stream.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|e| e["event_type"].as_str().expect("a type").to_owned())
+        .collect()
+}
+
+async fn a_payment_method_the_gateway_does_not_know_is_refused_and_changes_nothing(
+    backend: Backend,
+) {
+    let db = TestDatabase::create(backend).await;
+    let server = Server::on(&db.url, &[]);
+    let api = Api::admin(&server.base_url);
+    let card = |token: &str| json!({"email": "billing@example.com", "payment_method": token});
+
+    let mut body = card("tok_visa");
+    body["account_id"] = json!("acct_tok");
+    body["plan_id"] = json!("starter");
+    body["billing_email"] = body["email"].take();
+    body.as_object_mut().expect("an object").remove("email");
+    let refused = api.post("/v1/subscriptions", body).await;
+    refused.assert_problem(422, "payment_method_invalid");
+    assert!(
+        refused.body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("tok_visa") && d.contains("pm_card_visa")),
+        "the detail names the token and the test tokens: {refused:?}"
+    );
+    let summary = api.get("/v1/accounts/acct_tok/summary").await;
+    summary.assert_status(404);
+
+    let id = start_trial(&api, "acct_tok", json!({"plan_id": "starter"})).await;
+    let before = event_types(&api, &id).await;
+    let attach = format!("/v1/subscriptions/{id}/attach-billing-account");
+    api.post(&attach, card("tok_visa"))
+        .await
+        .assert_problem(422, "payment_method_invalid");
+    assert_eq!(event_types(&api, &id).await, before, "nothing was recorded");
+
+    // A card that exists but will decline is kept, and declines at charge (as Stripe does).
+    api.post(&attach, card("pm_card_chargeDeclinedStolenCard"))
+        .await
+        .assert_status(200);
+    assert_eq!(
+        event_types(&api, &id).await.last().map(String::as_str),
+        Some("BillingAccountAttached")
+    );
+}
+
 infrastructure::on_both_backends!(
+    a_payment_method_the_gateway_does_not_know_is_refused_and_changes_nothing,
     a_subscription_lives_through_its_commands,
     every_rejection_has_its_status_and_code,
     an_idempotency_key_appends_once_even_across_a_kill,

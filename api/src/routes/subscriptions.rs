@@ -1,6 +1,7 @@
 //! Subscription commands and the subscription resource: start a trial, attach a billing
 //! account, activate, change seats, overage billing and plan, cancel; read one by id.
 
+use application::payments::{MethodCheck, MethodCheckRequest};
 use axum::extract::State;
 use axum::response::Response;
 use axum::Json;
@@ -81,6 +82,29 @@ fn billing_account(email: &str, payment_method: &str) -> Result<BillingAccount, 
     })
 }
 
+/// Asks the gateway, before anything is recorded, whether `account`'s new payment method can
+/// ever be charged: one that cannot is refused (422 `payment_method_invalid`) rather than kept
+/// and retried through dunning. A card that will decline (lost, stolen) is kept, as Stripe keeps
+/// it, and declines at charge.
+async fn check_payment_method(
+    state: &AppState,
+    account: &AccountId,
+    billing_account: &BillingAccount,
+) -> Result<(), ApiError> {
+    let request = MethodCheckRequest {
+        account_id: account.clone(),
+        payment_method: billing_account.payment_method.clone(),
+    };
+    match state.gateway.verify_payment_method(request).await {
+        Ok(MethodCheck::Usable) => Ok(()),
+        Ok(MethodCheck::Invalid { reason }) => Err(ApiError::PaymentMethodInvalid(reason)),
+        Err(cause) => {
+            tracing::warn!(%cause, "payment gateway unavailable");
+            Err(ApiError::GatewayUnavailable)
+        }
+    }
+}
+
 #[utoipa::path(
     post,
     path = "/v1/subscriptions",
@@ -105,10 +129,14 @@ pub async fn start_trial(
             ))
         }
     };
+    let account_id = AccountId::parse(&b.account_id)?;
+    if let Some(billing_account) = &billing_account {
+        check_payment_method(&state, &account_id, billing_account).await?;
+    }
     let subscription_id = request.new_resource_id();
     let command = SubscriptionCommand::StartTrial {
         subscription_id,
-        account_id: AccountId::parse(&b.account_id)?,
+        account_id,
         plan_id: PlanId::parse(&b.plan_id)?,
         seats: SeatCount::parse(b.seats.unwrap_or(1))?,
         billing_account,
@@ -156,6 +184,16 @@ pub async fn attach_billing_account(
     body: JsonBody<BillingAccountBody>,
 ) -> Result<Response, ApiError> {
     let billing_account = billing_account(&body.value.email, &body.value.payment_method)?;
+    // The account is the subscription's; a subscription that does not exist is answered 404
+    // by the command below, with nothing asked of the gateway.
+    let subscription = state
+        .bus
+        .load::<Subscription>(&id.to_string())
+        .await
+        .map_err(ApiError::from)?;
+    if let Some(account) = subscription.aggregate.account_id() {
+        check_payment_method(&state, account, &billing_account).await?;
+    }
     let command = SubscriptionCommand::AttachBillingAccount { billing_account };
     on_subscription(
         &state,

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use application::event_log::{Append, EventLog, EventMetadata, NewEvent};
 use application::payments::{
-    ChargeOutcome, ChargeRequest, GatewayError, PaymentGateway, RefundOutcome, RefundRequest,
+    ChargeOutcome, ChargeRequest, GatewayError, MethodCheck, MethodCheckRequest, PaymentGateway,
+    RefundOutcome, RefundRequest,
 };
 use application::{refund_overpayment, DispatchError};
 use async_trait::async_trait;
@@ -47,6 +48,13 @@ impl PaymentGateway for Gate {
 
     async fn refund(&self, request: RefundRequest) -> Result<RefundOutcome, GatewayError> {
         self.sandbox.refund(request).await
+    }
+
+    async fn verify_payment_method(
+        &self,
+        request: MethodCheckRequest,
+    ) -> Result<MethodCheck, GatewayError> {
+        self.sandbox.verify_payment_method(request).await
     }
 }
 

@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use application::event_log::{CommandKey, StoredEvent};
 use application::payments::{
-    ChargeOutcome, ChargeRequest, GatewayError, PaymentGateway, RefundOutcome, RefundRequest,
+    ChargeOutcome, ChargeRequest, GatewayError, MethodCheck, MethodCheckRequest, PaymentGateway,
+    RefundOutcome, RefundRequest,
 };
 use application::{
     attempt_payment, AttemptOutcome, AttemptPaymentError, CommandBus, CommandContext,
@@ -191,5 +192,12 @@ impl PaymentGateway for LosesFirstAnswer {
 
     async fn refund(&self, request: RefundRequest) -> Result<RefundOutcome, GatewayError> {
         self.sandbox.refund(request).await
+    }
+
+    async fn verify_payment_method(
+        &self,
+        request: MethodCheckRequest,
+    ) -> Result<MethodCheck, GatewayError> {
+        self.sandbox.verify_payment_method(request).await
     }
 }

@@ -11,12 +11,13 @@ pub mod signature;
 use std::sync::Arc;
 
 use application::payments::{
-    ChargeOutcome, ChargeRequest, GatewayError, PaymentGateway, RefundOutcome, RefundRequest,
+    ChargeOutcome, ChargeRequest, GatewayError, MethodCheck, MethodCheckRequest, PaymentGateway,
+    RefundOutcome, RefundRequest,
 };
 use application::{CommandBus, CommandContext, DispatchError};
 use async_trait::async_trait;
 use domain::processor_customer::{ProcessorCustomer, ProcessorCustomerCommand};
-use domain::{BillingServices, DomainError};
+use domain::{AccountId, BillingServices, DomainError, PaymentMethodToken};
 use serde::Deserialize;
 
 use client::{CallError, StripeClient};
@@ -76,12 +77,12 @@ impl StripeGateway {
     /// (`ProcessorCustomerCreated`). Its creation's key names the account, so two racing first
     /// charges create one Customer (within Stripe's 24 h of key memory); after that, the log
     /// keeps the first one remembered and both go on with it.
-    async fn customer(&self, request: &ChargeRequest) -> Result<String, GatewayError> {
-        let stream = ProcessorCustomer::stream_id(PROCESSOR, &request.account_id);
+    async fn customer(&self, account: &AccountId, cause: &str) -> Result<String, GatewayError> {
+        let stream = ProcessorCustomer::stream_id(PROCESSOR, account);
         if let Some(customer) = self.remembered_customer(&stream).await? {
             return Ok(customer);
         }
-        let account_id = request.account_id.as_str();
+        let account_id = account.as_str();
         let form = vec![
             field("metadata[ledgerline_account_id]", account_id),
             field("description", &format!("Ledgerline account {account_id}")),
@@ -94,13 +95,13 @@ impl StripeGateway {
             .map_err(unknown)?;
         let command = ProcessorCustomerCommand::RememberProcessorCustomer {
             processor: PROCESSOR.to_owned(),
-            account_id: request.account_id.clone(),
+            account_id: account.clone(),
             customer_id: created.id.clone(),
         };
         let context = CommandContext {
             actor: "system:stripe_gateway".into(),
-            correlation_id: request.payment_ref.clone(),
-            causation_id: request.payment_ref.clone(),
+            correlation_id: cause.to_owned(),
+            causation_id: cause.to_owned(),
             idempotency_key: None,
             key: None,
         };
@@ -112,6 +113,34 @@ impl StripeGateway {
             .remembered_customer(&stream)
             .await?
             .unwrap_or(created.id))
+    }
+
+    /// Attaches `method` to `customer` under `key`. Attaching gives the customer the card for
+    /// later off-session charges; for Stripe's test tokens it answers the id of the attached
+    /// copy, which is the one to charge. `Ok(Err(reason))`: Stripe will not attach it (unknown,
+    /// attached to another customer, not reusable), a definite answer and no money moved.
+    async fn attach(
+        &self,
+        method: &PaymentMethodToken,
+        customer: &str,
+        key: &str,
+    ) -> Result<Result<String, String>, CallError> {
+        let path = format!("/v1/payment_methods/{}/attach", method.as_str());
+        match self
+            .client
+            .post::<StripeObject>(&path, &[field("customer", customer)], key)
+            .await
+        {
+            Ok(attached) => Ok(Ok(attached.id)),
+            Err(CallError::Stripe { status, error })
+                if error.kind == "invalid_request_error" && !matches!(status, 401 | 403) =>
+            {
+                Ok(Err(error.message.unwrap_or_else(|| {
+                    "stripe cannot charge this payment method".into()
+                })))
+            }
+            Err(error) => Err(error),
+        }
     }
 
     async fn remembered_customer(&self, stream: &str) -> Result<Option<String>, GatewayError> {
@@ -128,29 +157,17 @@ impl StripeGateway {
 impl PaymentGateway for StripeGateway {
     #[tracing::instrument(skip_all, fields(payment_ref = %request.payment_ref))]
     async fn charge(&self, request: ChargeRequest) -> Result<ChargeOutcome, GatewayError> {
-        let customer = self.customer(&request).await?;
-        // Attaching gives the customer the card for later off-session charges; for Stripe's test
-        // tokens it answers the id of the attached copy, which is the one to charge.
-        let attach_path = format!(
-            "/v1/payment_methods/{}/attach",
-            request.payment_method.as_str()
-        );
+        let customer = self
+            .customer(&request.account_id, &request.payment_ref)
+            .await?;
         let attach_key = format!("{}:attach", request.payment_ref);
-        let attached: StripeObject = match self
-            .client
-            .post(&attach_path, &[field("customer", &customer)], &attach_key)
+        let attached = match self
+            .attach(&request.payment_method, &customer, &attach_key)
             .await
         {
-            Ok(attached) => attached,
-            // Stripe will not attach it (unknown, attached to another customer, not reusable):
-            // a definite answer about the payment method, and no money moved.
-            Err(CallError::Stripe { status, error })
-                if error.kind == "invalid_request_error" && !matches!(status, 401 | 403) =>
-            {
-                let reason = error
-                    .message
-                    .unwrap_or_else(|| "stripe cannot charge this payment method".into());
-                return Ok(outcome::declined("invalid_payment_method", &reason, false));
+            Ok(Ok(attached)) => attached,
+            Ok(Err(reason)) => {
+                return Ok(outcome::declined("invalid_payment_method", &reason, false))
             }
             Err(error) => return definite_decline(error),
         };
@@ -158,7 +175,7 @@ impl PaymentGateway for StripeGateway {
             field("amount", &request.amount.amount.to_string()),
             field("currency", request.amount.currency.as_str()),
             field("customer", &customer),
-            field("payment_method", &attached.id),
+            field("payment_method", &attached),
             field("confirm", "true"),
             field("off_session", "true"),
             field(
@@ -198,6 +215,26 @@ impl PaymentGateway for StripeGateway {
                 intent.id, intent.status
             ))
         })
+    }
+
+    /// Attaches the method to the account's Customer (created if need be), under a key of the
+    /// account and the method, so a repeated check asks Stripe once.
+    async fn verify_payment_method(
+        &self,
+        request: MethodCheckRequest,
+    ) -> Result<MethodCheck, GatewayError> {
+        let method = request.payment_method.as_str();
+        let cause = format!("verify_payment_method:{method}");
+        let customer = self.customer(&request.account_id, &cause).await?;
+        let key = format!("ledgerline:verify:{}:{method}", request.account_id);
+        match self.attach(&request.payment_method, &customer, &key).await {
+            Ok(Ok(_)) => Ok(MethodCheck::Usable),
+            Ok(Err(reason)) => Ok(MethodCheck::Invalid { reason }),
+            Err(error) => {
+                tracing::error!(%error, "stripe did not answer whether a payment method is usable");
+                Err(unknown(error))
+            }
+        }
     }
 
     #[tracing::instrument(skip_all, fields(refund_ref = %request.refund_ref))]
