@@ -8,7 +8,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Ledgerline: event-sourced subscription billing.
 #[derive(Debug, Parser)]
-#[command(name = "ledgerline", version, about, long_about = None)]
+#[command(
+    name = "ledgerline",
+    version,
+    after_help = "Environment: LEDGERLINE_LOG sets which log lines are written (tracing's filter \
+                  syntax, e.g. `info` (the default), `debug`, or `info,sqlx=warn`)."
+)]
 pub struct Cli {
     /// Log line format.
     #[arg(long, global = true, env = "LEDGERLINE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
@@ -59,8 +64,11 @@ pub enum AuditCommand {
 pub struct AuditStreamArgs {
     #[command(flatten)]
     pub database: DatabaseArgs,
-    /// subscription, entitlements, invoice or dunning_case.
+    /// subscription, entitlements, invoice, dunning_case, processor_event, processor_customer or
+    /// webhook_endpoint.
     pub aggregate_type: String,
+    /// The stream's id: the `aggregate_id` a command answered (a subscription's or an invoice's
+    /// UUID, an account id for entitlements).
     pub aggregate_id: String,
     /// An RFC 3339 instant: show the longest prefix of the stream recorded at or before it.
     #[arg(long, value_parser = parse_instant)]
@@ -77,8 +85,8 @@ fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {
 pub struct ReplayArgs {
     #[command(flatten)]
     pub read_models: ReadModelArgs,
-    /// The read model to rebuild (e.g. account_summary); every one when absent.
-    #[arg(long)]
+    /// The read model to rebuild; every one when absent.
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(projections::READ_MODEL_NAMES))]
     pub projection: Option<String>,
 }
 
@@ -98,12 +106,12 @@ pub enum KeysCommand {
     Create {
         #[command(flatten)]
         database: DatabaseArgs,
-        /// admin, service, support or account.
-        #[arg(long)]
+        /// What the key may do (docs/operations.md, "API keys").
+        #[arg(long, value_parser = ["admin", "service", "support", "account"])]
         role: String,
-        /// The account an `account` key is bound to.
-        #[arg(long)]
-        account: Option<String>,
+        /// The account an `account` key is bound to (required with `--role account`).
+        #[arg(long = "account-id", alias = "account")]
+        account_id: Option<String>,
     },
     /// List keys (never their secrets).
     List {
@@ -114,6 +122,7 @@ pub enum KeysCommand {
     Revoke {
         #[command(flatten)]
         database: DatabaseArgs,
+        /// The key's id, as `keys create` printed it and `keys list` shows it (`key_…`).
         key_id: String,
     },
 }

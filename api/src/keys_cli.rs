@@ -23,11 +23,12 @@ pub async fn run(command: KeysCommand) -> Result<(), KeysError> {
         KeysCommand::Create {
             database,
             role,
-            account,
+            account_id,
         } => {
-            parse_role(&role, account.as_deref()).map_err(|e| KeysError::Invalid(e.to_string()))?;
+            parse_role(&role, account_id.as_deref())
+                .map_err(|e| KeysError::Invalid(e.to_string()))?;
             let store = Store::open(&database.database_url).await?;
-            let created = store.create_api_key(&role, account.as_deref()).await?;
+            let created = store.create_api_key(&role, account_id.as_deref()).await?;
             println!("key_id: {}", created.record.key_id);
             println!("role:   {}", created.record.role);
             if let Some(account) = &created.record.account_id {

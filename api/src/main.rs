@@ -63,7 +63,7 @@ fn main() -> std::process::ExitCode {
     match outcome {
         Ok(code) => code,
         Err(error) => {
-            tracing::error!("{error}");
+            // Once, for the person or the supervisor reading stderr; not also as a log line.
             eprintln!("ledgerline: {error}");
             std::process::ExitCode::FAILURE
         }

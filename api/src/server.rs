@@ -67,7 +67,9 @@ pub enum ServeError {
     StripeClient(String),
     #[error(transparent)]
     Email(#[from] EmailConfigError),
-    #[error("cannot listen on {addr}: {source}")]
+    #[error(
+        "cannot listen on {addr}: {source} (choose another address with --bind or LEDGERLINE_BIND)"
+    )]
     Bind {
         addr: SocketAddr,
         source: std::io::Error,

@@ -7,7 +7,7 @@ use domain::catalog::{CatalogError, PlanCatalog, PlanDefinition};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogFileError {
-    #[error("cannot read plan catalog {path}: {source}")]
+    #[error("cannot read plan catalog {path}: {source} (point --plans or LEDGERLINE_PLANS at the catalog file)")]
     Read {
         path: PathBuf,
         source: std::io::Error,

@@ -140,6 +140,79 @@ fn help_lists_the_serve_options() {
     }
 }
 
+#[test]
+fn the_help_names_the_program_the_values_and_the_log_filter() {
+    let text = |args: &[&str]| {
+        let output = ledgerline().args(args).output().unwrap();
+        assert!(output.status.success(), "{args:?}: {output:?}");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let top = text(&["--help"]);
+    assert!(top.contains("event-sourced subscription billing"), "{top}");
+    assert!(!top.contains("HTTP surface"), "{top}");
+    assert!(top.contains("LEDGERLINE_LOG"), "{top}");
+    let create = text(&["keys", "create", "--help"]);
+    for needle in ["admin", "service", "support", "account", "--account-id"] {
+        assert!(
+            create.contains(needle),
+            "keys create --help lacks {needle}: {create}"
+        );
+    }
+    let revoke = text(&["keys", "revoke", "--help"]);
+    assert!(
+        revoke.contains("keys list"),
+        "<KEY_ID> is described: {revoke}"
+    );
+    let stream = text(&["audit", "stream", "--help"]);
+    assert!(
+        stream.contains("aggregate_id"),
+        "<AGGREGATE_ID> is described: {stream}"
+    );
+    let replay = text(&["replay", "--help"]);
+    assert!(
+        replay.contains("account_summary"),
+        "the read models are listed: {replay}"
+    );
+}
+
+#[test]
+fn startup_errors_say_once_which_flag_fixes_them() {
+    let missing = ledgerline()
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--plans",
+            "no/such/plans.toml",
+        ])
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(stderr.contains("--plans"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&missing.stdout);
+    assert!(
+        !stdout.contains("cannot read plan catalog"),
+        "said once, on stderr, not also as a log line: {stdout}"
+    );
+
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let dir = std::env::temp_dir().join(format!("ledgerline-bind-{}", uuid_like()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let busy = ledgerline()
+        .args(["serve", "--bind", &address, "--plans"])
+        .arg(support::workspace_root().join("config/plans.toml"))
+        .arg("--database-url")
+        .arg(format!("sqlite://{}/ledgerline.db", dir.display()))
+        .output()
+        .unwrap();
+    assert!(!busy.status.success());
+    let stderr = String::from_utf8_lossy(&busy.stderr);
+    assert!(stderr.contains("--bind"), "{stderr}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 #[tokio::test]
 async fn with_no_configuration_it_serves_from_sqlite_in_the_working_directory() {
     let dir = std::env::temp_dir().join(format!("ledgerline-default-{}", uuid_like()));
