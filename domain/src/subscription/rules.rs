@@ -64,8 +64,8 @@ pub enum SubscriptionRule {
     },
 
     #[error(
-        "a downgrade cannot remove features currently required by active commitments without \
-         confirmation: it would remove {}",
+        "a downgrade cannot remove features that have usage this period or an explicit \
+         commitment without confirmation (`confirm_feature_removal: true`): it would remove {}",
         join(features)
     )]
     CommittedFeaturesWouldBeRemoved { features: Vec<FeatureKey> },

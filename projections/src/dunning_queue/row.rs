@@ -24,7 +24,7 @@ pub struct QueueRow {
     pub started_micros: i64,
     pub window_expires_at: String,
     pub cancel_at: String,
-    /// JSON array of every retry scheduled so far, in time order.
+    /// JSON array of the retries scheduled and not yet run, in time order.
     pub retry_schedule: String,
     pub last_failure_reason: String,
     pub assigned_agent: Option<String>,
@@ -100,6 +100,12 @@ impl QueueRow {
                 self.retry_schedule = schedule_text(&schedule);
             }
             DunningEvent::RetryOutcomeRecorded { failure_reason, .. } => {
+                // Retries run in time order: the earliest still scheduled is the one that ran.
+                let mut schedule = self.schedule()?;
+                if !schedule.is_empty() {
+                    schedule.remove(0);
+                }
+                self.retry_schedule = schedule_text(&schedule);
                 if let Some(reason) = failure_reason {
                     self.last_failure_reason.clone_from(reason);
                 }
@@ -130,7 +136,7 @@ impl QueueRow {
         Ok(())
     }
 
-    /// Every retry scheduled so far, in time order.
+    /// The retries scheduled and not yet run, in time order.
     pub fn schedule(&self) -> Result<Vec<DateTime<Utc>>, ProjectionError> {
         let texts: Vec<String> = serde_json::from_str(&self.retry_schedule).map_err(|e| {
             ProjectionError::Corrupt(format!("retry schedule of case {}: {e}", self.case_id))

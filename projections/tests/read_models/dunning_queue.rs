@@ -107,6 +107,15 @@ async fn cases_needing_support_are_queued_sorted_and_filtered(backend: Backend) 
         [hard, retrying],
         "a case whose every retry failed is queued"
     );
+    // Its retries ran early (the clock did not move), so their scheduled times are still ahead:
+    // none of them is its next action any more.
+    let items = pages(&h, all_ages, 100).await.concat();
+    let exhausted = items.iter().find(|item| item.case_id == retrying).unwrap();
+    assert_eq!(
+        exhausted.next_action.as_ref().map(|action| action.kind),
+        Some("suspension"),
+        "every retry ran: {exhausted:?}"
+    );
 
     h.clock.advance(Duration::days(13));
     h.dunning(suspended, DunningCommand::MarkSuspended).await;

@@ -326,5 +326,7 @@ fn the_seed_rules_say_which_rule_refused_the_command() {
         features: vec![crate::testing::feature("sso")],
     }
     .to_string()
-    .starts_with("a downgrade cannot remove features currently required by active commitments"));
+    .starts_with(
+        "a downgrade cannot remove features that have usage this period or an explicit commitment"
+    ));
 }
