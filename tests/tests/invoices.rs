@@ -69,9 +69,10 @@ async fn a_good_card_pays_and_refunds_run_to_refunded(backend: Backend) {
         (
             &issued["total"],
             &issued["amount_paid"],
+            &issued["amount_due"],
             &issued["attempts"]
         ),
-        (&json!(3800), &json!(0), &json!(0))
+        (&json!(3800), &json!(0), &json!(3800), &json!(0))
     );
     assert!(issued["issued_at"].is_string() && issued["due_at"].is_string());
 
@@ -86,8 +87,8 @@ async fn a_good_card_pays_and_refunds_run_to_refunded(backend: Backend) {
     let paid = invoice(&api, &id).await;
     assert_eq!(paid["status"], "paid");
     assert_eq!(
-        (&paid["amount_paid"], &paid["attempts"]),
-        (&json!(3800), &json!(1))
+        (&paid["amount_paid"], &paid["amount_due"], &paid["attempts"]),
+        (&json!(3800), &json!(0), &json!(1))
     );
     let again = api.post(&action(&id, "attempt-payment"), json!({})).await;
     again.assert_problem(409, "rule_violation");
@@ -135,6 +136,10 @@ async fn declines_and_outside_payments_are_recorded_once(backend: Backend) {
     assert_eq!(
         (&past_due["status"], &past_due["attempts"]),
         (&json!("past_due"), &json!(1))
+    );
+    assert_eq!(
+        past_due["amount_due"], past_due["total"],
+        "still owed in full"
     );
 
     // Paid by wire, reported twice: once with a retried Idempotency-Key, once without.

@@ -56,6 +56,7 @@ async fn a_subscription_lives_through_its_commands(backend: Backend) {
     assert_eq!(view.body["seats"], 6);
     assert_eq!(view.body["overage_billing"], true);
     assert_eq!(view.body["billing_email"], "billing@example.com");
+    assert_eq!(view.body["payment_method"], "pm_card_visa");
     assert!(view.body["current_period_end"].is_string());
 
     let cancelled = api

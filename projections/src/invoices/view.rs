@@ -3,7 +3,7 @@
 //! that both answers have one shape and can be compared field for field.
 
 use chrono::{DateTime, Utc};
-use domain::invoice::{Invoice, InvoiceLine, LineKind};
+use domain::invoice::{Invoice, InvoiceLine, InvoiceStatus, LineKind};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -25,6 +25,9 @@ pub struct InvoiceView {
     pub total: i64,
     pub amount_paid: i64,
     pub amount_refunded: i64,
+    /// Still to be collected: `total − amount_paid` while `issued` or `past_due`, else 0 (a
+    /// paid, refunded, void or uncollectible invoice is owed nothing more).
+    pub amount_due: i64,
     /// Payment attempts: through the gateway, and failures reported from outside.
     pub attempts: u32,
     pub issued_at: DateTime<Utc>,
@@ -56,16 +59,22 @@ impl From<&InvoiceLine> for InvoiceLineView {
 impl InvoiceView {
     /// The view of an issued invoice; `None` before `InvoiceIssued`.
     pub fn of(invoice: &Invoice) -> Option<Self> {
+        let (status, total, paid) = (
+            invoice.status()?,
+            invoice.total()?.amount,
+            invoice.amount_paid()?.amount,
+        );
         Some(Self {
             id: invoice.invoice_id()?,
             account_id: invoice.account_id()?.to_string(),
             subscription_id: invoice.subscription_id(),
-            status: invoice.status()?.as_str().to_owned(),
+            status: status.as_str().to_owned(),
             currency: invoice.currency()?.to_string(),
             lines: invoice.lines().iter().map(InvoiceLineView::from).collect(),
-            total: invoice.total()?.amount,
-            amount_paid: invoice.amount_paid()?.amount,
+            total,
+            amount_paid: paid,
             amount_refunded: invoice.amount_refunded()?.amount,
+            amount_due: amount_due(status, total, paid),
             attempts: invoice.attempts(),
             issued_at: invoice.issued_at()?,
             due_at: invoice.due_at()?,
@@ -81,7 +90,11 @@ impl TryFrom<InvoiceRow> for InvoiceView {
             ProjectionError::Corrupt(format!("invoice {} {what}: {e}", row.invoice_id))
         };
         let uuid = |text: &str| Uuid::parse_str(text).map_err(|e| corrupt("id", &e));
+        let status: InvoiceStatus =
+            serde_json::from_value(serde_json::Value::String(row.status.clone()))
+                .map_err(|e| corrupt("status", &e))?;
         Ok(Self {
+            amount_due: amount_due(status, row.total, row.amount_paid),
             id: uuid(&row.invoice_id)?,
             subscription_id: row.subscription_id.as_deref().map(uuid).transpose()?,
             lines: serde_json::from_str(&row.lines).map_err(|e| corrupt("lines", &e))?,
@@ -104,4 +117,13 @@ pub struct InvoicePage {
     pub items: Vec<InvoiceView>,
     /// Pass it back as `cursor` for the next page; `null` on the last page.
     pub next_cursor: Option<String>,
+}
+
+/// What is still to be collected on an invoice in `status`.
+fn amount_due(status: InvoiceStatus, total: i64, amount_paid: i64) -> i64 {
+    if status.is_open() {
+        (total - amount_paid).max(0)
+    } else {
+        0
+    }
 }

@@ -15,6 +15,8 @@ pub struct SubscriptionView {
     seats: u32,
     overage_billing: bool,
     billing_email: Option<String>,
+    /// The billing account's payment method (a processor's id such as `pm_card_visa`).
+    payment_method: Option<String>,
     trial_ends_at: Option<DateTime<Utc>>,
     current_period_start: Option<DateTime<Utc>>,
     current_period_end: Option<DateTime<Utc>>,
@@ -47,6 +49,9 @@ impl SubscriptionView {
             seats: s.seats().map_or(0, SeatCount::get),
             overage_billing: s.overage_billing(),
             billing_email: s.billing_account().map(|b| b.email.to_string()),
+            payment_method: s
+                .billing_account()
+                .map(|b| b.payment_method.as_str().to_owned()),
             trial_ends_at: s.trial_ends_at(),
             current_period_start: s.current_period().map(|p| p.start),
             current_period_end: s.current_period().map(|p| p.end),
