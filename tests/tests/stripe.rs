@@ -10,50 +10,12 @@ mod support;
 use blackbox_tests::fake_stripe::{Failure, FakeStripe, STRIPE_KEY};
 use infrastructure::testing::{Backend, TestDatabase};
 use serde_json::{json, Value};
-use support::{Api, Server, ADMIN_KEY};
+use support::stripe::{attempt_payment, invoice_for, serve_on_fake};
+use support::{Api, Server};
 
 /// `ledgerline serve` on `db`, charging through the fake Stripe, with the test clock.
 fn serve(db: &TestDatabase, fake: &FakeStripe) -> Server {
-    Server::start_with(
-        &[
-            ("DATABASE_URL", db.url.as_str()),
-            ("LEDGERLINE_ADMIN_KEY", ADMIN_KEY),
-            ("STRIPE_API_KEY", STRIPE_KEY),
-        ],
-        &[
-            "--test-clock",
-            "--payment-gateway",
-            "stripe",
-            "--stripe-api-base",
-            &fake.base_url,
-        ],
-    )
-}
-
-/// A trial for `account` paying with `card`, and a manual invoice of 2 × 1900 usd on it;
-/// returns the invoice id.
-async fn invoice_for(api: &Api, account: &str, card: &str) -> String {
-    let body = json!({"account_id": account, "plan_id": "starter",
-                      "billing_email": "billing@example.com", "payment_method": card});
-    let reply = api.post("/v1/subscriptions", body).await;
-    reply.assert_status(201);
-    let subscription = reply.str("aggregate_id");
-    let body = json!({"account_id": account, "subscription_id": subscription, "currency": "usd",
-                      "lines": [{"description": "Onboarding", "quantity": 2, "unit_amount": 1900}]});
-    let reply = api.post("/v1/invoices", body).await;
-    reply.assert_status(201);
-    reply.str("aggregate_id")
-}
-
-async fn attempt(api: &Api, invoice: &str) -> Value {
-    let reply = api
-        .post(
-            &format!("/v1/invoices/{invoice}/attempt-payment"),
-            json!({}),
-        )
-        .await;
-    reply.assert_status(200);
-    reply.body["payment"].clone()
+    serve_on_fake(db, fake, &[])
 }
 
 async fn get(api: &Api, path: &str) -> Value {
@@ -113,7 +75,7 @@ async fn a_good_card_is_charged_once_with_the_invoice_in_its_metadata(backend: B
     let api = Api::admin(&server.base_url);
     let invoice = invoice_for(&api, "acct_stripe_visa", "pm_card_visa").await;
 
-    let payment = attempt(&api, &invoice).await;
+    let payment = attempt_payment(&api, &invoice).await;
     assert_eq!(payment["status"], "succeeded", "{payment}");
     let paid = get(&api, &format!("/v1/invoices/{invoice}")).await;
     assert_eq!(
@@ -137,7 +99,7 @@ async fn a_good_card_is_charged_once_with_the_invoice_in_its_metadata(backend: B
     let reply = api.post("/v1/invoices", body).await;
     reply.assert_status(201);
     let second = reply.str("aggregate_id");
-    assert_eq!(attempt(&api, &second).await["status"], "succeeded");
+    assert_eq!(attempt_payment(&api, &second).await["status"], "succeeded");
     assert_eq!(fake.customers().len(), 1);
     assert_eq!(fake.charges_for(&second)[0].customer, charge.customer);
 
@@ -164,7 +126,7 @@ async fn a_soft_decline_opens_dunning(backend: Backend) {
     let account = "acct_stripe_soft";
     let invoice = invoice_for(&api, account, "pm_card_chargeDeclinedInsufficientFunds").await;
 
-    let payment = attempt(&api, &invoice).await;
+    let payment = attempt_payment(&api, &invoice).await;
     assert_eq!(
         (
             &payment["status"],
@@ -198,7 +160,7 @@ async fn a_lost_card_escalates_at_once(backend: Backend) {
     let account = "acct_stripe_lost";
     let invoice = invoice_for(&api, account, "pm_card_chargeDeclinedLostCard").await;
 
-    let payment = attempt(&api, &invoice).await;
+    let payment = attempt_payment(&api, &invoice).await;
     assert_eq!(
         (&payment["code"], &payment["hard_decline"]),
         (&json!("lost_card"), &json!(true)),
@@ -222,7 +184,7 @@ async fn authentication_required_is_a_soft_failure_the_customer_is_told(backend:
     let account = "acct_stripe_3ds";
     let invoice = invoice_for(&api, account, "pm_card_authenticationRequired").await;
 
-    let payment = attempt(&api, &invoice).await;
+    let payment = attempt_payment(&api, &invoice).await;
     assert_eq!(
         (
             &payment["status"],
@@ -257,7 +219,7 @@ async fn a_500_then_success_is_retried_with_the_same_key_and_charges_once(backen
     let invoice = invoice_for(&api, "acct_stripe_500", "pm_card_visa").await;
 
     fake.fail_next("/v1/payment_intents", Failure::ServerError);
-    assert_eq!(attempt(&api, &invoice).await["status"], "succeeded");
+    assert_eq!(attempt_payment(&api, &invoice).await["status"], "succeeded");
     let payment_ref = format!("{invoice}:attempt:1");
     assert_eq!(intent_keys(&fake), [payment_ref.clone(), payment_ref]);
     assert_eq!(fake.charges_for(&invoice).len(), 1);
@@ -281,7 +243,7 @@ async fn a_lost_answer_is_asked_again_and_charges_once(backend: Backend) {
 
     // Stripe charged, and the connection died before the answer.
     fake.fail_next("/v1/payment_intents", Failure::DropAfterExecuting);
-    assert_eq!(attempt(&api, &invoice).await["status"], "succeeded");
+    assert_eq!(attempt_payment(&api, &invoice).await["status"], "succeeded");
     let payment_ref = format!("{invoice}:attempt:1");
     assert_eq!(intent_keys(&fake), [payment_ref.clone(), payment_ref]);
     assert_eq!(fake.charges_for(&invoice).len(), 1);
@@ -316,7 +278,7 @@ async fn a_kill_between_the_charge_and_its_record_resumes_with_one_charge(backen
 
     let server = serve(&db, &fake);
     let api = Api::admin(&server.base_url);
-    let payment = attempt(&api, &invoice).await;
+    let payment = attempt_payment(&api, &invoice).await;
     assert_eq!(payment["status"], "succeeded");
     assert_eq!(payment["payment_ref"], format!("{invoice}:attempt:1"));
     let paid = get(&api, &format!("/v1/invoices/{invoice}")).await;
@@ -340,7 +302,7 @@ async fn a_refund_goes_back_through_stripe_and_shows_on_the_invoice(backend: Bac
     let server = serve(&db, &fake);
     let api = Api::admin(&server.base_url);
     let invoice = invoice_for(&api, "acct_stripe_refund", "pm_card_visa").await;
-    assert_eq!(attempt(&api, &invoice).await["status"], "succeeded");
+    assert_eq!(attempt_payment(&api, &invoice).await["status"], "succeeded");
     let intent = fake.charges_for(&invoice)[0].id.clone();
     let refund_path = format!("/v1/invoices/{invoice}/refund");
     let refund = |amount: i64| json!({"amount": amount, "reason": "goodwill"});
@@ -402,7 +364,7 @@ async fn a_payment_method_stripe_does_not_know_is_refused_before_it_is_kept(back
 
     // A lost card is kept, as Stripe keeps it, and declines at charge.
     let invoice = invoice_for(&api, "acct_stripe_lost", "pm_card_chargeDeclinedLostCard").await;
-    let payment = attempt(&api, &invoice).await;
+    let payment = attempt_payment(&api, &invoice).await;
     assert_eq!(payment["hard_decline"], json!(true), "{payment}");
     // Checking attached it to the account's Customer, under a key of its own (the refused
     // account got a Customer too: one per account).

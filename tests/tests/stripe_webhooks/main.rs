@@ -13,12 +13,13 @@ mod support;
 mod reactions;
 mod signatures;
 
-use blackbox_tests::fake_stripe::{self, intent_json, FakeStripe, STRIPE_KEY};
+use blackbox_tests::fake_stripe::{self, intent_json, FakeStripe};
 use chrono::Utc;
 use infrastructure::testing::{Backend, TestDatabase};
 use serde_json::{json, Value};
 use support::client::Reply;
-use support::{Api, Server, ADMIN_KEY};
+use support::stripe::{attempt_payment, invoice_for, serve_on_fake};
+use support::{Api, Server};
 
 const OLD_SECRET: &str = "whsec_old_test_secret";
 const NEW_SECRET: &str = "whsec_new_test_secret";
@@ -38,22 +39,7 @@ fn serve(db: &TestDatabase) -> Server {
 
 /// A server charging through `fake` and taking its webhooks.
 fn serve_with(db: &TestDatabase, fake: &FakeStripe) -> Server {
-    Server::start_with(
-        &[
-            ("DATABASE_URL", db.url.as_str()),
-            ("LEDGERLINE_ADMIN_KEY", ADMIN_KEY),
-            ("STRIPE_API_KEY", STRIPE_KEY),
-        ],
-        &[
-            "--test-clock",
-            "--payment-gateway",
-            "stripe",
-            "--stripe-api-base",
-            &fake.base_url,
-            "--stripe-webhook-secret",
-            NEW_SECRET,
-        ],
-    )
+    serve_on_fake(db, fake, &["--stripe-webhook-secret", NEW_SECRET])
 }
 
 /// Lets every policy and projection catch up with the log.

@@ -8,22 +8,8 @@ async fn a_success_after_our_own_record_changes_nothing(backend: Backend) {
     let fake = FakeStripe::start();
     let server = serve_with(&db, &fake);
     let api = Api::admin(&server.base_url);
-    let body = json!({"account_id": "acct_hook_paid", "plan_id": "starter",
-                      "billing_email": "billing@example.com", "payment_method": "pm_card_visa"});
-    let reply = api.post("/v1/subscriptions", body).await;
-    reply.assert_status(201);
-    let body = json!({"account_id": "acct_hook_paid", "subscription_id": reply.str("aggregate_id"),
-                      "currency": "usd",
-                      "lines": [{"description": "Onboarding", "quantity": 2, "unit_amount": 1900}]});
-    let reply = api.post("/v1/invoices", body).await;
-    reply.assert_status(201);
-    let invoice = reply.str("aggregate_id");
-    api.post(
-        &format!("/v1/invoices/{invoice}/attempt-payment"),
-        json!({}),
-    )
-    .await
-    .assert_status(200);
+    let invoice = invoice_for(&api, "acct_hook_paid", "pm_card_visa").await;
+    attempt_payment(&api, &invoice).await;
     let before = invoice_events(&api, &invoice).await;
 
     let intent = intent_json(&fake.charges_for(&invoice)[0]);
@@ -219,22 +205,8 @@ async fn a_dispute_escalates_the_case_into_the_work_queue(backend: Backend) {
     let server = serve_with(&db, &fake);
     let api = Api::admin(&server.base_url);
     let account = "acct_hook_dispute";
-    let body = json!({"account_id": account, "plan_id": "starter",
-                      "billing_email": "billing@example.com", "payment_method": "pm_card_visa"});
-    let reply = api.post("/v1/subscriptions", body).await;
-    reply.assert_status(201);
-    let body = json!({"account_id": account, "subscription_id": reply.str("aggregate_id"),
-                      "currency": "usd",
-                      "lines": [{"description": "Onboarding", "quantity": 2, "unit_amount": 1900}]});
-    let reply = api.post("/v1/invoices", body).await;
-    reply.assert_status(201);
-    let invoice = reply.str("aggregate_id");
-    api.post(
-        &format!("/v1/invoices/{invoice}/attempt-payment"),
-        json!({}),
-    )
-    .await
-    .assert_status(200);
+    let invoice = invoice_for(&api, account, "pm_card_visa").await;
+    attempt_payment(&api, &invoice).await;
     let intent = fake.charges_for(&invoice)[0].id.clone();
 
     // Stripe's dispute names the PaymentIntent, and carries no metadata of ours.

@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod receiver;
+pub mod stripe;
 
 pub use client::Api;
 
