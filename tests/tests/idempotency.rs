@@ -15,18 +15,8 @@ use tokio::task::JoinSet;
 
 /// The `SeatsAdded` events in the subscription's audit stream.
 async fn seats_added(api: &Api, subscription: &str) -> usize {
-    let stream = api
-        .get(&format!(
-            "/v1/audit/streams/subscription/{subscription}?limit=1000"
-        ))
-        .await;
-    stream.assert_status(200);
-    stream.body["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .filter(|event| event["event_type"] == "SeatsAdded")
-        .count()
+    let types = api.event_types("subscription", subscription).await;
+    types.iter().filter(|kind| *kind == "SeatsAdded").count()
 }
 
 async fn trial(api: &Api, account: &str) -> String {

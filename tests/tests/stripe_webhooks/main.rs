@@ -73,16 +73,7 @@ async fn effect(api: &Api, event_id: &str) -> Value {
 }
 
 async fn invoice_events(api: &Api, invoice: &str) -> Vec<String> {
-    let reply = api
-        .get(&format!("/v1/audit/streams/invoice/{invoice}?limit=100"))
-        .await;
-    reply.assert_status(200);
-    reply.body["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .map(|e| e["event_type"].as_str().expect("a type").to_owned())
-        .collect()
+    api.event_types("invoice", invoice).await
 }
 
 fn succeeded(id: &str) -> Value {

@@ -83,6 +83,22 @@ impl Api {
         started.str("aggregate_id")
     }
 
+    /// The event types of one stream (`GET /v1/audit/streams/{aggregate_type}/{id}`), in order.
+    pub async fn event_types(&self, aggregate_type: &str, id: &str) -> Vec<String> {
+        let stream = self
+            .get(&format!(
+                "/v1/audit/streams/{aggregate_type}/{id}?limit=1000"
+            ))
+            .await;
+        stream.assert_status(200);
+        stream.body["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|event| event["event_type"].as_str().expect("a type").to_owned())
+            .collect()
+    }
+
     /// Every event of the catalog (`GET /v1/events`), in order, once it holds `position`. A
     /// `stale_read` (the catalog had not caught up within the server's bounded wait, as on a
     /// loaded machine) is asked again, as its `detail` says, for up to a minute.
