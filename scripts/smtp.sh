@@ -3,6 +3,9 @@
 # a virtualenv under target/ (created once, never committed); `ensure_aiosmtpd` exports its
 # Python as LEDGERLINE_TEST_PYTHON, which tests/tests/email.rs runs the recorder with.
 
+# shellcheck source=scripts/venv.sh
+source "$(dirname "${BASH_SOURCE[0]}")/venv.sh"
+
 AIOSMTPD_VERSION=1.4.6
 
 ensure_aiosmtpd() {
@@ -10,9 +13,7 @@ ensure_aiosmtpd() {
   target="$(realpath -m "${CARGO_TARGET_DIR:-target}")"
   venv="$target/smtp-venv"
   if ! "$venv/bin/python" -c "import aiosmtpd" 2>/dev/null; then
-    echo "==> installing aiosmtpd $AIOSMTPD_VERSION into $venv"
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check "aiosmtpd==$AIOSMTPD_VERSION"
+    install_into_venv "$venv" "aiosmtpd==$AIOSMTPD_VERSION"
   fi
   export LEDGERLINE_TEST_PYTHON="$venv/bin/python"
 }
