@@ -10,7 +10,7 @@ mod support;
 use blackbox_tests::fake_stripe::{Failure, FakeStripe, STRIPE_KEY};
 use infrastructure::testing::{Backend, TestDatabase};
 use serde_json::{json, Value};
-use support::stripe::{attempt_payment, invoice_for, serve_on_fake};
+use support::stripe::{attempt_payment, invoice_for, serve_on_fake, StripeRun};
 use support::{Api, Server};
 
 /// `ledgerline serve` on `db`, charging through the fake Stripe, with the test clock.
@@ -69,15 +69,13 @@ fn intent_keys(fake: &FakeStripe) -> Vec<String> {
 }
 
 async fn a_good_card_is_charged_once_with_the_invoice_in_its_metadata(backend: Backend) {
-    let db = TestDatabase::create(backend).await;
-    let fake = FakeStripe::start();
-    let server = serve(&db, &fake);
-    let api = Api::admin(&server.base_url);
-    let invoice = invoice_for(&api, "acct_stripe_visa", "pm_card_visa").await;
+    let run = StripeRun::start(backend, &[]).await;
+    let (fake, api) = (&run.fake, &run.api);
+    let invoice = invoice_for(api, "acct_stripe_visa", "pm_card_visa").await;
 
-    let payment = attempt_payment(&api, &invoice).await;
+    let payment = attempt_payment(api, &invoice).await;
     assert_eq!(payment["status"], "succeeded", "{payment}");
-    let paid = get(&api, &format!("/v1/invoices/{invoice}")).await;
+    let paid = get(api, &format!("/v1/invoices/{invoice}")).await;
     assert_eq!(
         (&paid["status"], &paid["amount_paid"]),
         (&json!("paid"), &json!(3800))
@@ -90,7 +88,7 @@ async fn a_good_card_is_charged_once_with_the_invoice_in_its_metadata(backend: B
     assert_eq!(charge.metadata["ledgerline_account_id"], "acct_stripe_visa");
     assert_eq!(fake.customers(), std::slice::from_ref(&charge.customer));
     let payment_ref = format!("{invoice}:attempt:1");
-    assert_eq!(intent_keys(&fake), [payment_ref]);
+    assert_eq!(intent_keys(fake), [payment_ref]);
 
     // A second invoice of the same account is charged to the same Customer.
     let body = json!({"account_id": "acct_stripe_visa", "currency": "usd",
@@ -99,13 +97,13 @@ async fn a_good_card_is_charged_once_with_the_invoice_in_its_metadata(backend: B
     let reply = api.post("/v1/invoices", body).await;
     reply.assert_status(201);
     let second = reply.str("aggregate_id");
-    assert_eq!(attempt_payment(&api, &second).await["status"], "succeeded");
+    assert_eq!(attempt_payment(api, &second).await["status"], "succeeded");
     assert_eq!(fake.customers().len(), 1);
     assert_eq!(fake.charges_for(&second)[0].customer, charge.customer);
 
     // The Customer is remembered in the log, once (SPEC 10.1).
     let stream = get(
-        &api,
+        api,
         "/v1/audit/streams/processor_customer/stripe:acct_stripe_visa",
     )
     .await;
@@ -119,14 +117,12 @@ async fn a_good_card_is_charged_once_with_the_invoice_in_its_metadata(backend: B
 }
 
 async fn a_soft_decline_opens_dunning(backend: Backend) {
-    let db = TestDatabase::create(backend).await;
-    let fake = FakeStripe::start();
-    let server = serve(&db, &fake);
-    let api = Api::admin(&server.base_url);
+    let run = StripeRun::start(backend, &[]).await;
+    let (fake, api) = (&run.fake, &run.api);
     let account = "acct_stripe_soft";
-    let invoice = invoice_for(&api, account, "pm_card_chargeDeclinedInsufficientFunds").await;
+    let invoice = invoice_for(api, account, "pm_card_chargeDeclinedInsufficientFunds").await;
 
-    let payment = attempt_payment(&api, &invoice).await;
+    let payment = attempt_payment(api, &invoice).await;
     assert_eq!(
         (
             &payment["status"],
@@ -141,33 +137,31 @@ async fn a_soft_decline_opens_dunning(backend: Backend) {
         "{payment}"
     );
     assert!(fake.charges_for(&invoice).is_empty());
-    settle(&api).await;
-    let case = dunning_case(&api, account).await;
+    settle(api).await;
+    let case = dunning_case(api, account).await;
     assert_eq!(
         (&case["status"], &case["stage"]),
         (&json!("open"), &json!("retrying")),
         "{case}"
     );
     assert_eq!(case["invoice_id"], invoice.as_str());
-    assert_eq!(notification_kinds(&api, account).await, ["payment_failed"]);
+    assert_eq!(notification_kinds(api, account).await, ["payment_failed"]);
 }
 
 async fn a_lost_card_escalates_at_once(backend: Backend) {
-    let db = TestDatabase::create(backend).await;
-    let fake = FakeStripe::start();
-    let server = serve(&db, &fake);
-    let api = Api::admin(&server.base_url);
+    let run = StripeRun::start(backend, &[]).await;
+    let api = &run.api;
     let account = "acct_stripe_lost";
-    let invoice = invoice_for(&api, account, "pm_card_chargeDeclinedLostCard").await;
+    let invoice = invoice_for(api, account, "pm_card_chargeDeclinedLostCard").await;
 
-    let payment = attempt_payment(&api, &invoice).await;
+    let payment = attempt_payment(api, &invoice).await;
     assert_eq!(
         (&payment["code"], &payment["hard_decline"]),
         (&json!("lost_card"), &json!(true)),
         "{payment}"
     );
-    settle(&api).await;
-    let case = dunning_case(&api, account).await;
+    settle(api).await;
+    let case = dunning_case(api, account).await;
     assert_eq!(
         (&case["status"], &case["stage"]),
         (&json!("open"), &json!("escalated")),
@@ -177,14 +171,12 @@ async fn a_lost_card_escalates_at_once(backend: Backend) {
 }
 
 async fn authentication_required_is_a_soft_failure_the_customer_is_told(backend: Backend) {
-    let db = TestDatabase::create(backend).await;
-    let fake = FakeStripe::start();
-    let server = serve(&db, &fake);
-    let api = Api::admin(&server.base_url);
+    let run = StripeRun::start(backend, &[]).await;
+    let (fake, api) = (&run.fake, &run.api);
     let account = "acct_stripe_3ds";
-    let invoice = invoice_for(&api, account, "pm_card_authenticationRequired").await;
+    let invoice = invoice_for(api, account, "pm_card_authenticationRequired").await;
 
-    let payment = attempt_payment(&api, &invoice).await;
+    let payment = attempt_payment(api, &invoice).await;
     assert_eq!(
         (
             &payment["status"],
@@ -203,25 +195,23 @@ async fn authentication_required_is_a_soft_failure_the_customer_is_told(backend:
     assert_eq!(intents.len(), 1);
     assert_eq!(intents[0].status, "requires_action");
     assert!(fake.charges_for(&invoice).is_empty());
-    settle(&api).await;
-    assert_eq!(notification_kinds(&api, account).await, ["payment_failed"]);
-    let case = dunning_case(&api, account).await;
+    settle(api).await;
+    assert_eq!(notification_kinds(api, account).await, ["payment_failed"]);
+    let case = dunning_case(api, account).await;
     assert_eq!(case["stage"], "retrying", "{case}");
-    let failed = get(&api, &format!("/v1/invoices/{invoice}")).await;
+    let failed = get(api, &format!("/v1/invoices/{invoice}")).await;
     assert_eq!(failed["status"], "past_due");
 }
 
 async fn a_500_then_success_is_retried_with_the_same_key_and_charges_once(backend: Backend) {
-    let db = TestDatabase::create(backend).await;
-    let fake = FakeStripe::start();
-    let server = serve(&db, &fake);
-    let api = Api::admin(&server.base_url);
-    let invoice = invoice_for(&api, "acct_stripe_500", "pm_card_visa").await;
+    let run = StripeRun::start(backend, &[]).await;
+    let (fake, server, api) = (&run.fake, &run.server, &run.api);
+    let invoice = invoice_for(api, "acct_stripe_500", "pm_card_visa").await;
 
     fake.fail_next("/v1/payment_intents", Failure::ServerError);
-    assert_eq!(attempt_payment(&api, &invoice).await["status"], "succeeded");
+    assert_eq!(attempt_payment(api, &invoice).await["status"], "succeeded");
     let payment_ref = format!("{invoice}:attempt:1");
-    assert_eq!(intent_keys(&fake), [payment_ref.clone(), payment_ref]);
+    assert_eq!(intent_keys(fake), [payment_ref.clone(), payment_ref]);
     assert_eq!(fake.charges_for(&invoice).len(), 1);
     // The retry was logged, the API key never.
     let logged: Vec<String> = server.log.try_iter().collect();
@@ -235,19 +225,17 @@ async fn a_500_then_success_is_retried_with_the_same_key_and_charges_once(backen
 }
 
 async fn a_lost_answer_is_asked_again_and_charges_once(backend: Backend) {
-    let db = TestDatabase::create(backend).await;
-    let fake = FakeStripe::start();
-    let server = serve(&db, &fake);
-    let api = Api::admin(&server.base_url);
-    let invoice = invoice_for(&api, "acct_stripe_drop", "pm_card_visa").await;
+    let run = StripeRun::start(backend, &[]).await;
+    let (fake, api) = (&run.fake, &run.api);
+    let invoice = invoice_for(api, "acct_stripe_drop", "pm_card_visa").await;
 
     // Stripe charged, and the connection died before the answer.
     fake.fail_next("/v1/payment_intents", Failure::DropAfterExecuting);
-    assert_eq!(attempt_payment(&api, &invoice).await["status"], "succeeded");
+    assert_eq!(attempt_payment(api, &invoice).await["status"], "succeeded");
     let payment_ref = format!("{invoice}:attempt:1");
-    assert_eq!(intent_keys(&fake), [payment_ref.clone(), payment_ref]);
+    assert_eq!(intent_keys(fake), [payment_ref.clone(), payment_ref]);
     assert_eq!(fake.charges_for(&invoice).len(), 1);
-    let paid = get(&api, &format!("/v1/invoices/{invoice}")).await;
+    let paid = get(api, &format!("/v1/invoices/{invoice}")).await;
     assert_eq!(
         (&paid["status"], &paid["amount_paid"]),
         (&json!("paid"), &json!(3800))
@@ -297,12 +285,10 @@ async fn a_kill_between_the_charge_and_its_record_resumes_with_one_charge(backen
 }
 
 async fn a_refund_goes_back_through_stripe_and_shows_on_the_invoice(backend: Backend) {
-    let db = TestDatabase::create(backend).await;
-    let fake = FakeStripe::start();
-    let server = serve(&db, &fake);
-    let api = Api::admin(&server.base_url);
-    let invoice = invoice_for(&api, "acct_stripe_refund", "pm_card_visa").await;
-    assert_eq!(attempt_payment(&api, &invoice).await["status"], "succeeded");
+    let run = StripeRun::start(backend, &[]).await;
+    let (fake, api) = (&run.fake, &run.api);
+    let invoice = invoice_for(api, "acct_stripe_refund", "pm_card_visa").await;
+    assert_eq!(attempt_payment(api, &invoice).await["status"], "succeeded");
     let intent = fake.charges_for(&invoice)[0].id.clone();
     let refund_path = format!("/v1/invoices/{invoice}/refund");
     let refund = |amount: i64| json!({"amount": amount, "reason": "goodwill"});
@@ -314,7 +300,7 @@ async fn a_refund_goes_back_through_stripe_and_shows_on_the_invoice(backend: Bac
     api.post_once(&refund_path, "refund-1", refund(1000))
         .await
         .assert_status(200);
-    let partly = get(&api, &format!("/v1/invoices/{invoice}")).await;
+    let partly = get(api, &format!("/v1/invoices/{invoice}")).await;
     assert_eq!(
         (&partly["status"], &partly["amount_refunded"]),
         (&json!("paid"), &json!(1000))
@@ -334,7 +320,7 @@ async fn a_refund_goes_back_through_stripe_and_shows_on_the_invoice(backend: Bac
     api.post(&refund_path, refund(2800))
         .await
         .assert_status(200);
-    let refunded = get(&api, &format!("/v1/invoices/{invoice}")).await;
+    let refunded = get(api, &format!("/v1/invoices/{invoice}")).await;
     assert_eq!(
         (&refunded["status"], &refunded["amount_refunded"]),
         (&json!("refunded"), &json!(3800))
@@ -344,14 +330,13 @@ async fn a_refund_goes_back_through_stripe_and_shows_on_the_invoice(backend: Bac
 }
 
 async fn a_payment_method_stripe_does_not_know_is_refused_before_it_is_kept(backend: Backend) {
-    let db = TestDatabase::create(backend).await;
-    let fake = FakeStripe::start();
-    let server = serve(&db, &fake);
-    let api = Api::admin(&server.base_url);
+    let run = StripeRun::start(backend, &[]).await;
+    let (fake, api) = (&run.fake, &run.api);
     let body = json!({"account_id": "acct_stripe_unknown", "plan_id": "starter",
                       "billing_email": "billing@example.com", "payment_method": "pm_card_mastercard"});
     let refused = api.post("/v1/subscriptions", body).await;
     refused.assert_problem(422, "payment_method_invalid");
+
     let stream = api.get("/v1/audit/events?limit=100").await;
     assert!(
         stream.body["items"]
@@ -363,8 +348,8 @@ async fn a_payment_method_stripe_does_not_know_is_refused_before_it_is_kept(back
     );
 
     // A lost card is kept, as Stripe keeps it, and declines at charge.
-    let invoice = invoice_for(&api, "acct_stripe_lost", "pm_card_chargeDeclinedLostCard").await;
-    let payment = attempt_payment(&api, &invoice).await;
+    let invoice = invoice_for(api, "acct_stripe_lost", "pm_card_chargeDeclinedLostCard").await;
+    let payment = attempt_payment(api, &invoice).await;
     assert_eq!(payment["hard_decline"], json!(true), "{payment}");
     // Checking attached it to the account's Customer, under a key of its own (the refused
     // account got a Customer too: one per account).
@@ -373,7 +358,11 @@ async fn a_payment_method_stripe_does_not_know_is_refused_before_it_is_kept(back
         .iter()
         .any(|seen| seen.idempotency_key.as_deref()
             == Some("ledgerline:verify:acct_stripe_lost:pm_card_chargeDeclinedLostCard")));
-    assert_eq!(fake.customers().len(), 2);
+    assert_eq!(
+        fake.customers().len(),
+        3,
+        "one per account, the refused ones too"
+    );
 }
 
 infrastructure::on_both_backends!(

@@ -18,7 +18,7 @@ use chrono::Utc;
 use infrastructure::testing::{Backend, TestDatabase};
 use serde_json::{json, Value};
 use support::client::Reply;
-use support::stripe::{attempt_payment, invoice_for, serve_on_fake};
+use support::stripe::{attempt_payment, invoice_for, StripeRun};
 use support::{Api, Server};
 
 const OLD_SECRET: &str = "whsec_old_test_secret";
@@ -37,10 +37,8 @@ fn serve(db: &TestDatabase) -> Server {
     )
 }
 
-/// A server charging through `fake` and taking its webhooks.
-fn serve_with(db: &TestDatabase, fake: &FakeStripe) -> Server {
-    serve_on_fake(db, fake, &["--stripe-webhook-secret", NEW_SECRET])
-}
+/// The flags of a server charging through the fake Stripe and taking its webhooks.
+const WEBHOOK_SECRET: &[&str] = &["--stripe-webhook-secret", NEW_SECRET];
 
 /// Lets every policy and projection catch up with the log.
 async fn settle(api: &Api) {

@@ -4,35 +4,33 @@
 use super::*;
 
 async fn a_success_after_our_own_record_changes_nothing(backend: Backend) {
-    let db = TestDatabase::create(backend).await;
-    let fake = FakeStripe::start();
-    let server = serve_with(&db, &fake);
-    let api = Api::admin(&server.base_url);
-    let invoice = invoice_for(&api, "acct_hook_paid", "pm_card_visa").await;
-    attempt_payment(&api, &invoice).await;
-    let before = invoice_events(&api, &invoice).await;
+    let run = StripeRun::start(backend, WEBHOOK_SECRET).await;
+    let (fake, server, api) = (&run.fake, &run.server, &run.api);
+    let invoice = invoice_for(api, "acct_hook_paid", "pm_card_visa").await;
+    attempt_payment(api, &invoice).await;
+    let before = invoice_events(api, &invoice).await;
 
     let intent = intent_json(&fake.charges_for(&invoice)[0]);
     send(
-        &server,
+        server,
         "evt_late_success",
         "payment_intent.succeeded",
         intent.clone(),
     )
     .await;
     send(
-        &server,
+        server,
         "evt_late_success_again",
         "payment_intent.succeeded",
         intent,
     )
     .await;
-    settle(&api).await;
+    settle(api).await;
     assert_eq!(
-        effect(&api, "evt_late_success").await,
+        effect(api, "evt_late_success").await,
         "ignored: the invoice is already paid"
     );
-    assert_eq!(invoice_events(&api, &invoice).await, before);
+    assert_eq!(invoice_events(api, &invoice).await, before);
     let paid = api.get(&format!("/v1/invoices/{invoice}")).await.body;
     assert_eq!(
         (&paid["status"], &paid["amount_paid"]),
@@ -200,13 +198,11 @@ async fn a_refund_made_in_stripe_is_recorded_once(backend: Backend) {
 }
 
 async fn a_dispute_escalates_the_case_into_the_work_queue(backend: Backend) {
-    let db = TestDatabase::create(backend).await;
-    let fake = FakeStripe::start();
-    let server = serve_with(&db, &fake);
-    let api = Api::admin(&server.base_url);
+    let run = StripeRun::start(backend, WEBHOOK_SECRET).await;
+    let (fake, server, api) = (&run.fake, &run.server, &run.api);
     let account = "acct_hook_dispute";
-    let invoice = invoice_for(&api, account, "pm_card_visa").await;
-    attempt_payment(&api, &invoice).await;
+    let invoice = invoice_for(api, account, "pm_card_visa").await;
+    attempt_payment(api, &invoice).await;
     let intent = fake.charges_for(&invoice)[0].id.clone();
 
     // Stripe's dispute names the PaymentIntent, and carries no metadata of ours.
@@ -215,25 +211,25 @@ async fn a_dispute_escalates_the_case_into_the_work_queue(backend: Backend) {
                          "charge": format!("ch_{intent}"), "payment_intent": intent,
                          "metadata": {}});
     send(
-        &server,
+        server,
         "evt_dispute",
         "charge.dispute.created",
         dispute.clone(),
     )
     .await;
     send(
-        &server,
+        server,
         "evt_dispute_again",
         "charge.dispute.created",
         dispute,
     )
     .await;
-    settle(&api).await;
+    settle(api).await;
     assert_eq!(
-        effect(&api, "evt_dispute").await,
+        effect(api, "evt_dispute").await,
         format!("dispute_opened on invoice {invoice}")
     );
-    let disputes = invoice_events(&api, &invoice)
+    let disputes = invoice_events(api, &invoice)
         .await
         .into_iter()
         .filter(|e| e == "DisputeOpened")

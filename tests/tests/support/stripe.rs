@@ -2,7 +2,7 @@
 //! trial that pays with a given card.
 
 use blackbox_tests::fake_stripe::{FakeStripe, STRIPE_KEY};
-use infrastructure::testing::TestDatabase;
+use infrastructure::testing::{Backend, TestDatabase};
 use serde_json::json;
 
 use super::{Api, Server, ADMIN_KEY};
@@ -25,6 +25,31 @@ pub fn serve_on_fake(db: &TestDatabase, fake: &FakeStripe, extra: &[&str]) -> Se
         ],
         &args,
     )
+}
+
+/// A fresh database, the fake Stripe, and a server charging through it, with an admin client.
+pub struct StripeRun {
+    /// Kept for the run: dropping it drops the database.
+    pub db: TestDatabase,
+    pub fake: FakeStripe,
+    pub server: Server,
+    pub api: Api,
+}
+
+impl StripeRun {
+    /// A run on `backend`, its server started with `extra` flags.
+    pub async fn start(backend: Backend, extra: &[&str]) -> Self {
+        let db = TestDatabase::create(backend).await;
+        let fake = FakeStripe::start();
+        let server = serve_on_fake(&db, &fake, extra);
+        let api = Api::admin(&server.base_url);
+        Self {
+            db,
+            fake,
+            server,
+            api,
+        }
+    }
 }
 
 /// A trial for `account` paying with `card`, and a manual invoice of 2 × 1900 usd on it;
