@@ -337,6 +337,14 @@ async fn a_payment_method_stripe_does_not_know_is_refused_before_it_is_kept(back
     let refused = api.post("/v1/subscriptions", body).await;
     refused.assert_problem(422, "payment_method_invalid");
 
+    // Stripe failing every try to attach: 503. Neither refusal recorded anything.
+    for _ in 0..4 {
+        fake.fail_next("/v1/payment_methods", Failure::ServerError);
+    }
+    let body = json!({"account_id": "acct_stripe_down", "plan_id": "starter",
+                      "billing_email": "billing@example.com", "payment_method": "pm_card_visa"});
+    let unanswered = api.post("/v1/subscriptions", body).await;
+    unanswered.assert_problem(503, "payment_gateway_unavailable");
     let stream = api.get("/v1/audit/events?limit=100").await;
     assert!(
         stream.body["items"]
