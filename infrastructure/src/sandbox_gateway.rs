@@ -138,26 +138,18 @@ impl PaymentGateway for SandboxGateway {
         request: MethodCheckRequest,
     ) -> Result<MethodCheck, GatewayError> {
         let token = request.payment_method.as_str();
-        if KNOWN_TOKENS.contains(&token) {
+        if behaviour(token).is_some() {
             return Ok(MethodCheck::Usable);
         }
+        let known: Vec<&str> = TEST_TOKENS.iter().map(|(known, _)| *known).collect();
         Ok(MethodCheck::Invalid {
             reason: format!(
                 "the sandbox knows no payment method `{token}`; its test tokens are {}",
-                KNOWN_TOKENS.join(", ")
+                known.join(", ")
             ),
         })
     }
 }
-
-/// The payment methods the sandbox knows: Stripe's test tokens of SPEC 4.
-pub const KNOWN_TOKENS: [&str; 5] = [
-    "pm_card_visa",
-    "pm_card_chargeDeclined",
-    "pm_card_chargeDeclinedInsufficientFunds",
-    "pm_card_chargeDeclinedLostCard",
-    "pm_card_chargeDeclinedStolenCard",
-];
 
 fn refused(reason: &str) -> RefundOutcome {
     RefundOutcome::Refused {
@@ -165,31 +157,57 @@ fn refused(reason: &str) -> RefundOutcome {
     }
 }
 
-/// Stripe's test tokens: `pm_card_visa` succeeds, the `chargeDeclined…` family declines with
-/// its code, and any other token is not a payment method the sandbox knows.
+/// What charging a token does: `None` succeeds, else the decline's code, reason and hardness.
+type Behaviour = Option<(&'static str, &'static str, bool)>;
+
+/// The payment methods the sandbox knows, Stripe's test tokens of SPEC 4, and what charging
+/// each does: `pm_card_visa` succeeds, the `chargeDeclined…` family declines with its code.
+const TEST_TOKENS: [(&str, Behaviour); 5] = [
+    ("pm_card_visa", None),
+    (
+        "pm_card_chargeDeclined",
+        Some(("card_declined", "the card was declined", false)),
+    ),
+    (
+        "pm_card_chargeDeclinedInsufficientFunds",
+        Some((
+            "insufficient_funds",
+            "the card has insufficient funds",
+            false,
+        )),
+    ),
+    (
+        "pm_card_chargeDeclinedLostCard",
+        Some(("lost_card", "the card was reported lost", true)),
+    ),
+    (
+        "pm_card_chargeDeclinedStolenCard",
+        Some(("stolen_card", "the card was reported stolen", true)),
+    ),
+];
+
+/// What a known token does; `None` for one the sandbox does not know.
+fn behaviour(token: &str) -> Option<Behaviour> {
+    TEST_TOKENS
+        .iter()
+        .find(|(known, _)| *known == token)
+        .map(|(_, behaviour)| *behaviour)
+}
+
+/// The outcome of charging `request`; a token the sandbox does not know (kept before methods
+/// were checked) declines as `invalid_payment_method`.
 fn decide(request: &ChargeRequest) -> ChargeOutcome {
     let declined = |code: &str, reason: &str, hard_decline: bool| ChargeOutcome::Declined {
         code: code.to_owned(),
         reason: reason.to_owned(),
         hard_decline,
     };
-    match request.payment_method.as_str() {
-        "pm_card_visa" => ChargeOutcome::Succeeded {
+    match behaviour(request.payment_method.as_str()) {
+        Some(None) => ChargeOutcome::Succeeded {
             gateway_ref: format!("sandbox_ch_{}", request.payment_ref),
         },
-        "pm_card_chargeDeclined" => declined("card_declined", "the card was declined", false),
-        "pm_card_chargeDeclinedInsufficientFunds" => declined(
-            "insufficient_funds",
-            "the card has insufficient funds",
-            false,
-        ),
-        "pm_card_chargeDeclinedLostCard" => {
-            declined("lost_card", "the card was reported lost", true)
-        }
-        "pm_card_chargeDeclinedStolenCard" => {
-            declined("stolen_card", "the card was reported stolen", true)
-        }
-        _ => declined(
+        Some(Some((code, reason, hard))) => declined(code, reason, hard),
+        None => declined(
             "invalid_payment_method",
             "the sandbox does not know this payment method",
             false,
@@ -266,7 +284,7 @@ mod tests {
             account_id: AccountId::parse("acct_1").unwrap(),
             payment_method: PaymentMethodToken::parse(token).unwrap(),
         };
-        for token in KNOWN_TOKENS {
+        for (token, _) in TEST_TOKENS {
             let verdict = gateway.verify_payment_method(check(token)).await.unwrap();
             assert_eq!(verdict, MethodCheck::Usable, "{token}");
         }
