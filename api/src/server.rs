@@ -287,7 +287,8 @@ async fn build_state(args: &ServeArgs) -> Result<(AppState, Option<EmailSender>)
         metrics: crate::metrics::install().map_err(ServeError::Metrics)?,
         services,
         bus,
-        read_models: ReadModels::new(&store, &changes).with_email(email_sender.is_some()),
+        read_models: ReadModels::new(&store, &changes, catalog.clone())
+            .with_email(email_sender.is_some()),
         projections: Arc::new(projections),
         catalog,
         store,

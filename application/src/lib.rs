@@ -9,6 +9,7 @@ pub mod command_bus;
 pub mod consumer;
 pub mod entitlements_suspension;
 pub mod event_log;
+pub mod invoicing;
 pub mod manual_invoice;
 pub mod payments;
 pub mod plan_change;
@@ -17,6 +18,7 @@ pub mod refund_overpayment;
 pub mod scheduler;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod usage_billing;
 
 pub use attempt_payment::{attempt_payment, AttemptOutcome, AttemptPaymentError};
 pub use claim_index::ClaimIndex;
@@ -32,3 +34,4 @@ pub use payments::{
 pub use refund_invoice::{refund_invoice, RefundInvoiceError};
 pub use refund_overpayment::{refund_overpayment, RefundOverpaymentError};
 pub use scheduler::{NewTimer, Scheduler, SchedulerError, Timer, TimerKind};
+pub use usage_billing::{bill_usage, UsageBill};

@@ -1,7 +1,9 @@
 //! The queries the HTTP layer calls, in one place, over the store's read side.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
-use domain::{AccountId, FeatureKey};
+use domain::{AccountId, FeatureKey, PlanCatalog};
 use infrastructure::changes::ChangeFeed;
 use infrastructure::Store;
 
@@ -22,6 +24,8 @@ use infrastructure::portable::Pool;
 pub struct ReadModels {
     pool: Pool,
     access: AccessCache,
+    /// Prices usage so far at read time, as the invoice at period end will.
+    catalog: Arc<PlanCatalog>,
     /// Whether this server sends email (`--smtp-url`): without it a notification's email status
     /// is `not_configured`.
     email_enabled: bool,
@@ -29,10 +33,11 @@ pub struct ReadModels {
 
 impl ReadModels {
     /// The read models of `store`; the Feature Access View is cached, kept true by `changes`.
-    pub fn new(store: &Store, changes: &ChangeFeed) -> Self {
+    pub fn new(store: &Store, changes: &ChangeFeed, catalog: Arc<PlanCatalog>) -> Self {
         let pool = store.reader();
         Self {
             access: AccessCache::new(pool.clone(), changes),
+            catalog,
             pool,
             email_enabled: false,
         }
@@ -44,12 +49,17 @@ impl ReadModels {
         self
     }
 
-    /// The account's summary; `None` when no event has named the account (404).
+    /// The account's summary, with its usage this period and the cost so far; `None` when no
+    /// event has named the account (404).
     pub async fn summary(
         &self,
         account_id: &AccountId,
     ) -> Result<Option<SummaryView>, ProjectionError> {
-        summary::summary(&self.pool, account_id).await
+        let Some(mut view) = summary::summary(&self.pool, account_id).await? else {
+            return Ok(None);
+        };
+        view.usage = feature_access::usage_so_far(&self.access, &self.catalog, account_id).await?;
+        Ok(Some(view))
     }
 
     /// May the account use `feature` now? `None` when its entitlements were never enabled (404).
@@ -59,7 +69,8 @@ impl ReadModels {
         feature: &FeatureKey,
         consistency: Consistency,
     ) -> Result<Option<FeatureAccessView>, ProjectionError> {
-        feature_access::access(&self.access, account_id, feature, consistency).await
+        let catalog = &self.catalog;
+        feature_access::access(&self.access, catalog, account_id, feature, consistency).await
     }
 
     /// Access to every feature of the account's plan (and any other with usage this period), in
@@ -69,7 +80,7 @@ impl ReadModels {
         account_id: &AccountId,
         consistency: Consistency,
     ) -> Result<Option<Vec<FeatureAccessView>>, ProjectionError> {
-        feature_access::all_access(&self.access, account_id, consistency).await
+        feature_access::all_access(&self.access, &self.catalog, account_id, consistency).await
     }
 
     /// Up to `limit` of the account's invoices, newest first, after `cursor`.

@@ -1,6 +1,9 @@
-//! Policy: a subscription bills itself (SPEC section 4).
+//! Policy: a subscription bills itself (SPEC sections 4 and 11.1).
 //! - SubscriptionActivated, PeriodRenewed → IssueInvoice with the event's `invoice_lines`;
 //!   PlanChanged with `proration_lines` → IssueInvoice for them, charged at once;
+//! - PeriodRenewed, and SubscriptionCancelled after a paid period → the closed period's usage
+//!   billed on the account's entitlements (BillUsage), its lines added to the renewal invoice or
+//!   to a final invoice of their own;
 //! - InvoiceIssued collected automatically, with an amount due → a payment attempt (manual
 //!   invoices are charged only when asked);
 //! - SubscriptionCancelled → VoidInvoice on each open invoice of the subscription, manual ones
@@ -10,10 +13,13 @@
 //!
 //! Listens to: subscription and invoice events. Keeps: no state of its own (an invoice's id is
 //! derived from the event that called for it; a subscription's open invoices are found through
-//! the claims they hold while open). Writes: Invoice commands, payment attempts and refunds.
+//! the claims they hold while open). Writes: Invoice commands, usage bills, payment attempts and
+//! refunds.
 
-use domain::invoice::{CollectionMethod, InvoiceCommand, InvoiceEvent};
+use application::{invoicing, UsageBill};
+use domain::invoice::{CollectionMethod, InvoiceCommand, InvoiceEvent, InvoiceLine};
 use domain::subscription::{CancellationReason, SubscriptionEvent};
+use domain::PlanCatalog;
 use uuid::Uuid;
 
 use crate::reaction::Reaction;
@@ -28,40 +34,37 @@ pub fn invoice_id(cause: Uuid) -> Uuid {
     Uuid::new_v5(&INVOICE_NAMESPACE, cause.as_bytes())
 }
 
+/// The usage subscription event `event` (id `event_id`) bills on the invoice it calls for, if
+/// any (see [`application::invoicing::usage_bill_for`]).
+pub fn usage_bill_for(
+    event_id: Uuid,
+    event: &SubscriptionEvent,
+    catalog: &PlanCatalog,
+) -> Option<UsageBill> {
+    invoicing::usage_bill_for(invoice_id(event_id), event, catalog)
+}
+
+/// The command id of the usage bill event `event_id` calls for.
+pub fn usage_bill_command_id(event_id: Uuid) -> String {
+    format!("{POLICY}:{event_id}:usage")
+}
+
 /// The invoice subscription event `event` (id `event_id`, of subscription `subscription_id`)
-/// calls for, if any.
+/// calls for, if any, with the `usage` lines its bill answered (see
+/// [`application::invoicing::invoice_of`]).
 pub fn invoice_for(
     event_id: Uuid,
     subscription_id: Uuid,
     event: &SubscriptionEvent,
+    usage: Vec<InvoiceLine>,
 ) -> Option<Reaction<InvoiceCommand>> {
-    use SubscriptionEvent as E;
-    let (account_id, lines) = match event {
-        E::SubscriptionActivated {
-            account_id,
-            invoice_lines,
-            ..
-        }
-        | E::PeriodRenewed {
-            account_id,
-            invoice_lines,
-            ..
-        } => (account_id, invoice_lines),
-        E::PlanChanged {
-            account_id,
-            proration_lines,
-            ..
-        } => (account_id, proration_lines),
-        _ => return None,
-    };
-    // The lines are priced in the plan's currency; no line, nothing to bill.
-    let currency = lines.first()?.amount.currency.clone();
+    let invoice = invoicing::invoice_of(event, usage)?;
     let command = InvoiceCommand::IssueInvoice {
         invoice_id: invoice_id(event_id),
-        account_id: account_id.clone(),
+        account_id: invoice.account_id,
         subscription_id: Some(subscription_id),
-        currency,
-        lines: lines.to_vec(),
+        currency: invoice.currency,
+        lines: invoice.lines,
         due_at: None,
         collection: CollectionMethod::Automatic,
     };
@@ -135,6 +138,7 @@ mod tests {
     use super::*;
     use chrono::{DateTime, Duration, Utc};
     use domain::invoice::{InvoiceLine, LineKind};
+    use domain::subscription::ClosedPeriod;
     use domain::{AccountId, BillingPeriod, Currency, Money, PlanId, SeatCount};
 
     fn t0() -> DateTime<Utc> {
@@ -147,18 +151,48 @@ mod tests {
         Money::new(amount, Currency::parse("usd").unwrap())
     }
 
-    fn renewal(lines: Vec<InvoiceLine>) -> SubscriptionEvent {
+    fn march() -> BillingPeriod {
+        BillingPeriod {
+            start: t0(),
+            end: t0() + Duration::days(31),
+        }
+    }
+
+    /// February, closed on `plan`.
+    fn closed_on(plan: &str) -> Option<ClosedPeriod> {
+        Some(ClosedPeriod {
+            period: BillingPeriod {
+                start: t0() - Duration::days(28),
+                end: t0(),
+            },
+            plan_id: PlanId::parse(plan).unwrap(),
+        })
+    }
+
+    fn renewal_after(lines: Vec<InvoiceLine>, closed: Option<ClosedPeriod>) -> SubscriptionEvent {
         SubscriptionEvent::PeriodRenewed {
             account_id: AccountId::parse("acct_1").unwrap(),
-            period: BillingPeriod {
-                start: t0(),
-                end: t0() + Duration::days(30),
-            },
+            period: march(),
             plan_id: PlanId::parse("starter").unwrap(),
             seats: SeatCount::ONE,
             invoice_lines: lines,
+            closed,
             at: t0(),
         }
+    }
+
+    fn renewal(lines: Vec<InvoiceLine>) -> SubscriptionEvent {
+        renewal_after(lines, None)
+    }
+
+    fn catalog() -> PlanCatalog {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/plans.toml");
+        infrastructure::load_catalog(std::path::Path::new(path)).expect("the shipped catalog")
+    }
+
+    /// A usage line, as the entitlements would answer one.
+    fn usage() -> InvoiceLine {
+        InvoiceLine::new("api_calls: 6000 units", LineKind::Usage, 1, usd(100)).unwrap()
     }
 
     fn base() -> InvoiceLine {
@@ -168,7 +202,8 @@ mod tests {
     #[test]
     fn a_renewal_issues_its_lines_under_an_id_derived_from_the_event() {
         let (cause, subscription) = (Uuid::new_v4(), Uuid::new_v4());
-        let reaction = invoice_for(cause, subscription, &renewal(vec![base()])).expect("invoice");
+        let reaction =
+            invoice_for(cause, subscription, &renewal(vec![base()]), vec![]).expect("invoice");
         assert_eq!(reaction.aggregate_id, invoice_id(cause).to_string());
         assert_eq!(reaction.command_id, format!("billing_policy:{cause}"));
         match reaction.command {
@@ -191,7 +226,62 @@ mod tests {
 
     #[test]
     fn nothing_to_bill_issues_nothing() {
-        assert!(invoice_for(Uuid::new_v4(), Uuid::new_v4(), &renewal(vec![])).is_none());
+        assert!(invoice_for(Uuid::new_v4(), Uuid::new_v4(), &renewal(vec![]), vec![]).is_none());
+        let ended = cancelled_after(CancellationReason::Requested, closed_on("starter"));
+        assert!(invoice_for(Uuid::new_v4(), Uuid::new_v4(), &ended, vec![]).is_none());
+    }
+
+    #[test]
+    fn usage_lines_follow_the_renewal_lines_and_make_a_final_invoice_of_their_own() {
+        let (cause, subscription) = (Uuid::new_v4(), Uuid::new_v4());
+        let lines_of = |event: &SubscriptionEvent| match invoice_for(
+            cause,
+            subscription,
+            event,
+            vec![usage()],
+        )
+        .map(|r| r.command)
+        {
+            Some(InvoiceCommand::IssueInvoice { lines, .. }) => lines,
+            other => panic!("expected an invoice, got {other:?}"),
+        };
+        let renewed = renewal_after(vec![base()], closed_on("starter"));
+        assert_eq!(lines_of(&renewed), vec![base(), usage()]);
+        let ended = cancelled_after(CancellationReason::Requested, closed_on("starter"));
+        assert_eq!(lines_of(&ended), vec![usage()]);
+    }
+
+    #[test]
+    fn the_closed_period_is_billed_at_the_plan_it_was_on_when_that_plan_prices_usage() {
+        let cause = Uuid::new_v4();
+        let bill = usage_bill_for(
+            cause,
+            &renewal_after(vec![base()], closed_on("pro")),
+            &catalog(),
+        )
+        .expect("pro prices api_calls");
+        assert_eq!(bill.invoice_id, invoice_id(cause), "the renewal invoice's");
+        assert_eq!(bill.plan_id.as_str(), "pro");
+        assert_eq!(bill.period, closed_on("pro").unwrap().period);
+        assert_ne!(
+            usage_bill_command_id(cause),
+            format!("billing_policy:{cause}")
+        );
+        let unpriced = renewal_after(vec![base()], closed_on("enterprise"));
+        assert!(usage_bill_for(cause, &unpriced, &catalog()).is_none());
+        let before_usage_prices = renewal_after(vec![base()], None);
+        assert!(usage_bill_for(cause, &before_usage_prices, &catalog()).is_none());
+    }
+
+    #[test]
+    fn a_cancellation_bills_its_last_paid_period_unless_dunning_gave_up() {
+        let cause = Uuid::new_v4();
+        let requested = cancelled_after(CancellationReason::Requested, closed_on("starter"));
+        assert!(usage_bill_for(cause, &requested, &catalog()).is_some());
+        let written_off = cancelled_after(CancellationReason::DunningExhausted, closed_on("pro"));
+        assert!(usage_bill_for(cause, &written_off, &catalog()).is_none());
+        let trial = cancelled_after(CancellationReason::TrialExpired, None);
+        assert!(usage_bill_for(cause, &trial, &catalog()).is_none());
     }
 
     fn issued(total: i64, collection: CollectionMethod) -> InvoiceEvent {
@@ -225,8 +315,21 @@ mod tests {
             reason,
             comment: comment.map(str::to_owned),
             ended_at: t0(),
+            closed: None,
             at: t0(),
         }
+    }
+
+    /// Cancelled with no comment, after `closed` (none for a trial).
+    fn cancelled_after(
+        reason: CancellationReason,
+        closed: Option<ClosedPeriod>,
+    ) -> SubscriptionEvent {
+        let mut event = cancelled(reason, None);
+        if let SubscriptionEvent::SubscriptionCancelled { closed: ended, .. } = &mut event {
+            *ended = closed;
+        }
+        event
     }
 
     #[test]

@@ -9,16 +9,17 @@ use application::claims::open_invoices_claim_prefix;
 use application::event_log::{EventLog, StoredEvent};
 use application::payments::{GatewayError, PaymentGateway};
 use application::refund_overpayment::{refund_overpayment, RefundOverpaymentError};
-use application::{ClaimIndex, CommandBus, EventLogError};
+use application::{bill_usage, ClaimIndex, CommandBus, EventLogError};
 use application::{Policy, ReactionError};
 use cqrs_es::Aggregate;
-use domain::invoice::Invoice;
-use domain::subscription::Subscription;
+use domain::invoice::{Invoice, InvoiceLine};
+use domain::subscription::{Subscription, SubscriptionEvent};
 use domain::BillingServices;
 use uuid::Uuid;
 
 use crate::billing_policy::{
-    close, closing_for, collection_for, invoice_for, overpayment_to_refund, POLICY,
+    close, closing_for, collection_for, invoice_for, invoice_id, overpayment_to_refund,
+    usage_bill_command_id, usage_bill_for, POLICY,
 };
 use crate::dispatch::{context, decode, execute, settle};
 
@@ -50,18 +51,42 @@ impl<L: EventLog + ClaimIndex> BillingPolicyWorker<L> {
         let event_id = cause.metadata.event_id;
         let subscription_id = Uuid::parse_str(&cause.aggregate_id)
             .map_err(|error| ReactionError::at(cause, error.to_string()))?;
-        if let Some(reaction) = invoice_for(event_id, subscription_id, &event) {
-            execute::<Invoice, _>(&self.bus, &self.services, POLICY, cause, reaction).await?;
-        }
+        // A cancellation closes the open invoices before its final invoice is issued, and a
+        // retried one leaves that final invoice alone.
         if let Some(closing) = closing_for(&event) {
-            for invoice_id in self.open_invoices(cause, subscription_id).await? {
+            let open = self.open_invoices(cause, subscription_id).await?;
+            for open_id in open.into_iter().filter(|id| *id != invoice_id(event_id)) {
                 // A charge in flight is settled first: the invoice cannot close before it.
-                self.resume_in_flight(cause, invoice_id).await?;
-                let reaction = close(event_id, invoice_id, closing.clone());
+                self.resume_in_flight(cause, open_id).await?;
+                let reaction = close(event_id, open_id, closing.clone());
                 execute::<Invoice, _>(&self.bus, &self.services, POLICY, cause, reaction).await?;
             }
         }
+        let usage = self.usage_lines(cause, &event).await?;
+        if let Some(reaction) = invoice_for(event_id, subscription_id, &event, usage) {
+            execute::<Invoice, _>(&self.bus, &self.services, POLICY, cause, reaction).await?;
+        }
         Ok(())
+    }
+
+    /// The usage lines the invoice `event` calls for carries: billed once on the account's
+    /// entitlements, and read back from them on a retry. A bill the domain refuses (a plan gone
+    /// from the catalog) is logged, and the invoice goes out without usage.
+    async fn usage_lines(
+        &self,
+        cause: &StoredEvent,
+        event: &SubscriptionEvent,
+    ) -> Result<Vec<InvoiceLine>, ReactionError> {
+        let event_id = cause.metadata.event_id;
+        let Some(bill) = usage_bill_for(event_id, event, &self.services.catalog) else {
+            return Ok(Vec::new());
+        };
+        let command_id = usage_bill_command_id(event_id);
+        let context = context(POLICY, cause, &command_id);
+        match bill_usage(&self.bus, &self.services, bill, &context).await {
+            Ok(lines) => Ok(lines),
+            outcome => settle(POLICY, cause, &command_id, outcome).map(|()| Vec::new()),
+        }
     }
 
     /// The open invoices of the subscription of `cause`, manual ones included, from the claims

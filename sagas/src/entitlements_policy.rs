@@ -157,6 +157,7 @@ mod tests {
             reason: CancellationReason::TrialExpired,
             comment: None,
             ended_at: t0(),
+            closed: None,
             at: t0(),
         };
         match react(Uuid::new_v4(), &event).unwrap().command {

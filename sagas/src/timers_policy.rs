@@ -86,6 +86,7 @@ mod tests {
             plan_id: PlanId::parse("pro").unwrap(),
             seats: SeatCount::ONE,
             invoice_lines: Vec::new(),
+            closed: None,
             at: start,
         }
     }

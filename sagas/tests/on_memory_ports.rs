@@ -2,128 +2,23 @@
 //! (`application::testing`): no database, only the event log, its claim index and the scheduler
 //! the sagas are written against. The database-backed tests beside this one prove the wiring.
 
+mod ports;
+
 use std::sync::Arc;
 
 use application::claims::open_dunning_case_claim;
-use application::event_log::StoredEvent;
 use application::scheduler::TimerKind;
-use application::testing::{MemoryLog, MemoryScheduler};
-use application::{ClaimIndex, CommandBus, CommandContext, Policy};
-use chrono::{DateTime, Duration, Utc};
-use domain::dunning::{DunningCase, DunningCommand, DunningPolicy, DunningStatus};
-use domain::entitlements::{EntitlementStatus, Entitlements};
-use domain::invoice::{Invoice, InvoiceStatus};
+use application::{ClaimIndex, CommandContext};
+use chrono::Duration;
+use domain::dunning::{DunningCase, DunningCommand, DunningStatus};
+use domain::entitlements::{EntitlementStatus, Entitlements, EntitlementsCommand, UsageId};
+use domain::invoice::{Invoice, InvoiceStatus, LineKind};
 use domain::subscription::{Subscription, SubscriptionCommand, SubscriptionStatus};
-use domain::{BillingServices, ManualClock};
 use infrastructure::test_stack::trial;
-use infrastructure::SandboxGateway;
+use ports::{t0, Ports, ACCOUNT};
 use sagas::billing_policy::invoice_id;
-use sagas::{
-    BillingPolicyWorker, DunningWorker, EntitlementsPolicyWorker, TimerOptions, Timers,
-    TimersPolicyWorker,
-};
+use sagas::{EntitlementsPolicyWorker, TimerOptions, Timers, TimersPolicyWorker};
 use uuid::Uuid;
-
-const ACCOUNT: &str = "acct_memory";
-
-fn t0() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-03-01T00:00:00Z")
-        .unwrap()
-        .to_utc()
-}
-
-/// The ports, a clock, the shipped catalog and the sandbox gateway.
-struct Ports {
-    log: Arc<MemoryLog>,
-    scheduler: Arc<MemoryScheduler>,
-    clock: Arc<ManualClock>,
-    services: BillingServices,
-    bus: Arc<CommandBus<MemoryLog>>,
-    gateway: Arc<SandboxGateway>,
-}
-
-impl Ports {
-    fn new() -> Self {
-        let log = Arc::new(MemoryLog::default());
-        let clock = Arc::new(ManualClock::starting_at(t0()));
-        let catalog_path =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/plans.toml");
-        let catalog = Arc::new(infrastructure::load_catalog(&catalog_path).expect("catalog"));
-        Ports {
-            bus: Arc::new(CommandBus::new(log.clone(), clock.clone())),
-            services: BillingServices::new(clock.clone(), catalog, DunningPolicy::default()),
-            scheduler: Arc::default(),
-            gateway: Arc::default(),
-            clock,
-            log,
-        }
-    }
-
-    fn billing(&self) -> BillingPolicyWorker<MemoryLog> {
-        let gateway = self.gateway.clone();
-        BillingPolicyWorker::new(
-            self.bus.clone(),
-            self.log.clone(),
-            self.services.clone(),
-            gateway,
-        )
-    }
-
-    fn dunning(&self) -> DunningWorker<MemoryLog, MemoryScheduler> {
-        let (bus, services) = (self.bus.clone(), self.services.clone());
-        DunningWorker::new(bus, services, self.log.clone(), self.scheduler.clone())
-    }
-
-    async fn subscription(&self, id: Uuid, command: SubscriptionCommand) {
-        let context = CommandContext {
-            actor: "test".into(),
-            correlation_id: "c".into(),
-            causation_id: "c".into(),
-            idempotency_key: None,
-            key: None,
-        };
-        self.bus
-            .execute::<Subscription>(&id.to_string(), command, &self.services, &context)
-            .await
-            .expect("the command executes");
-    }
-
-    /// A subscription of `ACCOUNT` to starter, paying with `card`, activated at once.
-    async fn activated(&self, card: &str) -> Uuid {
-        let id = Uuid::new_v4();
-        self.subscription(id, trial(id, ACCOUNT, "starter", Some(card)))
-            .await;
-        self.subscription(id, SubscriptionCommand::ActivateSubscription)
-            .await;
-        id
-    }
-
-    /// Reacts with `policy` to the events of `log` it listens to, as the runtime hands them.
-    async fn react<P: Policy>(policy: &P, log: &[StoredEvent]) {
-        let heard: Vec<StoredEvent> = log
-            .iter()
-            .filter(|event| policy.listens_to().contains(&event.aggregate_type.as_str()))
-            .cloned()
-            .collect();
-        policy.react(&heard).await.expect("the policy reacts");
-    }
-
-    /// Billing and dunning react to the whole log until it stops growing; its length then.
-    async fn settle(&self, billing: &impl Policy, dunning: &impl Policy) -> usize {
-        loop {
-            let before = self.log.events();
-            Self::react(billing, &before).await;
-            Self::react(dunning, &before).await;
-            if self.log.events().len() == before.len() {
-                return before.len();
-            }
-        }
-    }
-
-    async fn load<A: cqrs_es::Aggregate<Error = domain::DomainError>>(&self, id: &str) -> A {
-        self.bus.load::<A>(id).await.unwrap().aggregate
-    }
-}
 
 #[tokio::test]
 async fn entitlements_follow_a_trial_once() {
@@ -249,6 +144,57 @@ async fn an_activation_is_invoiced_and_charged_once() {
         "the re-run appends nothing"
     );
     assert_eq!(ports.gateway.charges().len(), 1, "and charges nothing");
+}
+
+/// A renewal of a plan that prices usage bills the month that closed on the renewal invoice,
+/// once: the bill lives on the account's entitlements, so a re-run issues the same invoice.
+#[tokio::test]
+async fn a_renewal_bills_the_closed_months_usage_once() {
+    let ports = Ports::new();
+    let id = ports.activated("pm_card_visa").await;
+    let entitlements = EntitlementsPolicyWorker::new(ports.bus.clone(), ports.services.clone());
+    Ports::react(&entitlements, &ports.log.events()).await;
+    let usage = EntitlementsCommand::RecordUsage {
+        feature: domain::FeatureKey::parse("api_calls").unwrap(),
+        quantity: 9_000,
+        usage_id: UsageId::parse("u1").unwrap(),
+        timestamp: None,
+    };
+    ports.execute::<Entitlements>(ACCOUNT, usage).await;
+    let (billing, dunning) = (ports.billing(), ports.dunning());
+    ports.settle(&billing, &dunning).await;
+
+    let period = ports.load::<Subscription>(&id.to_string()).await;
+    ports.clock.advance_to(period.current_period().unwrap().end);
+    ports
+        .subscription(id, SubscriptionCommand::RenewPeriod)
+        .await;
+    let settled = ports.settle(&billing, &dunning).await;
+    let log = ports.log.events();
+    let renewal = log
+        .iter()
+        .find(|e| e.event_type == "PeriodRenewed")
+        .unwrap();
+    let invoice = ports
+        .load::<Invoice>(&invoice_id(renewal.metadata.event_id).to_string())
+        .await;
+    let lines: Vec<(LineKind, i64)> = invoice
+        .lines()
+        .iter()
+        .map(|line| (line.kind, line.amount.amount))
+        .collect();
+    // starter: 5,000 calls included, then 0.1 minor units each.
+    assert_eq!(lines, vec![(LineKind::Base, 1_900), (LineKind::Usage, 400)]);
+    assert_eq!(invoice.status(), Some(InvoiceStatus::Paid));
+
+    Ports::react(&billing, &log).await;
+    assert_eq!(
+        ports.log.events().len(),
+        settled,
+        "the re-run appends nothing"
+    );
+    let bills = log.iter().filter(|e| e.event_type == "UsageBilled").count();
+    assert_eq!(bills, 1);
 }
 
 /// A declined activation opens a case (past due, timers), and a case that runs out cancels the

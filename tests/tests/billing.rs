@@ -6,34 +6,10 @@
 
 mod support;
 
-use chrono::{DateTime, Utc};
 use infrastructure::testing::{Backend, TestDatabase};
 use serde_json::{json, Value};
+use support::clock::{advance_to, now, settle, time};
 use support::{Api, Server};
-
-fn time(value: &Value) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(value.as_str().expect("a time"))
-        .expect("RFC 3339")
-        .to_utc()
-}
-
-/// Moves the test clock to `to` (or not at all) and returns once every policy has caught up.
-async fn advance_to(api: &Api, to: DateTime<Utc>) {
-    api.post("/v1/test-clock/advance", json!({"to": to.to_rfc3339()}))
-        .await
-        .assert_status(200);
-}
-
-/// Lets the policies catch up with what the last commands caused, without moving the clock.
-async fn settle(api: &Api) {
-    api.post("/v1/test-clock/advance", json!({"seconds": 0}))
-        .await
-        .assert_status(200);
-}
-
-async fn now(api: &Api) -> DateTime<Utc> {
-    time(&api.get("/v1/test-clock").await.body["now"])
-}
 
 /// A starter subscription paying with `card`, activated, with its invoices settled.
 async fn activated(api: &Api, account: &str, card: &str, overage: bool) -> String {
@@ -57,13 +33,6 @@ async fn subscription(api: &Api, id: &str) -> Value {
     reply.body
 }
 
-/// The account's invoices, newest first.
-async fn invoices(api: &Api, account: &str) -> Vec<Value> {
-    let reply = api.get(&format!("/v1/accounts/{account}/invoices")).await;
-    reply.assert_status(200);
-    reply.body["items"].as_array().expect("items").clone()
-}
-
 fn line_of<'a>(invoice: &'a Value, kind: &str) -> &'a Value {
     invoice["lines"]
         .as_array()
@@ -79,7 +48,7 @@ async fn an_activation_and_a_renewal_are_invoiced_and_paid(backend: Backend) {
     let api = Api::admin(&server.base_url);
     let id = activated(&api, "acct_renew", "pm_card_visa", true).await;
 
-    let first = invoices(&api, "acct_renew").await;
+    let first = api.invoices("acct_renew").await;
     assert_eq!(first.len(), 1, "{first:?}");
     assert_eq!(
         (
@@ -100,7 +69,7 @@ async fn an_activation_and_a_renewal_are_invoiced_and_paid(backend: Backend) {
     let period_end = time(&subscription(&api, &id).await["current_period_end"]);
     advance_to(&api, period_end).await;
 
-    let all = invoices(&api, "acct_renew").await;
+    let all = api.invoices("acct_renew").await;
     assert_eq!(all.len(), 2, "one renewal invoice: {all:?}");
     let renewal = &all[0];
     assert_eq!(renewal["status"], "paid");
@@ -146,7 +115,7 @@ async fn an_upgrade_is_prorated_and_a_downgrade_waits_for_the_period_end(backend
     let period = (end - start).num_seconds();
     // (4900 − 1900) × remaining / period, rounded half up.
     let expected = (3000 * remaining * 2 + period) / (2 * period);
-    let proration = &invoices(&api, "acct_change").await[0];
+    let proration = &api.invoices("acct_change").await[0];
     assert_eq!(proration["total"], expected, "{proration}");
     assert_eq!(proration["status"], "paid");
     assert_eq!(line_of(proration, "proration")["amount"], expected);
@@ -188,7 +157,7 @@ async fn usage_over_the_limit_refuses_the_feature_and_a_cancellation_voids(backe
     let api = Api::admin(&server.base_url);
     let id = activated(&api, "acct_usage", "pm_card_chargeDeclined", false).await;
     assert_eq!(
-        invoices(&api, "acct_usage").await[0]["status"],
+        api.invoices("acct_usage").await[0]["status"],
         "past_due",
         "the declined activation invoice stays open"
     );
@@ -228,7 +197,7 @@ async fn usage_over_the_limit_refuses_the_feature_and_a_cancellation_voids(backe
         .await
         .assert_status(200);
     settle(&api).await;
-    assert_eq!(invoices(&api, "acct_usage").await[0]["status"], "void");
+    assert_eq!(api.invoices("acct_usage").await[0]["status"], "void");
 }
 
 async fn bad_usage_and_commitment_requests_change_nothing(backend: Backend) {

@@ -3,6 +3,7 @@
 
 use axum::extract::State;
 use axum::response::Response;
+use chrono::{DateTime, Utc};
 use domain::entitlements::{Entitlements, EntitlementsCommand, UsageId};
 use domain::FeatureKey;
 use serde::Deserialize;
@@ -21,6 +22,11 @@ pub struct UsageBody {
     #[schema(minimum = 1, maximum = 1_000_000_000)]
     quantity: u64,
     usage_id: String,
+    /// When the usage happened (RFC 3339; default: now). It decides the billing period: the
+    /// current one, or the one before it, billed late as a `usage_adjustment` once that period
+    /// was invoiced. Earlier, or more than 5 minutes ahead of the clock, is refused.
+    #[serde(default)]
+    timestamp: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -71,6 +77,7 @@ pub async fn record_usage(
         feature: FeatureKey::parse(&body.value.feature)?,
         quantity: body.value.quantity,
         usage_id: UsageId::parse_new(&body.value.usage_id)?,
+        timestamp: body.value.timestamp,
     };
     let route = format!("POST /v1/accounts/{raw}/usage");
     on_entitlements(&state, &request, &raw, &route, &body.digest, command).await

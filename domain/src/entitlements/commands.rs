@@ -33,11 +33,21 @@ pub enum EntitlementsCommand {
     RevokeEntitlements {
         reason: String,
     },
-    /// Meters `quantity` units of `feature`, once per `usage_id`.
+    /// Meters `quantity` units of `feature`, once per `usage_id`. `timestamp` (default now)
+    /// says which period the units belong to: the current one, or the one before it.
     RecordUsage {
         feature: FeatureKey,
         quantity: u64,
         usage_id: UsageId,
+        #[serde(default)]
+        timestamp: Option<DateTime<Utc>>,
+    },
+    /// Bills, for invoice `invoice_id`, the usage of `period` (which just closed) and the late
+    /// usage of the periods billed before it, at `plan_id`'s usage prices. Once per invoice.
+    BillUsage {
+        invoice_id: Uuid,
+        period: BillingPeriod,
+        plan_id: PlanId,
     },
     /// Starts a new usage period: counters go back to zero.
     ResetUsage {

@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{
-    check_quantity, Entitlements, EntitlementsCommand, EntitlementsEvent, EntitlementsRule,
-    EntitlementsState, Standing, UsageId,
+    Entitlements, EntitlementsCommand, EntitlementsEvent, EntitlementsRule, EntitlementsState,
+    Standing,
 };
 use crate::catalog::{Plan, PlanCatalog};
 use crate::error::DomainError;
@@ -15,7 +15,7 @@ use crate::period::BillingPeriod;
 use crate::services::BillingServices;
 use crate::values::{AccountId, FeatureKey, PlanId};
 
-type Decision = Result<Vec<EntitlementsEvent>, DomainError>;
+pub(super) type Decision = Result<Vec<EntitlementsEvent>, DomainError>;
 
 /// The longest revocation reason kept; reasons are codes or a short sentence.
 const MAX_REASON_CHARS: usize = 500;
@@ -50,10 +50,18 @@ impl Entitlements {
                 feature,
                 quantity,
                 usage_id,
+                timestamp,
             } => self
                 .existing()?
-                .record_usage(feature, quantity, usage_id, at),
+                .record_usage(feature, quantity, usage_id, timestamp, at),
             EntitlementsCommand::ResetUsage { period } => self.existing()?.reset_usage(period, at),
+            EntitlementsCommand::BillUsage {
+                invoice_id,
+                period,
+                plan_id,
+            } => self
+                .existing()?
+                .bill_usage(invoice_id, period, &plan_id, &services.catalog, at),
             EntitlementsCommand::AddCommitment { feature } => {
                 self.existing()?.add_commitment(feature, at)
             }
@@ -119,14 +127,14 @@ impl EntitlementsState {
         self.plan_id == plan.id && self.features == plan.features && self.limits == plan.limits
     }
 
-    fn ensure_not_revoked(&self) -> Result<(), EntitlementsRule> {
+    pub(super) fn ensure_not_revoked(&self) -> Result<(), EntitlementsRule> {
         match self.standing {
             Standing::Revoked { .. } => Err(EntitlementsRule::EntitlementsRevoked),
             Standing::Enabled | Standing::Suspended { .. } => Ok(()),
         }
     }
 
-    fn ensure_granted(&self, feature: &FeatureKey) -> Result<(), EntitlementsRule> {
+    pub(super) fn ensure_granted(&self, feature: &FeatureKey) -> Result<(), EntitlementsRule> {
         if self.features.contains(feature) {
             Ok(())
         } else {
@@ -207,51 +215,6 @@ impl EntitlementsState {
         }
     }
 
-    fn record_usage(
-        &self,
-        feature: FeatureKey,
-        quantity: u64,
-        usage_id: UsageId,
-        at: DateTime<Utc>,
-    ) -> Decision {
-        let quantity = check_quantity(quantity)?;
-        // A retry of a record already counted succeeds without counting again, whatever has
-        // happened to the account since.
-        if self.seen_usage_ids.contains(&usage_id) {
-            return Ok(vec![]);
-        }
-        // Usage already happened: it is recorded while suspended too (the read side flags it).
-        self.ensure_not_revoked()?;
-        self.ensure_granted(&feature)?;
-        let used = self.used(&feature).saturating_add(quantity);
-        let limit = self.limit_of(&feature);
-        Ok(vec![EntitlementsEvent::UsageRecorded {
-            over_limit: limit.is_some_and(|limit| used > limit),
-            feature,
-            quantity,
-            usage_id,
-            used,
-            limit,
-            at,
-        }])
-    }
-
-    fn reset_usage(&self, period: BillingPeriod, at: DateTime<Utc>) -> Decision {
-        check_period(&period)?;
-        self.ensure_not_revoked()?;
-        if period == self.period {
-            return Ok(vec![]);
-        }
-        if period.start < self.period.start {
-            return Err(EntitlementsRule::PeriodBeforeCurrent {
-                current_start: self.period.start,
-                requested_start: period.start,
-            }
-            .into());
-        }
-        Ok(vec![EntitlementsEvent::UsageReset { period, at }])
-    }
-
     fn add_commitment(&self, feature: FeatureKey, at: DateTime<Utc>) -> Decision {
         self.ensure_not_revoked()?;
         self.ensure_granted(&feature)?;
@@ -271,7 +234,10 @@ impl EntitlementsState {
     }
 }
 
-fn plan_of<'a>(catalog: &'a PlanCatalog, plan_id: &PlanId) -> Result<&'a Plan, EntitlementsRule> {
+pub(super) fn plan_of<'a>(
+    catalog: &'a PlanCatalog,
+    plan_id: &PlanId,
+) -> Result<&'a Plan, EntitlementsRule> {
     catalog
         .get(plan_id)
         .ok_or_else(|| EntitlementsRule::UnknownPlan {
@@ -280,7 +246,7 @@ fn plan_of<'a>(catalog: &'a PlanCatalog, plan_id: &PlanId) -> Result<&'a Plan, E
 }
 
 /// `BillingPeriod`'s fields are public, so a deserialised one may be empty or inverted.
-fn check_period(period: &BillingPeriod) -> Result<(), DomainError> {
+pub(super) fn check_period(period: &BillingPeriod) -> Result<(), DomainError> {
     if period.start < period.end {
         Ok(())
     } else {

@@ -9,8 +9,10 @@ use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::ledger::BilledUsage;
 use super::usage::UsageId;
 use crate::catalog::Limit;
+use crate::invoice::InvoiceLine;
 use crate::period::BillingPeriod;
 use crate::values::{AccountId, FeatureKey, PlanId};
 
@@ -54,6 +56,28 @@ pub enum EntitlementsEvent {
         used: u64,
         limit: Option<u64>,
         over_limit: bool,
+        /// The period the units are billed in; absent on records made before usage prices.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        period: Option<BillingPeriod>,
+        at: DateTime<Utc>,
+    },
+    /// Usage whose `timestamp` falls in the period before the current one: billed with that
+    /// period, or on the next invoice as an adjustment when it was billed already. It does not
+    /// count against the current period's limits.
+    LateUsageRecorded {
+        feature: FeatureKey,
+        quantity: u64,
+        usage_id: UsageId,
+        period: BillingPeriod,
+        at: DateTime<Utc>,
+    },
+    /// The usage of the periods up to `period` was billed on invoice `invoice_id`: `lines` are
+    /// the invoice's usage lines, `billed` how far each feature's billing went.
+    UsageBilled {
+        invoice_id: Uuid,
+        period: BillingPeriod,
+        billed: Vec<BilledUsage>,
+        lines: Vec<InvoiceLine>,
         at: DateTime<Utc>,
     },
     /// A new usage period began: every counter is back to zero.
@@ -80,6 +104,8 @@ impl DomainEvent for EntitlementsEvent {
             EntitlementsEvent::EntitlementsRestored { .. } => "EntitlementsRestored",
             EntitlementsEvent::EntitlementsRevoked { .. } => "EntitlementsRevoked",
             EntitlementsEvent::UsageRecorded { .. } => "UsageRecorded",
+            EntitlementsEvent::LateUsageRecorded { .. } => "LateUsageRecorded",
+            EntitlementsEvent::UsageBilled { .. } => "UsageBilled",
             EntitlementsEvent::UsageReset { .. } => "UsageReset",
             EntitlementsEvent::CommitmentAdded { .. } => "CommitmentAdded",
             EntitlementsEvent::CommitmentReleased { .. } => "CommitmentReleased",

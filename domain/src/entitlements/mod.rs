@@ -6,6 +6,8 @@ mod access;
 mod commands;
 mod decide;
 mod events;
+mod ledger;
+mod metering;
 mod rules;
 mod usage;
 
@@ -19,14 +21,18 @@ use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use ledger::UsageLedger;
+
 pub use access::{AccessReason, FeatureAccess};
 pub use commands::EntitlementsCommand;
 pub use events::EntitlementsEvent;
+pub use ledger::BilledUsage;
 pub use rules::EntitlementsRule;
 pub use usage::{check_quantity, UsageId, MAX_USAGE_QUANTITY};
 
 use crate::catalog::Limit;
 use crate::error::DomainError;
+use crate::invoice::InvoiceLine;
 use crate::period::BillingPeriod;
 use crate::services::BillingServices;
 use crate::values::{AccountId, FeatureKey, PlanId};
@@ -67,6 +73,13 @@ struct EntitlementsState {
     limits: BTreeMap<FeatureKey, Limit>,
     /// The usage period the counters belong to.
     period: BillingPeriod,
+    /// The period before `period`, which late usage may still be recorded for. Snapshots
+    /// written before it existed hold none until the next period starts.
+    #[serde(default)]
+    previous_period: Option<BillingPeriod>,
+    /// What each billable period recorded and what invoices billed of it.
+    #[serde(default)]
+    ledger: UsageLedger,
     /// Units used per feature in `period`; a feature with no usage has no entry.
     usage: BTreeMap<FeatureKey, u64>,
     /// Every usage id ever recorded, across periods, so that a late retry of a previous
@@ -117,6 +130,8 @@ impl Aggregate for Entitlements {
                     features,
                     limits,
                     period,
+                    previous_period: None,
+                    ledger: UsageLedger::default(),
                     usage: BTreeMap::new(),
                     seen_usage_ids: BTreeSet::new(),
                     commitments: BTreeSet::new(),
@@ -157,8 +172,7 @@ impl EntitlementsState {
                 self.standing = Standing::Enabled;
                 self.grant(plan_id, features, limits);
                 if self.period != period {
-                    self.period = period;
-                    self.usage.clear();
+                    self.start_period(period);
                 }
             }
             EntitlementsEvent::EntitlementsRecalculated {
@@ -176,17 +190,36 @@ impl EntitlementsState {
             }
             EntitlementsEvent::UsageRecorded {
                 feature,
+                quantity,
                 usage_id,
                 used,
+                period,
                 ..
             } => {
+                if let Some(period) = period {
+                    self.ledger.record(period, feature.clone(), quantity);
+                }
                 self.usage.insert(feature, used);
                 self.seen_usage_ids.insert(usage_id);
             }
-            EntitlementsEvent::UsageReset { period, .. } => {
-                self.period = period;
-                self.usage.clear();
+            EntitlementsEvent::LateUsageRecorded {
+                feature,
+                quantity,
+                usage_id,
+                period,
+                ..
+            } => {
+                self.ledger.record(period, feature, quantity);
+                self.seen_usage_ids.insert(usage_id);
             }
+            EntitlementsEvent::UsageBilled {
+                invoice_id,
+                period,
+                billed,
+                lines,
+                ..
+            } => self.ledger.billed(invoice_id, period, billed, lines),
+            EntitlementsEvent::UsageReset { period, .. } => self.start_period(period),
             EntitlementsEvent::CommitmentAdded { feature, .. } => {
                 self.commitments.insert(feature);
             }
@@ -194,6 +227,13 @@ impl EntitlementsState {
                 self.commitments.remove(&feature);
             }
         }
+    }
+
+    /// A new usage period: the counters restart, and late usage may still go to the old one.
+    fn start_period(&mut self, period: BillingPeriod) {
+        self.previous_period = Some(self.period);
+        self.period = period;
+        self.usage.clear();
     }
 
     fn status(&self) -> EntitlementStatus {
@@ -245,6 +285,11 @@ impl Entitlements {
 
     pub fn period(&self) -> Option<BillingPeriod> {
         self.state.as_ref().map(|s| s.period)
+    }
+
+    /// The usage lines billed for invoice `invoice_id`, if it was one of the latest bills.
+    pub fn usage_lines_of(&self, invoice_id: Uuid) -> Option<&[InvoiceLine]> {
+        self.state.as_ref()?.ledger.lines_of(invoice_id)
     }
 
     /// Features explicitly committed (not counting usage; see [`Self::committed_features`]).

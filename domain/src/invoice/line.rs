@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::usage_line::UsageDetail;
 use crate::error::{DomainError, ValidationError};
 use crate::money::{Money, MAX_AMOUNT};
 
@@ -13,6 +14,10 @@ pub enum LineKind {
     Overage,
     Proration,
     Manual,
+    /// A priced feature's usage in the period that closed, billed in arrears (SPEC 11.1).
+    Usage,
+    /// Usage recorded late for a period already invoiced, billed on the next invoice.
+    UsageAdjustment,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,6 +27,9 @@ pub struct InvoiceLine {
     pub quantity: u32,
     pub unit_amount: Money,
     pub amount: Money,
+    /// How a `usage` or `usage_adjustment` line was rated; absent on every other kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<UsageDetail>,
 }
 
 impl InvoiceLine {
@@ -59,6 +67,7 @@ impl InvoiceLine {
             quantity,
             unit_amount,
             amount,
+            usage: None,
         })
     }
 }

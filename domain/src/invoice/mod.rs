@@ -18,6 +18,7 @@ pub mod line;
 mod rules;
 #[cfg(test)]
 mod tests;
+mod usage_line;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -38,6 +39,7 @@ pub use commands::{InvoiceCommand, OverpaymentRefundOutcome};
 pub use events::{InvoiceEvent, INVOICE_ISSUED_VERSION, PAYMENT_FAILED_VERSION};
 pub use line::{InvoiceLine, LineKind};
 pub use rules::InvoiceRule;
+pub use usage_line::UsageDetail;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

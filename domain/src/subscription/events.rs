@@ -46,6 +46,13 @@ impl std::fmt::Display for CancellationReason {
     }
 }
 
+/// A paid period that ended, and the plan it was on: what its usage is billed at, in arrears.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClosedPeriod {
+    pub period: BillingPeriod,
+    pub plan_id: PlanId,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum SubscriptionEvent {
     TrialStarted {
@@ -129,15 +136,23 @@ pub enum SubscriptionEvent {
         comment: Option<String>,
         /// When service ended: now for an immediate cancel, the trial or period end otherwise.
         ended_at: DateTime<Utc>,
+        /// The paid period that ended with the subscription (none for a trial); absent on
+        /// events recorded before usage was billed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        closed: Option<ClosedPeriod>,
         at: DateTime<Utc>,
     },
-    /// The next period started; `invoice_lines` are the renewal invoice's.
+    /// The next period started; `invoice_lines` are the renewal invoice's, before usage.
     PeriodRenewed {
         account_id: AccountId,
         period: BillingPeriod,
         plan_id: PlanId,
         seats: SeatCount,
         invoice_lines: Vec<InvoiceLine>,
+        /// The period that ended, whose usage the renewal invoice bills; absent on events
+        /// recorded before usage was billed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        closed: Option<ClosedPeriod>,
         at: DateTime<Utc>,
     },
     SubscriptionMarkedPastDue {

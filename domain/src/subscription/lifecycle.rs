@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::invoicing::period_invoice_lines;
 use super::{
-    BillingAccount, CancellationReason, Context, SubscriptionEvent, SubscriptionRule,
+    BillingAccount, CancellationReason, ClosedPeriod, Context, SubscriptionEvent, SubscriptionRule,
     SubscriptionState, SubscriptionStatus,
 };
 use crate::error::DomainError;
@@ -135,6 +135,10 @@ impl SubscriptionState {
             return Ok(vec![self.cancelled(requested, comment, period.end, ctx)]);
         }
         let mut events = Vec::new();
+        let closed = ClosedPeriod {
+            period,
+            plan_id: self.plan_id.clone(),
+        };
         let mut plan = ctx.plan(&self.plan_id)?;
         if let Some(change) = &self.scheduled_change {
             plan = ctx.plan(&change.plan_id)?;
@@ -154,6 +158,7 @@ impl SubscriptionState {
             plan_id: plan.id.clone(),
             seats: self.seats,
             invoice_lines,
+            closed: Some(closed),
             at: ctx.now,
         });
         Ok(events)
@@ -247,11 +252,17 @@ impl SubscriptionState {
         ended_at: DateTime<Utc>,
         ctx: &Context<'_>,
     ) -> SubscriptionEvent {
+        // A trial has no paid period; a paid one ends with the subscription.
+        let closed = self.current_period.map(|period| ClosedPeriod {
+            period,
+            plan_id: self.plan_id.clone(),
+        });
         SubscriptionEvent::SubscriptionCancelled {
             account_id: self.account_id.clone(),
             reason,
             comment,
             ended_at,
+            closed,
             at: ctx.now,
         }
     }

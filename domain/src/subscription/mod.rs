@@ -34,7 +34,7 @@ use crate::services::BillingServices;
 use crate::values::{AccountId, Email, PaymentMethodToken, PlanId, SeatCount};
 
 pub use commands::{SubscriptionCommand, MAX_COMMENT_CHARS};
-pub use events::{CancellationReason, SubscriptionEvent, CANCELLATION_VERSION};
+pub use events::{CancellationReason, ClosedPeriod, SubscriptionEvent, CANCELLATION_VERSION};
 pub use rules::SubscriptionRule;
 
 /// Where a subscription is in its life. `None` means it was never created.

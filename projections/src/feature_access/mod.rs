@@ -8,12 +8,13 @@
 //! them in memory and upserts the rows that changed.
 
 mod cache;
+mod cost;
 mod row;
 mod table;
 mod view;
 
 use application::event_log::StoredEvent;
-use domain::{AccountId, FeatureKey};
+use domain::{AccountId, FeatureKey, PlanCatalog};
 
 use crate::event::{AccountEvent, BillingEvent, ENTITLEMENTS};
 use infrastructure::consumers::ProjectionError;
@@ -21,6 +22,7 @@ use infrastructure::consumers::Projector;
 use infrastructure::portable::{Pool, Tx};
 
 pub use cache::{AccessCache, Consistency};
+pub use cost::UsageSoFarView;
 pub use row::{AccessAccountRow, FeatureRow};
 pub use view::FeatureAccessView;
 
@@ -92,6 +94,7 @@ impl Projector for FeatureAccessProjector {
 /// enabled (no such account, as far as access goes).
 pub async fn access(
     cache: &AccessCache,
+    catalog: &PlanCatalog,
     account_id: &AccountId,
     feature: &FeatureKey,
     consistency: Consistency,
@@ -103,13 +106,15 @@ pub async fn access(
         .features
         .iter()
         .find(|row| row.feature == feature.as_str());
-    FeatureAccessView::decide(account_id.as_str(), feature.as_str(), &rows.status, row).map(Some)
+    let view = FeatureAccessView::decide(account_id.as_str(), feature.as_str(), &rows.status, row)?;
+    Ok(Some(view.priced(catalog, &rows.plan_id)))
 }
 
 /// Access to every feature the account's plan grants, and to any other with usage this period,
 /// in key order. `None` when the account's entitlements were never enabled.
 pub async fn all_access(
     cache: &AccessCache,
+    catalog: &PlanCatalog,
     account_id: &AccountId,
     consistency: Consistency,
 ) -> Result<Option<Vec<FeatureAccessView>>, ProjectionError> {
@@ -121,9 +126,23 @@ pub async fn all_access(
         .filter(|row| row.in_plan || row.used > 0)
         .map(|row| {
             FeatureAccessView::decide(account_id.as_str(), &row.feature, &rows.status, Some(row))
+                .map(|view| view.priced(catalog, &rows.plan_id))
         })
         .collect::<Result<Vec<_>, _>>()
         .map(Some)
+}
+
+/// The account's priced features with their usage this period and its cost so far; empty when
+/// its entitlements were never enabled.
+pub async fn usage_so_far(
+    cache: &AccessCache,
+    catalog: &PlanCatalog,
+    account_id: &AccountId,
+) -> Result<Vec<UsageSoFarView>, ProjectionError> {
+    let rows = cache
+        .rows(account_id.as_str(), Consistency::Eventual)
+        .await?;
+    Ok(rows.map_or_else(Vec::new, |rows| cost::usage_so_far(catalog, &rows)))
 }
 
 /// Every stored row, by key: for audit verification and rebuild comparisons.

@@ -95,7 +95,11 @@ impl AccountAccess {
                 (account.period_start, account.period_end) = period_columns(period);
                 self.reset_usage();
             }
-            E::CommitmentAdded { .. } | E::CommitmentReleased { .. } => {}
+            // Late usage belongs to the period before; billing changes no access.
+            E::LateUsageRecorded { .. }
+            | E::UsageBilled { .. }
+            | E::CommitmentAdded { .. }
+            | E::CommitmentReleased { .. } => {}
         }
     }
 
@@ -187,6 +191,7 @@ mod tests {
             used,
             limit: Some(10),
             over_limit: used > 10,
+            period: None,
             at: t0(),
         }
     }

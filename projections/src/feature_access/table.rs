@@ -97,6 +97,7 @@ pub(super) async fn save(
 #[derive(Debug, Clone)]
 pub(super) struct AccountRows {
     pub status: String,
+    pub plan_id: String,
     /// In key order.
     pub features: Vec<FeatureRow>,
 }
@@ -105,6 +106,7 @@ pub(super) struct AccountRows {
 #[derive(Debug, sqlx::FromRow)]
 struct JoinedRow {
     status: String,
+    plan_id: String,
     feature: Option<String>,
     in_plan: Option<bool>,
     limit_units: Option<i64>,
@@ -117,7 +119,7 @@ pub(super) async fn account_rows(
     account_id: &str,
 ) -> Result<Option<AccountRows>, sqlx::Error> {
     let joined: Vec<JoinedRow> = query(
-        "SELECT a.status, f.feature, f.in_plan, f.limit_units, f.used
+        "SELECT a.status, a.plan_id, f.feature, f.in_plan, f.limit_units, f.used
            FROM feature_access_accounts a
            LEFT JOIN feature_access f ON f.account_id = a.account_id
           WHERE a.account_id = $1
@@ -126,7 +128,10 @@ pub(super) async fn account_rows(
     .bind(account_id)
     .fetch_all_as(pool)
     .await?;
-    let Some(status) = joined.first().map(|row| row.status.clone()) else {
+    let Some((status, plan_id)) = joined
+        .first()
+        .map(|row| (row.status.clone(), row.plan_id.clone()))
+    else {
         return Ok(None);
     };
     let features = joined
@@ -141,7 +146,11 @@ pub(super) async fn account_rows(
             })
         })
         .collect();
-    Ok(Some(AccountRows { status, features }))
+    Ok(Some(AccountRows {
+        status,
+        plan_id,
+        features,
+    }))
 }
 
 /// Every stored row, by key: for audit verification and rebuild comparisons.

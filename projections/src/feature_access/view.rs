@@ -2,11 +2,13 @@
 //! the domain's one access rule from the stored rows.
 
 use domain::entitlements::{AccessReason, FeatureAccess};
+use domain::PlanCatalog;
 use serde::Serialize;
 
 use crate::columns::{parse_count, parse_entitlement_status};
 use infrastructure::consumers::ProjectionError;
 
+use super::cost::cost_so_far;
 use super::row::FeatureRow;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -22,6 +24,10 @@ pub struct FeatureAccessView {
     pub used: u64,
     /// Null when unlimited or not metered.
     pub remaining: Option<u64>,
+    /// What `used` costs at the plan's usage price, in minor units of `currency`, as the
+    /// invoice at period end will bill it; null when the plan prices no usage of the feature.
+    pub cost_so_far: Option<i64>,
+    pub currency: Option<String>,
 }
 
 impl FeatureAccessView {
@@ -61,6 +67,17 @@ impl FeatureAccessView {
             limit: access.limit,
             used: access.used,
             remaining: access.remaining,
+            cost_so_far: None,
+            currency: None,
         }
+    }
+
+    /// This view with the cost so far of its usage on `plan_id`, when that plan prices it.
+    pub(super) fn priced(mut self, catalog: &PlanCatalog, plan_id: &str) -> Self {
+        if let Some(cost) = cost_so_far(catalog, plan_id, &self.feature, self.used) {
+            self.cost_so_far = Some(cost.cost_so_far);
+            self.currency = Some(cost.currency);
+        }
+        self
     }
 }

@@ -144,6 +144,8 @@ impl EventType {
                 Some(EventType::UsageLimitReached)
             }
             E::UsageRecorded { .. }
+            | E::LateUsageRecorded { .. }
+            | E::UsageBilled { .. }
             | E::UsageReset { .. }
             | E::CommitmentAdded { .. }
             | E::CommitmentReleased { .. } => None,

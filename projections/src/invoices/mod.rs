@@ -9,6 +9,7 @@
 
 mod row;
 mod table;
+mod usage_view;
 mod view;
 
 use std::collections::BTreeMap;
@@ -23,6 +24,7 @@ use infrastructure::consumers::Projector;
 use infrastructure::portable::{Pool, Tx};
 
 pub use row::InvoiceRow;
+pub use usage_view::{RatedTierView, UsageLineView};
 pub use view::{InvoiceLineView, InvoicePage, InvoiceView};
 
 /// The projector of the account invoices list.

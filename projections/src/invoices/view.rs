@@ -11,6 +11,7 @@ use crate::columns::parse_timestamp;
 use infrastructure::consumers::ProjectionError;
 
 use super::row::InvoiceRow;
+use super::usage_view::UsageLineView;
 
 /// Amounts are minor units of the invoice's `currency`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -42,6 +43,9 @@ pub struct InvoiceLineView {
     pub quantity: u32,
     pub unit_amount: i64,
     pub amount: i64,
+    /// How a `usage` or `usage_adjustment` line was rated; absent on other kinds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<UsageLineView>,
 }
 
 impl From<&InvoiceLine> for InvoiceLineView {
@@ -52,6 +56,7 @@ impl From<&InvoiceLine> for InvoiceLineView {
             quantity: line.quantity,
             unit_amount: line.unit_amount.amount,
             amount: line.amount.amount,
+            usage: line.usage.as_ref().map(UsageLineView::from),
         }
     }
 }

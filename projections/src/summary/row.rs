@@ -185,6 +185,8 @@ impl SummaryRow {
             E::EntitlementsRestored { .. } => EntitlementStatus::Enabled,
             E::EntitlementsRevoked { .. } => EntitlementStatus::Revoked,
             E::UsageRecorded { .. }
+            | E::LateUsageRecorded { .. }
+            | E::UsageBilled { .. }
             | E::UsageReset { .. }
             | E::CommitmentAdded { .. }
             | E::CommitmentReleased { .. } => return,

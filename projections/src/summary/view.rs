@@ -5,6 +5,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::columns::{parse_count, parse_feature_list, parse_timestamp};
+use crate::feature_access::UsageSoFarView;
 use infrastructure::consumers::ProjectionError;
 
 use super::row::SummaryRow;
@@ -33,6 +34,9 @@ pub struct SummaryView {
     pub overpayments: OverpaymentsView,
     pub in_dunning: bool,
     pub dunning_case_id: Option<Uuid>,
+    /// Each feature the plan prices: its usage this period and what it costs so far, billed in
+    /// arrears at period end. Read from the Feature Access View.
+    pub usage: Vec<UsageSoFarView>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -117,6 +121,7 @@ impl TryFrom<SummaryRow> for SummaryView {
             },
             in_dunning: row.in_dunning,
             dunning_case_id: row.dunning_case_id.as_deref().map(uuid).transpose()?,
+            usage: Vec::new(),
             account_id: row.account_id,
         })
     }

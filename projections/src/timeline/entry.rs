@@ -171,6 +171,35 @@ pub(super) fn entitlements(event: &EntitlementsEvent) -> Option<Entry> {
         E::EntitlementsRevoked { reason, .. } => {
             Entry::new("entitlements_revoked", json!({"reason": reason}))
         }
+        E::LateUsageRecorded {
+            feature,
+            quantity,
+            period,
+            ..
+        } => Entry::new(
+            "late_usage_recorded",
+            json!({"feature": feature, "quantity": quantity,
+                   "period_start": period.start, "period_end": period.end}),
+        ),
+        // A bill with no line (no usage) tells a reader nothing.
+        E::UsageBilled {
+            invoice_id, lines, ..
+        } => {
+            let currency = &lines.first()?.amount.currency;
+            let total = Money::sum(currency, lines.iter().map(|line| &line.amount)).ok()?;
+            let lines: Vec<Value> = lines
+                .iter()
+                .map(|line| {
+                    json!({"kind": line.kind, "description": line.description,
+                           "amount": line.amount.amount})
+                })
+                .collect();
+            Entry::with_amount(
+                "usage_billed",
+                &total,
+                json!({"invoice_id": invoice_id, "lines": lines}),
+            )
+        }
         E::UsageRecorded { .. }
         | E::UsageReset { .. }
         | E::CommitmentAdded { .. }

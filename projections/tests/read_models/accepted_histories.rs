@@ -187,6 +187,7 @@ async fn run(h: &Harness, case: usize, made: &mut Made, step: Step) -> Option<i6
                     quantity,
                     unit_amount: money(unit, currency),
                     amount: money(unit.saturating_mul(i64::from(quantity)), currency),
+                    usage: None,
                 })
                 .collect();
             let id = Uuid::new_v4();
@@ -337,6 +338,7 @@ fn issued_unchecked(id: Uuid, account_id: &str, amount: i64) -> InvoiceEvent {
             quantity: 1,
             unit_amount: money(amount, "usd"),
             amount: money(amount, "usd"),
+            usage: None,
         }],
         total: money(amount, "usd"),
         issued_at: t0(),

@@ -79,7 +79,7 @@ async fn a_cached_answer_follows_committed_usage(backend: Backend) {
         let other_store = Arc::new(h.db.store().await);
         let other_changes = ChangeFeed::start(&other_store);
         until_listening(&other_changes).await;
-        let other = ReadModels::new(&other_store, &other_changes);
+        let other = ReadModels::new(&other_store, &other_changes, shipped_catalog());
         eventually_used(&other, acct, "projects", 3).await;
         let recorded = h.record_usage(acct, "projects", 2).await;
         projections.wait_for(recorded, PATIENCE).await.unwrap();

@@ -108,7 +108,7 @@ impl Harness {
     }
 
     pub fn read_models(&self) -> ReadModels {
-        ReadModels::new(&self.store, &self.changes)
+        ReadModels::new(&self.store, &self.changes, self.catalog.clone())
     }
 
     /// The account's summary as the query answers it now.
@@ -222,6 +222,7 @@ impl Harness {
             feature: feature(key),
             quantity,
             usage_id: UsageId::parse(&Uuid::new_v4().to_string()).unwrap(),
+            timestamp: None,
         };
         self.entitlements(account_id, command).await
     }

@@ -83,6 +83,13 @@ impl Api {
         started.str("aggregate_id")
     }
 
+    /// The account's invoices (`GET /v1/accounts/{account}/invoices`), newest first.
+    pub async fn invoices(&self, account: &str) -> Vec<Value> {
+        let reply = self.get(&format!("/v1/accounts/{account}/invoices")).await;
+        reply.assert_status(200);
+        reply.body["items"].as_array().expect("items").clone()
+    }
+
     /// The event types of one stream (`GET /v1/audit/streams/{aggregate_type}/{id}`), in order.
     pub async fn event_types(&self, aggregate_type: &str, id: &str) -> Vec<String> {
         let stream = self

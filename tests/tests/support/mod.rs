@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test file uses a different part of this module
 
 pub mod client;
+pub mod clock;
 pub mod receiver;
 pub mod stripe;
 

@@ -3,6 +3,7 @@
 
 mod commitments;
 mod lifecycle;
+mod metering;
 mod state;
 mod suspension;
 mod usage;
@@ -114,10 +115,11 @@ fn record(feature_key: &str, quantity: u64, id: &str) -> EntitlementsCommand {
         feature: feature(feature_key),
         quantity,
         usage_id: usage_id(id),
+        timestamp: None,
     }
 }
 
-/// `UsageRecorded` at `t0` with the totals the aggregate should report.
+/// `UsageRecorded` at `t0`, in March, with the totals the aggregate should report.
 fn recorded(
     feature_key: &str,
     quantity: u64,
@@ -132,6 +134,7 @@ fn recorded(
         used,
         limit,
         over_limit: limit.is_some_and(|limit| used > limit),
+        period: Some(march()),
         at: t0(),
     }
 }

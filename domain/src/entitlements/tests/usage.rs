@@ -70,6 +70,7 @@ fn usage_over_the_limit_is_recorded_and_flagged_never_dropped() {
             used: 12,
             limit: Some(10),
             over_limit: true,
+            period: Some(march()),
             at: t0(),
         }]
     );
@@ -90,6 +91,7 @@ fn usage_that_reaches_the_limit_exactly_is_not_over_it() {
             used: 10,
             limit: Some(10),
             over_limit: false,
+            period: Some(march()),
             at: t0(),
         }]);
 }

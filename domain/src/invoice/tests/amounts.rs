@@ -20,6 +20,7 @@ fn raw_line(quantity: u32, unit_amount: i64, amount: i64) -> InvoiceLine {
         quantity,
         unit_amount: usd(unit_amount),
         amount: usd(amount),
+        usage: None,
     }
 }
 

@@ -107,6 +107,7 @@ fn no_line_has_a_negative_amount() {
         quantity: 1,
         unit_amount: usd(-500),
         amount: usd(-500),
+        usage: None,
     };
     given(vec![])
         .when(issue_command(vec![line("Pro plan", 1, 4900), credit]))

@@ -101,12 +101,27 @@ fn renewed(
     invoice_lines: Vec<InvoiceLine>,
     now: DateTime<Utc>,
 ) -> SubscriptionEvent {
+    renewed_from(plan_id, plan_id, seat_count, invoice_lines, now)
+}
+
+/// May renewed on `plan_id` after an April on `april_plan`, whose usage is billed at it.
+fn renewed_from(
+    april_plan: &str,
+    plan_id: &str,
+    seat_count: u32,
+    invoice_lines: Vec<InvoiceLine>,
+    now: DateTime<Utc>,
+) -> SubscriptionEvent {
     SubscriptionEvent::PeriodRenewed {
         account_id: account(),
         period: may(),
         plan_id: plan(plan_id),
         seats: seats(seat_count),
         invoice_lines,
+        closed: Some(ClosedPeriod {
+            period: april(),
+            plan_id: plan(april_plan),
+        }),
         at: now,
     }
 }
@@ -194,7 +209,8 @@ fn a_scheduled_downgrade_is_applied_on_renewal_and_the_new_plan_is_billed() {
                 proration_lines: vec![],
                 at: now,
             },
-            renewed(
+            renewed_from(
+                "pro",
                 "starter",
                 3,
                 vec![line(
@@ -235,6 +251,10 @@ fn a_cancellation_scheduled_for_the_period_end_cancels_on_renewal() {
             reason: CancellationReason::Requested,
             comment: Some("switching provider".into()),
             ended_at: april().end,
+            closed: Some(ClosedPeriod {
+                period: april(),
+                plan_id: plan("pro"),
+            }),
             at: now,
         }]);
 }

@@ -48,6 +48,10 @@ fn cancelling_immediately_ends_the_subscription_now() {
             reason: CancellationReason::Requested,
             comment: Some("fraud".into()),
             ended_at: now,
+            closed: Some(ClosedPeriod {
+                period: april(),
+                plan_id: plan("pro"),
+            }),
             at: now,
         }]);
 }
@@ -85,7 +89,7 @@ fn a_scheduled_cancellation_can_be_brought_forward_to_now() {
     ));
     given_at(now, history)
         .when(cancel(false, "chargeback"))
-        .then_expect_events(vec![cancelled("chargeback", now)]);
+        .then_expect_events(vec![ending_pro_april(cancelled("chargeback", now))]);
 }
 
 #[test]
@@ -226,7 +230,10 @@ fn a_trial_activated_early_keeps_its_cancellation_for_the_first_period_end() {
     assert!(fold(history.clone()).cancel_at_period_end());
     given_at(april().end, history)
         .when(SubscriptionCommand::RenewPeriod)
-        .then_expect_events(vec![cancelled("evaluation over", april().end)]);
+        .then_expect_events(vec![ending_pro_april(cancelled(
+            "evaluation over",
+            april().end,
+        ))]);
 }
 
 /// A client cannot make its cancellation the system's: whatever its words, the reason is
@@ -236,11 +243,11 @@ fn a_client_cancellation_is_requested_whatever_its_words() {
     let now = at("2026-04-10T00:00:00Z");
     given_at(now, active_pro_in_april(3, false))
         .when(cancel(false, "dunning_exhausted"))
-        .then_expect_events(vec![cancelled_for(
+        .then_expect_events(vec![ending_pro_april(cancelled_for(
             CancellationReason::Requested,
             Some("dunning_exhausted".into()),
             now,
-        )]);
+        ))]);
 }
 
 #[test]
@@ -248,9 +255,9 @@ fn dunning_running_out_cancels_at_once_as_dunning_exhausted() {
     let now = at("2026-04-10T00:00:00Z");
     given_at(now, active_pro_in_april(3, false))
         .when(SubscriptionCommand::CancelForNonPayment)
-        .then_expect_events(vec![cancelled_for(
+        .then_expect_events(vec![ending_pro_april(cancelled_for(
             CancellationReason::DunningExhausted,
             None,
             now,
-        )]);
+        ))]);
 }

@@ -147,8 +147,20 @@ pub(super) fn cancelled_for(
         reason,
         comment,
         ended_at,
+        closed: None,
         at: ended_at,
     }
+}
+
+/// `event`, a cancellation, ending the paid April of the `pro` plan.
+pub(super) fn ending_pro_april(mut event: SubscriptionEvent) -> SubscriptionEvent {
+    if let SubscriptionEvent::SubscriptionCancelled { closed, .. } = &mut event {
+        *closed = Some(ClosedPeriod {
+            period: april(),
+            plan_id: plan("pro"),
+        });
+    }
+    event
 }
 
 pub(super) fn change_plan(plan_id: &str, confirm: bool, committed: &[&str]) -> SubscriptionCommand {

@@ -110,6 +110,7 @@ fn renewal_applies_the_new_period_and_clears_what_it_billed() {
             plan_id: plan("starter"),
             seats: seats(22),
             invoice_lines: vec![pending()],
+            closed: None,
             at: april().end,
         },
     ]);

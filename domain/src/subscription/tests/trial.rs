@@ -236,6 +236,7 @@ fn an_expired_trial_without_a_billing_account_is_cancelled_as_trial_expired() {
             reason: CancellationReason::TrialExpired,
             comment: None,
             ended_at: trial_end,
+            closed: None,
             at: trial_end,
         }]);
 }
