@@ -179,6 +179,21 @@ impl FromRequestParts<AppState> for Admin {
     }
 }
 
+/// A caller that may read beyond one account (admin, service, support). As an extractor it
+/// refuses account keys (403) before the request body is read, as [`Admin`] does.
+pub struct GlobalReader;
+
+impl FromRequestParts<AppState> for GlobalReader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        Principal::from_request_parts(parts, state)
+            .await?
+            .require_global_read()
+            .map(|()| GlobalReader)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

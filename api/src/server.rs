@@ -31,7 +31,7 @@ use crate::openapi::ApiDoc;
 use crate::problem::ApiError;
 use crate::routes::{
     accounts, api_keys, audit, audit_log, audit_state, dunning_cases, dunning_queue, entitlements,
-    events, health, invoices, notifications, plans, processor_events, projections_admin,
+    events, health, invoices, notifications, plans, previews, processor_events, projections_admin,
     stripe_webhooks, subscriptions, test_clock, timeline, usage, webhook_endpoints,
 };
 use crate::state::AppState;
@@ -120,6 +120,8 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(subscriptions::remove_seats))
         .routes(routes!(subscriptions::set_overage_billing))
         .routes(routes!(subscriptions::change_plan))
+        .routes(routes!(previews::change_plan_preview))
+        .routes(routes!(previews::upcoming_invoice))
         .routes(routes!(subscriptions::cancel))
         .routes(routes!(invoices::issue_invoice))
         .routes(routes!(invoices::get_invoice))

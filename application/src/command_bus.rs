@@ -24,6 +24,7 @@ use crate::event_log::{
     NewEvent, Snapshot, StoredEvent, StreamTail,
 };
 
+mod dry_run;
 mod past;
 
 pub use past::PastState;

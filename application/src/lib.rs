@@ -13,6 +13,7 @@ pub mod invoicing;
 pub mod manual_invoice;
 pub mod payments;
 pub mod plan_change;
+pub mod previews;
 pub mod refund_invoice;
 pub mod refund_overpayment;
 pub mod scheduler;

@@ -20,8 +20,20 @@ pub async fn change_plan<L: EventLog>(
     confirm_feature_removal: bool,
     context: &CommandContext,
 ) -> Result<Executed, DispatchError<DomainError>> {
-    let id = id.to_string();
-    let subscription = bus.load::<Subscription>(&id).await?.aggregate;
+    let command = change_plan_command(bus, id, plan_id, confirm_feature_removal).await?;
+    bus.execute::<Subscription>(&id.to_string(), command, services, context)
+        .await
+}
+
+/// The `ChangePlan` command for subscription `id`: what a change runs, and what its preview
+/// decides without recording.
+pub async fn change_plan_command<L: EventLog>(
+    bus: &CommandBus<L>,
+    id: Uuid,
+    plan_id: PlanId,
+    confirm_feature_removal: bool,
+) -> Result<SubscriptionCommand, DispatchError<DomainError>> {
+    let subscription = bus.load::<Subscription>(&id.to_string()).await?.aggregate;
     let committed_features = match subscription.account_id() {
         Some(account) => bus
             .load::<Entitlements>(account.as_str())
@@ -30,11 +42,9 @@ pub async fn change_plan<L: EventLog>(
             .committed_features(),
         None => Default::default(),
     };
-    let command = SubscriptionCommand::ChangePlan {
+    Ok(SubscriptionCommand::ChangePlan {
         plan_id,
         confirm_feature_removal,
         committed_features,
-    };
-    bus.execute::<Subscription>(&id, command, services, context)
-        .await
+    })
 }

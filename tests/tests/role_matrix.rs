@@ -61,6 +61,14 @@ const ACCESS: &[(&str, Access)] = &[
         Access::Command,
     ),
     ("POST /v1/subscriptions/{id}/change-plan", Access::Command),
+    (
+        "POST /v1/subscriptions/{id}/change-plan/preview",
+        Access::GlobalRead,
+    ),
+    (
+        "GET /v1/subscriptions/{id}/upcoming-invoice",
+        Access::GlobalRead,
+    ),
     ("POST /v1/subscriptions/{id}/cancel", Access::Command),
     ("POST /v1/invoices", Access::Command),
     ("GET /v1/invoices/{id}", Access::ResourceOfAccount),

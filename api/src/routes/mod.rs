@@ -16,6 +16,7 @@ pub mod health;
 pub mod invoices;
 pub mod notifications;
 pub mod plans;
+pub mod previews;
 pub mod processor_events;
 pub mod projections_admin;
 pub mod stripe_webhooks;

@@ -61,9 +61,9 @@ pub struct OverageBody {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangePlanBody {
-    plan_id: String,
+    pub(crate) plan_id: String,
     #[serde(default)]
-    confirm_feature_removal: bool,
+    pub(crate) confirm_feature_removal: bool,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
