@@ -8,21 +8,13 @@ mod support;
 
 use infrastructure::testing::{Backend, TestDatabase};
 use serde_json::{json, Value};
+use support::client::line_of;
 use support::clock::{advance_to, now, settle, time};
 use support::{Api, Server};
 
 /// A starter subscription paying with `card`, activated, with its invoices settled.
 async fn activated(api: &Api, account: &str, card: &str, overage: bool) -> String {
-    let body = json!({
-        "account_id": account, "plan_id": "starter", "overage_billing": overage,
-        "billing_email": "billing@example.com", "payment_method": card,
-    });
-    let reply = api.post("/v1/subscriptions", body).await;
-    reply.assert_status(201);
-    let id = reply.str("aggregate_id");
-    api.post(&format!("/v1/subscriptions/{id}/activate"), json!({}))
-        .await
-        .assert_status(200);
+    let id = api.activated(account, "starter", card, overage).await;
     settle(api).await;
     id
 }
@@ -31,15 +23,6 @@ async fn subscription(api: &Api, id: &str) -> Value {
     let reply = api.get(&format!("/v1/subscriptions/{id}")).await;
     reply.assert_status(200);
     reply.body
-}
-
-fn line_of<'a>(invoice: &'a Value, kind: &str) -> &'a Value {
-    invoice["lines"]
-        .as_array()
-        .expect("lines")
-        .iter()
-        .find(|line| line["kind"] == kind)
-        .unwrap_or_else(|| panic!("no {kind} line in {invoice}"))
 }
 
 async fn an_activation_and_a_renewal_are_invoiced_and_paid(backend: Backend) {

@@ -15,16 +15,9 @@ const ACCOUNT: &str = "acct_preview";
 
 /// A starter subscription billing overage seats, paying by card, activated now.
 async fn starter_activated(api: &Api) -> String {
-    let body = json!({
-        "account_id": ACCOUNT, "plan_id": "starter", "overage_billing": true,
-        "billing_email": "billing@example.com", "payment_method": "pm_card_visa",
-    });
-    let reply = api.post("/v1/subscriptions", body).await;
-    reply.assert_status(201);
-    let id = reply.str("aggregate_id");
-    api.post(&format!("/v1/subscriptions/{id}/activate"), json!({}))
-        .await
-        .assert_status(200);
+    let id = api
+        .activated(ACCOUNT, "starter", "pm_card_visa", true)
+        .await;
     settle(api).await;
     id
 }

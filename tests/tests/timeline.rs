@@ -23,14 +23,7 @@ async fn advance(api: &Api, seconds: i64) -> i64 {
 /// Starts `plan` for `account` with `card` and activates it: the activation invoice is charged
 /// with the card at once.
 async fn subscribe(api: &Api, account: &str, plan: &str, card: &str) {
-    let body = json!({"account_id": account, "plan_id": plan,
-                      "billing_email": "billing@example.com", "payment_method": card});
-    let reply = api.post("/v1/subscriptions", body).await;
-    reply.assert_status(201);
-    let id = reply.str("aggregate_id");
-    api.post(&format!("/v1/subscriptions/{id}/activate"), json!({}))
-        .await
-        .assert_status(200);
+    api.activated(account, plan, card, false).await;
 }
 
 async fn get(api: &Api, path: &str) -> Value {

@@ -9,6 +9,7 @@ mod support;
 use chrono::{DateTime, Duration, Utc};
 use infrastructure::testing::{Backend, TestDatabase};
 use serde_json::{json, Value};
+use support::client::line_of;
 use support::clock::{advance_to, settle, time};
 use support::{Api, Server};
 
@@ -16,16 +17,7 @@ const ACCOUNT: &str = "acct_metered";
 
 /// A `pro` subscription paying by card, activated now, its first invoice paid.
 async fn pro_activated(api: &Api) -> String {
-    let body = json!({
-        "account_id": ACCOUNT, "plan_id": "pro",
-        "billing_email": "billing@example.com", "payment_method": "pm_card_visa",
-    });
-    let reply = api.post("/v1/subscriptions", body).await;
-    reply.assert_status(201);
-    let id = reply.str("aggregate_id");
-    api.post(&format!("/v1/subscriptions/{id}/activate"), json!({}))
-        .await
-        .assert_status(200);
+    let id = api.activated(ACCOUNT, "pro", "pm_card_visa", false).await;
     settle(api).await;
     id
 }
@@ -59,15 +51,6 @@ fn kinds_and_amounts(invoice: &Value) -> Vec<(String, i64)> {
             (kind, line["amount"].as_i64().expect("an amount"))
         })
         .collect()
-}
-
-fn line_of<'a>(invoice: &'a Value, kind: &str) -> &'a Value {
-    invoice["lines"]
-        .as_array()
-        .expect("lines")
-        .iter()
-        .find(|line| line["kind"] == kind)
-        .unwrap_or_else(|| panic!("no {kind} line in {invoice}"))
 }
 
 async fn usage_is_billed_in_arrears_late_usage_is_adjusted_and_a_cancellation_bills_the_rest(

@@ -83,6 +83,26 @@ impl Api {
         started.str("aggregate_id")
     }
 
+    /// A subscription of `account` to `plan`, paying with `card` (billing overage seats when
+    /// `overage`), activated at once: its activation invoice is charged with the card. Returns
+    /// the subscription id.
+    pub async fn activated(&self, account: &str, plan: &str, card: &str, overage: bool) -> String {
+        let body = serde_json::json!({
+            "account_id": account, "plan_id": plan, "overage_billing": overage,
+            "billing_email": "billing@example.com", "payment_method": card,
+        });
+        let reply = self.post("/v1/subscriptions", body).await;
+        reply.assert_status(201);
+        let id = reply.str("aggregate_id");
+        self.post(
+            &format!("/v1/subscriptions/{id}/activate"),
+            serde_json::json!({}),
+        )
+        .await
+        .assert_status(200);
+        id
+    }
+
     /// The account's invoices (`GET /v1/accounts/{account}/invoices`), newest first.
     pub async fn invoices(&self, account: &str) -> Vec<Value> {
         let reply = self.get(&format!("/v1/accounts/{account}/invoices")).await;
@@ -187,4 +207,14 @@ impl Api {
             body,
         }
     }
+}
+
+/// The first line of `kind` of an invoice as the API renders it.
+pub fn line_of<'a>(invoice: &'a Value, kind: &str) -> &'a Value {
+    invoice["lines"]
+        .as_array()
+        .expect("lines")
+        .iter()
+        .find(|line| line["kind"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} line in {invoice}"))
 }
