@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from reliability_checks import check, summarize
 from reliability_processes import Postgres, Server, http, log
 from reliability_stripe import FakeStripe, check_stripe
+from reliability_usage import check_usage
 from reliability_webhooks import Receiver, check_webhooks
 
 DAY = 24 * 60 * 60
@@ -387,6 +388,7 @@ def main():
             server.stop()
         results = check(pg, database, record, args.binary, clock.target)
         results["webhooks"] = check_webhooks(pg, database, receiver)
+        results["usage"] = check_usage(pg, database)
         if stripe:
             results["stripe"] = check_stripe(pg, database, stripe)
         ok = summarize(results, record, len(kills), lock_samples, died, args.outage)

@@ -8,6 +8,7 @@ import subprocess
 
 from reliability_processes import log
 from reliability_stripe import summarize_stripe
+from reliability_usage import summarize_usage
 
 
 def check(pg, database, record, binary, now):
@@ -163,6 +164,8 @@ def summarize(results, record, kills, lock_samples, died, pg_was_down):
     log(f"refused (expected business answers): {dict(record.refused)}")
     log(f"retries {record.retries}, idempotent replays {record.replays}, timers {results['timers']}"
         f", notifications {results['notifications']}")
+    usage_figures, usage_failures = summarize_usage(results["usage"])
+    failures.extend(usage_failures)
     stripe_figures = ""
     if "stripe" in results:
         stripe_figures, stripe_failures = summarize_stripe(results["stripe"])
@@ -171,7 +174,8 @@ def summarize(results, record, kills, lock_samples, died, pg_was_down):
           f"duplicated={duplicated} mismatches={mismatches} server_errors="
           f"{len(record.server_errors)} webhook_events={hooks['events']} "
           f"webhook_deliveries={hooks['received']} webhook_missing={len(hooks['missing'])} "
-          f"webhook_out_of_order={len(hooks['out_of_order'])}{stripe_figures}", flush=True)
+          f"webhook_out_of_order={len(hooks['out_of_order'])}{usage_figures}{stripe_figures}",
+          flush=True)
     for failure in failures:
         log(f"FAIL {failure}")
     return not failures
