@@ -54,13 +54,16 @@ pub const READ_MODEL_NAMES: [&str; 7] = [
 /// `ledgerline replay` work on.
 pub fn read_model_projectors(catalog: Arc<PlanCatalog>) -> Vec<ReadModelProjector> {
     vec![
-        ReadModelProjector::new(move || AccountSummaryProjector::new(catalog.clone())),
+        ReadModelProjector::new({
+            let catalog = catalog.clone();
+            move || AccountSummaryProjector::new(catalog.clone())
+        }),
         ReadModelProjector::new(|| FeatureAccessProjector),
         ReadModelProjector::new(|| AccountInvoicesProjector),
         ReadModelProjector::new(|| NotificationsProjector),
         ReadModelProjector::new(|| BillingTimelineProjector),
         ReadModelProjector::new(|| DunningQueueProjector),
-        ReadModelProjector::new(|| IntegrationEventsProjector),
+        ReadModelProjector::new(move || IntegrationEventsProjector::new(catalog.clone())),
     ]
 }
 

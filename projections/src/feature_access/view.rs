@@ -73,7 +73,7 @@ impl FeatureAccessView {
     }
 
     /// This view with the cost so far of its usage on `plan_id`, when that plan prices it.
-    pub(super) fn priced(mut self, catalog: &PlanCatalog, plan_id: &str) -> Self {
+    pub(crate) fn priced(mut self, catalog: &PlanCatalog, plan_id: &str) -> Self {
         if let Some(cost) = cost_so_far(catalog, plan_id, &self.feature, self.used) {
             self.cost_so_far = Some(cost.cost_so_far);
             self.currency = Some(cost.currency);

@@ -17,9 +17,10 @@ mod resource;
 mod table;
 
 use std::collections::btree_map::{BTreeMap, Entry};
+use std::sync::Arc;
 
 use application::event_log::StoredEvent;
-use domain::AccountId;
+use domain::{AccountId, PlanCatalog};
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -33,11 +34,19 @@ pub use catalog::{EventType, API_VERSION};
 use resource::Resource;
 use table::{EventRow, ResourceRow};
 
-#[derive(Debug, Default)]
-pub struct IntegrationEventsProjector;
+/// The projector of the public event catalog. It renders features with the cost so far of
+/// their usage, so it reads usage prices from the catalog, as the summary reads seat limits.
+#[derive(Debug)]
+pub struct IntegrationEventsProjector {
+    catalog: Arc<PlanCatalog>,
+}
 
 impl IntegrationEventsProjector {
     pub const NAME: &'static str = "integration_events";
+
+    pub fn new(catalog: Arc<PlanCatalog>) -> Self {
+        Self { catalog }
+    }
 }
 
 /// The tables this projector owns.
@@ -89,7 +98,7 @@ impl Projector for IntegrationEventsProjector {
                     entry.insert((fresh, None))
                 }
             };
-            let Some(news) = resource.apply(stored)? else {
+            let Some(news) = resource.apply(stored, &self.catalog)? else {
                 continue;
             };
             let previous = news

@@ -9,6 +9,7 @@ use domain::entitlements::{Entitlements, EntitlementsEvent};
 use domain::invoice::Invoice;
 use domain::subscription::Subscription;
 use domain::webhook_endpoint::WebhookEndpoint;
+use domain::PlanCatalog;
 use serde_json::Value;
 
 use super::catalog::EventType;
@@ -87,7 +88,12 @@ impl Resource {
     }
 
     /// Folds `stored` into the state and answers what it tells the public, if anything.
-    pub fn apply(&mut self, stored: &StoredEvent) -> Result<Option<Told>, ProjectionError> {
+    /// Features are priced at `catalog`'s usage prices, as the REST API prices them.
+    pub fn apply(
+        &mut self,
+        stored: &StoredEvent,
+        catalog: &PlanCatalog,
+    ) -> Result<Option<Told>, ProjectionError> {
         // The feature a usage record is about: its object is that feature's access alone.
         let mut feature = None;
         let kind = match self {
@@ -133,14 +139,12 @@ impl Resource {
                 .account_id()
                 .zip(SubscriptionView::of(s, stored.sequence).map(to_json)),
             (Resource::Invoice(i), _) => i.account_id().zip(InvoiceView::of(i).map(to_json)),
-            (Resource::Entitlements(e), Some(feature)) => e.account_id().map(|account_id| {
-                let access = e.access(feature);
-                let view = FeatureAccessView::of(account_id.as_str(), feature.as_str(), access);
-                (account_id, to_json(view))
-            }),
+            (Resource::Entitlements(e), Some(feature)) => e
+                .account_id()
+                .zip(FeatureAccessView::of_entitlements(e, feature, catalog).map(to_json)),
             (Resource::Entitlements(e), None) => e
                 .account_id()
-                .zip(FeatureList::of_entitlements(e).map(to_json)),
+                .zip(FeatureList::of_entitlements(e, catalog).map(to_json)),
             (Resource::DunningCase(c), _) => c
                 .account_id()
                 .zip(DunningCaseView::of(c, stored.metadata.recorded_at).map(to_json)),
