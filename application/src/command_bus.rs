@@ -114,6 +114,25 @@ impl<L: EventLog> CommandBus<L> {
         A: UniqueClaim,
         A::Command: Clone + serde::Serialize,
     {
+        let (executed, _) = self
+            .execute_keeping::<A>(aggregate_id, command, services, context)
+            .await?;
+        Ok(executed)
+    }
+
+    /// [`Self::execute`], answering also the aggregate as the command left it, for a caller
+    /// that shows it with no second read; `None` when the command was a replay (it did not run).
+    pub async fn execute_keeping<A>(
+        &self,
+        aggregate_id: &str,
+        command: A::Command,
+        services: &A::Services,
+        context: &CommandContext,
+    ) -> Result<(Executed, Option<A>), DispatchError<A::Error>>
+    where
+        A: UniqueClaim,
+        A::Command: Clone + serde::Serialize,
+    {
         let command_id = context.key.as_ref().map(|key| key.command_id.as_str());
         for attempt in 1..=self.max_attempts {
             // The command record is read with the stream, in the same round trip.
@@ -125,6 +144,7 @@ impl<L: EventLog> CommandBus<L> {
             {
                 CommandLoad::Recorded(record) => {
                     return replay::<A>(record, recorded_key(context)?, aggregate_id)
+                        .map(|executed| (executed, None))
                 }
                 CommandLoad::Stream(tail) => tail,
             };
@@ -159,10 +179,11 @@ impl<L: EventLog> CommandBus<L> {
             };
             match self.log.append(append).await {
                 Ok(record) => {
-                    return Ok(Executed {
+                    let executed = Executed {
                         record,
                         replayed: false,
-                    })
+                    };
+                    return Ok((executed, Some(aggregate)));
                 }
                 Err(EventLogError::Conflict) if attempt < self.max_attempts => {
                     tokio::time::sleep(retry_pause(attempt)).await;
@@ -176,7 +197,7 @@ impl<L: EventLog> CommandBus<L> {
                         .await
                         .map_err(storage)?
                         .ok_or(DispatchError::Conflict)?;
-                    return replay::<A>(record, key, aggregate_id);
+                    return replay::<A>(record, key, aggregate_id).map(|executed| (executed, None));
                 }
                 Err(EventLogError::ClaimTaken(claim)) => {
                     return Err(DispatchError::ClaimTaken(claim))

@@ -3,6 +3,7 @@
 
 use axum::extract::State;
 use axum::response::Response;
+use domain::entitlements::Entitlements;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -48,5 +49,11 @@ pub async fn suspend(
         &context,
     )
     .await;
-    answer("SuspendEntitlements".into(), suspended, Outcome::Changed)
+    answer::<Entitlements>(
+        &state,
+        "SuspendEntitlements".into(),
+        suspended,
+        Outcome::Changed,
+    )
+    .await
 }

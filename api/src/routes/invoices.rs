@@ -126,7 +126,7 @@ pub async fn issue_invoice(
     };
     let context = request.context("POST /v1/invoices", &body.digest);
     let issued = issue_manual_invoice(&state.bus, &state.services, invoice, &context).await;
-    answer("IssueInvoice".into(), issued, Outcome::Created)
+    answer::<Invoice>(&state, "IssueInvoice".into(), issued, Outcome::Created).await
 }
 
 /// Runs a command on the invoice at `id`.
@@ -169,8 +169,8 @@ pub struct PaymentView {
     hard_decline: bool,
 }
 
-impl From<AttemptOutcome> for AttemptResponse {
-    fn from(outcome: AttemptOutcome) -> Self {
+impl AttemptResponse {
+    fn of(command: CommandResponse, outcome: AttemptOutcome) -> Self {
         let (status, code, reason, hard_decline) = match outcome.charge {
             ChargeOutcome::Succeeded { .. } => ("succeeded", None, None, false),
             ChargeOutcome::Declined {
@@ -180,7 +180,7 @@ impl From<AttemptOutcome> for AttemptResponse {
             } => ("declined", Some(code), Some(reason), hard_decline),
         };
         Self {
-            command: outcome.recorded.record.into(),
+            command,
             payment: PaymentView {
                 payment_ref: outcome.payment_ref,
                 attempt: outcome.attempt,
@@ -221,8 +221,9 @@ pub async fn attempt_payment(
     )
     .await?;
     let replayed = outcome.replayed;
+    let command = CommandResponse::of::<Invoice>(&state, outcome.recorded.record.clone()).await?;
     Ok(reply(
-        AttemptResponse::from(outcome),
+        AttemptResponse::of(command, outcome),
         Outcome::Changed,
         replayed,
     ))
@@ -317,7 +318,7 @@ pub async fn refund(
         Err(application::RefundInvoiceError::Dispatch(error)) => Err(error),
         Err(other) => return Err(other.into()),
     };
-    answer("RefundInvoice".into(), executed, Outcome::Changed)
+    answer::<Invoice>(&state, "RefundInvoice".into(), executed, Outcome::Changed).await
 }
 
 #[utoipa::path(

@@ -327,7 +327,7 @@ pub async fn change_plan(
         &context,
     )
     .await;
-    answer("ChangePlan".into(), changed, Outcome::Changed)
+    answer::<Subscription>(&state, "ChangePlan".into(), changed, Outcome::Changed).await
 }
 
 #[utoipa::path(
