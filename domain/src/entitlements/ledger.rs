@@ -105,8 +105,9 @@ impl UsageLedger {
     }
 
     /// Records a bill: the closing period counts as billed from now on (its late usage becomes
-    /// adjustments), and the periods before it are dropped once billed, since late usage is
-    /// accepted for the period before the current one at most.
+    /// adjustments). Late usage is accepted for the period before the current one at most, so
+    /// periods older than the one just before the closing period are dropped; that one is kept,
+    /// since the account's usage period may not have moved on yet when the bill is recorded.
     pub(super) fn billed(
         &mut self,
         invoice_id: Uuid,
@@ -120,8 +121,15 @@ impl UsageLedger {
             let units = entry.billed.get_or_insert_with(BTreeMap::new);
             units.insert(usage.feature, usage.quantity);
         }
-        self.periods
-            .retain(|usage| usage.period == closing || usage.period.start > closing.start);
+        let just_before = (self.periods.iter())
+            .map(|usage| usage.period.start)
+            .filter(|start| *start < closing.start)
+            .max();
+        self.periods.retain(|usage| {
+            usage.period == closing
+                || usage.period.start > closing.start
+                || Some(usage.period.start) == just_before
+        });
         self.recent_bills.push((invoice_id, lines));
         let excess = self.recent_bills.len().saturating_sub(RECENT_BILLS);
         self.recent_bills.drain(..excess);

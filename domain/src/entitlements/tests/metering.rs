@@ -146,6 +146,24 @@ fn late_usage_for_an_invoiced_period_is_an_adjustment_on_the_next_bill() {
     );
 }
 
+/// The renewal's bill can be recorded before the account's usage period moves on: a late record
+/// for the month before is still billed, as an adjustment on the next bill.
+#[test]
+fn late_usage_that_arrives_before_the_period_moves_on_is_adjusted_next_time() {
+    let may = april().next(BillingInterval::Month).unwrap();
+    let mut history = march_used_150k();
+    history.push(billed(march_used_150k(), bill(invoice(1), march())));
+    let april_bill = billed(history.clone(), bill(invoice(2), april()));
+    history.push(april_bill);
+    history.push(late(10_000, "late-1", march()));
+    history.push(reset_to(may));
+    let event = billed(history, bill(invoice(3), may));
+    assert_eq!(
+        lines_and_quantities(event),
+        (vec![(LineKind::UsageAdjustment, 300)], vec![160_000])
+    );
+}
+
 #[test]
 fn a_retried_late_record_is_not_counted_again() {
     Framework::with(in_april())
