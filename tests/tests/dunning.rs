@@ -112,8 +112,8 @@ async fn case(api: &Api, id: &str) -> Value {
     get(api, &format!("/v1/dunning-cases/{id}")).await
 }
 
-fn attempts(case: &Value) -> usize {
-    case["attempts"].as_array().expect("attempts").len()
+fn retries(case: &Value) -> usize {
+    case["retries"].as_array().expect("retries").len()
 }
 
 async fn allowed(api: &Api, account: &str) -> bool {
@@ -147,7 +147,7 @@ async fn a_declined_payment_runs_the_timeline_and_a_new_card_recovers_it(backend
         (&opened["amount_due"], &opened["currency"]),
         (&json!(1900), &json!("usd"))
     );
-    assert_eq!(attempts(&opened), 0);
+    assert_eq!(retries(&opened), 0);
     assert_eq!(status(&api, &sub_path).await, "past_due");
     let summary = get(&api, &format!("/v1/accounts/{account}/summary")).await;
     assert_eq!(
@@ -159,7 +159,7 @@ async fn a_declined_payment_runs_the_timeline_and_a_new_card_recovers_it(backend
     for (days, expected) in [(1, 1), (2, 2), (2, 3), (2, 4)] {
         advance(&api, days * DAY).await;
         assert_eq!(
-            attempts(&case(&api, &id).await),
+            retries(&case(&api, &id).await),
             expected,
             "after {days} more days"
         );
@@ -280,7 +280,7 @@ async fn an_account_has_one_open_case_and_later_failures_count_on_it(backend: Ba
         .await
         .assert_status(200);
     advance(&api, 0).await;
-    assert_eq!(attempts(&case(&api, &id).await), 1);
+    assert_eq!(retries(&case(&api, &id).await), 1);
     assert_eq!(
         kinds(&notifications(&api, account).await),
         ["payment_failed"]
@@ -377,7 +377,7 @@ async fn a_kill_with_timers_due_fires_each_once_after_restart(backend: Backend) 
     api.post("/v1/test-clock/advance", json!({"to": to}))
         .await
         .assert_status(200);
-    assert_eq!(attempts(&case(&api, &id).await), 4);
+    assert_eq!(retries(&case(&api, &id).await), 4);
     assert_eq!(
         get(&api, &format!("/v1/invoices/{invoice}")).await["attempts"],
         5

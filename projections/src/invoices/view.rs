@@ -29,7 +29,9 @@ pub struct InvoiceView {
     /// Still to be collected: `total − amount_paid` while `issued` or `past_due`, else 0 (a
     /// paid, refunded, void or uncollectible invoice is owed nothing more).
     pub amount_due: i64,
-    /// Payment attempts: through the gateway, and failures reported from outside.
+    /// Every payment attempt on the invoice: through the gateway (the first charge, dunning
+    /// retries, retries asked by support), and failures reported from outside. A dunning case's
+    /// `retries` lists only its own.
     pub attempts: u32,
     pub issued_at: DateTime<Utc>,
     pub due_at: DateTime<Utc>,

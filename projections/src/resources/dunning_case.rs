@@ -22,8 +22,10 @@ pub struct DunningCaseView {
     window_expires_at: DateTime<Utc>,
     cancel_at: DateTime<Utc>,
     retry_schedule: Vec<DateTime<Utc>>,
+    /// The case's payment retries and their outcomes, in order. The invoice's `attempts` counts
+    /// more: every payment attempt on it, the charge that opened the case included.
     #[schema(value_type = Vec<Object>)]
-    attempts: Vec<RetryAttempt>,
+    retries: Vec<RetryAttempt>,
     next_retry_at: Option<DateTime<Utc>>,
     last_failure_reason: Option<String>,
     assigned_agent: Option<String>,
@@ -53,7 +55,7 @@ impl DunningCaseView {
             window_expires_at: case.window_expires_at()?,
             cancel_at: case.cancel_at()?,
             retry_schedule: case.retry_schedule().to_vec(),
-            attempts: case.attempts().to_vec(),
+            retries: case.attempts().to_vec(),
             next_retry_at: case.next_retry_at(now),
             last_failure_reason: case.last_failure_reason().map(str::to_owned),
             assigned_agent: case.assigned_agent().map(str::to_owned),
