@@ -18,7 +18,7 @@ use super::commands::{answer, dispatch_action, reply, CommandResponse, NoBody, O
 use crate::auth::Principal;
 use crate::extract::{CommandRequest, JsonBody, PathParam, PaymentRequest, Query};
 use crate::problem::ApiError;
-use crate::routes::accounts::fresh_log;
+use crate::routes::accounts::{fresh_log, read_model_error};
 use crate::routes::MinPosition;
 use crate::state::AppState;
 
@@ -339,8 +339,9 @@ pub async fn void(
     on_invoice(&state, &request, id, "void", &body.digest, command).await
 }
 
-/// An invoice as it is now, read from its event stream (always current). An account key sees
-/// only its own account's invoices; others answer 404.
+/// An invoice as it is now, read from its event stream (always current), with its number from
+/// the invoices read model (`null` until assigned). An account key sees only its own account's
+/// invoices; others answer 404.
 #[utoipa::path(
     get,
     path = "/v1/invoices/{id}",
@@ -367,5 +368,10 @@ pub async fn get_invoice(
     principal
         .require_account_access(account)
         .map_err(|_| not_found())?;
-    Ok(Json(view))
+    let number = state
+        .read_models
+        .invoice_number(id)
+        .await
+        .map_err(read_model_error)?;
+    Ok(Json(view.with_number(number)))
 }
