@@ -10,6 +10,7 @@ mod clock_advance;
 mod connections;
 mod extract;
 mod head_limits;
+mod invoicing;
 mod keys_cli;
 mod metrics;
 mod openapi;

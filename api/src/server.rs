@@ -17,8 +17,8 @@ use infrastructure::{
 };
 use projections::{ReadModels, RuntimeOptions};
 use sagas::{
-    BillingPolicyWorker, DunningWorker, EntitlementsPolicyWorker, ProcessorEventsWorker,
-    TimerFiringWorker, TimerOptions, Timers, TimersPolicyWorker,
+    BillingPolicyWorker, DunningWorker, EntitlementsPolicyWorker, InvoiceNumberingWorker,
+    ProcessorEventsWorker, TimerFiringWorker, TimerOptions, Timers, TimersPolicyWorker,
 };
 use tokio::net::TcpListener;
 use utoipa::OpenApi;
@@ -270,6 +270,11 @@ async fn build_state(args: &ServeArgs) -> Result<(AppState, Option<EmailSender>)
         gateway.clone(),
     ));
     projections.spawn(ProcessorEventsWorker::new(bus.clone(), services.clone()));
+    projections.spawn(InvoiceNumberingWorker::new(
+        bus.clone(),
+        services.clone(),
+        args.invoicing.invoice_prefix.clone(),
+    ));
     projections.spawn(DunningWorker::new(
         bus.clone(),
         services.clone(),

@@ -422,6 +422,13 @@ async fn assert_last_objects_are_the_rest_resources(api: &Api, all: &[Value], ru
             rendered["next_retry_at"] = Value::Null;
             object["next_retry_at"] = Value::Null;
         }
+        if path.starts_with("/v1/invoices/") {
+            // Assigned after the invoice's events by the numbering policy, on a stream of its
+            // own: the catalog's invoice object does not carry it (docs/billing.md).
+            assert!(object["number"].is_null(), "{object:#}");
+            assert!(rendered["number"].is_string(), "{rendered:#}");
+            rendered["number"] = Value::Null;
+        }
         assert_eq!(object, rendered, "GET {path}");
     }
 }

@@ -1,0 +1,126 @@
+//! Invoice numbers over HTTP (SPEC 11.5): three `ledgerline serve` replicas on one Postgres
+//! database, issuing manual invoices at once, number them `LL-000001` onwards with no gap and no
+//! duplicate; a configured prefix is used, a voided invoice keeps its number, the account's list
+//! shows the numbers, and a malformed prefix stops the server before it starts.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use infrastructure::testing::{Backend, TestDatabase};
+use serde_json::json;
+use support::{ledgerline, Api, Server};
+use tokio::task::JoinSet;
+
+/// Issues a manual invoice of 1 × 1000 usd for `account`; returns its id.
+async fn issue(api: &Api, account: &str) -> String {
+    let body = json!({
+        "account_id": account,
+        "currency": "usd",
+        "lines": [{"description": "Setup", "quantity": 1, "unit_amount": 1000}],
+    });
+    let reply = api.post("/v1/invoices", body).await;
+    reply.assert_status(201);
+    reply.str("aggregate_id")
+}
+
+/// The invoice's number, once the numbering policy assigned it (within 30 s).
+async fn number_of(api: &Api, id: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let reply = api.get(&format!("/v1/invoices/{id}")).await;
+        reply.assert_status(200);
+        if let Some(number) = reply.body["number"].as_str() {
+            return number.to_owned();
+        }
+        assert!(reply.body["number"].is_null(), "{reply:?}");
+        assert!(Instant::now() < deadline, "invoice {id} got no number");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_replicas_issuing_at_once_number_invoices_consecutively() {
+    const INVOICES: usize = 30;
+    let db = TestDatabase::create(Backend::Postgres).await;
+    let replicas: Vec<Server> = (0..3).map(|_| Server::on(&db.url, &[])).collect();
+    let apis: Vec<Api> = replicas.iter().map(|s| Api::admin(&s.base_url)).collect();
+
+    let mut issuing = JoinSet::new();
+    for n in 0..INVOICES {
+        let base_url = replicas[n % 3].base_url.clone();
+        issuing.spawn(async move { issue(&Api::admin(&base_url), "acct_numbers").await });
+    }
+    let ids = issuing.join_all().await;
+    let mut numbers = BTreeMap::new();
+    for (n, id) in ids.iter().enumerate() {
+        // Read through any replica: the number is the same wherever it is asked.
+        let number = number_of(&apis[n % 3], id).await;
+        assert!(numbers.insert(number, id).is_none(), "a number given twice");
+    }
+    let expected: Vec<String> = (1..=INVOICES).map(|n| format!("LL-{n:06}")).collect();
+    assert_eq!(numbers.keys().cloned().collect::<Vec<_>>(), expected);
+    drop(replicas);
+}
+
+async fn a_configured_prefix_numbers_and_a_voided_invoice_keeps_its_number(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    let server = Server::on(&db.url, &["--invoice-prefix", "INV2026"]);
+    let api = Api::admin(&server.base_url);
+    let first = issue(&api, "acct_prefix").await;
+    assert_eq!(number_of(&api, &first).await, "INV2026-000001");
+    let voided = api
+        .post(&format!("/v1/invoices/{first}/void"), json!({}))
+        .await;
+    voided.assert_status(200);
+    let second = issue(&api, "acct_prefix").await;
+    assert_eq!(number_of(&api, &second).await, "INV2026-000002");
+    assert_eq!(
+        number_of(&api, &first).await,
+        "INV2026-000001",
+        "kept when void"
+    );
+
+    let position = voided.body["position"].as_i64().expect("a position");
+    let listed = api
+        .get(&format!(
+            "/v1/accounts/acct_prefix/invoices?min_position={position}"
+        ))
+        .await;
+    listed.assert_status(200);
+    let listed: Vec<(&str, &str)> = listed.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|item| {
+            (
+                item["id"].as_str().unwrap(),
+                item["number"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (second.as_str(), "INV2026-000002"),
+            (first.as_str(), "INV2026-000001")
+        ]
+    );
+}
+
+infrastructure::on_both_backends!(
+    a_configured_prefix_numbers_and_a_voided_invoice_keeps_its_number
+);
+
+#[test]
+fn a_malformed_prefix_stops_the_server_before_it_starts() {
+    let output = ledgerline()
+        .args(["serve", "--bind", "127.0.0.1:0", "--invoice-prefix", "ll-"])
+        .output()
+        .expect("ledgerline runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--invoice-prefix"), "{stderr}");
+    assert!(stderr.contains("upper-case letters or digits"), "{stderr}");
+}
