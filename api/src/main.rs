@@ -8,6 +8,7 @@ mod auth;
 mod cli;
 mod clock_advance;
 mod connections;
+mod document;
 mod extract;
 mod head_limits;
 mod invoicing;

@@ -31,8 +31,9 @@ use crate::openapi::ApiDoc;
 use crate::problem::ApiError;
 use crate::routes::{
     accounts, api_keys, audit, audit_log, audit_state, dunning_cases, dunning_queue, entitlements,
-    events, health, invoices, notifications, plans, processor_events, projections_admin,
-    stripe_webhooks, subscriptions, test_clock, timeline, usage, webhook_endpoints,
+    events, health, invoice_documents, invoices, notifications, plans, processor_events,
+    projections_admin, stripe_webhooks, subscriptions, test_clock, timeline, usage,
+    webhook_endpoints,
 };
 use crate::state::AppState;
 use infrastructure::email::{EmailConfigError, EmailOptions, EmailSender, SmtpMailer};
@@ -123,6 +124,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(subscriptions::cancel))
         .routes(routes!(invoices::issue_invoice))
         .routes(routes!(invoices::get_invoice))
+        .routes(routes!(invoice_documents::document))
         .routes(routes!(invoices::attempt_payment))
         .routes(routes!(invoices::record_payment))
         .routes(routes!(invoices::record_payment_failure))
@@ -301,6 +303,7 @@ async fn build_state(args: &ServeArgs) -> Result<(AppState, Option<EmailSender>)
         timers,
         webhooks: args.webhooks.settings(),
         stripe_webhook_secrets: Arc::new(args.payments.stripe_webhook_secret.clone()),
+        seller: Arc::new(args.invoicing.seller()),
     };
     Ok((state, email_sender))
 }

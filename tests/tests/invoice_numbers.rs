@@ -6,39 +6,11 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
 
 use infrastructure::testing::{Backend, TestDatabase};
 use serde_json::json;
 use support::{ledgerline, Api, Server};
 use tokio::task::JoinSet;
-
-/// Issues a manual invoice of 1 × 1000 usd for `account`; returns its id.
-async fn issue(api: &Api, account: &str) -> String {
-    let body = json!({
-        "account_id": account,
-        "currency": "usd",
-        "lines": [{"description": "Setup", "quantity": 1, "unit_amount": 1000}],
-    });
-    let reply = api.post("/v1/invoices", body).await;
-    reply.assert_status(201);
-    reply.str("aggregate_id")
-}
-
-/// The invoice's number, once the numbering policy assigned it (within 30 s).
-async fn number_of(api: &Api, id: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let reply = api.get(&format!("/v1/invoices/{id}")).await;
-        reply.assert_status(200);
-        if let Some(number) = reply.body["number"].as_str() {
-            return number.to_owned();
-        }
-        assert!(reply.body["number"].is_null(), "{reply:?}");
-        assert!(Instant::now() < deadline, "invoice {id} got no number");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_replicas_issuing_at_once_number_invoices_consecutively() {
@@ -50,13 +22,17 @@ async fn three_replicas_issuing_at_once_number_invoices_consecutively() {
     let mut issuing = JoinSet::new();
     for n in 0..INVOICES {
         let base_url = replicas[n % 3].base_url.clone();
-        issuing.spawn(async move { issue(&Api::admin(&base_url), "acct_numbers").await });
+        issuing.spawn(async move {
+            Api::admin(&base_url)
+                .issue_manual_invoice("acct_numbers", "Setup", 1, 1000)
+                .await
+        });
     }
     let ids = issuing.join_all().await;
     let mut numbers = BTreeMap::new();
     for (n, id) in ids.iter().enumerate() {
         // Read through any replica: the number is the same wherever it is asked.
-        let number = number_of(&apis[n % 3], id).await;
+        let number = apis[n % 3].invoice_number(id).await;
         assert!(numbers.insert(number, id).is_none(), "a number given twice");
     }
     let expected: Vec<String> = (1..=INVOICES).map(|n| format!("LL-{n:06}")).collect();
@@ -68,16 +44,20 @@ async fn a_configured_prefix_numbers_and_a_voided_invoice_keeps_its_number(backe
     let db = TestDatabase::create(backend).await;
     let server = Server::on(&db.url, &["--invoice-prefix", "INV2026"]);
     let api = Api::admin(&server.base_url);
-    let first = issue(&api, "acct_prefix").await;
-    assert_eq!(number_of(&api, &first).await, "INV2026-000001");
+    let first = api
+        .issue_manual_invoice("acct_prefix", "Setup", 1, 1000)
+        .await;
+    assert_eq!(api.invoice_number(&first).await, "INV2026-000001");
     let voided = api
         .post(&format!("/v1/invoices/{first}/void"), json!({}))
         .await;
     voided.assert_status(200);
-    let second = issue(&api, "acct_prefix").await;
-    assert_eq!(number_of(&api, &second).await, "INV2026-000002");
+    let second = api
+        .issue_manual_invoice("acct_prefix", "Setup", 1, 1000)
+        .await;
+    assert_eq!(api.invoice_number(&second).await, "INV2026-000002");
     assert_eq!(
-        number_of(&api, &first).await,
+        api.invoice_number(&first).await,
         "INV2026-000001",
         "kept when void"
     );

@@ -359,9 +359,21 @@ pub async fn get_invoice(
     PathParam(id): PathParam<Uuid>,
     Query(query): Query<MinPosition>,
 ) -> Result<Json<InvoiceView>, ApiError> {
-    fresh_log(&state, &principal, query.min_position).await?;
+    let (_, view) = visible_invoice(&state, &principal, id, query.min_position).await?;
+    Ok(Json(view))
+}
+
+/// The invoice `id` and its view with its number, if `principal` may see it: every route that
+/// shows one invoice answers through this, so all refuse alike. Another account's invoice
+/// answers exactly as an unknown id: nothing tells it exists.
+pub(crate) async fn visible_invoice(
+    state: &AppState,
+    principal: &Principal,
+    id: Uuid,
+    min_position: Option<i64>,
+) -> Result<(Invoice, InvoiceView), ApiError> {
+    fresh_log(state, principal, min_position).await?;
     let invoice = state.bus.load::<Invoice>(&id.to_string()).await?.aggregate;
-    // Another account's invoice answers exactly as an unknown id: nothing tells it exists.
     let not_found = || ApiError::NotFound("no such invoice".into());
     let view = InvoiceView::of(&invoice).ok_or_else(not_found)?;
     let account = invoice.account_id().ok_or_else(not_found)?;
@@ -373,5 +385,5 @@ pub async fn get_invoice(
         .invoice_number(id)
         .await
         .map_err(read_model_error)?;
-    Ok(Json(view.with_number(number)))
+    Ok((invoice, view.with_number(number)))
 }
