@@ -154,18 +154,23 @@ impl NumberAssignment<'_> {
     ) -> Result<Vec<NumberAssignment<'_>>, ProjectionError> {
         events
             .iter()
-            .filter(|stored| stored.aggregate_type == INVOICE_NUMBERING)
-            .map(|stored| {
-                let InvoiceNumberingEvent::InvoiceNumberAssigned {
-                    invoice_id, number, ..
-                } = payload(stored)?;
-                Ok(NumberAssignment {
-                    stored,
-                    invoice_id: invoice_id.to_string(),
-                    number,
-                })
-            })
+            .filter_map(|stored| NumberAssignment::decode(stored).transpose())
             .collect()
+    }
+
+    /// The number assignment `stored` is, if it is one.
+    pub fn decode(stored: &StoredEvent) -> Result<Option<NumberAssignment<'_>>, ProjectionError> {
+        if stored.aggregate_type != INVOICE_NUMBERING {
+            return Ok(None);
+        }
+        let InvoiceNumberingEvent::InvoiceNumberAssigned {
+            invoice_id, number, ..
+        } = payload(stored)?;
+        Ok(Some(NumberAssignment {
+            stored,
+            invoice_id: invoice_id.to_string(),
+            number,
+        }))
     }
 
     /// The error that stops the projection at this event.

@@ -1,7 +1,8 @@
 //! Invoice numbers over HTTP (SPEC 11.5): three `ledgerline serve` replicas on one Postgres
 //! database, issuing manual invoices at once, number them `LL-000001` onwards with no gap and no
 //! duplicate; a configured prefix is used, a voided invoice keeps its number, the account's list
-//! shows the numbers, and a malformed prefix stops the server before it starts.
+//! and the event catalog's later objects show the numbers, and a malformed prefix stops the
+//! server before it starts.
 
 mod support;
 
@@ -86,6 +87,30 @@ async fn a_configured_prefix_numbers_and_a_voided_invoice_keeps_its_number(backe
             (second.as_str(), "INV2026-000002"),
             (first.as_str(), "INV2026-000001")
         ]
+    );
+
+    // The catalog: issued before its number, voided after it.
+    let told: Vec<_> = api
+        .catalog(position)
+        .await
+        .into_iter()
+        .filter(|event| event["data"]["object"]["id"] == first.as_str())
+        .collect();
+    let kinds: Vec<&str> = told.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["invoice.issued", "invoice.voided"]);
+    assert!(
+        told[0]["data"]["object"]["number"].is_null(),
+        "{:#}",
+        told[0]
+    );
+    let voided = &told[1]["data"];
+    assert_eq!(voided["object"]["number"], "INV2026-000001", "{voided:#}");
+    assert!(
+        voided["previous_attributes"]["number"].is_null()
+            && voided["previous_attributes"]
+                .as_object()
+                .is_some_and(|changed| changed.contains_key("number")),
+        "{voided:#}"
     );
 }
 
