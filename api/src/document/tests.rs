@@ -1,8 +1,10 @@
 //! The document's facts from an invoice and its events, and both renderings of them.
 
 use chrono::{DateTime, Utc};
+use cqrs_es::Aggregate;
+use domain::invoice::{CollectionMethod, Invoice, InvoiceLine, LineKind};
+use domain::AccountId;
 use domain::{Currency, Money};
-use projections::invoices::InvoiceLineView;
 use uuid::Uuid;
 
 use super::*;
@@ -24,32 +26,30 @@ pub(crate) fn seller() -> Seller {
     }
 }
 
-fn view(number: Option<&str>, lines: usize) -> InvoiceView {
-    let line = InvoiceLineView {
-        description: "Onboarding workshop".into(),
-        kind: domain::invoice::LineKind::Manual,
-        quantity: 2,
-        unit_amount: 1900,
-        amount: 3800,
-    };
-    InvoiceView {
-        id: Uuid::nil(),
-        number: number.map(str::to_owned),
-        account_id: "acct_doc".into(),
+/// An invoice of `lines` × (2 × 19.00 usd) to which `events` happened, as `GET` shows it.
+fn view(number: Option<&str>, lines: usize, events: &[InvoiceEvent]) -> InvoiceView {
+    let line = InvoiceLine::new("Onboarding workshop", LineKind::Manual, 2, usd(1900)).unwrap();
+    let mut invoice = Invoice::default();
+    invoice.apply(InvoiceEvent::InvoiceIssued {
+        invoice_id: Uuid::nil(),
+        account_id: AccountId::parse("acct_doc").unwrap(),
         subscription_id: None,
-        status: "past_due".into(),
-        currency: "usd".into(),
+        currency: Currency::parse("usd").unwrap(),
         lines: vec![line; lines],
-        total: 3800 * lines as i64,
-        amount_paid: 1000,
-        amount_refunded: 250,
-        amount_due: 3800 * lines as i64 - 1000,
-        attempts: 1,
+        total: usd(3800 * lines as i64),
         issued_at: at("2026-03-01T10:00:00Z"),
         due_at: at("2026-03-31T10:00:00Z"),
+        collection: CollectionMethod::Manual,
+    });
+    for event in events {
+        invoice.apply(event.clone());
     }
+    InvoiceView::of(&invoice)
+        .expect("issued")
+        .with_number(number.map(str::to_owned))
 }
 
+/// Paid 10.00 by wire, 2.50 of it refunded, then a failed card attempt (no money moved).
 fn events() -> Vec<InvoiceEvent> {
     vec![
         InvoiceEvent::PaymentRecorded {
@@ -65,7 +65,13 @@ fn events() -> Vec<InvoiceEvent> {
             reason: "goodwill".into(),
             at: at("2026-03-03T00:00:00Z"),
         },
-        InvoiceEvent::InvoiceVoided {
+        InvoiceEvent::PaymentFailed {
+            attempt: 1,
+            reason: "Your card was declined.".into(),
+            decline_code: "card_declined".into(),
+            payment_ref: None,
+            hard_decline: false,
+            amount_due: usd(2800),
             at: at("2026-03-04T00:00:00Z"),
         },
     ]
@@ -73,7 +79,12 @@ fn events() -> Vec<InvoiceEvent> {
 
 #[test]
 fn the_document_prints_amounts_dates_and_the_money_that_moved() {
-    let document = InvoiceDocument::new(&view(Some("LL-000007"), 1), &events(), seller(), None);
+    let document = InvoiceDocument::new(
+        &view(Some("LL-000007"), 1, &events()),
+        &events(),
+        seller(),
+        None,
+    );
     assert_eq!(document.number, "LL-000007");
     assert_eq!(document.status, "past due");
     assert_eq!(
@@ -100,7 +111,7 @@ fn the_document_prints_amounts_dates_and_the_money_that_moved() {
 
 #[test]
 fn an_invoice_not_numbered_yet_says_so() {
-    let document = InvoiceDocument::new(&view(None, 1), &[], seller(), None);
+    let document = InvoiceDocument::new(&view(None, 1, &[]), &[], seller(), None);
     assert_eq!(document.number, NUMBER_PENDING);
     assert!(document.payments.is_empty());
 }
@@ -108,7 +119,12 @@ fn an_invoice_not_numbered_yet_says_so() {
 #[test]
 fn the_html_page_escapes_what_it_prints() {
     let email = Some("payer@customer.test".into());
-    let document = InvoiceDocument::new(&view(Some("LL-000007"), 1), &events(), seller(), email);
+    let document = InvoiceDocument::new(
+        &view(Some("LL-000007"), 1, &events()),
+        &events(),
+        seller(),
+        email,
+    );
     let html = render_html(&document).unwrap();
     assert!(html.starts_with("<!DOCTYPE html>"));
     for shown in [
@@ -128,13 +144,13 @@ fn the_html_page_escapes_what_it_prints() {
 #[test]
 fn a_long_invoice_is_a_pdf_of_several_pages() {
     let one = render_pdf(&InvoiceDocument::new(
-        &view(Some("LL-1"), 1),
+        &view(Some("LL-1"), 1, &[]),
         &[],
         seller(),
         None,
     ));
     let long = render_pdf(&InvoiceDocument::new(
-        &view(Some("LL-2"), 80),
+        &view(Some("LL-2"), 80, &[]),
         &[],
         seller(),
         None,
