@@ -86,6 +86,18 @@ def check(pg, database, record, binary, now):
                               WHERE event_type = 'NotificationRecorded'))""")
     results["notifications"] = notifications
 
+    # Invoice numbers (docs/billing.md): every issued invoice numbered once, the numbers of the
+    # prefix's stream consecutive from 1 (the stream's sequence is the number's).
+    results["invoice_numbers"] = pg.psql(database, """
+        SELECT json_build_object(
+          'issued', (SELECT count(*) FROM events
+                     WHERE aggregate_type = 'invoice' AND event_type = 'InvoiceIssued'),
+          'numbered', count(*),
+          'invoices', count(DISTINCT payload->'InvoiceNumberAssigned'->>'invoice_id'),
+          'out_of_sequence', count(*) FILTER (
+              WHERE (payload->'InvoiceNumberAssigned'->>'sequence')::bigint <> sequence))
+        FROM events WHERE aggregate_type = 'invoice_numbering'""")
+
     # Audit verify: every read model against a full replay of the log. Its last line is
     # "N mismatches" ("N mismatches; K FAILED, not verified" when a projection stopped at an event
     # it cannot apply); it exits 0 when N is 0, 1 on a mismatch, 2 when it could not verify.
@@ -113,6 +125,13 @@ def summarize(results, record, kills, lock_samples, died, pg_was_down):
         failures.append(f"duplicated: keys {results['duplicated_keys'][:5]} reactions "
                         f"{results['duplicated_reactions'][:5]} timers {results['timers']} "
                         f"notifications {results['notifications']}")
+    numbers = results["invoice_numbers"]
+    log(f"invoice numbers: {numbers}")
+    if (numbers["numbered"] != numbers["issued"] or numbers["invoices"] != numbers["numbered"]
+            or numbers["out_of_sequence"]):
+        failures.append(f"invoice numbers are not one per issued invoice, gapless: {numbers}")
+    if not numbers["issued"]:
+        failures.append("no invoice was issued: the invoice numbers check saw nothing")
     if results["timers"]["due_unfired"]:
         failures.append(f"due timers not fired: {results['timers']}")
     if record.server_errors:

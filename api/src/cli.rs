@@ -219,6 +219,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub payments: PaymentGatewayArgs,
+
+    #[command(flatten)]
+    pub invoicing: crate::invoicing::InvoicingArgs,
 }
 
 /// Email to customers (SPEC 9.4, docs/email.md).

@@ -17,8 +17,8 @@ use infrastructure::{
 };
 use projections::{ReadModels, RuntimeOptions};
 use sagas::{
-    BillingPolicyWorker, DunningWorker, EntitlementsPolicyWorker, ProcessorEventsWorker,
-    TimerFiringWorker, TimerOptions, Timers, TimersPolicyWorker,
+    BillingPolicyWorker, DunningWorker, EntitlementsPolicyWorker, InvoiceNumberingWorker,
+    ProcessorEventsWorker, TimerFiringWorker, TimerOptions, Timers, TimersPolicyWorker,
 };
 use tokio::net::TcpListener;
 use utoipa::OpenApi;
@@ -31,8 +31,9 @@ use crate::openapi::ApiDoc;
 use crate::problem::ApiError;
 use crate::routes::{
     accounts, api_keys, audit, audit_log, audit_state, dunning_cases, dunning_queue, entitlements,
-    events, health, invoices, notifications, plans, previews, processor_events, projections_admin,
-    stripe_webhooks, subscriptions, test_clock, timeline, usage, webhook_endpoints,
+    events, health, invoice_documents, invoices, notifications, plans, previews, processor_events,
+    projections_admin, stripe_webhooks, subscriptions, test_clock, timeline, usage,
+    webhook_endpoints,
 };
 use crate::state::AppState;
 use infrastructure::email::{EmailConfigError, EmailOptions, EmailSender, SmtpMailer};
@@ -125,6 +126,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(subscriptions::cancel))
         .routes(routes!(invoices::issue_invoice))
         .routes(routes!(invoices::get_invoice))
+        .routes(routes!(invoice_documents::document))
         .routes(routes!(invoices::attempt_payment))
         .routes(routes!(invoices::record_payment))
         .routes(routes!(invoices::record_payment_failure))
@@ -272,6 +274,11 @@ async fn build_state(args: &ServeArgs) -> Result<(AppState, Option<EmailSender>)
         gateway.clone(),
     ));
     projections.spawn(ProcessorEventsWorker::new(bus.clone(), services.clone()));
+    projections.spawn(InvoiceNumberingWorker::new(
+        bus.clone(),
+        services.clone(),
+        args.invoicing.invoice_prefix.clone(),
+    ));
     projections.spawn(DunningWorker::new(
         bus.clone(),
         services.clone(),
@@ -299,6 +306,7 @@ async fn build_state(args: &ServeArgs) -> Result<(AppState, Option<EmailSender>)
         timers,
         webhooks: args.webhooks.settings(),
         stripe_webhook_secrets: Arc::new(args.payments.stripe_webhook_secret.clone()),
+        seller: Arc::new(args.invoicing.seller()),
     };
     Ok((state, email_sender))
 }

@@ -32,6 +32,8 @@ pub struct AppState {
     pub webhooks: WebhookSettings,
     /// The signing secrets `POST /v1/webhooks/stripe` accepts (several during a rotation).
     pub stripe_webhook_secrets: Arc<Vec<infrastructure::Secret>>,
+    /// Who issues the invoices, as their documents print it (`--seller-*`).
+    pub seller: Arc<crate::document::Seller>,
 }
 
 /// How webhook endpoints are checked and their secrets kept.

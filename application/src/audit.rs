@@ -7,6 +7,7 @@ use cqrs_es::Aggregate;
 use domain::dunning::DunningCase;
 use domain::entitlements::Entitlements;
 use domain::invoice::Invoice;
+use domain::invoice_numbering::InvoiceNumbering;
 use domain::processor_customer::ProcessorCustomer;
 use domain::processor_event::ProcessorEvent;
 use domain::subscription::Subscription;
@@ -19,7 +20,7 @@ use crate::event_log::{AsOf, EventLog, EventLogError};
 use crate::{CommandBus, DispatchError};
 
 /// The aggregate types, as named on the wire and in the event log.
-pub const AGGREGATE_TYPES: [&str; 7] = [
+pub const AGGREGATE_TYPES: [&str; 8] = [
     Subscription::TYPE,
     Entitlements::TYPE,
     Invoice::TYPE,
@@ -27,6 +28,7 @@ pub const AGGREGATE_TYPES: [&str; 7] = [
     ProcessorEvent::TYPE,
     ProcessorCustomer::TYPE,
     WebhookEndpoint::TYPE,
+    InvoiceNumbering::TYPE,
 ];
 
 /// An aggregate as it was after the last event of a prefix of its stream.
@@ -80,6 +82,7 @@ pub async fn state_as_of<L: EventLog>(
         ProcessorEvent::TYPE => load::<ProcessorEvent, L>(bus, aggregate_id, as_of).await,
         ProcessorCustomer::TYPE => load::<ProcessorCustomer, L>(bus, aggregate_id, as_of).await,
         WebhookEndpoint::TYPE => load::<WebhookEndpoint, L>(bus, aggregate_id, as_of).await,
+        InvoiceNumbering::TYPE => load::<InvoiceNumbering, L>(bus, aggregate_id, as_of).await,
         other => Err(AuditError::UnknownType(other.to_owned())),
     }
 }

@@ -89,6 +89,8 @@ impl UniqueClaim for domain::processor_customer::ProcessorCustomer {}
 
 impl UniqueClaim for domain::webhook_endpoint::WebhookEndpoint {}
 
+impl UniqueClaim for domain::invoice_numbering::InvoiceNumbering {}
+
 /// How a command changes the claims of its aggregate.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClaimChange {

@@ -49,12 +49,16 @@ struct EventRow {
 }
 
 impl Template {
-    /// Every event of the database, in the global order.
+    /// Every event of the database, in the global order, but the invoice numbers: a prefix's
+    /// numbering stream (`invoice_numbering/LL`) is one for the whole log, not one per account,
+    /// so copies of it would collide. The copies' invoices stay unnumbered; the numbering policy
+    /// is marked as having reacted, like every policy.
     pub async fn read(pool: &Pool) -> Result<Template> {
         const COLUMNS: &str = "aggregate_type, aggregate_id, sequence, event_type, event_version";
+        const SHARED_STREAMS: &str = "aggregate_type <> 'invoice_numbering'";
         let rows = match pool {
             Pool::Postgres(pool) => {
-                let sql = format!("SELECT {COLUMNS}, payload::text AS payload, metadata::text AS metadata FROM events ORDER BY tx_id, position");
+                let sql = format!("SELECT {COLUMNS}, payload::text AS payload, metadata::text AS metadata FROM events WHERE {SHARED_STREAMS} ORDER BY tx_id, position");
                 sqlx::query(&sql)
                     .fetch_all(pool)
                     .await?
@@ -64,7 +68,7 @@ impl Template {
             }
             Pool::Sqlite(pool) => {
                 let sql =
-                    format!("SELECT {COLUMNS}, payload, metadata FROM events ORDER BY position");
+                    format!("SELECT {COLUMNS}, payload, metadata FROM events WHERE {SHARED_STREAMS} ORDER BY position");
                 sqlx::query(&sql)
                     .fetch_all(pool)
                     .await?

@@ -9,6 +9,7 @@ pub mod dunning;
 pub mod entitlements;
 pub mod error;
 pub mod invoice;
+pub mod invoice_numbering;
 pub mod money;
 pub mod period;
 pub mod pricing;
@@ -29,7 +30,9 @@ pub use error::{DomainError, ErrorClass, RuleViolation, ValidationError};
 pub use money::{Currency, Money, MoneyError, MAX_AMOUNT};
 pub use period::{BillingInterval, BillingPeriod};
 pub use services::BillingServices;
-pub use values::{AccountId, Email, FeatureKey, PaymentMethodToken, PlanId, SeatCount};
+pub use values::{
+    AccountId, Email, FeatureKey, InvoicePrefix, PaymentMethodToken, PlanId, SeatCount,
+};
 
 /// The `event_version` every event type starts at.
 pub const EVENT_VERSION_1: &str = "1.0";

@@ -97,6 +97,17 @@ parsed_string!(
 );
 
 parsed_string!(
+    /// What an invoice number starts with (`LL` in `LL-000001`); each prefix numbers its own
+    /// gapless sequence.
+    InvoicePrefix,
+    "invoice_prefix",
+    |v| !v.is_empty()
+        && v.len() <= 16
+        && v.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()),
+    "1 to 16 upper-case letters or digits"
+);
+
+parsed_string!(
     /// A billing e-mail address: one `@`, a non-empty local part, and a dotted domain.
     Email,
     "email",
@@ -244,6 +255,16 @@ mod tests {
         assert!(PaymentMethodToken::parse("pm_card_visa").is_ok());
         assert!(PaymentMethodToken::parse("pm card").is_err());
         assert!(PaymentMethodToken::parse("").is_err());
+    }
+
+    #[test]
+    fn invoice_prefixes_are_short_upper_case_words() {
+        for good in ["LL", "INV2026", "A"] {
+            assert_eq!(InvoicePrefix::parse(good).unwrap().as_str(), good);
+        }
+        for bad in ["", "ll", "LL-", "L L", "ABCDEFGHIJKLMNOPQ"] {
+            assert!(InvoicePrefix::parse(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

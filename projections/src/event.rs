@@ -10,6 +10,7 @@ use cqrs_es::Aggregate;
 use domain::dunning::DunningCase;
 use domain::entitlements::{Entitlements, EntitlementsEvent};
 use domain::invoice::{Invoice, InvoiceEvent};
+use domain::invoice_numbering::{InvoiceNumbering, InvoiceNumberingEvent};
 use domain::subscription::{Subscription, SubscriptionEvent};
 use domain::webhook_endpoint::WebhookEndpoint;
 use domain::AccountId;
@@ -23,6 +24,8 @@ pub const SUBSCRIPTION: &str = <Subscription as Aggregate>::TYPE;
 pub const ENTITLEMENTS: &str = <Entitlements as Aggregate>::TYPE;
 /// `aggregate_type` of the Invoice aggregate's events (their aggregate id is the invoice id).
 pub const INVOICE: &str = <Invoice as Aggregate>::TYPE;
+/// `aggregate_type` of the InvoiceNumbering aggregate's events (their aggregate id is the prefix).
+pub const INVOICE_NUMBERING: &str = <InvoiceNumbering as Aggregate>::TYPE;
 /// `aggregate_type` of the DunningCase aggregate's events (their aggregate id is the case id).
 pub const DUNNING_CASE: &str = <DunningCase as Aggregate>::TYPE;
 /// `aggregate_type` of the WebhookEndpoint aggregate's events (their aggregate id is the
@@ -129,6 +132,45 @@ impl InvoiceChange<'_> {
     /// The invoices `changes` are about.
     pub fn invoices(changes: &[InvoiceChange<'_>]) -> BTreeSet<String> {
         changes.iter().map(|c| c.invoice_id.clone()).collect()
+    }
+
+    /// The error that stops the projection at this event.
+    pub fn error(&self, reason: impl Into<String>) -> ProjectionError {
+        event_error(self.stored, reason.into())
+    }
+}
+
+/// An invoice number assigned (`InvoiceNumberAssigned`), with the stored event it came from.
+pub struct NumberAssignment<'a> {
+    pub stored: &'a StoredEvent,
+    pub invoice_id: String,
+    pub number: String,
+}
+
+impl NumberAssignment<'_> {
+    /// Decodes the number assignments among `events`, in order.
+    pub fn decode_all(
+        events: &[StoredEvent],
+    ) -> Result<Vec<NumberAssignment<'_>>, ProjectionError> {
+        events
+            .iter()
+            .filter_map(|stored| NumberAssignment::decode(stored).transpose())
+            .collect()
+    }
+
+    /// The number assignment `stored` is, if it is one.
+    pub fn decode(stored: &StoredEvent) -> Result<Option<NumberAssignment<'_>>, ProjectionError> {
+        if stored.aggregate_type != INVOICE_NUMBERING {
+            return Ok(None);
+        }
+        let InvoiceNumberingEvent::InvoiceNumberAssigned {
+            invoice_id, number, ..
+        } = payload(stored)?;
+        Ok(Some(NumberAssignment {
+            stored,
+            invoice_id: invoice_id.to_string(),
+            number,
+        }))
     }
 
     /// The error that stops the projection at this event.

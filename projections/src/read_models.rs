@@ -93,6 +93,14 @@ impl ReadModels {
         invoices::page(&self.pool, account_id, limit, cursor).await
     }
 
+    /// The number of invoice `invoice_id`, once the numbering policy assigned it.
+    pub async fn invoice_number(
+        &self,
+        invoice_id: uuid::Uuid,
+    ) -> Result<Option<String>, ProjectionError> {
+        invoices::number(&self.pool, invoice_id).await
+    }
+
     /// Up to `limit` of the account's notifications, oldest first, after position `after`, each
     /// with its email delivery status.
     pub async fn notifications(

@@ -422,6 +422,12 @@ async fn assert_last_objects_are_the_rest_resources(api: &Api, all: &[Value], ru
             rendered["next_retry_at"] = Value::Null;
             object["next_retry_at"] = Value::Null;
         }
+        if path.starts_with("/v1/invoices/") && object["number"].is_null() {
+            // Assigned by the numbering policy after the invoice's last event: the objects of
+            // its later events carry it, none tells the assignment itself (docs/billing.md).
+            assert!(rendered["number"].is_string(), "{rendered:#}");
+            rendered["number"] = Value::Null;
+        }
         assert_eq!(object, rendered, "GET {path}");
     }
 }

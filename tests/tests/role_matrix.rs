@@ -72,6 +72,7 @@ const ACCESS: &[(&str, Access)] = &[
     ("POST /v1/subscriptions/{id}/cancel", Access::Command),
     ("POST /v1/invoices", Access::Command),
     ("GET /v1/invoices/{id}", Access::ResourceOfAccount),
+    ("GET /v1/invoices/{id}/document", Access::ResourceOfAccount),
     ("POST /v1/invoices/{id}/attempt-payment", Access::Support),
     ("POST /v1/invoices/{id}/record-payment", Access::Command),
     (

@@ -8,48 +8,59 @@ use domain::dunning::DunningCase;
 use domain::entitlements::Entitlements;
 use domain::invoice::Invoice;
 use domain::subscription::Subscription;
-use domain::{BillingServices, DomainError};
+use domain::DomainError;
 use projections::invoices::InvoiceView;
 use projections::resources::{DunningCaseView, FeatureList, SubscriptionView};
 use serde::Serialize;
 use serde_json::Value;
 
+use super::accounts::read_model_error;
 use crate::problem::ApiError;
 use crate::state::AppState;
 
 /// An aggregate whose commands answer with its state: how its GET renders it.
 pub trait Rendered: Aggregate<Error = DomainError> {
     /// The resource at `version`; `None` when the aggregate does not exist as a resource.
-    fn render(&self, version: i64, services: &BillingServices) -> Option<Value>;
+    async fn render(&self, version: i64, state: &AppState) -> Result<Option<Value>, ApiError>;
 }
 
-fn json(view: impl Serialize) -> Option<Value> {
-    serde_json::to_value(view).ok()
+fn json(view: Option<impl Serialize>) -> Result<Option<Value>, ApiError> {
+    view.map(serde_json::to_value)
+        .transpose()
+        .map_err(ApiError::internal)
 }
 
 impl Rendered for Subscription {
-    fn render(&self, version: i64, _: &BillingServices) -> Option<Value> {
-        json(SubscriptionView::of(self, version)?)
+    async fn render(&self, version: i64, _: &AppState) -> Result<Option<Value>, ApiError> {
+        json(SubscriptionView::of(self, version))
     }
 }
 
+/// With its number from the invoices read model, as `GET /v1/invoices/{id}` shows it.
 impl Rendered for Invoice {
-    fn render(&self, _: i64, _: &BillingServices) -> Option<Value> {
-        json(InvoiceView::of(self)?)
+    async fn render(&self, _: i64, state: &AppState) -> Result<Option<Value>, ApiError> {
+        let Some(view) = InvoiceView::of(self) else {
+            return Ok(None);
+        };
+        let number = match self.invoice_id() {
+            Some(id) => (state.read_models.invoice_number(id).await).map_err(read_model_error)?,
+            None => None,
+        };
+        json(Some(view.with_number(number)))
     }
 }
 
-/// As `GET /v1/dunning/cases/{id}` renders it now.
+/// As `GET /v1/dunning-cases/{id}` renders it now.
 impl Rendered for DunningCase {
-    fn render(&self, _: i64, services: &BillingServices) -> Option<Value> {
-        json(DunningCaseView::of(self, services.clock.now())?)
+    async fn render(&self, _: i64, state: &AppState) -> Result<Option<Value>, ApiError> {
+        json(DunningCaseView::of(self, state.services.clock.now()))
     }
 }
 
 /// As `GET /v1/accounts/{id}/features` renders it, cost so far included.
 impl Rendered for Entitlements {
-    fn render(&self, _: i64, services: &BillingServices) -> Option<Value> {
-        json(FeatureList::of_entitlements(self, &services.catalog)?)
+    async fn render(&self, _: i64, state: &AppState) -> Result<Option<Value>, ApiError> {
+        json(FeatureList::of_entitlements(self, &state.services.catalog))
     }
 }
 
@@ -63,5 +74,8 @@ pub async fn object_at<A: Rendered>(
         .bus
         .load_as_of::<A>(aggregate_id, AsOf::Version(version))
         .await?;
-    Ok(past.and_then(|past| past.aggregate.render(past.version, &state.services)))
+    match past {
+        Some(past) => past.aggregate.render(past.version, state).await,
+        None => Ok(None),
+    }
 }

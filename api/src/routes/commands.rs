@@ -69,7 +69,7 @@ where
     let executed = result?;
     // The aggregate as the command left it, when it ran: no second read.
     let object = match left {
-        Some(aggregate) => aggregate.render(executed.record.version, &state.services),
+        Some(aggregate) => aggregate.render(executed.record.version, state).await?,
         None => {
             object_at::<A>(
                 state,

@@ -18,7 +18,7 @@ use super::commands::{answer, dispatch_action, reply, CommandResponse, NoBody, O
 use crate::auth::Principal;
 use crate::extract::{CommandRequest, JsonBody, PathParam, PaymentRequest, Query};
 use crate::problem::ApiError;
-use crate::routes::accounts::fresh_log;
+use crate::routes::accounts::{fresh_log, read_model_error};
 use crate::routes::MinPosition;
 use crate::state::AppState;
 
@@ -340,8 +340,9 @@ pub async fn void(
     on_invoice(&state, &request, id, "void", &body.digest, command).await
 }
 
-/// An invoice as it is now, read from its event stream (always current). An account key sees
-/// only its own account's invoices; others answer 404.
+/// An invoice as it is now, read from its event stream (always current), with its number from
+/// the invoices read model (`null` until assigned). An account key sees only its own account's
+/// invoices; others answer 404.
 #[utoipa::path(
     get,
     path = "/v1/invoices/{id}",
@@ -359,14 +360,31 @@ pub async fn get_invoice(
     PathParam(id): PathParam<Uuid>,
     Query(query): Query<MinPosition>,
 ) -> Result<Json<InvoiceView>, ApiError> {
-    fresh_log(&state, &principal, query.min_position).await?;
+    let (_, view) = visible_invoice(&state, &principal, id, query.min_position).await?;
+    Ok(Json(view))
+}
+
+/// The invoice `id` and its view with its number, if `principal` may see it: every route that
+/// shows one invoice answers through this, so all refuse alike. Another account's invoice
+/// answers exactly as an unknown id: nothing tells it exists.
+pub(crate) async fn visible_invoice(
+    state: &AppState,
+    principal: &Principal,
+    id: Uuid,
+    min_position: Option<i64>,
+) -> Result<(Invoice, InvoiceView), ApiError> {
+    fresh_log(state, principal, min_position).await?;
     let invoice = state.bus.load::<Invoice>(&id.to_string()).await?.aggregate;
-    // Another account's invoice answers exactly as an unknown id: nothing tells it exists.
     let not_found = || ApiError::NotFound("no such invoice".into());
     let view = InvoiceView::of(&invoice).ok_or_else(not_found)?;
     let account = invoice.account_id().ok_or_else(not_found)?;
     principal
         .require_account_access(account)
         .map_err(|_| not_found())?;
-    Ok(Json(view))
+    let number = state
+        .read_models
+        .invoice_number(id)
+        .await
+        .map_err(read_model_error)?;
+    Ok((invoice, view.with_number(number)))
 }

@@ -14,6 +14,7 @@ pub mod dunning_queue;
 pub mod entitlements;
 pub mod events;
 pub mod health;
+pub mod invoice_documents;
 pub mod invoices;
 pub mod notifications;
 pub mod plans;

@@ -1,7 +1,8 @@
 //! The public event catalog (SPEC 9.1): one integration event per domain event that matters, in
 //! log order, kept forever. Webhook delivery, the NATS sink and `GET /v1/events` read it.
 //!
-//! Listens to: subscription, invoice, entitlements, dunning case and webhook endpoint events.
+//! Listens to: subscription, invoice, entitlements, dunning case and webhook endpoint events, and
+//! invoice numbers (an invoice's later objects carry its number; the assignment tells nothing).
 //! Keeps: `integration_events` (the events, by position) and `integration_event_resources`
 //! (each resource's aggregate state, folded event by event as the aggregate folds its stream,
 //! and the object last sent about it). An event's `object` is rendered by the same function the
@@ -25,7 +26,10 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::columns::timestamp;
-use crate::event::{DUNNING_CASE, ENTITLEMENTS, INVOICE, SUBSCRIPTION, WEBHOOK_ENDPOINT};
+use crate::event::{
+    NumberAssignment, DUNNING_CASE, ENTITLEMENTS, INVOICE, INVOICE_NUMBERING, SUBSCRIPTION,
+    WEBHOOK_ENDPOINT,
+};
 use crate::page::{rows_to_fetch, split};
 use infrastructure::consumers::{ProjectionError, Projector};
 use infrastructure::portable::{Pool, Tx};
@@ -64,6 +68,7 @@ impl Projector for IntegrationEventsProjector {
             ENTITLEMENTS,
             DUNNING_CASE,
             WEBHOOK_ENDPOINT,
+            INVOICE_NUMBERING,
         ]
     }
 
@@ -77,6 +82,9 @@ impl Projector for IntegrationEventsProjector {
         events: &[StoredEvent],
     ) -> Result<(), ProjectionError> {
         let mut ids: Vec<String> = events.iter().map(|e| e.aggregate_id.clone()).collect();
+        // A number is about the invoice it names, not about the prefix's stream.
+        let numbered = NumberAssignment::decode_all(events)?;
+        ids.extend(numbered.into_iter().map(|assigned| assigned.invoice_id));
         ids.sort();
         ids.dedup();
         // Keyed by type and id: an account's entitlements may share a subscription's id.
@@ -88,6 +96,16 @@ impl Projector for IntegrationEventsProjector {
         }
         let mut told = Vec::new();
         for stored in events {
+            if let Some(assigned) = NumberAssignment::decode(stored)? {
+                let key = (INVOICE.to_owned(), assigned.invoice_id.clone());
+                let numbered = known
+                    .get_mut(&key)
+                    .is_some_and(|(resource, _)| resource.number(&assigned.number));
+                if !numbered {
+                    return Err(assigned.error("no InvoiceIssued precedes it"));
+                }
+                continue;
+            }
             let key = (stored.aggregate_type.clone(), stored.aggregate_id.clone());
             let (resource, last_object) = match known.entry(key) {
                 Entry::Occupied(entry) => entry.into_mut(),

@@ -10,6 +10,7 @@ use domain::invoice::Invoice;
 use domain::subscription::Subscription;
 use domain::webhook_endpoint::WebhookEndpoint;
 use domain::PlanCatalog;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::catalog::EventType;
@@ -21,10 +22,21 @@ use infrastructure::consumers::ProjectionError;
 
 pub(super) enum Resource {
     Subscription(Subscription),
-    Invoice(Invoice),
+    Invoice(NumberedInvoice),
     Entitlements(Entitlements),
     DunningCase(DunningCase),
     WebhookEndpoint(WebhookEndpoint),
+}
+
+/// An invoice and its number, which the numbering policy assigns on a stream of its own after
+/// `InvoiceIssued`. Stored as the invoice's own state plus `number` once there is one, so a state
+/// stored before numbers existed reads as an invoice without one.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub(super) struct NumberedInvoice {
+    #[serde(flatten)]
+    invoice: Invoice,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    number: Option<String>,
 }
 
 /// What one domain event tells the public.
@@ -44,7 +56,7 @@ impl Resource {
     pub fn new(aggregate_type: &str) -> Option<Self> {
         Some(match aggregate_type {
             SUBSCRIPTION => Resource::Subscription(Subscription::default()),
-            INVOICE => Resource::Invoice(Invoice::default()),
+            INVOICE => Resource::Invoice(NumberedInvoice::default()),
             ENTITLEMENTS => Resource::Entitlements(Entitlements::default()),
             DUNNING_CASE => Resource::DunningCase(DunningCase::default()),
             WEBHOOK_ENDPOINT => Resource::WebhookEndpoint(WebhookEndpoint::default()),
@@ -87,6 +99,18 @@ impl Resource {
         state.map_err(|e| ProjectionError::Corrupt(format!("integration event state: {e}")))
     }
 
+    /// Remembers the invoice's number, for the objects of its later events; false when this is
+    /// not an invoice.
+    pub fn number(&mut self, number: &str) -> bool {
+        match self {
+            Resource::Invoice(numbered) => {
+                numbered.number = Some(number.to_owned());
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Folds `stored` into the state and answers what it tells the public, if anything.
     /// Features are priced at `catalog`'s usage prices, as the REST API prices them.
     pub fn apply(
@@ -103,10 +127,10 @@ impl Resource {
                 subscription.apply(event);
                 kind
             }
-            Resource::Invoice(invoice) => {
+            Resource::Invoice(numbered) => {
                 let event = payload(stored)?;
                 let kind = EventType::of_invoice(&event);
-                invoice.apply(event);
+                numbered.invoice.apply(event);
                 kind
             }
             Resource::Entitlements(entitlements) => {
@@ -138,7 +162,9 @@ impl Resource {
             (Resource::Subscription(s), _) => s
                 .account_id()
                 .zip(SubscriptionView::of(s, stored.sequence).map(to_json)),
-            (Resource::Invoice(i), _) => i.account_id().zip(InvoiceView::of(i).map(to_json)),
+            (Resource::Invoice(i), _) => i.invoice.account_id().zip(
+                InvoiceView::of(&i.invoice).map(|view| to_json(view.with_number(i.number.clone()))),
+            ),
             (Resource::Entitlements(e), Some(feature)) => e
                 .account_id()
                 .zip(FeatureAccessView::of_entitlements(e, feature, catalog).map(to_json)),
@@ -178,4 +204,59 @@ impl Resource {
 fn to_json(view: impl serde::Serialize) -> Result<Value, ProjectionError> {
     serde_json::to_value(view)
         .map_err(|e| ProjectionError::Corrupt(format!("a resource does not render: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{DateTime, Utc};
+    use domain::invoice::{CollectionMethod, InvoiceEvent, InvoiceLine, LineKind};
+    use domain::{AccountId, Currency, Money};
+
+    fn issued() -> Invoice {
+        let at: DateTime<Utc> = "2026-03-01T00:00:00Z".parse().unwrap();
+        let usd = Currency::parse("usd").unwrap();
+        let line = InvoiceLine::new("Setup", LineKind::Manual, 1, Money::new(500, usd.clone()));
+        let mut invoice = Invoice::default();
+        invoice.apply(InvoiceEvent::InvoiceIssued {
+            invoice_id: uuid::Uuid::new_v4(),
+            account_id: AccountId::parse("acct_1").unwrap(),
+            subscription_id: None,
+            currency: usd.clone(),
+            lines: vec![line.unwrap()],
+            total: Money::new(500, usd),
+            issued_at: at,
+            due_at: at,
+            collection: CollectionMethod::Manual,
+        });
+        invoice
+    }
+
+    fn restored(state: &str) -> NumberedInvoice {
+        match Resource::restore(INVOICE, state).unwrap() {
+            Resource::Invoice(numbered) => numbered,
+            _ => panic!("not an invoice"),
+        }
+    }
+
+    #[test]
+    fn an_invoice_state_stored_before_numbers_reads_unnumbered_and_a_number_is_kept() {
+        let before_numbers = serde_json::to_string(&issued()).unwrap();
+        let unnumbered = restored(&before_numbers);
+        assert_eq!(unnumbered.number, None);
+        assert_eq!(
+            serde_json::to_string(&unnumbered.invoice).unwrap(),
+            before_numbers
+        );
+
+        let mut resource = Resource::Invoice(unnumbered);
+        assert!(resource.number("LL-000001"));
+        let numbered = restored(&resource.state().unwrap());
+        assert_eq!(numbered.number.as_deref(), Some("LL-000001"));
+        assert_eq!(
+            serde_json::to_string(&numbered.invoice).unwrap(),
+            before_numbers
+        );
+        assert!(!Resource::new(SUBSCRIPTION).unwrap().number("LL-000002"));
+    }
 }

@@ -1,7 +1,7 @@
 //! Account invoices (SPEC 5 and 6): every invoice of an account, newest first, paginated, for
 //! `GET /v1/accounts/{account_id}/invoices`.
 //!
-//! Listens to: `invoice` events.
+//! Listens to: `invoice` events, and `invoice_numbering` events for each invoice's number.
 //! Keeps: `account_invoices`, one row per invoice (see [`InvoiceRow`]); `InvoiceIssued` names
 //! the account and later events only the invoice, so the row keeps the mapping.
 //! Writes: per batch, loads the rows of the invoices the batch touches, folds the events into
@@ -16,8 +16,9 @@ use std::collections::BTreeMap;
 
 use application::event_log::StoredEvent;
 use domain::AccountId;
+use uuid::Uuid;
 
-use crate::event::{InvoiceChange, INVOICE};
+use crate::event::{InvoiceChange, NumberAssignment, INVOICE, INVOICE_NUMBERING};
 use crate::page::{self, PositionCursor};
 use infrastructure::consumers::ProjectionError;
 use infrastructure::consumers::Projector;
@@ -44,7 +45,7 @@ impl Projector for AccountInvoicesProjector {
     }
 
     fn listens_to(&self) -> &'static [&'static str] {
-        &[INVOICE]
+        &[INVOICE, INVOICE_NUMBERING]
     }
 
     fn tables(&self) -> &'static [&'static str] {
@@ -57,7 +58,10 @@ impl Projector for AccountInvoicesProjector {
         events: &[StoredEvent],
     ) -> Result<(), ProjectionError> {
         let changes = InvoiceChange::decode_all(events)?;
-        let stored = table::load(tx, &InvoiceChange::invoices(&changes)).await?;
+        let numbers = NumberAssignment::decode_all(events)?;
+        let mut touched = InvoiceChange::invoices(&changes);
+        touched.extend(numbers.iter().map(|assigned| assigned.invoice_id.clone()));
+        let stored = table::load(tx, &touched).await?;
         let mut rows: BTreeMap<String, InvoiceRow> = stored.clone();
         for change in &changes {
             let position = change.stored.position;
@@ -71,6 +75,13 @@ impl Projector for AccountInvoicesProjector {
                 (Some(_), Some(_)) => return Err(change.error("the invoice was already issued")),
                 (None, None) => return Err(change.error("no InvoiceIssued precedes it")),
             }
+        }
+        // A number is assigned after its invoice's `InvoiceIssued`, and touches nothing else.
+        for assigned in &numbers {
+            let row = rows
+                .get_mut(&assigned.invoice_id)
+                .ok_or_else(|| assigned.error("no InvoiceIssued precedes it"))?;
+            row.number = Some(assigned.number.clone());
         }
         let changed = rows
             .into_values()
@@ -104,6 +115,11 @@ pub async fn page(
         InvoiceView::try_from,
     )?;
     Ok(InvoicePage { items, next_cursor })
+}
+
+/// The number of invoice `invoice_id`; `None` until one is assigned (or for no such invoice).
+pub async fn number(pool: &Pool, invoice_id: Uuid) -> Result<Option<String>, ProjectionError> {
+    Ok(table::number(pool, &invoice_id.to_string()).await?)
 }
 
 /// Every stored row, by invoice id: for audit verification and rebuild comparisons.

@@ -26,6 +26,8 @@ pub struct InvoiceRow {
     pub lines: String,
     /// The position of `InvoiceIssued`: orders an account's invoices and keys the page cursor.
     pub issued_position: i64,
+    /// From `InvoiceNumberAssigned`, which follows the issue: `None` until then.
+    pub number: Option<String>,
 }
 
 impl InvoiceRow {
@@ -64,6 +66,7 @@ impl InvoiceRow {
             due_at: timestamp(*due_at),
             lines,
             issued_position: position,
+            number: None,
         }))
     }
 

@@ -8,12 +8,13 @@ use infrastructure::portable::{query, Pool, Tx, Value};
 use super::row::InvoiceRow;
 
 const COLUMNS: &str = "invoice_id, account_id, subscription_id, status, currency, total, \
-    amount_paid, amount_refunded, attempts, issued_at, due_at, lines, issued_position";
+    amount_paid, amount_refunded, attempts, issued_at, due_at, lines, issued_position, number";
 
 /// Only what events change; the rest is written once, by `InvoiceIssued`.
 const ON_CONFLICT: &str = "ON CONFLICT (invoice_id) DO UPDATE SET \
     status = excluded.status, amount_paid = excluded.amount_paid, \
-    amount_refunded = excluded.amount_refunded, attempts = excluded.attempts";
+    amount_refunded = excluded.amount_refunded, attempts = excluded.attempts, \
+    number = excluded.number";
 
 /// The stored rows of `invoices`, by invoice id.
 pub(super) async fn load(
@@ -53,6 +54,7 @@ fn params(row: InvoiceRow) -> Vec<Value<'static>> {
         row.due_at.into(),
         row.lines.into(),
         row.issued_position.into(),
+        row.number.into(),
     ]
 }
 
@@ -74,6 +76,16 @@ pub(super) async fn page(
         .bind(limit)
         .fetch_all_as(pool)
         .await
+}
+
+/// The number of one invoice, if it has a row and the row a number.
+pub(super) async fn number(pool: &Pool, invoice_id: &str) -> Result<Option<String>, sqlx::Error> {
+    let found: Option<(Option<String>,)> =
+        query("SELECT number FROM account_invoices WHERE invoice_id = $1")
+            .bind(invoice_id)
+            .fetch_optional_as(pool)
+            .await?;
+    Ok(found.and_then(|(number,)| number))
 }
 
 /// Every row, by invoice id: for audit verification and rebuild comparisons, not for requests.

@@ -17,6 +17,9 @@ use super::usage_view::UsageLineView;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct InvoiceView {
     pub id: Uuid,
+    /// The invoice's gapless number (`LL-000001`), assigned just after it is issued: `null`
+    /// until then.
+    pub number: Option<String>,
     pub account_id: String,
     pub subscription_id: Option<Uuid>,
     /// `issued`, `past_due`, `paid`, `uncollectible`, `void` or `refunded`.
@@ -73,6 +76,8 @@ impl InvoiceView {
         );
         Some(Self {
             id: invoice.invoice_id()?,
+            // Kept on the prefix's numbering stream, not the invoice's: see `with_number`.
+            number: None,
             account_id: invoice.account_id()?.to_string(),
             subscription_id: invoice.subscription_id(),
             status: status.as_str().to_owned(),
@@ -86,6 +91,13 @@ impl InvoiceView {
             issued_at: invoice.issued_at()?,
             due_at: invoice.due_at()?,
         })
+    }
+}
+
+impl InvoiceView {
+    /// The view with the number the numbering policy assigned, when it has.
+    pub fn with_number(self, number: Option<String>) -> Self {
+        Self { number, ..self }
     }
 }
 
@@ -103,6 +115,7 @@ impl TryFrom<InvoiceRow> for InvoiceView {
         Ok(Self {
             amount_due: amount_due(status, row.total, row.amount_paid),
             id: uuid(&row.invoice_id)?,
+            number: row.number.clone(),
             subscription_id: row.subscription_id.as_deref().map(uuid).transpose()?,
             lines: serde_json::from_str(&row.lines).map_err(|e| corrupt("lines", &e))?,
             attempts: u32::try_from(row.attempts).map_err(|e| corrupt("attempts", &e))?,

@@ -184,6 +184,66 @@ impl Api {
         self.send(request).await
     }
 
+    /// Issues a manual invoice for `account` in usd with one line; returns its id.
+    pub async fn issue_manual_invoice(
+        &self,
+        account: &str,
+        description: &str,
+        quantity: u32,
+        unit_amount: i64,
+    ) -> String {
+        let line = serde_json::json!({
+            "description": description, "quantity": quantity, "unit_amount": unit_amount,
+        });
+        let body = serde_json::json!({"account_id": account, "currency": "usd", "lines": [line]});
+        let issued = self.post("/v1/invoices", body).await;
+        issued.assert_status(201);
+        issued.str("aggregate_id")
+    }
+
+    /// A client with a new account key of `account`.
+    pub async fn account_key(&self, account: &str) -> Api {
+        let created = self
+            .post(
+                "/v1/admin/api-keys",
+                serde_json::json!({"role": "account", "account_id": account}),
+            )
+            .await;
+        created.assert_status(201);
+        Api::with_key(&self.base_url, Some(&created.str("secret")))
+    }
+
+    /// The number of invoice `id`, once the numbering policy assigned it (within 30 s).
+    pub async fn invoice_number(&self, id: &str) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let reply = self.get(&format!("/v1/invoices/{id}")).await;
+            reply.assert_status(200);
+            if let Some(number) = reply.body["number"].as_str() {
+                return number.to_owned();
+            }
+            assert!(reply.body["number"].is_null(), "{reply:?}");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "invoice {id} got no number"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    /// GET with this `Accept`, the body as bytes (a PDF is not text).
+    pub async fn get_bytes(&self, path: &str, accept: &str) -> (u16, HeaderMap, Vec<u8>) {
+        let mut request = self.client.get(self.url(path)).header("accept", accept);
+        if let Some(key) = &self.key {
+            request = request.bearer_auth(key);
+        }
+        let response = request.send().await.expect("the server answers");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.bytes().await.expect("a body").to_vec();
+        (status, headers, body)
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{}", self.base_url, path)
     }
