@@ -1,7 +1,8 @@
 //! Invoice documents over HTTP (SPEC 11.5), on both backends: the printable HTML page and the
 //! PDF show the seller from the command line, the number, the total, the amount due and the
-//! payments; the PDF's text, extracted as a reader would, says the same; an account key sees
-//! its own invoice's document and another account's answers as an unknown invoice does.
+//! payments; the PDF's text, extracted as a reader would, says the same; the document agrees
+//! with the invoice's point-in-time state of the audit API (issue #15); an account key sees its
+//! own invoice's document and another account's answers as an unknown invoice does.
 
 mod support;
 
@@ -32,6 +33,32 @@ async fn paid_in_part(api: &Api, account: &str) -> (String, String) {
     .assert_status(200);
     let number = api.invoice_number(&id).await;
     (id, number)
+}
+
+/// `minor` units of usd as the document prints them.
+fn usd(minor: i64) -> String {
+    format!("{}.{:02} USD", minor / 100, minor % 100)
+}
+
+/// The document and the audit API's state of the invoice, read at the same moment, agree: every
+/// line's description and amount, the total, what was paid and what is still due.
+fn assert_agrees_with_the_state(html: &str, state: &serde_json::Value) {
+    let issued = &state["issued"];
+    let amount = |field: &str| issued[field]["amount"].as_i64().expect(field);
+    for line in issued["lines"].as_array().expect("lines") {
+        let description = line["description"].as_str().expect("a description");
+        let line_amount = line["amount"]["amount"].as_i64().expect("an amount");
+        assert!(html.contains(description), "{description} missing");
+        assert!(
+            html.contains(&usd(line_amount)),
+            "{} missing",
+            usd(line_amount)
+        );
+    }
+    let (total, paid) = (amount("total"), amount("amount_paid"));
+    for shown in [usd(total), usd(paid), usd(total - paid)] {
+        assert!(html.contains(&shown), "{shown} missing from {html}");
+    }
 }
 
 /// The text of every page of `pdf`.
@@ -65,6 +92,13 @@ async fn the_document_renders_as_html_and_as_pdf(backend: Backend) {
     ] {
         assert!(html.contains(shown), "{shown} missing from {html}");
     }
+    // As of the moment the document was read: nothing happened to the invoice since.
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let state = api
+        .get(&format!("/v1/audit/streams/invoice/{id}/state?at={now}"))
+        .await;
+    state.assert_status(200);
+    assert_agrees_with_the_state(&html, &state.body["state"]);
 
     let (status, headers, pdf) = api.get_bytes(&path, "application/pdf").await;
     assert_eq!(status, 200);
