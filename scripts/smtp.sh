@@ -6,14 +6,12 @@
 # shellcheck source=scripts/venv.sh
 source "$(dirname "${BASH_SOURCE[0]}")/venv.sh"
 
-AIOSMTPD_VERSION=1.4.6
-
 ensure_aiosmtpd() {
   local target venv
   target="$(realpath -m "${CARGO_TARGET_DIR:-target}")"
   venv="$target/smtp-venv"
   if ! "$venv/bin/python" -c "import aiosmtpd" 2>/dev/null; then
-    install_into_venv "$venv" "aiosmtpd==$AIOSMTPD_VERSION"
+    install_into_venv "$venv" "$(dirname "${BASH_SOURCE[0]}")/requirements/smtp.txt"
   fi
   export LEDGERLINE_TEST_PYTHON="$venv/bin/python"
 }
