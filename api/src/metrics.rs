@@ -89,6 +89,10 @@ pub async fn track(request: Request, next: Next) -> Response {
     response
 }
 
+/// Prometheus metrics.
+///
+/// Requests, commands by outcome, projection lag, timers due and overdue, in the Prometheus text
+/// format. No key needed.
 #[utoipa::path(
     get,
     path = "/metrics",

@@ -125,6 +125,17 @@ async fn the_document_lists_every_route_and_only_served_ones() {
             responses.contains_key("4XX"),
             "{method} {path} documents no problem"
         );
+        // A summary of one line, and a description that says more (issue #19, point 6).
+        let summary = operation["summary"].as_str().unwrap_or_default();
+        assert!(
+            !summary.is_empty() && !summary.contains('\n'),
+            "{method} {path}: summary {summary:?}"
+        );
+        let description = operation["description"].as_str().unwrap_or_default();
+        assert!(
+            !description.is_empty() && description != summary,
+            "{method} {path} has no description"
+        );
         if method == "POST" {
             let parameters = operation["parameters"]
                 .as_array()

@@ -120,6 +120,10 @@ pub(crate) fn account(raw: &str, principal: &Principal) -> Result<AccountId, Api
     Ok(account)
 }
 
+/// The account's subscription summary.
+///
+/// Plan, status, seats, period, entitlements, balance due, overpayments, dunning state, and each
+/// priced feature's usage and cost so far. `min_position` waits until the summary has caught up.
 #[utoipa::path(
     get,
     path = "/v1/accounts/{account_id}/summary",
@@ -154,6 +158,10 @@ pub async fn summary(
         .ok_or_else(|| ApiError::NotFound(format!("no subscription summary for account {account}")))
 }
 
+/// May the account use each of its features?
+///
+/// Every feature of the account's plan, and any other with usage this period, with its limit, usage
+/// and cost so far. `min_position` waits until the view has caught up with that position.
 #[utoipa::path(
     get,
     path = "/v1/accounts/{account_id}/features",
@@ -182,6 +190,11 @@ pub async fn features(
     Ok(Json(FeatureList::of(items)))
 }
 
+/// May the account use this feature now?
+///
+/// Decided by the domain's own access rule from the Feature Access View: standing, plan, limit and
+/// usage this period, with the cost so far of a priced feature. `min_position` waits until the view
+/// has caught up.
 #[utoipa::path(
     get,
     path = "/v1/accounts/{account_id}/features/{feature}",
@@ -260,6 +273,8 @@ pub fn foreign_cursor() -> ApiError {
     ApiError::InvalidRequest("cursor is not one this API issued".into())
 }
 
+/// List the account's invoices.
+///
 /// The account's invoices, newest first; an account with none has an empty list.
 #[utoipa::path(
     get,

@@ -75,6 +75,9 @@ pub fn parse_role(role: &str, account_id: Option<&str>) -> Result<Role, ApiError
     })
 }
 
+/// Create an API key.
+///
+/// The secret is answered once and stored only as a digest. Admin keys only.
 #[utoipa::path(
     post,
     path = "/v1/admin/api-keys",
@@ -114,6 +117,9 @@ pub async fn create(
     .await
 }
 
+/// List the API keys.
+///
+/// Every key with its role, account and state; secrets are never shown. Admin keys only.
 #[utoipa::path(
     get,
     path = "/v1/admin/api-keys",
@@ -129,6 +135,9 @@ pub async fn list(State(state): State<AppState>, _admin: Admin) -> Result<Json<K
     }))
 }
 
+/// Revoke an API key.
+///
+/// Refused at once on every route from then on. Admin keys only.
 #[utoipa::path(
     post,
     path = "/v1/admin/api-keys/{key_id}/revoke",

@@ -65,6 +65,10 @@ pub struct AuditPage {
     next_cursor: Option<String>,
 }
 
+/// One aggregate's events.
+///
+/// The stream of one subscription, entitlements, invoice or dunning case, in order, with who did
+/// what and why.
 #[utoipa::path(
     get,
     path = "/v1/audit/streams/{type}/{id}",

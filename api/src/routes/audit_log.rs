@@ -35,6 +35,10 @@ pub struct LogPage {
     next_cursor: Option<i64>,
 }
 
+/// The global event log.
+///
+/// Every event of every aggregate in commit order, after a position, with its metadata (actor,
+/// command, correlation and causation).
 #[utoipa::path(
     get,
     path = "/v1/audit/events",

@@ -78,6 +78,9 @@ impl StateQuery {
     }
 }
 
+/// An aggregate as it was.
+///
+/// Its state at a version or an instant, replayed from the log through the kept snapshots.
 #[utoipa::path(
     get,
     path = "/v1/audit/streams/{type}/{id}/state",

@@ -19,6 +19,8 @@ use crate::routes::accounts::fresh_log;
 use crate::routes::MinPosition;
 use crate::state::AppState;
 
+/// A dunning case.
+///
 /// A case as it is now. An account key sees only its own account's cases; others answer 404.
 #[utoipa::path(
     get,
@@ -88,6 +90,9 @@ async fn on_case(
     dispatch_action::<DunningCase>(state, &request.0, collection, id, action, digest, command).await
 }
 
+/// Assign a dunning case to an agent.
+///
+/// Support, service and admin keys.
 #[utoipa::path(
     post,
     path = "/v1/dunning-cases/{id}/assign",
@@ -109,6 +114,9 @@ pub async fn assign(
     on_case(&state, &request, id, "assign", &body.digest, command).await
 }
 
+/// Add a note to a dunning case.
+///
+/// Support, service and admin keys.
 #[utoipa::path(
     post,
     path = "/v1/dunning-cases/{id}/notes",
@@ -131,6 +139,9 @@ pub async fn add_note(
     on_case(&state, &request, id, "notes", &body.digest, command).await
 }
 
+/// Extend a dunning case's window.
+///
+/// Moves the suspension deadline later. Support, service and admin keys.
 #[utoipa::path(
     post,
     path = "/v1/dunning-cases/{id}/extend-window",
@@ -152,6 +163,9 @@ pub async fn extend_window(
     on_case(&state, &request, id, "extend-window", &body.digest, command).await
 }
 
+/// Resolve a dunning case by hand.
+///
+/// Closes the case with support's resolution. Support, service and admin keys.
 #[utoipa::path(
     post,
     path = "/v1/dunning-cases/{id}/resolve",

@@ -54,6 +54,10 @@ impl QueueParams {
     }
 }
 
+/// The dunning work queue.
+///
+/// Open cases with their stage, amount, days in dunning and next action, filtered and sorted as
+/// asked.
 #[utoipa::path(
     get,
     path = "/v1/dunning/queue",

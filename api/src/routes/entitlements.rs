@@ -20,6 +20,8 @@ pub struct SuspendBody {
     dunning_case_id: Uuid,
 }
 
+/// Suspend the account's entitlements for its dunning case.
+///
 /// Suspends the account's entitlements for an open dunning case of its own. Admin keys only.
 /// Refused with 409 `rule_violation` before the case's `window_expires_at`, when the case is
 /// closed, or when another case suspended the account.

@@ -55,6 +55,10 @@ impl EventsQuery {
     }
 }
 
+/// The public event catalog.
+///
+/// Integration events in log order after a position, each with its resource as the REST API renders
+/// it. An account key sees only its own account's.
 #[utoipa::path(
     get,
     path = "/v1/events",

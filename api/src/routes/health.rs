@@ -8,6 +8,9 @@ use serde_json::{json, Value};
 use crate::problem::ApiError;
 use crate::state::AppState;
 
+/// Liveness.
+///
+/// Answers 200 while the process serves requests; it checks nothing else.
 #[utoipa::path(
     get,
     path = "/healthz",
@@ -18,6 +21,9 @@ pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
+/// Readiness.
+///
+/// Answers 200 once the database answers and the migrations are applied, 503 otherwise.
 #[utoipa::path(
     get,
     path = "/readyz",

@@ -20,6 +20,8 @@ use crate::state::AppState;
 /// The most events of one invoice's stream read for its payments; real invoices have a handful.
 const MAX_INVOICE_EVENTS: u32 = 10_000;
 
+/// An invoice's printable document.
+///
 /// The invoice as a document: HTML by default, a PDF with `Accept: application/pdf`. An account
 /// key sees only its own account's invoices; others answer 404.
 #[utoipa::path(

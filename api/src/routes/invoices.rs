@@ -94,6 +94,9 @@ fn manual_lines(lines: &[LineBody], currency: &Currency) -> Result<Vec<InvoiceLi
         .collect()
 }
 
+/// Issue a manual invoice.
+///
+/// Collected manually: it is charged only when asked (`attempt-payment`).
 #[utoipa::path(
     post,
     path = "/v1/invoices",
@@ -193,6 +196,8 @@ impl AttemptResponse {
     }
 }
 
+/// Charge an invoice now.
+///
 /// Charges the payment method on file (or resumes the attempt in flight). A decline is a
 /// successful request: the invoice records it and turns past due.
 #[utoipa::path(
@@ -229,6 +234,9 @@ pub async fn attempt_payment(
     ))
 }
 
+/// Record a payment made outside the gateway.
+///
+/// Money beyond what the invoice still owes is recorded as an overpayment and refunded.
 #[utoipa::path(
     post,
     path = "/v1/invoices/{id}/record-payment",
@@ -259,6 +267,9 @@ pub async fn record_payment(
     .await
 }
 
+/// Record a payment failure reported from outside.
+///
+/// The invoice turns past due and the dunning saga takes over.
 #[utoipa::path(
     post,
     path = "/v1/invoices/{id}/record-payment-failure",
@@ -285,6 +296,9 @@ pub async fn record_payment_failure(
     on_invoice(&state, &request, id, action, &body.digest, command).await
 }
 
+/// Refund a paid invoice.
+///
+/// Through the gateway, once per refund key.
 #[utoipa::path(
     post,
     path = "/v1/invoices/{id}/refund",
@@ -321,6 +335,9 @@ pub async fn refund(
     answer::<Invoice>(&state, "RefundInvoice".into(), executed, Outcome::Changed).await
 }
 
+/// Void an open invoice.
+///
+/// A void invoice keeps its number and is owed nothing.
 #[utoipa::path(
     post,
     path = "/v1/invoices/{id}/void",
@@ -340,6 +357,8 @@ pub async fn void(
     on_invoice(&state, &request, id, "void", &body.digest, command).await
 }
 
+/// An invoice.
+///
 /// An invoice as it is now, read from its event stream (always current), with its number from
 /// the invoices read model (`null` until assigned). An account key sees only its own account's
 /// invoices; others answer 404.

@@ -11,6 +11,10 @@ use crate::extract::{PathParam, Query};
 use crate::problem::ApiError;
 use crate::state::AppState;
 
+/// List the account's notifications.
+///
+/// The notification outbox of the account (failed payments, suspensions, recoveries, trial ends,
+/// receipts), oldest first, each with its email delivery status.
 #[utoipa::path(
     get,
     path = "/v1/accounts/{account_id}/notifications",

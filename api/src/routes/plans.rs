@@ -132,6 +132,10 @@ pub struct PlanList {
     next_cursor: Option<String>,
 }
 
+/// The plan catalog.
+///
+/// Every plan of the catalog file with its prices, features, limits and usage prices. No key
+/// needed.
 #[utoipa::path(
     get,
     path = "/v1/plans",

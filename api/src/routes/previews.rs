@@ -61,6 +61,10 @@ pub struct PlanChangePreviewView {
     pub invoice: Option<InvoicePreviewView>,
 }
 
+/// Preview the next invoice.
+///
+/// The renewal (usage so far included), the activation at a trial's end, or the final invoice of a
+/// cancellation at the period end, computed by the code that will issue it. Records nothing.
 #[utoipa::path(
     get,
     path = "/v1/subscriptions/{id}/upcoming-invoice",
@@ -87,6 +91,8 @@ pub async fn upcoming_invoice(
     }))
 }
 
+/// Preview a plan change.
+///
 /// Refused exactly as the change would be (409 for a downgrade that needs confirmation).
 #[utoipa::path(
     post,

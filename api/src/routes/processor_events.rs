@@ -42,6 +42,9 @@ pub struct ProcessorEventPage {
     items: Vec<ProcessorEventView>,
 }
 
+/// What the payment processor sent.
+///
+/// Each Stripe event recorded once, with what it caused. Admin keys only.
 #[utoipa::path(
     get,
     path = "/v1/processor-events",

@@ -92,6 +92,9 @@ async fn head(state: &AppState) -> Result<LogHead, ApiError> {
         .map_err(|error| read_model_error(error.into()))
 }
 
+/// List the read models and policies.
+///
+/// Each with its checkpoint, lag behind the log and status. Admin keys only.
 #[utoipa::path(
     get,
     path = "/v1/admin/projections",
@@ -116,6 +119,8 @@ pub async fn list(
     Ok(Json(ProjectionList { items }))
 }
 
+/// Rebuild a read model from the log.
+///
 /// 202: the rebuild runs in the background; `GET /v1/admin/projections` shows its progress.
 #[utoipa::path(
     post,
@@ -162,6 +167,9 @@ pub async fn rebuild(
     replay::once(&state, &request, &route, "", rebuild).await
 }
 
+/// Verify every read model against a replay of the log.
+///
+/// Answers each projection's status and mismatches. Admin keys only.
 #[utoipa::path(
     post,
     path = "/v1/admin/audit/verify",

@@ -64,6 +64,8 @@ async fn invoice_of(state: &AppState, object: &Value) -> Result<Option<uuid::Uui
 /// The longest event id or type kept; Stripe's are far shorter.
 const MAX_ID_LEN: usize = 255;
 
+/// Receive a Stripe event.
+///
 /// Receives one Stripe event. 400 `invalid_signature` when the signature is missing, malformed,
 /// older or newer than 300 s, or made with no configured secret; nothing is recorded then.
 #[utoipa::path(

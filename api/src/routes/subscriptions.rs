@@ -105,6 +105,10 @@ async fn check_payment_method(
     }
 }
 
+/// Start a trial.
+///
+/// Creates the account's subscription, trialing; a payment method, when given, is checked by the
+/// gateway first. One non-cancelled subscription per account.
 #[utoipa::path(
     post,
     path = "/v1/subscriptions",
@@ -168,6 +172,10 @@ async fn on_subscription(
         .await
 }
 
+/// Attach a billing account.
+///
+/// A billing email and a payment method, checked by the gateway first. A past-due subscription
+/// retries its open invoice at once.
 #[utoipa::path(
     post,
     path = "/v1/subscriptions/{id}/attach-billing-account",
@@ -206,6 +214,9 @@ pub async fn attach_billing_account(
     .await
 }
 
+/// Activate a subscription now.
+///
+/// Ends the trial and starts the first paid period; its invoice is issued and charged.
 #[utoipa::path(
     post,
     path = "/v1/subscriptions/{id}/activate",
@@ -225,6 +236,9 @@ pub async fn activate(
     on_subscription(&state, &request, id, "activate", &body.digest, command).await
 }
 
+/// Add seats.
+///
+/// Overage seats are prorated for the rest of the period and billed on the next invoice.
 #[utoipa::path(
     post,
     path = "/v1/subscriptions/{id}/add-seats",
@@ -246,6 +260,9 @@ pub async fn add_seats(
     on_subscription(&state, &request, id, "add-seats", &body.digest, command).await
 }
 
+/// Remove seats.
+///
+/// Takes effect now; nothing is credited.
 #[utoipa::path(
     post,
     path = "/v1/subscriptions/{id}/remove-seats",
@@ -267,6 +284,9 @@ pub async fn remove_seats(
     on_subscription(&state, &request, id, "remove-seats", &body.digest, command).await
 }
 
+/// Turn overage billing on or off.
+///
+/// Whether seats beyond the plan's limit are billed or refused.
 #[utoipa::path(
     post,
     path = "/v1/subscriptions/{id}/set-overage-billing",
@@ -296,6 +316,8 @@ pub async fn set_overage_billing(
     .await
 }
 
+/// Change the plan.
+///
 /// The committed features come from the account's entitlements (`application::plan_change`).
 #[utoipa::path(
     post,
@@ -330,6 +352,9 @@ pub async fn change_plan(
     answer::<Subscription>(&state, "ChangePlan".into(), changed, Outcome::Changed).await
 }
 
+/// Cancel a subscription.
+///
+/// At the period end (the default) or now; a client's reason is kept as the cancellation's comment.
 #[utoipa::path(
     post,
     path = "/v1/subscriptions/{id}/cancel",
@@ -354,6 +379,9 @@ pub async fn cancel(
     on_subscription(&state, &request, id, "cancel", &body.digest, command).await
 }
 
+/// A subscription.
+///
+/// Read from its event stream, always current.
 #[utoipa::path(
     get,
     path = "/v1/subscriptions/{id}",

@@ -85,6 +85,9 @@ pub struct AdvanceView {
     position: i64,
 }
 
+/// The test clock's time.
+///
+/// Only with `--test-clock`. Admin keys only.
 #[utoipa::path(
     get,
     path = "/v1/test-clock",
@@ -100,6 +103,10 @@ pub async fn now(
     Ok(Json(ClockView { now: clock.now() }))
 }
 
+/// Move the test clock forward.
+///
+/// Fires every timer that falls due on the way, and answers once every policy has caught up.
+/// Only with `--test-clock`. Admin keys only.
 #[utoipa::path(
     post,
     path = "/v1/test-clock/advance",

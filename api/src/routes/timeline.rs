@@ -11,6 +11,9 @@ use crate::extract::{PathParam, Query};
 use crate::problem::ApiError;
 use crate::state::AppState;
 
+/// The account's billing timeline.
+///
+/// Every billing fact of the account in log order, each with the event that caused it.
 #[utoipa::path(
     get,
     path = "/v1/accounts/{account_id}/timeline",

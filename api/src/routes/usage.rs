@@ -58,6 +58,10 @@ async fn on_entitlements(
     .await
 }
 
+/// Record usage of a metered feature.
+///
+/// Idempotent by `usage_id`. Usage over the limit is recorded and flagged, never dropped; a
+/// `timestamp` in the previous period is billed with it, or as an adjustment once it was invoiced.
 #[utoipa::path(
     post,
     path = "/v1/accounts/{account_id}/usage",
@@ -83,6 +87,10 @@ pub async fn record_usage(
     on_entitlements(&state, &request, &raw, &route, &body.digest, command).await
 }
 
+/// Commit the account to a feature.
+///
+/// A committed feature cannot be removed by a downgrade without `confirm_feature_removal`.
+/// Idempotent.
 #[utoipa::path(
     post,
     path = "/v1/accounts/{account_id}/commitments",
@@ -104,6 +112,9 @@ pub async fn add_commitment(
     on_entitlements(&state, &request, &raw, &route, &body.digest, command).await
 }
 
+/// Release a commitment.
+///
+/// Idempotent: releasing a feature that is not committed changes nothing.
 #[utoipa::path(
     delete,
     path = "/v1/accounts/{account_id}/commitments/{feature}",

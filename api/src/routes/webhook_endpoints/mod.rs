@@ -63,6 +63,10 @@ fn checked_description(description: Option<String>) -> Result<Option<String>, Ap
     }
 }
 
+/// Create a webhook endpoint.
+///
+/// The signing secret is answered once. An endpoint must be https to a public address unless
+/// private addresses are allowed. Admin keys only.
 #[utoipa::path(
     post,
     path = "/v1/webhook-endpoints",
@@ -113,6 +117,9 @@ pub async fn create(
     .await
 }
 
+/// List the webhook endpoints.
+///
+/// Admin keys only; secrets are never shown.
 #[utoipa::path(
     get,
     path = "/v1/webhook-endpoints",
@@ -135,6 +142,9 @@ pub async fn list(
     }))
 }
 
+/// A webhook endpoint.
+///
+/// Its URL, events, state and health. Admin keys only.
 #[utoipa::path(
     get,
     path = "/v1/webhook-endpoints/{id}",
@@ -154,6 +164,9 @@ pub async fn get(
         .ok_or_else(|| not_found(&id))
 }
 
+/// Update a webhook endpoint.
+///
+/// Its URL, events or state. Admin keys only.
 #[utoipa::path(
     post,
     path = "/v1/webhook-endpoints/{id}/update",
@@ -194,6 +207,10 @@ pub async fn update(
         .ok_or_else(|| not_found(&id))
 }
 
+/// Rotate a webhook endpoint's secret.
+///
+/// The old secret keeps signing beside the new one for a while, so receivers can switch. Admin keys
+/// only.
 #[utoipa::path(
     post,
     path = "/v1/webhook-endpoints/{id}/rotate-secret",
@@ -228,6 +245,9 @@ pub async fn rotate_secret(
     replay::once(&state, &request, &route, "", rotate).await
 }
 
+/// Delete a webhook endpoint.
+///
+/// Its pending deliveries are dropped. Admin keys only.
 #[utoipa::path(
     delete,
     path = "/v1/webhook-endpoints/{id}",
@@ -254,6 +274,9 @@ pub async fn delete(
     }
 }
 
+/// A webhook endpoint's deliveries.
+///
+/// Each with its attempts and outcome, to find the failing ones. Admin keys only.
 #[utoipa::path(
     get,
     path = "/v1/webhook-endpoints/{id}/deliveries",
@@ -307,6 +330,9 @@ pub async fn deliveries(
     }))
 }
 
+/// Replay events to a webhook endpoint.
+///
+/// Delivers again the events after a position, in order. Admin keys only.
 #[utoipa::path(
     post,
     path = "/v1/webhook-endpoints/{id}/replay",
