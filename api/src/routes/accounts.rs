@@ -129,7 +129,7 @@ pub(crate) fn account(raw: &str, principal: &Principal) -> Result<AccountId, Api
     path = "/v1/accounts/{account_id}/summary",
     tag = "accounts",
     params(
-        ("account_id" = String, Path),
+        ("account_id" = String, Path, pattern = r"^[A-Za-z0-9_.:-]{1,64}$", max_length = 64),
         MinPosition,
     ),
     responses((status = 200, description = "OK", body = SummaryView)),
@@ -167,7 +167,7 @@ pub async fn summary(
     path = "/v1/accounts/{account_id}/features",
     tag = "accounts",
     params(
-        ("account_id" = String, Path),
+        ("account_id" = String, Path, pattern = r"^[A-Za-z0-9_.:-]{1,64}$", max_length = 64),
         MinPosition,
     ),
     responses((status = 200, description = "OK", body = FeatureList)),
@@ -200,7 +200,7 @@ pub async fn features(
     path = "/v1/accounts/{account_id}/features/{feature}",
     tag = "accounts",
     params(
-        ("account_id" = String, Path),
+        ("account_id" = String, Path, pattern = r"^[A-Za-z0-9_.:-]{1,64}$", max_length = 64),
         ("feature" = String, Path),
         MinPosition,
     ),
@@ -281,7 +281,7 @@ pub fn foreign_cursor() -> ApiError {
     path = "/v1/accounts/{account_id}/invoices",
     tag = "accounts",
     params(
-        ("account_id" = String, Path),
+        ("account_id" = String, Path, pattern = r"^[A-Za-z0-9_.:-]{1,64}$", max_length = 64),
         ListQuery,
     ),
     responses((status = 200, description = "OK", body = InvoicePage)),

@@ -29,7 +29,7 @@ pub struct SuspendBody {
     post,
     path = "/v1/accounts/{account_id}/entitlements/suspend",
     tag = "accounts",
-    params(("account_id" = String, Path)),
+    params(("account_id" = String, Path, pattern = r"^[A-Za-z0-9_.:-]{1,64}$", max_length = 64)),
     request_body = SuspendBody,
     responses((status = 200, description = "Suspended, already suspended by this case, or replayed", body = CommandResponse)),
     security(("bearer" = [])),

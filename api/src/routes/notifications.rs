@@ -20,7 +20,7 @@ use crate::state::AppState;
     path = "/v1/accounts/{account_id}/notifications",
     tag = "accounts",
     params(
-        ("account_id" = String, Path),
+        ("account_id" = String, Path, pattern = r"^[A-Za-z0-9_.:-]{1,64}$", max_length = 64),
         ListQuery,
     ),
     responses((status = 200, description = "OK", body = NotificationPage)),
