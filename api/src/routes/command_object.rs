@@ -3,64 +3,69 @@
 //! version the command answered, so a replay of the command answers the same object.
 
 use application::event_log::AsOf;
+use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
 use domain::dunning::DunningCase;
 use domain::entitlements::Entitlements;
 use domain::invoice::Invoice;
 use domain::subscription::Subscription;
-use domain::DomainError;
+use domain::{BillingServices, DomainError};
 use projections::invoices::InvoiceView;
 use projections::resources::{DunningCaseView, FeatureList, SubscriptionView};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::accounts::read_model_error;
 use crate::problem::ApiError;
 use crate::state::AppState;
 
 /// An aggregate whose commands answer with its state: how its GET renders it.
 pub trait Rendered: Aggregate<Error = DomainError> {
-    /// The resource at `version`; `None` when the aggregate does not exist as a resource.
-    async fn render(&self, version: i64, state: &AppState) -> Result<Option<Value>, ApiError>;
+    /// Whether the object is read back at the answered version even when the command just ran:
+    /// for an object that depends on when its last event was recorded, which the log tells.
+    const READ_BACK: bool = false;
+
+    /// The resource at `version`, its last event recorded at `as_of`; `None` when the aggregate
+    /// does not exist as a resource.
+    fn render(
+        &self,
+        version: i64,
+        as_of: DateTime<Utc>,
+        services: &BillingServices,
+    ) -> Option<Value>;
 }
 
-fn json(view: Option<impl Serialize>) -> Result<Option<Value>, ApiError> {
-    view.map(serde_json::to_value)
-        .transpose()
-        .map_err(ApiError::internal)
+fn json(view: Option<impl Serialize>) -> Option<Value> {
+    view.and_then(|view| serde_json::to_value(view).ok())
 }
 
 impl Rendered for Subscription {
-    async fn render(&self, version: i64, _: &AppState) -> Result<Option<Value>, ApiError> {
+    fn render(&self, version: i64, _: DateTime<Utc>, _: &BillingServices) -> Option<Value> {
         json(SubscriptionView::of(self, version))
     }
 }
 
-/// With its number from the invoices read model, as `GET /v1/invoices/{id}` shows it.
+/// As its own stream left it. Its `number` is null: a policy assigns it after the issue, in
+/// another stream, so it cannot be told as of the command, and a replay must answer the same.
 impl Rendered for Invoice {
-    async fn render(&self, _: i64, state: &AppState) -> Result<Option<Value>, ApiError> {
-        let Some(view) = InvoiceView::of(self) else {
-            return Ok(None);
-        };
-        let number = match self.invoice_id() {
-            Some(id) => (state.read_models.invoice_number(id).await).map_err(read_model_error)?,
-            None => None,
-        };
-        json(Some(view.with_number(number)))
+    fn render(&self, _: i64, _: DateTime<Utc>, _: &BillingServices) -> Option<Value> {
+        json(InvoiceView::of(self))
     }
 }
 
-/// As `GET /v1/dunning-cases/{id}` renders it now.
+/// As `GET /v1/dunning-cases/{id}` renders it, at the time of its last event (its next retry
+/// depends on the time), as the event catalog renders it.
 impl Rendered for DunningCase {
-    async fn render(&self, _: i64, state: &AppState) -> Result<Option<Value>, ApiError> {
-        json(DunningCaseView::of(self, state.services.clock.now()))
+    const READ_BACK: bool = true;
+
+    fn render(&self, _: i64, as_of: DateTime<Utc>, _: &BillingServices) -> Option<Value> {
+        json(DunningCaseView::of(self, as_of))
     }
 }
 
 /// As `GET /v1/accounts/{id}/features` renders it, cost so far included.
 impl Rendered for Entitlements {
-    async fn render(&self, _: i64, state: &AppState) -> Result<Option<Value>, ApiError> {
-        json(FeatureList::of_entitlements(self, &state.services.catalog))
+    fn render(&self, _: i64, _: DateTime<Utc>, services: &BillingServices) -> Option<Value> {
+        json(FeatureList::of_entitlements(self, &services.catalog))
     }
 }
 
@@ -74,8 +79,5 @@ pub async fn object_at<A: Rendered>(
         .bus
         .load_as_of::<A>(aggregate_id, AsOf::Version(version))
         .await?;
-    match past {
-        Some(past) => past.aggregate.render(past.version, state).await,
-        None => Ok(None),
-    }
+    Ok(past.and_then(|past| (past.aggregate).render(past.version, past.as_of, &state.services)))
 }

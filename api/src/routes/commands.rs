@@ -69,8 +69,11 @@ where
     let executed = result?;
     // The aggregate as the command left it, when it ran: no second read.
     let object = match left {
-        Some(aggregate) => aggregate.render(executed.record.version, state).await?,
-        None => {
+        Some(aggregate) if !A::READ_BACK => {
+            let now = state.services.clock.now();
+            aggregate.render(executed.record.version, now, &state.services)
+        }
+        _ => {
             object_at::<A>(
                 state,
                 &executed.record.aggregate_id,
