@@ -87,7 +87,9 @@ fn idempotency_key() -> utoipa::openapi::path::Parameter {
             ObjectBuilder::new()
                 .schema_type(Type::String)
                 .min_length(Some(1))
-                .max_length(Some(255)),
+                .max_length(Some(255))
+                // Visible ASCII, no space: what `extract::idempotency_key` accepts.
+                .pattern(Some("^[!-~]{1,255}$")),
         ))
         .build()
 }

@@ -25,8 +25,10 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IssueInvoiceBody {
+    #[schema(pattern = r"^[A-Za-z0-9_.:-]{1,64}$", max_length = 64)]
     account_id: String,
     subscription_id: Option<String>,
+    #[schema(pattern = r"^[A-Za-z]{3}$", min_length = 3, max_length = 3)]
     currency: String,
     lines: Vec<LineBody>,
 }

@@ -22,7 +22,9 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StartTrialBody {
+    #[schema(pattern = r"^[A-Za-z0-9_.:-]{1,64}$", max_length = 64)]
     account_id: String,
+    #[schema(pattern = r"^[a-z0-9_-]{1,64}$", max_length = 64)]
     plan_id: String,
     #[schema(minimum = 1, maximum = 1_000_000)]
     seats: Option<u32>,
@@ -61,6 +63,7 @@ pub struct OverageBody {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangePlanBody {
+    #[schema(pattern = r"^[a-z0-9_-]{1,64}$", max_length = 64)]
     pub(crate) plan_id: String,
     #[serde(default)]
     pub(crate) confirm_feature_removal: bool,

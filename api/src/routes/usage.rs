@@ -17,6 +17,7 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UsageBody {
+    #[schema(pattern = r"^[a-z0-9_]{1,64}$", max_length = 64)]
     feature: String,
     /// 1 to `MAX_USAGE_QUANTITY` (checked by the domain; the schema states it for clients).
     #[schema(minimum = 1, maximum = 1_000_000_000)]
@@ -32,6 +33,7 @@ pub struct UsageBody {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CommitmentBody {
+    #[schema(pattern = r"^[a-z0-9_]{1,64}$", max_length = 64)]
     feature: String,
 }
 
