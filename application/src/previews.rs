@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use domain::entitlements::{Entitlements, EntitlementsCommand, EntitlementsEvent};
+use domain::entitlements::{Entitlements, EntitlementsEvent};
 use domain::invoice::InvoiceLine;
 use domain::subscription::{
     Subscription, SubscriptionCommand, SubscriptionEvent, SubscriptionStatus,
@@ -98,13 +98,9 @@ async fn usage_so_far<L: EventLog>(
     services: &BillingServices,
     bill: UsageBill,
 ) -> Outcome<Vec<InvoiceLine>> {
-    let command = EntitlementsCommand::BillUsage {
-        invoice_id: bill.invoice_id,
-        period: bill.period,
-        plan_id: bill.plan_id,
-    };
+    let (account, command) = bill.into_command();
     let events = bus
-        .dry_run::<Entitlements>(bill.account_id.as_str(), command, services)
+        .dry_run::<Entitlements>(account.as_str(), command, services)
         .await;
     let events = match events {
         Ok(events) => events,

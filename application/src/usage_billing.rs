@@ -22,6 +22,19 @@ pub struct UsageBill {
     pub plan_id: PlanId,
 }
 
+impl UsageBill {
+    /// The account whose entitlements bill it, and the command that bills it there: what the
+    /// billing policy executes, and what the upcoming-invoice preview decides without recording.
+    pub fn into_command(self) -> (AccountId, EntitlementsCommand) {
+        let command = EntitlementsCommand::BillUsage {
+            invoice_id: self.invoice_id,
+            period: self.period,
+            plan_id: self.plan_id,
+        };
+        (self.account_id, command)
+    }
+}
+
 /// Records `bill` on the account's entitlements (once, whatever the retries) and answers the
 /// invoice's usage lines.
 pub async fn bill_usage<L: EventLog>(
@@ -30,24 +43,22 @@ pub async fn bill_usage<L: EventLog>(
     bill: UsageBill,
     context: &CommandContext,
 ) -> Result<Vec<InvoiceLine>, DispatchError<DomainError>> {
-    let account = bill.account_id.to_string();
-    let command = EntitlementsCommand::BillUsage {
-        invoice_id: bill.invoice_id,
-        period: bill.period,
-        plan_id: bill.plan_id,
-    };
-    bus.execute::<Entitlements>(&account, command, services, context)
+    let invoice_id = bill.invoice_id;
+    let (account, command) = bill.into_command();
+    let (_, left) = bus
+        .execute_keeping::<Entitlements>(account.as_str(), command, services, context)
         .await?;
-    let entitlements = bus.load::<Entitlements>(&account).await?.aggregate;
-    match entitlements.usage_lines_of(bill.invoice_id) {
+    // The aggregate the bill left; read back only when this was a retry of a recorded bill.
+    let entitlements = match left {
+        Some(entitlements) => entitlements,
+        None => bus.load::<Entitlements>(account.as_str()).await?.aggregate,
+    };
+    match entitlements.usage_lines_of(invoice_id) {
         Some(lines) => Ok(lines.to_vec()),
         // Only a bill so old that four newer ones followed it could be forgotten.
         None => Err(DispatchError::Rejected(DomainError::invalid(
             "invoice_id",
-            format!(
-                "the usage bill of invoice {} is no longer kept",
-                bill.invoice_id
-            ),
+            format!("the usage bill of invoice {invoice_id} is no longer kept"),
         ))),
     }
 }
