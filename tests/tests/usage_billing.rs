@@ -130,6 +130,16 @@ async fn usage_is_billed_in_arrears_late_usage_is_adjusted_and_a_cancellation_bi
         .await;
     refused.assert_problem(422, "validation_failed");
     assert_eq!(refused.body["field"], "timestamp", "{:?}", refused.body);
+    let garbled = json!({"feature": "api_calls", "quantity": 1, "usage_id": "garbled",
+                         "timestamp": "yesterday"});
+    api.post(&format!("/v1/accounts/{ACCOUNT}/usage"), garbled)
+        .await
+        .assert_problem(400, "invalid_request");
+    let view = api
+        .get(&format!("/v1/accounts/{ACCOUNT}/features/api_calls"))
+        .await
+        .body;
+    assert_eq!(view["used"], 0, "neither refused record counted: {view}");
 
     let april_end = period_end(&api, &id).await;
     advance_to(&api, april_end).await;
