@@ -4,6 +4,7 @@
 
 pub mod catalog;
 pub mod clock;
+pub mod coupon;
 mod decided;
 pub mod dunning;
 pub mod entitlements;

@@ -54,6 +54,8 @@ macro_rules! parsed_string {
     };
 }
 
+pub(crate) use parsed_string;
+
 fn is_key(value: &str, max: usize, extra: &[u8]) -> bool {
     !value.is_empty()
         && value.len() <= max

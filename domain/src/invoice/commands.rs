@@ -132,13 +132,8 @@ fn issue(command: InvoiceCommand, now: DateTime<Utc>) -> Decision {
     }
     // Lines arrive deserialised, so their invariants are checked again here.
     for (index, line) in lines.iter().enumerate() {
-        let rebuilt = InvoiceLine::new(
-            line.description.clone(),
-            line.kind,
-            line.quantity,
-            line.unit_amount.clone(),
-        )?;
-        if rebuilt.amount != line.amount {
+        let rebuilt = line.rebuilt()?;
+        if rebuilt.amount != line.amount || rebuilt.quantity != line.quantity {
             return Err(DomainError::invalid(
                 format!("lines[{index}].amount"),
                 "must equal quantity × unit_amount",
@@ -148,6 +143,12 @@ fn issue(command: InvoiceCommand, now: DateTime<Utc>) -> Decision {
     // Refuses a line in another currency than the invoice's, and a total beyond the bound.
     let total = Money::sum(&currency, lines.iter().map(|line| &line.amount))?;
     total.check_bound("total")?;
+    if total.is_negative() {
+        return Err(DomainError::invalid(
+            "lines",
+            "discounts may not take more off than the other lines charge",
+        ));
+    }
     let due_at = due_at.unwrap_or(now);
     if due_at < now {
         return Err(DomainError::invalid(

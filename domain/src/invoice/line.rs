@@ -18,6 +18,8 @@ pub enum LineKind {
     Usage,
     /// Usage recorded late for a period already invoiced, billed on the next invoice.
     UsageAdjustment,
+    /// A coupon's reduction (SPEC 11.3): the one kind whose amount is negative.
+    Discount,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,6 +71,45 @@ impl InvoiceLine {
             amount,
             usage: None,
         })
+    }
+
+    /// A `discount` line taking `off` (positive, within the bound) off the invoice: one unit of
+    /// `-off`.
+    pub fn discount(description: impl Into<String>, off: Money) -> Result<Self, DomainError> {
+        if off.amount <= 0 {
+            return Err(
+                ValidationError::new("amount", "a discount must take something off").into(),
+            );
+        }
+        let positive = Self::new(description, LineKind::Discount, 1, off)?;
+        let negative = Money::new(-positive.amount.amount, positive.amount.currency.clone());
+        Ok(Self {
+            unit_amount: negative.clone(),
+            amount: negative,
+            ..positive
+        })
+    }
+
+    /// The line as its constructor would build it from its own description, kind, quantity and
+    /// unit amount: how deserialised lines are checked again.
+    pub fn rebuilt(&self) -> Result<Self, DomainError> {
+        match self.kind {
+            LineKind::Discount if self.unit_amount.is_negative() => Self::discount(
+                self.description.clone(),
+                Money::new(-self.unit_amount.amount, self.unit_amount.currency.clone()),
+            ),
+            LineKind::Discount => Err(ValidationError::new(
+                "unit_amount",
+                "a discount line takes a negative amount off",
+            )
+            .into()),
+            kind => Self::new(
+                self.description.clone(),
+                kind,
+                self.quantity,
+                self.unit_amount.clone(),
+            ),
+        }
     }
 }
 

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::BillingAccount;
+use super::{BillingAccount, SubscriptionDiscount};
 use crate::error::ValidationError;
 use crate::values::{AccountId, FeatureKey, PlanId, SeatCount};
 
@@ -65,6 +65,11 @@ pub enum SubscriptionCommand {
     },
     /// Dunning saga, when the case recovers.
     Reactivate,
+    /// A coupon the application layer redeemed for this subscription.
+    ApplyDiscount {
+        discount: SubscriptionDiscount,
+    },
+    RemoveDiscount,
 }
 
 impl SubscriptionCommand {
@@ -85,6 +90,8 @@ impl SubscriptionCommand {
             SubscriptionCommand::WarnTrialEnding => "WarnTrialEnding",
             SubscriptionCommand::MarkPastDue { .. } => "MarkPastDue",
             SubscriptionCommand::Reactivate => "Reactivate",
+            SubscriptionCommand::ApplyDiscount { .. } => "ApplyDiscount",
+            SubscriptionCommand::RemoveDiscount => "RemoveDiscount",
         }
     }
 

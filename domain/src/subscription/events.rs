@@ -7,7 +7,8 @@ use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::BillingAccount;
+use super::{BillingAccount, SubscriptionDiscount};
+use crate::coupon::{CouponId, Discount};
 use crate::invoice::InvoiceLine;
 use crate::money::Currency;
 use crate::period::BillingPeriod;
@@ -80,6 +81,10 @@ pub enum SubscriptionEvent {
         period: BillingPeriod,
         seats: SeatCount,
         invoice_lines: Vec<InvoiceLine>,
+        /// The discount the invoice takes off, if one applies; absent on events recorded
+        /// before coupons.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        discount: Option<Discount>,
         at: DateTime<Utc>,
     },
     SeatsAdded {
@@ -109,6 +114,10 @@ pub enum SubscriptionEvent {
         from_plan: PlanId,
         to_plan: PlanId,
         proration_lines: Vec<InvoiceLine>,
+        /// The discount the invoice takes off, if one applies; absent on events recorded
+        /// before coupons.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        discount: Option<Discount>,
         at: DateTime<Utc>,
     },
     /// A downgrade that takes effect at `effective_at`, the current period's end.
@@ -140,6 +149,10 @@ pub enum SubscriptionEvent {
         /// events recorded before usage was billed.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         closed: Option<ClosedPeriod>,
+        /// The discount the invoice takes off, if one applies; absent on events recorded
+        /// before coupons.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        discount: Option<Discount>,
         at: DateTime<Utc>,
     },
     /// The next period started; `invoice_lines` are the renewal invoice's, before usage.
@@ -153,6 +166,10 @@ pub enum SubscriptionEvent {
         /// recorded before usage was billed.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         closed: Option<ClosedPeriod>,
+        /// The discount the invoice takes off, if one applies; absent on events recorded
+        /// before coupons.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        discount: Option<Discount>,
         at: DateTime<Utc>,
     },
     SubscriptionMarkedPastDue {
@@ -164,6 +181,24 @@ pub enum SubscriptionEvent {
         account_id: AccountId,
         /// The dunning case the subscription recovered from.
         dunning_case_id: Option<Uuid>,
+        at: DateTime<Utc>,
+    },
+    /// A redeemed coupon now discounts the subscription's invoices, replacing any discount.
+    DiscountApplied {
+        account_id: AccountId,
+        discount: SubscriptionDiscount,
+        at: DateTime<Utc>,
+    },
+    /// A client took the discount off before it ran its course.
+    DiscountRemoved {
+        account_id: AccountId,
+        coupon_id: CouponId,
+        at: DateTime<Utc>,
+    },
+    /// The discount discounted its last invoice (`once`, or `repeating`'s last period).
+    DiscountEnded {
+        account_id: AccountId,
+        coupon_id: CouponId,
         at: DateTime<Utc>,
     },
     /// The trial ends at `trial_ends_at`, in three days or less: the customer is told.
@@ -191,6 +226,9 @@ impl DomainEvent for SubscriptionEvent {
             SubscriptionEvent::SubscriptionMarkedPastDue { .. } => "SubscriptionMarkedPastDue",
             SubscriptionEvent::SubscriptionReactivated { .. } => "SubscriptionReactivated",
             SubscriptionEvent::TrialWillEnd { .. } => "TrialWillEnd",
+            SubscriptionEvent::DiscountApplied { .. } => "DiscountApplied",
+            SubscriptionEvent::DiscountRemoved { .. } => "DiscountRemoved",
+            SubscriptionEvent::DiscountEnded { .. } => "DiscountEnded",
         };
         name.to_owned()
     }

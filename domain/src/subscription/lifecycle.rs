@@ -4,6 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
+use super::discount::Billed;
 use super::invoicing::period_invoice_lines;
 use super::{
     BillingAccount, CancellationReason, ClosedPeriod, Context, SubscriptionEvent, SubscriptionRule,
@@ -76,7 +77,7 @@ impl SubscriptionState {
         if self.billing_account.is_none() {
             return Err(SubscriptionRule::ActivationRequiresBillingAccount.into());
         }
-        Ok(vec![self.activation(ctx.now, ctx)?])
+        self.activation(ctx.now, ctx)
     }
 
     pub(super) fn expire_trial(&self, ctx: &Context<'_>) -> Events {
@@ -98,7 +99,7 @@ impl SubscriptionState {
             ),
             // The first period starts at the trial end, not when the scheduler got to it, so a
             // late scheduler neither shifts the billing cycle nor gives free days.
-            Some(_) => self.activation(self.trial_ends_at, ctx)?,
+            Some(_) => return self.activation(self.trial_ends_at, ctx),
             None => self.cancelled(
                 CancellationReason::TrialExpired,
                 None,
@@ -147,11 +148,13 @@ impl SubscriptionState {
                 from_plan: self.plan_id.clone(),
                 to_plan: change.plan_id.clone(),
                 proration_lines: Vec::new(),
+                discount: None,
                 at: ctx.now,
             });
         }
         let next = period.next(plan.interval)?;
         let invoice_lines = period_invoice_lines(plan, &next, self.seats, &self.pending_items)?;
+        let (discount, ended) = self.discount_on(Billed::Period, &plan.id, ctx);
         events.push(SubscriptionEvent::PeriodRenewed {
             account_id: self.account_id.clone(),
             period: next,
@@ -159,8 +162,10 @@ impl SubscriptionState {
             seats: self.seats,
             invoice_lines,
             closed: Some(closed),
+            discount,
             at: ctx.now,
         });
+        events.extend(ended);
         Ok(events)
     }
 
@@ -226,23 +231,23 @@ impl SubscriptionState {
         }
     }
 
-    /// The first paid period, starting at `start`, and its invoice.
-    fn activation(
-        &self,
-        start: DateTime<Utc>,
-        ctx: &Context<'_>,
-    ) -> Result<SubscriptionEvent, DomainError> {
+    /// The first paid period, starting at `start`, and its invoice; then the end of a discount
+    /// that invoice was the last of.
+    fn activation(&self, start: DateTime<Utc>, ctx: &Context<'_>) -> Events {
         let plan = ctx.plan(&self.plan_id)?;
         let period = BillingPeriod::starting(start, plan.interval)?;
         let invoice_lines = period_invoice_lines(plan, &period, self.seats, &self.pending_items)?;
-        Ok(SubscriptionEvent::SubscriptionActivated {
+        let (discount, ended) = self.discount_on(Billed::Period, &plan.id, ctx);
+        let activated = SubscriptionEvent::SubscriptionActivated {
             account_id: self.account_id.clone(),
             plan_id: plan.id.clone(),
             period,
             seats: self.seats,
             invoice_lines,
+            discount,
             at: ctx.now,
-        })
+        };
+        Ok(std::iter::once(activated).chain(ended).collect())
     }
 
     fn cancelled(
@@ -257,12 +262,14 @@ impl SubscriptionState {
             period,
             plan_id: self.plan_id.clone(),
         });
+        let (discount, _) = self.discount_on(Billed::Final, &self.plan_id, ctx);
         SubscriptionEvent::SubscriptionCancelled {
             account_id: self.account_id.clone(),
             reason,
             comment,
             ended_at,
             closed,
+            discount,
             at: ctx.now,
         }
     }

@@ -7,6 +7,7 @@
 //! `StartTrial`; this aggregate cannot see other subscriptions.
 
 mod commands;
+mod discount;
 mod events;
 mod invoicing;
 mod lifecycle;
@@ -34,6 +35,7 @@ use crate::services::BillingServices;
 use crate::values::{AccountId, Email, PaymentMethodToken, PlanId, SeatCount};
 
 pub use commands::{SubscriptionCommand, MAX_COMMENT_CHARS};
+pub use discount::{ActiveDiscount, SubscriptionDiscount};
 pub use events::{CancellationReason, ClosedPeriod, SubscriptionEvent, CANCELLATION_VERSION};
 pub use rules::SubscriptionRule;
 
@@ -114,6 +116,9 @@ struct SubscriptionState {
     /// Prorated charges accrued mid-period, billed on the next invoice.
     pending_items: Vec<InvoiceLine>,
     dunning_case_id: Option<Uuid>,
+    /// The redeemed coupon in force. Snapshots taken before coupons lack it.
+    #[serde(default)]
+    discount: Option<ActiveDiscount>,
 }
 
 impl Subscription {
@@ -197,6 +202,11 @@ impl Subscription {
         self.state.as_ref().map_or(&[], |s| &s.pending_items)
     }
 
+    /// The redeemed coupon in force.
+    pub fn discount(&self) -> Option<&ActiveDiscount> {
+        self.state.as_ref().and_then(|s| s.discount.as_ref())
+    }
+
     /// The dunning case that made the subscription past due.
     pub fn dunning_case_id(&self) -> Option<Uuid> {
         self.state.as_ref().and_then(|s| s.dunning_case_id)
@@ -271,6 +281,8 @@ impl Subscription {
             C::WarnTrialEnding => state.warn_trial_ending(&ctx),
             C::MarkPastDue { dunning_case_id } => state.mark_past_due(dunning_case_id, &ctx),
             C::Reactivate => state.reactivate(&ctx),
+            C::ApplyDiscount { discount } => state.apply_discount(discount, &ctx),
+            C::RemoveDiscount => state.remove_discount(&ctx),
         }
     }
 }
@@ -308,6 +320,13 @@ impl SubscriptionState {
             self.status,
             SubscriptionStatus::Active | SubscriptionStatus::PastDue
         )
+    }
+
+    /// A period invoice went out with `discount` off: one period fewer left to discount.
+    fn count_discounted_period(&mut self, discount: Option<&crate::coupon::Discount>) {
+        if let (Some(active), Some(_)) = (self.discount.as_mut(), discount) {
+            active.periods_discounted += 1;
+        }
     }
 
     /// The paid period, or a refusal of `command` when there is none.
@@ -368,6 +387,7 @@ impl Aggregate for Subscription {
                 scheduled_change: None,
                 pending_items: Vec::new(),
                 dunning_case_id: None,
+                discount: None,
             });
             return;
         }
@@ -384,8 +404,10 @@ impl Aggregate for Subscription {
                 plan_id,
                 period,
                 seats,
+                discount,
                 ..
             } => {
+                state.count_discounted_period(discount.as_ref());
                 state.status = SubscriptionStatus::Active;
                 state.plan_id = plan_id;
                 state.current_period = Some(period);
@@ -433,13 +455,16 @@ impl Aggregate for Subscription {
                 // Nothing more is billed or changed after a cancellation.
                 state.scheduled_change = None;
                 state.pending_items.clear();
+                state.discount = None;
             }
             E::PeriodRenewed {
                 period,
                 plan_id,
                 seats,
+                discount,
                 ..
             } => {
+                state.count_discounted_period(discount.as_ref());
                 state.current_period = Some(period);
                 state.plan_id = plan_id;
                 state.seats = seats;
@@ -457,6 +482,14 @@ impl Aggregate for Subscription {
                 state.dunning_case_id = None;
             }
             E::TrialWillEnd { .. } => {}
+            E::DiscountApplied { discount, at, .. } => {
+                state.discount = Some(ActiveDiscount {
+                    terms: discount,
+                    applied_at: at,
+                    periods_discounted: 0,
+                })
+            }
+            E::DiscountRemoved { .. } | E::DiscountEnded { .. } => state.discount = None,
         }
     }
 }

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 
+use super::discount::Billed;
 use super::invoicing::upgrade_proration_lines;
 use super::{Context, SubscriptionEvent, SubscriptionRule, SubscriptionState, SubscriptionStatus};
 use crate::catalog::Plan;
@@ -64,7 +65,7 @@ impl SubscriptionState {
             }
             _ => Vec::new(),
         };
-        Ok(vec![self.plan_changed(from, to, proration_lines, ctx)])
+        self.plan_changed(from, to, proration_lines, ctx)
     }
 
     fn downgrade(
@@ -102,7 +103,7 @@ impl SubscriptionState {
             .into());
         }
         if self.status == SubscriptionStatus::Trialing {
-            return Ok(vec![self.plan_changed(from, to, Vec::new(), ctx)]);
+            return self.plan_changed(from, to, Vec::new(), ctx);
         }
         let period = self.paid_period("ChangePlan")?;
         Ok(vec![SubscriptionEvent::PlanChangeScheduled {
@@ -114,19 +115,27 @@ impl SubscriptionState {
         }])
     }
 
+    /// The change now, with its proration invoice's discount when there is an invoice; then
+    /// the end of a discount that invoice was the last of.
     fn plan_changed(
         &self,
         from: &Plan,
         to: &Plan,
         proration_lines: Vec<InvoiceLine>,
         ctx: &Context<'_>,
-    ) -> SubscriptionEvent {
-        SubscriptionEvent::PlanChanged {
+    ) -> Events {
+        let (discount, ended) = match proration_lines.is_empty() {
+            true => (None, None),
+            false => self.discount_on(Billed::Proration, &to.id, ctx),
+        };
+        let changed = SubscriptionEvent::PlanChanged {
             account_id: self.account_id.clone(),
             from_plan: from.id.clone(),
             to_plan: to.id.clone(),
             proration_lines,
+            discount,
             at: ctx.now,
-        }
+        };
+        Ok(std::iter::once(changed).chain(ended).collect())
     }
 }

@@ -47,6 +47,9 @@ pub enum SubscriptionRule {
     #[error("the subscription is already on plan `{plan_id}`")]
     SamePlan { plan_id: PlanId },
 
+    #[error("the subscription has no discount to remove")]
+    NoDiscount,
+
     #[error(
         "cannot change from a plan billed in {from} to one billed in {to}: the rest of a period \
          cannot be prorated across currencies; cancel and start a new subscription instead"
@@ -101,6 +104,7 @@ impl SubscriptionRule {
             SubscriptionRule::SeatsBelowMinimum { .. } => "seats_below_minimum",
             SubscriptionRule::OverageBillingInUse { .. } => "overage_billing_in_use",
             SubscriptionRule::SamePlan { .. } => "same_plan",
+            SubscriptionRule::NoDiscount => "no_discount",
             SubscriptionRule::PlanCurrencyMismatch { .. } => "plan_currency_mismatch",
             SubscriptionRule::PlanIntervalMismatch { .. } => "plan_interval_mismatch",
             SubscriptionRule::CommittedFeaturesWouldBeRemoved { .. } => {

@@ -24,6 +24,7 @@ fn activation_starts_the_first_paid_period_and_bills_the_base_price() {
                 1,
                 4900,
             )],
+            discount: None,
             at: t0(),
         }]);
 }
@@ -46,6 +47,7 @@ fn activation_bills_each_seat_beyond_the_limit_at_the_overage_price() {
                     400,
                 ),
             ],
+            discount: None,
             at: t0(),
         }]);
 }
@@ -122,6 +124,7 @@ fn renewed_from(
             period: april(),
             plan_id: plan(april_plan),
         }),
+        discount: None,
         at: now,
     }
 }
@@ -207,6 +210,7 @@ fn a_scheduled_downgrade_is_applied_on_renewal_and_the_new_plan_is_billed() {
                 from_plan: plan("pro"),
                 to_plan: plan("starter"),
                 proration_lines: vec![],
+                discount: None,
                 at: now,
             },
             renewed_from(
@@ -255,6 +259,7 @@ fn a_cancellation_scheduled_for_the_period_end_cancels_on_renewal() {
                 period: april(),
                 plan_id: plan("pro"),
             }),
+            discount: None,
             at: now,
         }]);
 }

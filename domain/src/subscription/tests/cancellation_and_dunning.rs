@@ -52,6 +52,7 @@ fn cancelling_immediately_ends_the_subscription_now() {
                 period: april(),
                 plan_id: plan("pro"),
             }),
+            discount: None,
             at: now,
         }]);
 }

@@ -3,6 +3,7 @@
 
 mod activation_and_renewal;
 mod cancellation_and_dunning;
+mod discounts;
 mod plan_change;
 mod seats;
 mod state;
@@ -104,6 +105,7 @@ pub(super) fn activated(
         period,
         seats: seats(seat_count),
         invoice_lines: Vec::new(),
+        discount: None,
         at: period.start,
     }
 }
@@ -148,6 +150,7 @@ pub(super) fn cancelled_for(
         comment,
         ended_at,
         closed: None,
+        discount: None,
         at: ended_at,
     }
 }

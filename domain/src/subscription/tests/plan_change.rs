@@ -15,6 +15,7 @@ fn plan_changed(
         from_plan: plan(from),
         to_plan: plan(to),
         proration_lines: lines,
+        discount: None,
         at: now,
     }
 }

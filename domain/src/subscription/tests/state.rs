@@ -102,6 +102,7 @@ fn renewal_applies_the_new_period_and_clears_what_it_billed() {
             from_plan: plan("pro"),
             to_plan: plan("starter"),
             proration_lines: vec![],
+            discount: None,
             at: april().end,
         },
         SubscriptionEvent::PeriodRenewed {
@@ -111,6 +112,7 @@ fn renewal_applies_the_new_period_and_clears_what_it_billed() {
             seats: seats(22),
             invoice_lines: vec![pending()],
             closed: None,
+            discount: None,
             at: april().end,
         },
     ]);

@@ -222,6 +222,7 @@ fn an_expired_trial_with_a_billing_account_activates_from_the_trial_end() {
                 1,
                 4900,
             )],
+            discount: None,
             at: now,
         }]);
 }
@@ -237,6 +238,7 @@ fn an_expired_trial_without_a_billing_account_is_cancelled_as_trial_expired() {
             comment: None,
             ended_at: trial_end,
             closed: None,
+            discount: None,
             at: trial_end,
         }]);
 }
