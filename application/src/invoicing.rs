@@ -54,29 +54,43 @@ pub fn usage_bill_for(
 
 /// The invoice `event` calls for, with the `usage` lines its bill answered, if any: an
 /// activation's or a renewal's lines then the usage, a plan change's prorations, and a
-/// cancellation's final invoice of usage only. No line, no invoice.
+/// cancellation's final invoice of usage only; then the `discount` line of the discount the
+/// event carries, taken off all of them. No line, no invoice.
 pub fn invoice_of(event: &SubscriptionEvent, usage: Vec<InvoiceLine>) -> Option<PeriodInvoice> {
     use SubscriptionEvent as E;
-    let (account_id, lines): (_, &[InvoiceLine]) = match event {
+    let (account_id, lines, discount): (_, &[InvoiceLine], _) = match event {
         E::SubscriptionActivated {
             account_id,
             invoice_lines,
+            discount,
             ..
         }
         | E::PeriodRenewed {
             account_id,
             invoice_lines,
+            discount,
             ..
-        } => (account_id, invoice_lines),
+        } => (account_id, invoice_lines, discount),
         E::PlanChanged {
             account_id,
             proration_lines,
+            discount,
             ..
-        } => (account_id, proration_lines),
-        E::SubscriptionCancelled { account_id, .. } => (account_id, &[]),
+        } => (account_id, proration_lines, discount),
+        E::SubscriptionCancelled {
+            account_id,
+            discount,
+            ..
+        } => (account_id, &[], discount),
         _ => return None,
     };
-    let lines: Vec<InvoiceLine> = lines.iter().cloned().chain(usage).collect();
+    let mut lines: Vec<InvoiceLine> = lines.iter().cloned().chain(usage).collect();
+    // A discount line fails only for charges beyond the amount bound, which the invoice
+    // refuses at issue whatever its discount.
+    let off = discount
+        .as_ref()
+        .and_then(|discount| discount.line_for(&lines).ok().flatten());
+    lines.extend(off);
     // The lines are priced in the plan's currency.
     let currency = lines.first()?.amount.currency.clone();
     Some(PeriodInvoice {

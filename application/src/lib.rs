@@ -7,6 +7,7 @@ pub mod claim_index;
 pub mod claims;
 pub mod command_bus;
 pub mod consumer;
+pub mod coupon_redemption;
 pub mod entitlements_suspension;
 pub mod event_log;
 pub mod invoicing;

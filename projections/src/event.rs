@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use application::event_log::StoredEvent;
 use application::EventFailure;
 use cqrs_es::Aggregate;
+use domain::coupon::Coupon;
 use domain::dunning::DunningCase;
 use domain::entitlements::{Entitlements, EntitlementsEvent};
 use domain::invoice::{Invoice, InvoiceEvent};
@@ -26,6 +27,8 @@ pub const ENTITLEMENTS: &str = <Entitlements as Aggregate>::TYPE;
 pub const INVOICE: &str = <Invoice as Aggregate>::TYPE;
 /// `aggregate_type` of the InvoiceNumbering aggregate's events (their aggregate id is the prefix).
 pub const INVOICE_NUMBERING: &str = <InvoiceNumbering as Aggregate>::TYPE;
+/// `aggregate_type` of the Coupon aggregate's events (their aggregate id is the coupon id).
+pub const COUPON: &str = <Coupon as Aggregate>::TYPE;
 /// `aggregate_type` of the DunningCase aggregate's events (their aggregate id is the case id).
 pub const DUNNING_CASE: &str = <DunningCase as Aggregate>::TYPE;
 /// `aggregate_type` of the WebhookEndpoint aggregate's events (their aggregate id is the
@@ -196,7 +199,10 @@ pub fn subscription_account(event: &SubscriptionEvent) -> &AccountId {
         | E::PeriodRenewed { account_id, .. }
         | E::SubscriptionMarkedPastDue { account_id, .. }
         | E::SubscriptionReactivated { account_id, .. }
-        | E::TrialWillEnd { account_id, .. } => account_id,
+        | E::TrialWillEnd { account_id, .. }
+        | E::DiscountApplied { account_id, .. }
+        | E::DiscountRemoved { account_id, .. }
+        | E::DiscountEnded { account_id, .. } => account_id,
     }
 }
 

@@ -7,12 +7,14 @@ use domain::{AccountId, FeatureKey, PlanCatalog};
 use infrastructure::changes::ChangeFeed;
 use infrastructure::Store;
 
+use crate::coupons;
 use crate::dunning_queue::{self, QueueCursor, QueuePage, QueueQuery};
 use crate::feature_access::{self, AccessCache, Consistency, FeatureAccessView};
 use crate::integration_events::{self, EventFilter, EventPage};
 use crate::invoices::{self, InvoicePage};
 use crate::notifications::{self, NotificationPage};
 use crate::page::PositionCursor;
+use crate::resources::CouponView;
 use crate::summary::{self, SummaryView};
 use crate::timeline::{self, TimelinePage};
 use infrastructure::consumers::ProjectionError;
@@ -142,6 +144,17 @@ impl ReadModels {
         filter: &EventFilter,
     ) -> Result<EventPage, ProjectionError> {
         integration_events::page(&self.pool, after, limit, filter).await
+    }
+
+    /// Up to `limit` coupons, oldest first, after `cursor`, as they stand at `now`, and the
+    /// cursor of the next page.
+    pub async fn coupons(
+        &self,
+        limit: u32,
+        cursor: Option<PositionCursor>,
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<CouponView>, Option<String>), ProjectionError> {
+        coupons::page(&self.pool, limit, cursor, now).await
     }
 
     /// The pool the queries read, for audit verification (`summary::all_rows`, …).

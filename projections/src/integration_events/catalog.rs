@@ -98,7 +98,10 @@ impl EventType {
             | E::PlanChangeScheduled { .. }
             | E::CancellationScheduled { .. }
             | E::PeriodRenewed { .. }
-            | E::SubscriptionReactivated { .. } => EventType::SubscriptionUpdated,
+            | E::SubscriptionReactivated { .. }
+            | E::DiscountApplied { .. }
+            | E::DiscountRemoved { .. }
+            | E::DiscountEnded { .. } => EventType::SubscriptionUpdated,
             E::SubscriptionMarkedPastDue { .. } => EventType::SubscriptionPastDue,
             E::SubscriptionCancelled { .. } => EventType::SubscriptionCancelled,
             E::TrialWillEnd { .. } => EventType::SubscriptionTrialWillEnd,

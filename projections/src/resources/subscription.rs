@@ -4,6 +4,8 @@ use chrono::{DateTime, Utc};
 use domain::subscription::Subscription;
 use domain::SeatCount;
 use serde::Serialize;
+
+use super::DiscountView;
 use uuid::Uuid;
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -28,6 +30,8 @@ pub struct SubscriptionView {
     /// Once cancelled: when service ended.
     ended_at: Option<DateTime<Utc>>,
     scheduled_change: Option<ScheduledChangeView>,
+    /// The redeemed coupon discounting its invoices.
+    discount: Option<DiscountView>,
     version: i64,
 }
 
@@ -63,6 +67,7 @@ impl SubscriptionView {
                 plan_id: c.plan_id.to_string(),
                 effective_at: c.effective_at,
             }),
+            discount: s.discount().map(DiscountView::of),
             version,
         })
     }

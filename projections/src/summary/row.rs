@@ -3,7 +3,7 @@
 //! column form so that applying an event needs no parsing.
 
 use domain::entitlements::{EntitlementStatus, EntitlementsEvent};
-use domain::subscription::{SubscriptionEvent, SubscriptionStatus};
+use domain::subscription::{ActiveDiscount, SubscriptionEvent, SubscriptionStatus};
 use domain::{PlanCatalog, PlanId, SeatCount};
 
 use crate::columns::{entitlement_status, feature_list, timestamp};
@@ -45,6 +45,9 @@ pub struct SummaryRow {
     pub overpaid_refunded_amount: i64,
     pub in_dunning: bool,
     pub dunning_case_id: Option<String>,
+    /// The subscription's discount in force, as the domain serialises an `ActiveDiscount`
+    /// (JSON); null when none.
+    pub discount: Option<String>,
 }
 
 impl SummaryRow {
@@ -73,6 +76,7 @@ impl SummaryRow {
             overpaid_refunded_amount: 0,
             in_dunning: false,
             dunning_case_id: None,
+            discount: None,
         }
     }
 
@@ -126,16 +130,21 @@ impl SummaryRow {
                 plan_id,
                 period,
                 seats,
+                discount,
                 ..
             }
             | E::PeriodRenewed {
                 plan_id,
                 period,
                 seats,
+                discount,
                 ..
             } => {
                 if matches!(event, E::SubscriptionActivated { .. }) {
                     self.set_status(SubscriptionStatus::Active);
+                }
+                if discount.is_some() {
+                    self.update_discount(|active| active.periods_discounted += 1);
                 }
                 self.set_plan(plan_id, catalog);
                 self.current_period_start = Some(timestamp(period.start));
@@ -162,7 +171,17 @@ impl SummaryRow {
             E::SubscriptionCancelled { .. } => {
                 self.set_status(SubscriptionStatus::Cancelled);
                 self.clear_scheduled_change();
+                self.discount = None;
             }
+            E::DiscountApplied { discount, at, .. } => {
+                let active = ActiveDiscount {
+                    terms: discount.clone(),
+                    applied_at: *at,
+                    periods_discounted: 0,
+                };
+                self.discount = serde_json::to_string(&active).ok();
+            }
+            E::DiscountRemoved { .. } | E::DiscountEnded { .. } => self.discount = None,
             E::SubscriptionMarkedPastDue { .. } => self.set_status(SubscriptionStatus::PastDue),
             E::SubscriptionReactivated { .. } => self.set_status(SubscriptionStatus::Active),
         }
@@ -217,6 +236,18 @@ impl SummaryRow {
     fn set_plan(&mut self, plan_id: &PlanId, catalog: &PlanCatalog) {
         self.plan_id = Some(plan_id.to_string());
         self.seat_limit = catalog.get(plan_id).map(|plan| i64::from(plan.seat_limit));
+    }
+
+    /// Changes the discount in force as the Subscription aggregate's `apply` does.
+    fn update_discount(&mut self, change: impl FnOnce(&mut ActiveDiscount)) {
+        let stored = self
+            .discount
+            .as_deref()
+            .map(serde_json::from_str::<ActiveDiscount>);
+        if let Some(Ok(mut active)) = stored {
+            change(&mut active);
+            self.discount = serde_json::to_string(&active).ok();
+        }
     }
 
     fn clear_scheduled_change(&mut self) {

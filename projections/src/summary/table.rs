@@ -11,7 +11,7 @@ const COLUMNS: &str = "account_id, subscription_id, plan_id, status, currency, t
     current_period_start, current_period_end, seat_count, seat_limit, overage_billing, \
     cancel_at_period_end, scheduled_plan_id, scheduled_effective_at, entitlement_status, \
     entitlement_features, balance_due_amount, balance_due_currency, overpaid_held_amount, \
-    overpaid_refunded_amount, in_dunning, dunning_case_id";
+    overpaid_refunded_amount, in_dunning, dunning_case_id, discount";
 
 const ON_CONFLICT: &str = "ON CONFLICT (account_id) DO UPDATE SET \
     subscription_id = excluded.subscription_id, plan_id = excluded.plan_id, \
@@ -30,7 +30,8 @@ const ON_CONFLICT: &str = "ON CONFLICT (account_id) DO UPDATE SET \
     balance_due_currency = excluded.balance_due_currency, \
     overpaid_held_amount = excluded.overpaid_held_amount, \
     overpaid_refunded_amount = excluded.overpaid_refunded_amount, \
-    in_dunning = excluded.in_dunning, dunning_case_id = excluded.dunning_case_id";
+    in_dunning = excluded.in_dunning, dunning_case_id = excluded.dunning_case_id, \
+    discount = excluded.discount";
 
 /// The stored rows of `accounts`, by account id.
 pub(super) async fn load(
@@ -79,6 +80,7 @@ fn params(row: SummaryRow) -> Vec<Value<'static>> {
         row.overpaid_refunded_amount.into(),
         row.in_dunning.into(),
         row.dunning_case_id.into(),
+        row.discount.into(),
     ]
 }
 

@@ -6,11 +6,13 @@ use uuid::Uuid;
 
 use crate::columns::{parse_count, parse_feature_list, parse_timestamp};
 use crate::feature_access::UsageSoFarView;
+use crate::resources::DiscountView;
+use domain::subscription::ActiveDiscount;
 use infrastructure::consumers::ProjectionError;
 
 use super::row::SummaryRow;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct SummaryView {
     pub account_id: String,
     /// Null until the account's first trial starts (its entitlements may be known before).
@@ -34,6 +36,8 @@ pub struct SummaryView {
     pub overpayments: OverpaymentsView,
     pub in_dunning: bool,
     pub dunning_case_id: Option<Uuid>,
+    /// The redeemed coupon discounting the subscription's invoices.
+    pub discount: Option<DiscountView>,
     /// Each feature the plan prices: its usage this period and what it costs so far, billed in
     /// arrears at period end. Read from the Feature Access View.
     pub usage: Vec<UsageSoFarView>,
@@ -121,6 +125,7 @@ impl TryFrom<SummaryRow> for SummaryView {
             },
             in_dunning: row.in_dunning,
             dunning_case_id: row.dunning_case_id.as_deref().map(uuid).transpose()?,
+            discount: row.discount.as_deref().map(discount).transpose()?,
             usage: Vec::new(),
             account_id: row.account_id,
         })
@@ -129,6 +134,12 @@ impl TryFrom<SummaryRow> for SummaryView {
 
 fn optional_timestamp(text: Option<String>) -> Result<Option<DateTime<Utc>>, ProjectionError> {
     text.as_deref().map(parse_timestamp).transpose()
+}
+
+fn discount(text: &str) -> Result<DiscountView, ProjectionError> {
+    serde_json::from_str::<ActiveDiscount>(text)
+        .map(|active| DiscountView::of(&active))
+        .map_err(|e| ProjectionError::Corrupt(format!("discount `{text}`: {e}")))
 }
 
 fn uuid(text: &str) -> Result<Uuid, ProjectionError> {

@@ -139,6 +139,19 @@ pub(super) fn subscription(subscription_id: &str, event: &SubscriptionEvent) -> 
             "trial_will_end",
             json!({"subscription_id": id, "trial_ends_at": trial_ends_at}),
         ),
+        E::DiscountApplied { discount, .. } => Entry::new(
+            "discount_applied",
+            json!({"subscription_id": id, "coupon_id": discount.discount.coupon_id,
+                   "reduction": discount.discount.reduction, "duration": discount.duration}),
+        ),
+        E::DiscountRemoved { coupon_id, .. } => Entry::new(
+            "discount_removed",
+            json!({"subscription_id": id, "coupon_id": coupon_id}),
+        ),
+        E::DiscountEnded { coupon_id, .. } => Entry::new(
+            "discount_ended",
+            json!({"subscription_id": id, "coupon_id": coupon_id}),
+        ),
     })
 }
 
