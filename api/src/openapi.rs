@@ -32,6 +32,7 @@ use crate::problem::ProblemBody;
         (name = "subscriptions"), (name = "invoices"), (name = "dunning"),
         (name = "accounts", description = "One account's read models, usage and commitments"),
         (name = "audit"), (name = "admin"), (name = "plans"),
+        (name = "coupons", description = "Discounts that subscriptions redeem (admin creates them)"),
         (name = "events", description = "The public event catalog, in log order"),
         (name = "webhooks", description = "Signed, ordered webhooks of the event catalog (admin)"),
         (name = "test-clock", description = "Only with `--test-clock`"),

@@ -30,10 +30,10 @@ use crate::extract::request_id;
 use crate::openapi::ApiDoc;
 use crate::problem::ApiError;
 use crate::routes::{
-    accounts, api_keys, audit, audit_log, audit_state, dunning_cases, dunning_queue, entitlements,
-    events, health, invoice_documents, invoices, notifications, plans, previews, processor_events,
-    projections_admin, stripe_webhooks, subscriptions, test_clock, timeline, usage,
-    webhook_endpoints,
+    accounts, api_keys, audit, audit_log, audit_state, coupons, dunning_cases, dunning_queue,
+    entitlements, events, health, invoice_documents, invoices, notifications, plans, previews,
+    processor_events, projections_admin, stripe_webhooks, subscriptions, test_clock, timeline,
+    usage, webhook_endpoints,
 };
 use crate::state::AppState;
 use infrastructure::email::{EmailConfigError, EmailOptions, EmailSender, SmtpMailer};
@@ -124,6 +124,11 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(previews::change_plan_preview))
         .routes(routes!(previews::upcoming_invoice))
         .routes(routes!(subscriptions::cancel))
+        .routes(routes!(coupons::apply_coupon))
+        .routes(routes!(coupons::remove_discount))
+        .routes(routes!(coupons::create, coupons::list))
+        .routes(routes!(coupons::get))
+        .routes(routes!(coupons::archive))
         .routes(routes!(invoices::issue_invoice))
         .routes(routes!(invoices::get_invoice))
         .routes(routes!(invoice_documents::document))

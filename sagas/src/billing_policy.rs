@@ -177,6 +177,7 @@ mod tests {
             seats: SeatCount::ONE,
             invoice_lines: lines,
             closed,
+            discount: None,
             at: t0(),
         }
     }
@@ -252,6 +253,29 @@ mod tests {
     }
 
     #[test]
+    fn a_discount_is_one_line_taken_off_every_other_line_usage_included() {
+        use domain::coupon::{BasisPoints, CouponId, Discount, Reduction};
+        let mut renewed = renewal_after(vec![base()], closed_on("starter"));
+        if let SubscriptionEvent::PeriodRenewed { discount, .. } = &mut renewed {
+            *discount = Some(Discount {
+                coupon_id: CouponId::parse("HALF").unwrap(),
+                reduction: Reduction::PercentOff(BasisPoints::parse(5000).unwrap()),
+            });
+        }
+        let reaction = invoice_for(Uuid::new_v4(), Uuid::new_v4(), &renewed, vec![usage()]);
+        let Some(InvoiceCommand::IssueInvoice { lines, .. }) = reaction.map(|r| r.command) else {
+            panic!("expected an invoice");
+        };
+        let kinds: Vec<LineKind> = lines.iter().map(|line| line.kind).collect();
+        assert_eq!(
+            kinds,
+            vec![LineKind::Base, LineKind::Usage, LineKind::Discount]
+        );
+        // Half of 1900 + 100.
+        assert_eq!(lines[2].amount, usd(-1000));
+    }
+
+    #[test]
     fn the_closed_period_is_billed_at_the_plan_it_was_on_when_that_plan_prices_usage() {
         let cause = Uuid::new_v4();
         let bill = usage_bill_for(
@@ -316,6 +340,7 @@ mod tests {
             comment: comment.map(str::to_owned),
             ended_at: t0(),
             closed: None,
+            discount: None,
             at: t0(),
         }
     }

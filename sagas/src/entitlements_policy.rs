@@ -158,6 +158,7 @@ mod tests {
             comment: None,
             ended_at: t0(),
             closed: None,
+            discount: None,
             at: t0(),
         };
         match react(Uuid::new_v4(), &event).unwrap().command {

@@ -87,6 +87,7 @@ mod tests {
             seats: SeatCount::ONE,
             invoice_lines: Vec::new(),
             closed: None,
+            discount: None,
             at: start,
         }
     }
@@ -141,6 +142,7 @@ mod tests {
             period: period(t0()),
             seats: SeatCount::ONE,
             invoice_lines: Vec::new(),
+            discount: None,
             at: t0(),
         };
         let [first] = react(SUB, &activated).try_into().expect("one renewal");

@@ -6,8 +6,9 @@ mod html;
 mod pdf;
 
 use chrono::{DateTime, Utc};
-use domain::invoice::InvoiceEvent;
+use domain::invoice::{InvoiceEvent, LineKind};
 use infrastructure::email::format_amount;
+use projections::invoices::InvoiceLineView;
 use projections::InvoiceView;
 
 pub use html::render_html;
@@ -58,7 +59,10 @@ pub struct InvoiceDocument {
     pub issued_on: String,
     pub due_on: String,
     pub lines: Vec<DocumentLine>,
+    /// The charges, before discounts.
     pub subtotal: String,
+    /// Each coupon's `discount` line, taken off the subtotal.
+    pub discounts: Vec<DocumentLine>,
     /// Always zero: Ledgerline does not compute tax.
     pub tax: String,
     pub total: String,
@@ -81,16 +85,20 @@ impl InvoiceDocument {
         customer_email: Option<String>,
     ) -> Self {
         let money = |amount: i64| format_amount(amount, &invoice.currency);
-        let lines = invoice
+        // Discounts print under the subtotal of the charges they reduce, as the totals do.
+        let (discounts, charges): (Vec<_>, Vec<_>) = invoice
             .lines
             .iter()
-            .map(|line| DocumentLine {
-                description: line.description.clone(),
-                quantity: line.quantity.to_string(),
-                unit_amount: money(line.unit_amount),
-                amount: money(line.amount),
-            })
-            .collect();
+            .partition(|line| line.kind == LineKind::Discount);
+        let subtotal = charges.iter().map(|line| line.amount).sum::<i64>();
+        let print = |line: &&InvoiceLineView| DocumentLine {
+            description: line.description.clone(),
+            quantity: line.quantity.to_string(),
+            unit_amount: money(line.unit_amount),
+            amount: money(line.amount),
+        };
+        let lines = charges.iter().map(print).collect();
+        let discounts = discounts.iter().map(print).collect();
         Self {
             seller,
             account_id: invoice.account_id.clone(),
@@ -104,7 +112,8 @@ impl InvoiceDocument {
             issued_on: date(invoice.issued_at),
             due_on: date(invoice.due_at),
             lines,
-            subtotal: money(invoice.total),
+            subtotal: money(subtotal),
+            discounts,
             tax: money(0),
             total: money(invoice.total),
             amount_paid: money(invoice.amount_paid),

@@ -92,14 +92,19 @@ fn lines(pages: &mut Pages, document: &InvoiceDocument) {
 }
 
 fn totals(pages: &mut Pages, document: &InvoiceDocument) {
-    for (label, amount, font) in [
-        ("Subtotal", &document.subtotal, REGULAR),
+    let discounts = document
+        .discounts
+        .iter()
+        .map(|line| (line.description.as_str(), &line.amount, REGULAR));
+    let subtotal = [("Subtotal", &document.subtotal, REGULAR)];
+    let rest = [
         ("Tax", &document.tax, REGULAR),
         ("Total", &document.total, BOLD),
         ("Amount paid", &document.amount_paid, REGULAR),
         ("Amount refunded", &document.amount_refunded, REGULAR),
         ("Amount due", &document.amount_due, BOLD),
-    ] {
+    ];
+    for (label, amount, font) in subtotal.into_iter().chain(discounts).chain(rest) {
         pages.row(
             10.0,
             &[(COLUMNS[2], font, label), (COLUMNS[3], font, amount)],

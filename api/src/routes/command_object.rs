@@ -5,13 +5,14 @@
 use application::event_log::AsOf;
 use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
+use domain::coupon::Coupon;
 use domain::dunning::DunningCase;
 use domain::entitlements::Entitlements;
 use domain::invoice::Invoice;
 use domain::subscription::Subscription;
 use domain::{BillingServices, DomainError};
 use projections::invoices::InvoiceView;
-use projections::resources::{DunningCaseView, FeatureList, SubscriptionView};
+use projections::resources::{CouponView, DunningCaseView, FeatureList, SubscriptionView};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -66,6 +67,16 @@ impl Rendered for DunningCase {
 impl Rendered for Entitlements {
     fn render(&self, _: i64, _: DateTime<Utc>, services: &BillingServices) -> Option<Value> {
         json(FeatureList::of_entitlements(self, &services.catalog))
+    }
+}
+
+/// As `GET /v1/coupons/{id}` renders it, at the time of its last event (whether it can still be
+/// redeemed depends on the time).
+impl Rendered for Coupon {
+    const READ_BACK: bool = true;
+
+    fn render(&self, _: i64, as_of: DateTime<Utc>, _: &BillingServices) -> Option<Value> {
+        json(CouponView::of(self, as_of))
     }
 }
 

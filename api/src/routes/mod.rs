@@ -9,6 +9,7 @@ pub mod audit_log;
 pub mod audit_state;
 mod command_object;
 pub mod commands;
+pub mod coupons;
 pub mod dunning_cases;
 pub mod dunning_queue;
 pub mod entitlements;
