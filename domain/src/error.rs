@@ -1,6 +1,7 @@
 //! The one error type of the domain crate: every way a command or a value can be refused.
 //! The HTTP edge maps each class to a status and a stable code (SPEC section 6).
 
+use crate::customer_balance::CustomerBalanceRule;
 use crate::dunning::DunningRule;
 use crate::entitlements::EntitlementsRule;
 use crate::invoice::InvoiceRule;
@@ -35,6 +36,8 @@ pub enum RuleViolation {
     Invoice(#[from] InvoiceRule),
     #[error(transparent)]
     Dunning(#[from] DunningRule),
+    #[error(transparent)]
+    CustomerBalance(#[from] CustomerBalanceRule),
 }
 
 impl RuleViolation {
@@ -45,6 +48,7 @@ impl RuleViolation {
             RuleViolation::Entitlements(rule) => rule.code(),
             RuleViolation::Invoice(rule) => rule.code(),
             RuleViolation::Dunning(rule) => rule.code(),
+            RuleViolation::CustomerBalance(rule) => rule.code(),
         }
     }
 }
@@ -106,6 +110,12 @@ impl From<InvoiceRule> for DomainError {
 
 impl From<DunningRule> for DomainError {
     fn from(rule: DunningRule) -> Self {
+        DomainError::Rule(rule.into())
+    }
+}
+
+impl From<CustomerBalanceRule> for DomainError {
+    fn from(rule: CustomerBalanceRule) -> Self {
         DomainError::Rule(rule.into())
     }
 }
