@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
+use domain::customer_balance::CustomerBalance;
 use domain::dunning::DunningCase;
 use domain::entitlements::Entitlements;
 use domain::invoice::Invoice;
@@ -20,7 +21,7 @@ use crate::event_log::{AsOf, EventLog, EventLogError};
 use crate::{CommandBus, DispatchError};
 
 /// The aggregate types, as named on the wire and in the event log.
-pub const AGGREGATE_TYPES: [&str; 8] = [
+pub const AGGREGATE_TYPES: [&str; 9] = [
     Subscription::TYPE,
     Entitlements::TYPE,
     Invoice::TYPE,
@@ -29,6 +30,7 @@ pub const AGGREGATE_TYPES: [&str; 8] = [
     ProcessorCustomer::TYPE,
     WebhookEndpoint::TYPE,
     InvoiceNumbering::TYPE,
+    CustomerBalance::TYPE,
 ];
 
 /// An aggregate as it was after the last event of a prefix of its stream.
@@ -83,6 +85,7 @@ pub async fn state_as_of<L: EventLog>(
         ProcessorCustomer::TYPE => load::<ProcessorCustomer, L>(bus, aggregate_id, as_of).await,
         WebhookEndpoint::TYPE => load::<WebhookEndpoint, L>(bus, aggregate_id, as_of).await,
         InvoiceNumbering::TYPE => load::<InvoiceNumbering, L>(bus, aggregate_id, as_of).await,
+        CustomerBalance::TYPE => load::<CustomerBalance, L>(bus, aggregate_id, as_of).await,
         other => Err(AuditError::UnknownType(other.to_owned())),
     }
 }

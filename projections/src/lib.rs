@@ -1,9 +1,10 @@
 //! Read models and their projectors (SPEC section 5): the Account Subscription Summary, the
-//! Feature Access View, the account invoices, the notification outbox, the Billing Timeline and
-//! the Dunning Work Queue, the queries the HTTP layer answers from them, and their rebuild and
-//! verification. They run on the consumer runtime of `infrastructure::consumers`.
+//! Feature Access View, the account invoices, the notification outbox, the Billing Timeline,
+//! the Dunning Work Queue and the customer balances, the queries the HTTP layer answers from
+//! them, and their rebuild and verification. They run on the consumer runtime of `infrastructure::consumers`.
 
 mod columns;
+pub mod customer_balance;
 pub mod dunning_queue;
 pub mod event;
 pub mod feature_access;
@@ -23,6 +24,7 @@ use std::sync::Arc;
 use domain::PlanCatalog;
 use infrastructure::Store;
 
+pub use customer_balance::{BalanceStatement, CustomerBalancesProjector};
 pub use dunning_queue::{DunningQueueProjector, QueueCursor, QueuePage, QueueQuery, QueueSort};
 pub use feature_access::{Consistency, FeatureAccessProjector, FeatureAccessView};
 pub use infrastructure::consumers::{
@@ -40,7 +42,7 @@ pub use timeline::{BillingTimelineProjector, TimelinePage};
 
 /// The names of [`read_model_projectors`], in the same order, for callers that have no catalog
 /// (the benchmarks tell read models from policies by them).
-pub const READ_MODEL_NAMES: [&str; 7] = [
+pub const READ_MODEL_NAMES: [&str; 8] = [
     AccountSummaryProjector::NAME,
     FeatureAccessProjector::NAME,
     AccountInvoicesProjector::NAME,
@@ -48,6 +50,7 @@ pub const READ_MODEL_NAMES: [&str; 7] = [
     BillingTimelineProjector::NAME,
     DunningQueueProjector::NAME,
     IntegrationEventsProjector::NAME,
+    CustomerBalancesProjector::NAME,
 ];
 
 /// Every read model of this crate: what the runtime runs, and what rebuilds, verification and
@@ -64,6 +67,7 @@ pub fn read_model_projectors(catalog: Arc<PlanCatalog>) -> Vec<ReadModelProjecto
         ReadModelProjector::new(|| BillingTimelineProjector),
         ReadModelProjector::new(|| DunningQueueProjector),
         ReadModelProjector::new(move || IntegrationEventsProjector::new(catalog.clone())),
+        ReadModelProjector::new(|| CustomerBalancesProjector),
     ]
 }
 
