@@ -5,13 +5,14 @@
 use application::event_log::AsOf;
 use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
+use domain::customer_balance::CustomerBalance;
 use domain::dunning::DunningCase;
 use domain::entitlements::Entitlements;
 use domain::invoice::Invoice;
 use domain::subscription::Subscription;
 use domain::{BillingServices, DomainError};
 use projections::invoices::InvoiceView;
-use projections::resources::{DunningCaseView, FeatureList, SubscriptionView};
+use projections::resources::{CustomerBalanceView, DunningCaseView, FeatureList, SubscriptionView};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -66,6 +67,14 @@ impl Rendered for DunningCase {
 impl Rendered for Entitlements {
     fn render(&self, _: i64, _: DateTime<Utc>, services: &BillingServices) -> Option<Value> {
         json(FeatureList::of_entitlements(self, &services.catalog))
+    }
+}
+
+/// The balance without its transactions, as `customer_balance.updated` carries it (the
+/// transactions are a list read from the read model by `GET /v1/accounts/{id}/balance`).
+impl Rendered for CustomerBalance {
+    fn render(&self, _: i64, _: DateTime<Utc>, _: &BillingServices) -> Option<Value> {
+        json(CustomerBalanceView::of(self))
     }
 }
 

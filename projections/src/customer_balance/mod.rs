@@ -64,7 +64,10 @@ impl Projector for CustomerBalancesProjector {
     ) -> Result<(), ProjectionError> {
         let mut balances = BTreeMap::new();
         let mut transactions = Vec::new();
-        for stored in events.iter().filter(|e| e.aggregate_type == CUSTOMER_BALANCE) {
+        for stored in events
+            .iter()
+            .filter(|e| e.aggregate_type == CUSTOMER_BALANCE)
+        {
             let event: CustomerBalanceEvent = payload(stored)?;
             let row = transaction(stored, &event)?;
             balances.insert(
@@ -92,7 +95,9 @@ fn transaction(
 ) -> Result<TransactionRow, ProjectionError> {
     use CustomerBalanceEvent as E;
     let (kind, reason, invoice_id, source) = match event {
-        E::BalanceAdjusted { reason, .. } => (ADJUSTMENT, Some(reason.as_str().to_owned()), None, None),
+        E::BalanceAdjusted { reason, .. } => {
+            (ADJUSTMENT, Some(reason.as_str().to_owned()), None, None)
+        }
         E::BalanceCredited { source, .. } => {
             let source = serde_json::to_string(source).map_err(|e| {
                 crate::event::event_error(stored, format!("the source does not encode: {e}"))
@@ -154,7 +159,9 @@ impl TryFrom<TransactionRow> for BalanceTransactionView {
         let source = row.source.as_deref().map(serde_json::from_str::<Value>);
         Ok(Self {
             id: row.id.parse().map_err(|e| corrupt("id", &e))?,
-            invoice_id: invoice_id.transpose().map_err(|e| corrupt("invoice_id", &e))?,
+            invoice_id: invoice_id
+                .transpose()
+                .map_err(|e| corrupt("invoice_id", &e))?,
             source: source.transpose().map_err(|e| corrupt("source", &e))?,
             at: parse_timestamp(&row.at)?,
             kind: row.kind,
@@ -204,7 +211,10 @@ pub async fn statement(
         BalanceTransactionView::try_from,
     )
     .await?;
-    let updated_at = row.as_ref().map(|row| parse_timestamp(&row.updated_at)).transpose()?;
+    let updated_at = row
+        .as_ref()
+        .map(|row| parse_timestamp(&row.updated_at))
+        .transpose()?;
     Ok(BalanceStatement {
         account_id: account_id.to_string(),
         balance: BalanceView {

@@ -191,9 +191,9 @@ impl Resource {
             (Resource::DunningCase(c), _) => c
                 .account_id()
                 .zip(DunningCaseView::of(c, stored.metadata.recorded_at).map(to_json)),
-            (Resource::CustomerBalance(b), _) => b
-                .account_id()
-                .zip(CustomerBalanceView::of(b).map(to_json)),
+            (Resource::CustomerBalance(b), _) => {
+                b.account_id().zip(CustomerBalanceView::of(b).map(to_json))
+            }
             (Resource::WebhookEndpoint(w), _) => {
                 // About the product's own configuration, not about an account.
                 let Some(view) = EndpointView::of_disabled(&stored.aggregate_id, w) else {

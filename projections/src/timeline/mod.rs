@@ -62,7 +62,13 @@ impl Projector for BillingTimelineProjector {
     }
 
     fn listens_to(&self) -> &'static [&'static str] {
-        &[SUBSCRIPTION, ENTITLEMENTS, INVOICE, DUNNING_CASE, CUSTOMER_BALANCE]
+        &[
+            SUBSCRIPTION,
+            ENTITLEMENTS,
+            INVOICE,
+            DUNNING_CASE,
+            CUSTOMER_BALANCE,
+        ]
     }
 
     async fn apply_batch(
