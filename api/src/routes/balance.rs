@@ -5,7 +5,7 @@
 use axum::extract::State;
 use axum::response::Response;
 use axum::Json;
-use domain::customer_balance::{BalanceReason, CustomerBalance, CustomerBalanceCommand};
+use domain::customer_balance::{CustomerBalance, CustomerBalanceCommand};
 use domain::{Currency, Money};
 use projections::{BalanceStatement, CustomerBalancesProjector};
 use serde::Deserialize;
@@ -95,7 +95,7 @@ pub async fn adjust(
     let command = CustomerBalanceCommand::AdjustBalance {
         account_id: account.clone(),
         amount: Money::new(body.value.amount, currency),
-        reason: BalanceReason::parse(&body.value.reason)?,
+        reason: body.value.reason.clone(),
         adjustment_id: request.new_resource_id(),
     };
     let route = format!("POST /v1/accounts/{raw}/balance/adjust");

@@ -4,16 +4,17 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{AccountId, Money, ValidationError};
+use crate::{AccountId, Money};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CustomerBalanceCommand {
     /// An admin's goodwill credit (positive) or correction (negative). A negative adjustment
-    /// may not take the balance below zero.
+    /// may not take the balance below zero. `reason` (1 to [`MAX_REASON_CHARS`] characters) is
+    /// free text for people: no rule reads it.
     AdjustBalance {
         account_id: AccountId,
         amount: Money,
-        reason: BalanceReason,
+        reason: String,
         adjustment_id: Uuid,
     },
     /// Credit owed to the customer by the system (a credit note, a downgrade taking effect now).
@@ -50,41 +51,3 @@ pub enum CreditSource {
 
 /// The most characters an adjustment's reason may have.
 pub const MAX_REASON_CHARS: usize = 500;
-
-/// Why an admin adjusted a balance: 1 to 500 characters of free text, for people only.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct BalanceReason(String);
-
-impl BalanceReason {
-    /// Refuses a reason that is blank or longer than [`MAX_REASON_CHARS`] characters.
-    pub fn parse(text: &str) -> Result<Self, ValidationError> {
-        if text.trim().is_empty() {
-            return Err(ValidationError::new("reason", "must not be empty"));
-        }
-        if text.chars().count() > MAX_REASON_CHARS {
-            return Err(ValidationError::new(
-                "reason",
-                format!("must be at most {MAX_REASON_CHARS} characters"),
-            ));
-        }
-        Ok(Self(text.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for BalanceReason {
-    type Error = ValidationError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<BalanceReason> for String {
-    fn from(value: BalanceReason) -> Self {
-        value.0
-    }
-}

@@ -6,7 +6,7 @@ use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{BalanceReason, CreditSource};
+use super::CreditSource;
 use crate::{AccountId, Money};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -16,7 +16,7 @@ pub enum CustomerBalanceEvent {
         adjustment_id: Uuid,
         amount: Money,
         balance_after: Money,
-        reason: BalanceReason,
+        reason: String,
         at: DateTime<Utc>,
     },
     BalanceCredited {

@@ -15,10 +15,11 @@ use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-pub use commands::{BalanceReason, CreditSource, CustomerBalanceCommand, MAX_REASON_CHARS};
+pub use commands::{CreditSource, CustomerBalanceCommand, MAX_REASON_CHARS};
 pub use events::CustomerBalanceEvent;
 pub use rules::CustomerBalanceRule;
 
+use crate::values::require_text;
 use crate::{AccountId, BillingServices, Currency, DomainError, Money, MAX_AMOUNT};
 
 /// How many of the invoices last paid from the balance it remembers, to pay each only once.
@@ -80,6 +81,7 @@ impl CustomerBalance {
             } => {
                 self.check_account(&account_id)?;
                 amount.check_bound("amount")?;
+                require_text("reason", &reason, MAX_REASON_CHARS)?;
                 if amount.is_zero() {
                     return Err(DomainError::invalid("amount", "must not be zero"));
                 }

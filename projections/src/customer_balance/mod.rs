@@ -95,9 +95,7 @@ fn transaction(
 ) -> Result<TransactionRow, ProjectionError> {
     use CustomerBalanceEvent as E;
     let (kind, reason, invoice_id, source) = match event {
-        E::BalanceAdjusted { reason, .. } => {
-            (ADJUSTMENT, Some(reason.as_str().to_owned()), None, None)
-        }
+        E::BalanceAdjusted { reason, .. } => (ADJUSTMENT, Some(reason.clone()), None, None),
         E::BalanceCredited { source, .. } => {
             let source = serde_json::to_string(source).map_err(|e| {
                 crate::event::event_error(stored, format!("the source does not encode: {e}"))
