@@ -79,6 +79,10 @@ async fn adjustments_move_the_balance_and_are_listed(backend: Backend) {
             ("adjustment".to_owned(), -200, 300),
         ]
     );
+    // The command's object is the GET without the transactions list.
+    let mut without_list = shown.clone();
+    without_list.as_object_mut().unwrap().remove("transactions");
+    assert_eq!(second.body["object"], without_list);
     let last = &shown["transactions"]["items"][1];
     assert_eq!(last["reason"], "credited twice");
     assert_eq!(last["position"], position);
