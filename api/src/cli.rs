@@ -64,11 +64,11 @@ pub enum AuditCommand {
 pub struct AuditStreamArgs {
     #[command(flatten)]
     pub database: DatabaseArgs,
-    /// subscription, entitlements, invoice, dunning_case, processor_event, processor_customer or
-    /// webhook_endpoint.
+    /// subscription, entitlements, invoice, dunning_case, processor_event, processor_customer,
+    /// webhook_endpoint, invoice_numbering or customer_balance.
     pub aggregate_type: String,
     /// The stream's id: the `aggregate_id` a command answered (a subscription's or an invoice's
-    /// UUID, an account id for entitlements).
+    /// UUID, an account id for entitlements and a customer balance).
     pub aggregate_id: String,
     /// An RFC 3339 instant: show the longest prefix of the stream recorded at or before it.
     #[arg(long, value_parser = parse_instant)]

@@ -30,10 +30,10 @@ use crate::extract::request_id;
 use crate::openapi::ApiDoc;
 use crate::problem::ApiError;
 use crate::routes::{
-    accounts, api_keys, audit, audit_log, audit_state, coupons, dunning_cases, dunning_queue,
-    entitlements, events, health, invoice_documents, invoices, notifications, plans, previews,
-    processor_events, projections_admin, stripe_webhooks, subscriptions, test_clock, timeline,
-    usage, webhook_endpoints,
+    accounts, api_keys, audit, audit_log, audit_state, balance, coupons, dunning_cases,
+    dunning_queue, entitlements, events, health, invoice_documents, invoices, notifications, plans,
+    previews, processor_events, projections_admin, stripe_webhooks, subscriptions, test_clock,
+    timeline, usage, webhook_endpoints,
 };
 use crate::state::AppState;
 use infrastructure::email::{EmailConfigError, EmailOptions, EmailSender, SmtpMailer};
@@ -151,6 +151,8 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(usage::add_commitment))
         .routes(routes!(usage::release_commitment))
         .routes(routes!(entitlements::suspend))
+        .routes(routes!(balance::get_balance))
+        .routes(routes!(balance::adjust))
         .routes(routes!(timeline::list))
         .routes(routes!(events::list))
         .routes(routes!(dunning_queue::list))

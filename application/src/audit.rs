@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
 use domain::coupon::Coupon;
+use domain::customer_balance::CustomerBalance;
 use domain::dunning::DunningCase;
 use domain::entitlements::Entitlements;
 use domain::invoice::Invoice;
@@ -21,7 +22,7 @@ use crate::event_log::{AsOf, EventLog, EventLogError};
 use crate::{CommandBus, DispatchError};
 
 /// The aggregate types, as named on the wire and in the event log.
-pub const AGGREGATE_TYPES: [&str; 9] = [
+pub const AGGREGATE_TYPES: [&str; 10] = [
     Subscription::TYPE,
     Entitlements::TYPE,
     Invoice::TYPE,
@@ -31,6 +32,7 @@ pub const AGGREGATE_TYPES: [&str; 9] = [
     WebhookEndpoint::TYPE,
     InvoiceNumbering::TYPE,
     Coupon::TYPE,
+    CustomerBalance::TYPE,
 ];
 
 /// An aggregate as it was after the last event of a prefix of its stream.
@@ -86,6 +88,7 @@ pub async fn state_as_of<L: EventLog>(
         WebhookEndpoint::TYPE => load::<WebhookEndpoint, L>(bus, aggregate_id, as_of).await,
         InvoiceNumbering::TYPE => load::<InvoiceNumbering, L>(bus, aggregate_id, as_of).await,
         Coupon::TYPE => load::<Coupon, L>(bus, aggregate_id, as_of).await,
+        CustomerBalance::TYPE => load::<CustomerBalance, L>(bus, aggregate_id, as_of).await,
         other => Err(AuditError::UnknownType(other.to_owned())),
     }
 }

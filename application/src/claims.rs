@@ -92,6 +92,7 @@ impl UniqueClaim for domain::webhook_endpoint::WebhookEndpoint {}
 impl UniqueClaim for domain::invoice_numbering::InvoiceNumbering {}
 
 impl UniqueClaim for domain::coupon::Coupon {}
+impl UniqueClaim for domain::customer_balance::CustomerBalance {}
 
 /// How a command changes the claims of its aggregate.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -2,6 +2,7 @@
 //! The HTTP edge maps each class to a status and a stable code (SPEC section 6).
 
 use crate::coupon::CouponRule;
+use crate::customer_balance::CustomerBalanceRule;
 use crate::dunning::DunningRule;
 use crate::entitlements::EntitlementsRule;
 use crate::invoice::InvoiceRule;
@@ -38,6 +39,8 @@ pub enum RuleViolation {
     Dunning(#[from] DunningRule),
     #[error(transparent)]
     Coupon(#[from] CouponRule),
+    #[error(transparent)]
+    CustomerBalance(#[from] CustomerBalanceRule),
 }
 
 impl RuleViolation {
@@ -49,6 +52,7 @@ impl RuleViolation {
             RuleViolation::Invoice(rule) => rule.code(),
             RuleViolation::Dunning(rule) => rule.code(),
             RuleViolation::Coupon(rule) => rule.code(),
+            RuleViolation::CustomerBalance(rule) => rule.code(),
         }
     }
 }
@@ -116,6 +120,12 @@ impl From<DunningRule> for DomainError {
 
 impl From<CouponRule> for DomainError {
     fn from(rule: CouponRule) -> Self {
+        DomainError::Rule(rule.into())
+    }
+}
+
+impl From<CustomerBalanceRule> for DomainError {
+    fn from(rule: CustomerBalanceRule) -> Self {
         DomainError::Rule(rule.into())
     }
 }

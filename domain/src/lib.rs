@@ -1,10 +1,12 @@
-//! Ledgerline's billing domain: the Subscription, Entitlements, Invoice and DunningCase
-//! aggregates with their commands, events and rules, and the value types they are made of.
+//! Ledgerline's billing domain: the Subscription, Entitlements, Invoice, DunningCase and
+//! CustomerBalance aggregates with their commands, events and rules, and the value types they
+//! are made of.
 //! Pure: no IO, no storage, no HTTP, and time only through the injected [`Clock`].
 
 pub mod catalog;
 pub mod clock;
 pub mod coupon;
+pub mod customer_balance;
 mod decided;
 pub mod dunning;
 pub mod entitlements;

@@ -8,6 +8,7 @@ use application::event_log::StoredEvent;
 use application::EventFailure;
 use cqrs_es::Aggregate;
 use domain::coupon::Coupon;
+use domain::customer_balance::CustomerBalance;
 use domain::dunning::DunningCase;
 use domain::entitlements::{Entitlements, EntitlementsEvent};
 use domain::invoice::{Invoice, InvoiceEvent};
@@ -31,6 +32,9 @@ pub const INVOICE_NUMBERING: &str = <InvoiceNumbering as Aggregate>::TYPE;
 pub const COUPON: &str = <Coupon as Aggregate>::TYPE;
 /// `aggregate_type` of the DunningCase aggregate's events (their aggregate id is the case id).
 pub const DUNNING_CASE: &str = <DunningCase as Aggregate>::TYPE;
+/// `aggregate_type` of the CustomerBalance aggregate's events (their aggregate id is the account
+/// id).
+pub const CUSTOMER_BALANCE: &str = <CustomerBalance as Aggregate>::TYPE;
 /// `aggregate_type` of the WebhookEndpoint aggregate's events (their aggregate id is the
 /// endpoint id).
 pub const WEBHOOK_ENDPOINT: &str = <WebhookEndpoint as Aggregate>::TYPE;

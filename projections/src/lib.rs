@@ -1,10 +1,12 @@
 //! Read models and their projectors (SPEC section 5): the Account Subscription Summary, the
-//! Feature Access View, the account invoices, the notification outbox, the Billing Timeline and
-//! the Dunning Work Queue, the coupons, the queries the HTTP layer answers from them, and their rebuild and
-//! verification. They run on the consumer runtime of `infrastructure::consumers`.
+//! Feature Access View, the account invoices, the notification outbox, the Billing Timeline,
+//! the Dunning Work Queue, the coupons and the customer balances, the queries the HTTP layer
+//! answers from them, and their rebuild and verification. They run on the consumer runtime of
+//! `infrastructure::consumers`.
 
 mod columns;
 pub mod coupons;
+pub mod customer_balance;
 pub mod dunning_queue;
 pub mod event;
 pub mod feature_access;
@@ -25,6 +27,7 @@ use domain::PlanCatalog;
 use infrastructure::Store;
 
 pub use coupons::CouponsProjector;
+pub use customer_balance::{BalanceStatement, CustomerBalancesProjector};
 pub use dunning_queue::{DunningQueueProjector, QueueCursor, QueuePage, QueueQuery, QueueSort};
 pub use feature_access::{Consistency, FeatureAccessProjector, FeatureAccessView};
 pub use infrastructure::consumers::{
@@ -42,7 +45,7 @@ pub use timeline::{BillingTimelineProjector, TimelinePage};
 
 /// The names of [`read_model_projectors`], in the same order, for callers that have no catalog
 /// (the benchmarks tell read models from policies by them).
-pub const READ_MODEL_NAMES: [&str; 8] = [
+pub const READ_MODEL_NAMES: [&str; 9] = [
     AccountSummaryProjector::NAME,
     FeatureAccessProjector::NAME,
     AccountInvoicesProjector::NAME,
@@ -51,6 +54,7 @@ pub const READ_MODEL_NAMES: [&str; 8] = [
     DunningQueueProjector::NAME,
     IntegrationEventsProjector::NAME,
     CouponsProjector::NAME,
+    CustomerBalancesProjector::NAME,
 ];
 
 /// Every read model of this crate: what the runtime runs, and what rebuilds, verification and
@@ -68,6 +72,7 @@ pub fn read_model_projectors(catalog: Arc<PlanCatalog>) -> Vec<ReadModelProjecto
         ReadModelProjector::new(|| DunningQueueProjector),
         ReadModelProjector::new(move || IntegrationEventsProjector::new(catalog.clone())),
         ReadModelProjector::new(|| CouponsProjector),
+        ReadModelProjector::new(|| CustomerBalancesProjector),
     ]
 }
 

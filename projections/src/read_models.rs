@@ -8,6 +8,7 @@ use infrastructure::changes::ChangeFeed;
 use infrastructure::Store;
 
 use crate::coupons;
+use crate::customer_balance::{self, BalanceStatement};
 use crate::dunning_queue::{self, QueueCursor, QueuePage, QueueQuery};
 use crate::feature_access::{self, AccessCache, Consistency, FeatureAccessView};
 use crate::integration_events::{self, EventFilter, EventPage};
@@ -122,6 +123,17 @@ impl ReadModels {
         cursor: Option<PositionCursor>,
     ) -> Result<TimelinePage, ProjectionError> {
         timeline::page(&self.pool, account_id, limit, cursor).await
+    }
+
+    /// The account's credit balance and up to `limit` of its transactions, oldest first, after
+    /// `cursor`.
+    pub async fn balance(
+        &self,
+        account_id: &AccountId,
+        limit: u32,
+        cursor: Option<PositionCursor>,
+    ) -> Result<BalanceStatement, ProjectionError> {
+        customer_balance::statement(&self.pool, account_id, limit, cursor).await
     }
 
     /// Up to `limit` cases of the dunning work queue in `query`'s order after `cursor`, with

@@ -18,7 +18,7 @@ use support::{workspace_root, Api, Server, ADMIN_KEY};
 const DAY: i64 = 24 * 60 * 60;
 
 /// When each type is sent, one line each from SPEC 9.1's table, in catalog order.
-const WHEN: [(&str, &str); 19] = [
+const WHEN: [(&str, &str); 20] = [
     ("subscription.created", "A trial started (`TrialStarted`)."),
     (
         "subscription.activated",
@@ -95,6 +95,13 @@ const WHEN: [(&str, &str); 19] = [
         "webhook_endpoint.disabled",
         "Every delivery to a webhook endpoint failed for three days, so it was disabled \
          (`WebhookEndpointDisabled`). It is about no account: `account_id` is `null`.",
+    ),
+    (
+        "customer_balance.updated",
+        "The account's credit balance moved: an admin's adjustment (`BalanceAdjusted`), a \
+         credit from a credit note or a downgrade (`BalanceCredited`), or a payment of an \
+         invoice from the balance (`BalanceApplied`). The object is the balance after it, \
+         without its transactions (`GET /v1/accounts/{account_id}/balance` lists them).",
     ),
 ];
 
@@ -238,6 +245,14 @@ async fn run_every_kind_of_change(api: &Api) -> Run {
     post(api, &format!("/v1/invoices/{voided}/void"), json!({})).await;
     attach(api, &sub_a, "pm_card_chargeDeclined").await;
     attach(api, &sub_c, "pm_card_chargeDeclined").await;
+    for (amount, reason) in [(300, "goodwill for the outage"), (-100, "corrected")] {
+        post(
+            api,
+            &format!("/v1/accounts/{a}/balance/adjust"),
+            json!({"amount": amount, "currency": "usd", "reason": reason}),
+        )
+        .await;
+    }
 
     // The trial's warning, three days before its end, and not before.
     let trial_end = field(api, &format!("/v1/subscriptions/{sub_b}"), "trial_ends_at").await;
@@ -394,6 +409,12 @@ async fn assert_last_objects_are_the_rest_resources(api: &Api, all: &[Value], ru
             Some("webhook_endpoint") => {
                 format!("/v1/webhook-endpoints/{}", object["id"].as_str().unwrap())
             }
+            Some("customer_balance") => {
+                format!(
+                    "/v1/accounts/{}/balance",
+                    event["account_id"].as_str().unwrap()
+                )
+            }
             _ => continue, // usage.limit_reached tells one feature, not a whole resource
         };
         last.insert(path, object);
@@ -421,6 +442,10 @@ async fn assert_last_objects_are_the_rest_resources(api: &Api, all: &[Value], ru
             // Decided by the clock, which moved since.
             rendered["next_retry_at"] = Value::Null;
             object["next_retry_at"] = Value::Null;
+        }
+        if path.ends_with("/balance") {
+            // The balance as it stands; its transactions are a list the object does not carry.
+            rendered.as_object_mut().unwrap().remove("transactions");
         }
         if path.starts_with("/v1/invoices/") && object["number"].is_null() {
             // Assigned by the numbering policy after the invoice's last event: the objects of
@@ -732,7 +757,8 @@ Every event has the same envelope:
 - `data.object` is the resource exactly as the REST API renders it at that position: the
   subscription (`GET /v1/subscriptions/{id}`), the invoice (`GET /v1/invoices/{id}`), the account's
   features (`GET /v1/accounts/{account_id}/features`), the dunning case
-  (`GET /v1/dunning-cases/{id}`), the webhook endpoint (`GET /v1/webhook-endpoints/{id}`);
+  (`GET /v1/dunning-cases/{id}`), the webhook endpoint (`GET /v1/webhook-endpoints/{id}`), the
+  account's credit balance (`GET /v1/accounts/{account_id}/balance` without its transactions);
   `usage.limit_reached` carries the one feature's access.
 - `account_id` is the account the event is about; it is `null` for an event about no account
   (`webhook_endpoint.disabled`), which an account key therefore never lists.

@@ -130,6 +130,11 @@ const ACCESS: &[(&str, Access)] = &[
         "POST /v1/accounts/{account_id}/entitlements/suspend",
         Access::Admin,
     ),
+    ("GET /v1/accounts/{account_id}/balance", Access::AccountRead),
+    (
+        "POST /v1/accounts/{account_id}/balance/adjust",
+        Access::Admin,
+    ),
     ("GET /v1/audit/streams/{type}/{id}", Access::GlobalRead),
     (
         "GET /v1/audit/streams/{type}/{id}/state",

@@ -6,13 +6,16 @@ use application::event_log::AsOf;
 use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
 use domain::coupon::Coupon;
+use domain::customer_balance::CustomerBalance;
 use domain::dunning::DunningCase;
 use domain::entitlements::Entitlements;
 use domain::invoice::Invoice;
 use domain::subscription::Subscription;
 use domain::{BillingServices, DomainError};
 use projections::invoices::InvoiceView;
-use projections::resources::{CouponView, DunningCaseView, FeatureList, SubscriptionView};
+use projections::resources::{
+    CouponView, CustomerBalanceView, DunningCaseView, FeatureList, SubscriptionView,
+};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -77,6 +80,14 @@ impl Rendered for Coupon {
 
     fn render(&self, _: i64, as_of: DateTime<Utc>, _: &BillingServices) -> Option<Value> {
         json(CouponView::of(self, as_of))
+    }
+}
+
+/// The balance without its transactions, as `customer_balance.updated` carries it (the
+/// transactions are a list read from the read model by `GET /v1/accounts/{id}/balance`).
+impl Rendered for CustomerBalance {
+    fn render(&self, _: i64, _: DateTime<Utc>, _: &BillingServices) -> Option<Value> {
+        json(CustomerBalanceView::of(self))
     }
 }
 

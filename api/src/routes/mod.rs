@@ -7,6 +7,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod audit_log;
 pub mod audit_state;
+pub mod balance;
 mod command_object;
 pub mod commands;
 pub mod coupons;

@@ -22,6 +22,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "dunning_case.recovered",
     "dunning_case.closed",
     "webhook_endpoint.disabled",
+    "customer_balance.updated",
 ];
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

@@ -1,6 +1,7 @@
 //! The public event catalog (SPEC 9.1): which domain event becomes which integration event.
 //! Domain events are internal and may change shape; these names are the public contract.
 
+use domain::customer_balance::CustomerBalanceEvent;
 use domain::dunning::DunningEvent;
 use domain::entitlements::EntitlementsEvent;
 use domain::invoice::InvoiceEvent;
@@ -31,10 +32,11 @@ pub enum EventType {
     DunningCaseRecovered,
     DunningCaseClosed,
     WebhookEndpointDisabled,
+    CustomerBalanceUpdated,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 19] = [
+    pub const ALL: [EventType; 20] = [
         EventType::SubscriptionCreated,
         EventType::SubscriptionActivated,
         EventType::SubscriptionUpdated,
@@ -54,6 +56,7 @@ impl EventType {
         EventType::DunningCaseRecovered,
         EventType::DunningCaseClosed,
         EventType::WebhookEndpointDisabled,
+        EventType::CustomerBalanceUpdated,
     ];
 
     /// The public name, e.g. `invoice.paid`.
@@ -78,6 +81,7 @@ impl EventType {
             EventType::DunningCaseRecovered => "dunning_case.recovered",
             EventType::DunningCaseClosed => "dunning_case.closed",
             EventType::WebhookEndpointDisabled => "webhook_endpoint.disabled",
+            EventType::CustomerBalanceUpdated => "customer_balance.updated",
         }
     }
 
@@ -179,6 +183,17 @@ impl EventType {
         match event {
             WebhookEndpointEvent::WebhookEndpointDisabled { .. } => {
                 Some(EventType::WebhookEndpointDisabled)
+            }
+        }
+    }
+
+    /// Every movement of a balance: the object's `balance` says where it stands.
+    pub fn of_customer_balance(event: &CustomerBalanceEvent) -> Option<Self> {
+        match event {
+            CustomerBalanceEvent::BalanceAdjusted { .. }
+            | CustomerBalanceEvent::BalanceCredited { .. }
+            | CustomerBalanceEvent::BalanceApplied { .. } => {
+                Some(EventType::CustomerBalanceUpdated)
             }
         }
     }

@@ -1,8 +1,8 @@
 //! The public event catalog (SPEC 9.1): one integration event per domain event that matters, in
 //! log order, kept forever. Webhook delivery, the NATS sink and `GET /v1/events` read it.
 //!
-//! Listens to: subscription, invoice, entitlements, dunning case and webhook endpoint events, and
-//! invoice numbers (an invoice's later objects carry its number; the assignment tells nothing).
+//! Listens to: subscription, invoice, entitlements, dunning case, webhook endpoint and customer
+//! balance events, and invoice numbers (an invoice's later objects carry its number; the assignment tells nothing).
 //! Keeps: `integration_events` (the events, by position) and `integration_event_resources`
 //! (each resource's aggregate state, folded event by event as the aggregate folds its stream,
 //! and the object last sent about it). An event's `object` is rendered by the same function the
@@ -27,8 +27,8 @@ use serde_json::{json, Value};
 
 use crate::columns::timestamp;
 use crate::event::{
-    NumberAssignment, DUNNING_CASE, ENTITLEMENTS, INVOICE, INVOICE_NUMBERING, SUBSCRIPTION,
-    WEBHOOK_ENDPOINT,
+    NumberAssignment, CUSTOMER_BALANCE, DUNNING_CASE, ENTITLEMENTS, INVOICE, INVOICE_NUMBERING,
+    SUBSCRIPTION, WEBHOOK_ENDPOINT,
 };
 use crate::page::{rows_to_fetch, split};
 use infrastructure::consumers::{ProjectionError, Projector};
@@ -69,6 +69,7 @@ impl Projector for IntegrationEventsProjector {
             DUNNING_CASE,
             WEBHOOK_ENDPOINT,
             INVOICE_NUMBERING,
+            CUSTOMER_BALANCE,
         ]
     }
 

@@ -4,6 +4,7 @@
 
 use application::event_log::StoredEvent;
 use cqrs_es::Aggregate;
+use domain::customer_balance::CustomerBalance;
 use domain::dunning::DunningCase;
 use domain::entitlements::{Entitlements, EntitlementsEvent};
 use domain::invoice::Invoice;
@@ -14,10 +15,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::catalog::EventType;
-use crate::event::{payload, DUNNING_CASE, ENTITLEMENTS, INVOICE, SUBSCRIPTION, WEBHOOK_ENDPOINT};
+use crate::event::{
+    payload, CUSTOMER_BALANCE, DUNNING_CASE, ENTITLEMENTS, INVOICE, SUBSCRIPTION, WEBHOOK_ENDPOINT,
+};
 use crate::feature_access::FeatureAccessView;
 use crate::invoices::InvoiceView;
-use crate::resources::{DunningCaseView, EndpointView, FeatureList, SubscriptionView};
+use crate::resources::{
+    CustomerBalanceView, DunningCaseView, EndpointView, FeatureList, SubscriptionView,
+};
 use infrastructure::consumers::ProjectionError;
 
 pub(super) enum Resource {
@@ -26,6 +31,7 @@ pub(super) enum Resource {
     Entitlements(Entitlements),
     DunningCase(DunningCase),
     WebhookEndpoint(WebhookEndpoint),
+    CustomerBalance(CustomerBalance),
 }
 
 /// An invoice and its number, which the numbering policy assigns on a stream of its own after
@@ -60,6 +66,7 @@ impl Resource {
             ENTITLEMENTS => Resource::Entitlements(Entitlements::default()),
             DUNNING_CASE => Resource::DunningCase(DunningCase::default()),
             WEBHOOK_ENDPOINT => Resource::WebhookEndpoint(WebhookEndpoint::default()),
+            CUSTOMER_BALANCE => Resource::CustomerBalance(CustomerBalance::default()),
             _ => return None,
         })
     }
@@ -79,6 +86,9 @@ impl Resource {
             WEBHOOK_ENDPOINT => {
                 Resource::WebhookEndpoint(serde_json::from_str(state).map_err(corrupt)?)
             }
+            CUSTOMER_BALANCE => {
+                Resource::CustomerBalance(serde_json::from_str(state).map_err(corrupt)?)
+            }
             other => {
                 return Err(ProjectionError::Corrupt(format!(
                     "integration event state of an unknown aggregate type `{other}`"
@@ -95,6 +105,7 @@ impl Resource {
             Resource::Entitlements(e) => serde_json::to_string(e),
             Resource::DunningCase(c) => serde_json::to_string(c),
             Resource::WebhookEndpoint(w) => serde_json::to_string(w),
+            Resource::CustomerBalance(b) => serde_json::to_string(b),
         };
         state.map_err(|e| ProjectionError::Corrupt(format!("integration event state: {e}")))
     }
@@ -154,6 +165,12 @@ impl Resource {
                 endpoint.apply(event);
                 kind
             }
+            Resource::CustomerBalance(balance) => {
+                let event = payload(stored)?;
+                let kind = EventType::of_customer_balance(&event);
+                balance.apply(event);
+                kind
+            }
         };
         let Some(kind) = kind else {
             return Ok(None);
@@ -174,6 +191,9 @@ impl Resource {
             (Resource::DunningCase(c), _) => c
                 .account_id()
                 .zip(DunningCaseView::of(c, stored.metadata.recorded_at).map(to_json)),
+            (Resource::CustomerBalance(b), _) => {
+                b.account_id().zip(CustomerBalanceView::of(b).map(to_json))
+            }
             (Resource::WebhookEndpoint(w), _) => {
                 // About the product's own configuration, not about an account.
                 let Some(view) = EndpointView::of_disabled(&stored.aggregate_id, w) else {

@@ -2,6 +2,7 @@
 //! about (if any) and the details a support agent needs. Events that tell nothing about billing
 //! (usage, commitments, payment attempts whose outcome has its own event) have no entry.
 
+use domain::customer_balance::CustomerBalanceEvent;
 use domain::dunning::DunningEvent;
 use domain::entitlements::EntitlementsEvent;
 use domain::invoice::InvoiceEvent;
@@ -409,4 +410,30 @@ pub(super) fn dunning(case_id: &str, event: &DunningEvent) -> Entry {
             json!({"dunning_case_id": id, "reason": reason}),
         ),
     }
+}
+
+/// A movement of the account's credit balance: the signed amount, and the balance it left.
+pub(super) fn customer_balance(event: &CustomerBalanceEvent) -> Entry {
+    use CustomerBalanceEvent as E;
+    let balance_after = event.balance_after().amount;
+    let (kind, details) = match event {
+        E::BalanceAdjusted {
+            adjustment_id,
+            reason,
+            ..
+        } => (
+            "balance_adjusted",
+            json!({"adjustment_id": adjustment_id, "reason": reason,
+                   "balance_after": balance_after}),
+        ),
+        E::BalanceCredited { source, .. } => (
+            "balance_credited",
+            json!({"source": source, "balance_after": balance_after}),
+        ),
+        E::BalanceApplied { invoice_id, .. } => (
+            "balance_applied",
+            json!({"invoice_id": invoice_id, "balance_after": balance_after}),
+        ),
+    };
+    Entry::with_amount(kind, event.amount(), details)
 }

@@ -1,7 +1,8 @@
 //! Billing Timeline (SPEC 5 and 6): every account's billing story, oldest first, one entry per
 //! event that tells it, paginated, for `GET /v1/accounts/{account_id}/timeline`.
 //!
-//! Listens to: `subscription`, `entitlements`, `invoice` and `dunning_case` events.
+//! Listens to: `subscription`, `entitlements`, `invoice`, `dunning_case` and `customer_balance`
+//! events.
 //! Keeps: `timeline_entries` (one row per event with an entry, keyed by its position) and its own
 //! lookups `timeline_invoices` and `timeline_cases`: only `InvoiceIssued` and `DunningStarted`
 //! name the account, later events of those aggregates only their own id.
@@ -16,6 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use application::event_log::StoredEvent;
 use chrono::{DateTime, Utc};
+use domain::customer_balance::CustomerBalanceEvent;
 use domain::dunning::DunningEvent;
 use domain::entitlements::EntitlementsEvent;
 use domain::invoice::InvoiceEvent;
@@ -27,7 +29,8 @@ use uuid::Uuid;
 
 use crate::columns::{parse_timestamp, timestamp};
 use crate::event::{
-    event_error, payload, subscription_account, DUNNING_CASE, ENTITLEMENTS, INVOICE, SUBSCRIPTION,
+    event_error, payload, subscription_account, CUSTOMER_BALANCE, DUNNING_CASE, ENTITLEMENTS,
+    INVOICE, SUBSCRIPTION,
 };
 use crate::page::{self, PositionCursor};
 use infrastructure::consumers::ProjectionError;
@@ -59,7 +62,13 @@ impl Projector for BillingTimelineProjector {
     }
 
     fn listens_to(&self) -> &'static [&'static str] {
-        &[SUBSCRIPTION, ENTITLEMENTS, INVOICE, DUNNING_CASE]
+        &[
+            SUBSCRIPTION,
+            ENTITLEMENTS,
+            INVOICE,
+            DUNNING_CASE,
+            CUSTOMER_BALANCE,
+        ]
     }
 
     async fn apply_batch(
@@ -155,6 +164,10 @@ fn place(
             }
             let account_id = cases.account(stored, "DunningStarted")?;
             Some((account_id, entry::dunning(id, &event)))
+        }
+        CUSTOMER_BALANCE => {
+            let event: CustomerBalanceEvent = payload(stored)?;
+            Some((id.to_owned(), entry::customer_balance(&event)))
         }
         _ => None,
     })

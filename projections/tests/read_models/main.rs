@@ -6,6 +6,7 @@ mod instrumented;
 
 mod accepted_histories;
 mod access_cache;
+mod customer_balance;
 mod dunning_queue;
 mod exactly_once;
 mod feature_access;
