@@ -40,6 +40,21 @@ pub struct CommandContext {
     pub key: Option<CommandKey>,
 }
 
+impl CommandContext {
+    /// The context of one step of a use case that sends several commands for one request or
+    /// one reaction: the same metadata, and the command id with `:{name}` appended, so that each
+    /// step executes once, and expires with the request's record when the request has one.
+    pub fn step(&self, name: &str) -> Self {
+        Self {
+            key: self.key.as_ref().map(|key| CommandKey {
+                command_id: format!("{}:{name}", key.command_id),
+                fingerprint: key.fingerprint.clone(),
+            }),
+            ..self.clone()
+        }
+    }
+}
+
 /// The result of a dispatched command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Executed {

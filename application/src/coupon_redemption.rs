@@ -13,7 +13,7 @@ use domain::subscription::{SubscriptionRule, SubscriptionStatus};
 use domain::{BillingServices, DomainError};
 use uuid::Uuid;
 
-use crate::event_log::{CommandKey, EventLog};
+use crate::event_log::EventLog;
 use crate::{CommandBus, CommandContext, DispatchError, Executed};
 
 /// Redeems `coupon_id` for subscription `id` and applies its discount.
@@ -43,7 +43,9 @@ pub async fn apply_coupon<L: EventLog>(
         plan_id: plan_id.clone(),
         currency: currency.clone(),
     };
-    let redemption = redemption_context(context);
+    // Its own command id, so a retried request replays the redemption; without a key each
+    // request redeems anew, as it applies anew.
+    let redemption = context.step("coupon_redemption");
     let (_, redeemed) = bus
         .execute_keeping::<Coupon>(coupon_id.as_str(), redeem, services, &redemption)
         .await?;
@@ -66,17 +68,4 @@ pub async fn apply_coupon<L: EventLog>(
     };
     bus.execute::<Subscription>(&subscription_id, command, services, context)
         .await
-}
-
-/// The redemption's own command id: the request's with a suffix, so that it executes once per
-/// request, and expires with the request's own record (both start with the request prefix).
-/// Without one (no `Idempotency-Key`) each request redeems anew, as it applies anew.
-fn redemption_context(context: &CommandContext) -> CommandContext {
-    CommandContext {
-        key: context.key.as_ref().map(|key| CommandKey {
-            command_id: format!("{}:coupon_redemption", key.command_id),
-            fingerprint: key.fingerprint.clone(),
-        }),
-        ..context.clone()
-    }
 }

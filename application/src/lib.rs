@@ -3,6 +3,7 @@
 
 pub mod attempt_payment;
 pub mod audit;
+pub mod balance_payment;
 pub mod claim_index;
 pub mod claims;
 pub mod command_bus;

@@ -19,7 +19,7 @@
 use application::{invoicing, UsageBill};
 use domain::invoice::{CollectionMethod, InvoiceCommand, InvoiceEvent, InvoiceLine};
 use domain::subscription::{CancellationReason, SubscriptionEvent};
-use domain::PlanCatalog;
+use domain::{AccountId, Money, PlanCatalog};
 use uuid::Uuid;
 
 use crate::reaction::Reaction;
@@ -76,25 +76,32 @@ pub fn invoice_for(
     ))
 }
 
-/// A payment attempt this policy makes.
+/// How this policy collects an invoice it issued: from the account's credit balance first, then
+/// a payment attempt for the rest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Collection {
     pub invoice_id: Uuid,
+    pub account_id: AccountId,
+    /// The invoice's total: nothing was paid before its issue.
+    pub amount_due: Money,
     /// `billing_policy:<InvoiceIssued event id>`: the attempt starts once.
     pub command_id: String,
 }
 
-/// The payment attempt invoice event `event` (id `event_id`) calls for: only invoices collected
+/// The collection invoice event `event` (id `event_id`) calls for: only invoices collected
 /// automatically, with something to pay.
 pub fn collection_for(event_id: Uuid, event: &InvoiceEvent) -> Option<Collection> {
     match event {
         InvoiceEvent::InvoiceIssued {
             invoice_id,
+            account_id,
             total,
             collection: CollectionMethod::Automatic,
             ..
         } if total.amount > 0 => Some(Collection {
             invoice_id: *invoice_id,
+            account_id: account_id.clone(),
+            amount_due: total.clone(),
             command_id: format!("{POLICY}:{event_id}"),
         }),
         _ => None,
@@ -328,6 +335,11 @@ mod tests {
         let automatic = CollectionMethod::Automatic;
         let collection = collection_for(cause, &issued(1900, automatic)).expect("collected");
         assert_eq!(collection.command_id, format!("billing_policy:{cause}"));
+        assert_eq!(
+            collection.amount_due,
+            usd(1900),
+            "the balance is offered the whole total"
+        );
         let manual = issued(1900, CollectionMethod::Manual);
         assert!(collection_for(cause, &manual).is_none());
         assert!(collection_for(cause, &issued(0, automatic)).is_none());

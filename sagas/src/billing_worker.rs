@@ -1,10 +1,11 @@
 //! Runs the billing policy on the global log: listens to subscription and invoice events, keeps
-//! no state besides its checkpoint, issues and closes invoices, charges the ones it issued and
-//! refunds overpayments.
+//! no state besides its checkpoint, issues and closes invoices, pays the ones it issued from the
+//! account's credit balance, charges the rest and refunds overpayments.
 
 use std::sync::Arc;
 
 use application::attempt_payment::{attempt_payment, resume_attempt, AttemptPaymentError};
+use application::balance_payment::pay_from_balance;
 use application::claims::open_invoices_claim_prefix;
 use application::event_log::{EventLog, StoredEvent};
 use application::payments::{GatewayError, PaymentGateway};
@@ -118,6 +119,22 @@ impl<L: EventLog + ClaimIndex> BillingPolicyWorker<L> {
             return Ok(());
         };
         let context = context(POLICY, cause, &collection.command_id);
+        // The balance pays first (SPEC 11.4); an invoice it covers never reaches the gateway.
+        let from_balance = pay_from_balance(
+            &self.bus,
+            &self.services,
+            &collection.account_id,
+            collection.invoice_id,
+            collection.amount_due.clone(),
+            &context,
+        )
+        .await;
+        match from_balance {
+            Ok(paid) if paid == collection.amount_due => return Ok(()),
+            Ok(_) => {}
+            // A refusal (a balance in another currency) is logged, and the card pays it all.
+            Err(error) => settle(POLICY, cause, &collection.command_id, Err::<(), _>(error))?,
+        }
         let attempt = attempt_payment(
             &self.bus,
             self.gateway.as_ref(),

@@ -11,7 +11,7 @@ use infrastructure::Store;
 use serde_json::{json, Value};
 use support::{ledgerline, Api, Server};
 
-const READ_MODELS: [&str; 8] = [
+const READ_MODELS: [&str; 9] = [
     "account_summary",
     "feature_access",
     "account_invoices",
@@ -19,6 +19,7 @@ const READ_MODELS: [&str; 8] = [
     "billing_timeline",
     "dunning_queue",
     "integration_events",
+    "coupons",
     "customer_balances",
 ];
 

@@ -1,0 +1,78 @@
+//! Use case: an invoice paid from the account's credit balance before it is charged (SPEC 11.4).
+//! It spans two aggregates. The balance is debited first, since it is what can run out; then the
+//! invoice records what the balance paid as a payment whose reference names the balance, so the
+//! amount due, the summary's balance due and the documents follow without a rule of their own.
+//!
+//! Each step has its own command id, derived from the caller's, so a run cut short by a crash is
+//! finished by the next one, once: the debit replays, and its event tells the amount again.
+
+use domain::customer_balance::{CustomerBalance, CustomerBalanceCommand, CustomerBalanceEvent};
+use domain::invoice::{Invoice, InvoiceCommand};
+use domain::{AccountId, BillingServices, DomainError, Money};
+use uuid::Uuid;
+
+use crate::event_log::EventLog;
+use crate::{CommandBus, CommandContext, DispatchError};
+
+/// The `payment_ref` of what the balance paid of `invoice_id`: one per invoice, as the balance
+/// pays an invoice once.
+pub fn balance_payment_ref(invoice_id: Uuid) -> String {
+    format!("customer_balance:{invoice_id}")
+}
+
+/// Pays what it can of `amount_due` on invoice `invoice_id` of `account` from the account's
+/// balance, and answers how much that was (zero when the balance holds nothing for it).
+pub async fn pay_from_balance<L: EventLog>(
+    bus: &CommandBus<L>,
+    services: &BillingServices,
+    account: &AccountId,
+    invoice_id: Uuid,
+    amount_due: Money,
+    context: &CommandContext,
+) -> Result<Money, DispatchError<DomainError>> {
+    let zero = Money::zero(amount_due.currency.clone());
+    let balance = bus
+        .load::<CustomerBalance>(account.as_str())
+        .await?
+        .aggregate;
+    let holds_credit = balance.balance().is_some_and(|money| money.amount > 0);
+    // A debit made before a crash leaves the balance remembering the invoice.
+    if !holds_credit && !balance.has_paid(invoice_id) {
+        return Ok(zero);
+    }
+    let debit = CustomerBalanceCommand::ApplyBalanceToInvoice {
+        account_id: account.clone(),
+        invoice_id,
+        amount_due,
+    };
+    let debited = bus
+        .execute::<CustomerBalance>(
+            account.as_str(),
+            debit,
+            services,
+            &context.step("balance_debit"),
+        )
+        .await?;
+    if debited.record.position.is_none() {
+        return Ok(zero);
+    }
+    // The one event the debit appended, whether it ran now or before a crash.
+    let after = debited.record.version - 1;
+    let events = bus
+        .read_events::<CustomerBalance>(account.as_str(), after, 1)
+        .await?;
+    let Some((_, CustomerBalanceEvent::BalanceApplied { amount, .. })) = events.into_iter().next()
+    else {
+        let reason = format!("debit of {account} for invoice {invoice_id} has no BalanceApplied");
+        return Err(DispatchError::Corrupt(reason));
+    };
+    let paid = Money::new(-amount.amount, amount.currency);
+    let payment = InvoiceCommand::RecordPayment {
+        amount: paid.clone(),
+        payment_ref: balance_payment_ref(invoice_id),
+    };
+    let id = invoice_id.to_string();
+    bus.execute::<Invoice>(&id, payment, services, &context.step("balance_payment"))
+        .await?;
+    Ok(paid)
+}
