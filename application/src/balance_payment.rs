@@ -20,6 +20,24 @@ pub fn balance_payment_ref(invoice_id: Uuid) -> String {
     format!("customer_balance:{invoice_id}")
 }
 
+/// What the balance of `account` would pay of `amount_due` now: the amount a preview shows as
+/// the credit that will apply (zero for a balance in another currency, which pays nothing).
+pub async fn balance_available_for<L: EventLog>(
+    bus: &CommandBus<L>,
+    account: &AccountId,
+    amount_due: &Money,
+) -> Result<Money, DispatchError<DomainError>> {
+    let balance = bus
+        .load::<CustomerBalance>(account.as_str())
+        .await?
+        .aggregate;
+    let available = balance
+        .balance()
+        .filter(|money| money.currency == amount_due.currency)
+        .map_or(0, |money| money.amount.clamp(0, amount_due.amount.max(0)));
+    Ok(Money::new(available, amount_due.currency.clone()))
+}
+
 /// Pays what it can of `amount_due` on invoice `invoice_id` of `account` from the account's
 /// balance, and answers how much that was (zero when the balance holds nothing for it).
 pub async fn pay_from_balance<L: EventLog>(

@@ -11,16 +11,24 @@ use uuid::Uuid;
 use crate::event_log::EventLog;
 use crate::{CommandBus, CommandContext, DispatchError, Executed};
 
-/// Changes subscription `id` to `plan_id`, with the features its account has committed to.
+/// What a client asks of a plan change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanChange {
+    pub plan_id: PlanId,
+    pub confirm_feature_removal: bool,
+    /// A downgrade now rather than at the period end (`effective: "now"`).
+    pub downgrade_now: bool,
+}
+
+/// Changes subscription `id` as `request` asks, with the features its account has committed to.
 pub async fn change_plan<L: EventLog>(
     bus: &CommandBus<L>,
     services: &BillingServices,
     id: Uuid,
-    plan_id: PlanId,
-    confirm_feature_removal: bool,
+    request: PlanChange,
     context: &CommandContext,
 ) -> Result<Executed, DispatchError<DomainError>> {
-    let command = change_plan_command(bus, id, plan_id, confirm_feature_removal).await?;
+    let command = change_plan_command(bus, id, request).await?;
     bus.execute::<Subscription>(&id.to_string(), command, services, context)
         .await
 }
@@ -30,8 +38,7 @@ pub async fn change_plan<L: EventLog>(
 pub async fn change_plan_command<L: EventLog>(
     bus: &CommandBus<L>,
     id: Uuid,
-    plan_id: PlanId,
-    confirm_feature_removal: bool,
+    request: PlanChange,
 ) -> Result<SubscriptionCommand, DispatchError<DomainError>> {
     let subscription = bus.load::<Subscription>(&id.to_string()).await?.aggregate;
     let committed_features = match subscription.account_id() {
@@ -43,8 +50,9 @@ pub async fn change_plan_command<L: EventLog>(
         None => Default::default(),
     };
     Ok(SubscriptionCommand::ChangePlan {
-        plan_id,
-        confirm_feature_removal,
+        plan_id: request.plan_id,
+        confirm_feature_removal: request.confirm_feature_removal,
         committed_features,
+        downgrade_now: request.downgrade_now,
     })
 }

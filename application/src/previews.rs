@@ -12,12 +12,12 @@ use domain::invoice::InvoiceLine;
 use domain::subscription::{
     Subscription, SubscriptionCommand, SubscriptionEvent, SubscriptionStatus,
 };
-use domain::{BillingServices, DomainError, ManualClock, PlanId};
+use domain::{BillingServices, DomainError, ManualClock, Money, PlanId};
 use uuid::Uuid;
 
 use crate::event_log::EventLog;
 use crate::invoicing::{invoice_of, usage_bill_for, PeriodInvoice};
-use crate::plan_change::change_plan_command;
+use crate::plan_change::{change_plan_command, PlanChange};
 use crate::usage_billing::UsageBill;
 use crate::{CommandBus, DispatchError};
 
@@ -38,6 +38,8 @@ pub enum PlanChangePreview {
     Now {
         plan_id: PlanId,
         invoice: Option<PeriodInvoice>,
+        /// What a downgrade now credits to the account's balance.
+        credit: Option<Money>,
     },
     /// A downgrade, taking effect at the period end.
     Scheduled {
@@ -122,19 +124,21 @@ pub async fn plan_change_preview<L: EventLog>(
     bus: &CommandBus<L>,
     services: &BillingServices,
     id: Uuid,
-    plan_id: PlanId,
-    confirm_feature_removal: bool,
+    request: PlanChange,
 ) -> Outcome<PlanChangePreview> {
-    let command = change_plan_command(bus, id, plan_id, confirm_feature_removal).await?;
+    let command = change_plan_command(bus, id, request).await?;
     let events = bus
         .dry_run::<Subscription>(&id.to_string(), command, services)
         .await?;
     Ok(events
         .iter()
         .find_map(|event| match event {
-            SubscriptionEvent::PlanChanged { to_plan, .. } => Some(PlanChangePreview::Now {
+            SubscriptionEvent::PlanChanged {
+                to_plan, credit, ..
+            } => Some(PlanChangePreview::Now {
                 plan_id: to_plan.clone(),
                 invoice: invoice_of(event, Vec::new()),
+                credit: credit.clone(),
             }),
             SubscriptionEvent::PlanChangeScheduled {
                 to_plan,

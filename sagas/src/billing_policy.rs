@@ -17,6 +17,7 @@
 //! refunds.
 
 use application::{invoicing, UsageBill};
+use domain::customer_balance::{CreditSource, CustomerBalanceCommand};
 use domain::invoice::{CollectionMethod, InvoiceCommand, InvoiceEvent, InvoiceLine};
 use domain::subscription::{CancellationReason, SubscriptionEvent};
 use domain::{AccountId, Money, PlanCatalog};
@@ -74,6 +75,34 @@ pub fn invoice_for(
         invoice_id(event_id).to_string(),
         command,
     ))
+}
+
+/// The balance credit a downgrade now calls for (SPEC 11.4): the unused part of the old plan,
+/// credited once, under a command id derived from the plan change.
+pub fn downgrade_credit_for(
+    event_id: Uuid,
+    subscription_id: Uuid,
+    event: &SubscriptionEvent,
+) -> Option<Reaction<CustomerBalanceCommand>> {
+    let SubscriptionEvent::PlanChanged {
+        account_id,
+        credit: Some(credit),
+        ..
+    } = event
+    else {
+        return None;
+    };
+    let command = CustomerBalanceCommand::CreditBalance {
+        account_id: account_id.clone(),
+        amount: credit.clone(),
+        source: CreditSource::PlanDowngrade {
+            subscription_id,
+            plan_change_event: event_id,
+        },
+    };
+    let mut reaction = Reaction::new(POLICY, event_id, account_id.to_string(), command);
+    reaction.command_id = format!("{POLICY}:{event_id}:downgrade_credit");
+    Some(reaction)
 }
 
 /// How this policy collects an invoice it issued: from the account's credit balance first, then

@@ -13,14 +13,15 @@ use application::refund_overpayment::{refund_overpayment, RefundOverpaymentError
 use application::{bill_usage, ClaimIndex, CommandBus, EventLogError};
 use application::{Policy, ReactionError};
 use cqrs_es::Aggregate;
+use domain::customer_balance::CustomerBalance;
 use domain::invoice::{Invoice, InvoiceLine};
 use domain::subscription::{Subscription, SubscriptionEvent};
 use domain::BillingServices;
 use uuid::Uuid;
 
 use crate::billing_policy::{
-    close, closing_for, collection_for, invoice_for, invoice_id, overpayment_to_refund,
-    usage_bill_command_id, usage_bill_for, POLICY,
+    close, closing_for, collection_for, downgrade_credit_for, invoice_for, invoice_id,
+    overpayment_to_refund, usage_bill_command_id, usage_bill_for, POLICY,
 };
 use crate::dispatch::{context, decode, execute, settle};
 
@@ -66,6 +67,10 @@ impl<L: EventLog + ClaimIndex> BillingPolicyWorker<L> {
         let usage = self.usage_lines(cause, &event).await?;
         if let Some(reaction) = invoice_for(event_id, subscription_id, &event, usage) {
             execute::<Invoice, _>(&self.bus, &self.services, POLICY, cause, reaction).await?;
+        }
+        if let Some(reaction) = downgrade_credit_for(event_id, subscription_id, &event) {
+            let services = &self.services;
+            execute::<CustomerBalance, _>(&self.bus, services, POLICY, cause, reaction).await?;
         }
         Ok(())
     }

@@ -75,6 +75,7 @@ async fn apply(ports: &Ports, id: Uuid, step: &Step, n: usize) {
             plan_id: PlanId::parse("pro").unwrap(),
             confirm_feature_removal: false,
             committed_features: Default::default(),
+            downgrade_now: false,
         })
         .await
         .map(drop),

@@ -2,12 +2,13 @@
 //! change would do now. Both run the decision the real command will run, without recording
 //! anything (`application::previews`), so what they show is what the real invoice will hold.
 
+use application::balance_payment::balance_available_for;
 use application::invoicing::PeriodInvoice;
 use application::previews::{self, PlanChangePreview};
 use axum::extract::State;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use domain::PlanId;
+use domain::Money;
 use projections::invoices::InvoiceLineView;
 use serde::Serialize;
 use uuid::Uuid;
@@ -45,6 +46,10 @@ pub struct UpcomingInvoiceView {
     pub subscription_id: Uuid,
     /// When it will be issued.
     pub issued_at: DateTime<Utc>,
+    /// What the account's credit balance would pay of it, as it stands now (SPEC 11.4).
+    pub credit_applied: i64,
+    /// What would be left for the card: `total − credit_applied`.
+    pub amount_due: i64,
     #[serde(flatten)]
     pub invoice: InvoicePreviewView,
 }
@@ -52,13 +57,16 @@ pub struct UpcomingInvoiceView {
 /// What a plan change would do now.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PlanChangePreviewView {
-    /// `now` (an upgrade, charged at once), `period_end` (a downgrade, scheduled) or
-    /// `unchanged` (already on that plan).
+    /// `now` (an upgrade, charged at once, or a downgrade asked `now`), `period_end` (a
+    /// downgrade, scheduled) or `unchanged` (already on that plan).
     pub effective: &'static str,
     pub plan_id: Option<String>,
     pub effective_at: Option<DateTime<Utc>>,
     /// The proration invoice issued at once; null when nothing is charged now.
     pub invoice: Option<InvoicePreviewView>,
+    /// What a downgrade now credits to the account's balance, in minor units of the plan's
+    /// currency; null otherwise.
+    pub credit: Option<i64>,
 }
 
 /// Preview the next invoice.
@@ -84,10 +92,16 @@ pub async fn upcoming_invoice(
     let upcoming = previews::upcoming_invoice(&state.bus, &state.services, id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no invoice is coming for subscription {id}")))?;
+    let invoice = InvoicePreviewView::of(&upcoming.invoice);
+    let total = Money::new(invoice.total, upcoming.invoice.currency.clone());
+    let account = &upcoming.invoice.account_id;
+    let credit = balance_available_for(&state.bus, account, &total).await?;
     Ok(Json(UpcomingInvoiceView {
         subscription_id: id,
         issued_at: upcoming.issued_at,
-        invoice: InvoicePreviewView::of(&upcoming.invoice),
+        credit_applied: credit.amount,
+        amount_due: total.amount - credit.amount,
+        invoice,
     }))
 }
 
@@ -109,16 +123,19 @@ pub async fn change_plan_preview(
     PathParam(id): PathParam<Uuid>,
     body: JsonBody<ChangePlanBody>,
 ) -> Result<Json<PlanChangePreviewView>, ApiError> {
-    let plan_id = PlanId::parse(&body.value.plan_id)?;
-    let confirm = body.value.confirm_feature_removal;
-    let preview =
-        previews::plan_change_preview(&state.bus, &state.services, id, plan_id, confirm).await?;
+    let change = body.value.plan_change()?;
+    let preview = previews::plan_change_preview(&state.bus, &state.services, id, change).await?;
     let view = match preview {
-        PlanChangePreview::Now { plan_id, invoice } => PlanChangePreviewView {
+        PlanChangePreview::Now {
+            plan_id,
+            invoice,
+            credit,
+        } => PlanChangePreviewView {
             effective: "now",
             plan_id: Some(plan_id.to_string()),
             effective_at: None,
             invoice: invoice.as_ref().map(InvoicePreviewView::of),
+            credit: credit.map(|credit| credit.amount),
         },
         PlanChangePreview::Scheduled {
             plan_id,
@@ -128,12 +145,14 @@ pub async fn change_plan_preview(
             plan_id: Some(plan_id.to_string()),
             effective_at: Some(effective_at),
             invoice: None,
+            credit: None,
         },
         PlanChangePreview::Unchanged => PlanChangePreviewView {
             effective: "unchanged",
             plan_id: None,
             effective_at: None,
             invoice: None,
+            credit: None,
         },
     };
     Ok(Json(view))

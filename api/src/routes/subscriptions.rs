@@ -2,6 +2,7 @@
 //! account, activate, change seats, overage billing and plan, cancel; read one by id.
 
 use application::payments::{MethodCheck, MethodCheckRequest};
+use application::plan_change::PlanChange;
 use axum::extract::State;
 use axum::response::Response;
 use axum::Json;
@@ -60,13 +61,38 @@ pub struct OverageBody {
     enabled: bool,
 }
 
+/// When a downgrade takes effect.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Effective {
+    /// Now, crediting the unused part of the old plan to the account's balance.
+    Now,
+    /// At the end of the current period (the default).
+    #[default]
+    PeriodEnd,
+}
+
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangePlanBody {
     #[schema(pattern = r"^[a-z0-9_-]{1,64}$", max_length = 64)]
-    pub(crate) plan_id: String,
+    plan_id: String,
     #[serde(default)]
-    pub(crate) confirm_feature_removal: bool,
+    confirm_feature_removal: bool,
+    /// For a downgrade: `period_end` (the default) or `now`. An upgrade always takes effect now.
+    #[serde(default)]
+    effective: Effective,
+}
+
+impl ChangePlanBody {
+    /// The change asked for, its plan parsed.
+    pub(crate) fn plan_change(&self) -> Result<PlanChange, ApiError> {
+        Ok(PlanChange {
+            plan_id: PlanId::parse(&self.plan_id)?,
+            confirm_feature_removal: self.confirm_feature_removal,
+            downgrade_now: self.effective == Effective::Now,
+        })
+    }
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -337,21 +363,14 @@ pub async fn change_plan(
     request: CommandRequest,
     body: JsonBody<ChangePlanBody>,
 ) -> Result<Response, ApiError> {
-    let plan_id = PlanId::parse(&body.value.plan_id)?;
+    let change = body.value.plan_change()?;
     let context = request.context(
         &format!("POST /v1/subscriptions/{id}/change-plan"),
         &body.digest,
     );
-    let confirm = body.value.confirm_feature_removal;
-    let changed = application::plan_change::change_plan(
-        &state.bus,
-        &state.services,
-        id,
-        plan_id,
-        confirm,
-        &context,
-    )
-    .await;
+    let changed =
+        application::plan_change::change_plan(&state.bus, &state.services, id, change, &context)
+            .await;
     answer::<Subscription>(&state, "ChangePlan".into(), changed, Outcome::Changed).await
 }
 

@@ -45,6 +45,10 @@ pub enum SubscriptionCommand {
         /// Features with usage in the current period or an explicit commitment, supplied by the
         /// application layer from the Entitlements aggregate.
         committed_features: BTreeSet<FeatureKey>,
+        /// A downgrade takes effect now, crediting the unused part of the old plan, rather than
+        /// at the period end. Upgrades always take effect now.
+        #[serde(default)]
+        downgrade_now: bool,
     },
     /// A client's cancellation: its reason is always `requested`; `comment` is its own words.
     CancelSubscription {

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::{BillingAccount, SubscriptionDiscount};
 use crate::coupon::{CouponId, Discount};
 use crate::invoice::InvoiceLine;
-use crate::money::Currency;
+use crate::money::{Currency, Money};
 use crate::period::BillingPeriod;
 use crate::values::{AccountId, PlanId, SeatCount};
 
@@ -108,12 +108,17 @@ pub enum SubscriptionEvent {
         enabled: bool,
         at: DateTime<Utc>,
     },
-    /// The plan changed now; a non-empty `proration_lines` is invoiced at once.
+    /// The plan changed now; a non-empty `proration_lines` is invoiced at once, and a `credit`
+    /// (a downgrade now) goes to the account's balance.
     PlanChanged {
         account_id: AccountId,
         from_plan: PlanId,
         to_plan: PlanId,
         proration_lines: Vec<InvoiceLine>,
+        /// The unused part of the old plan, prorated as upgrades are, credited to the balance;
+        /// only on a downgrade now. Absent on events recorded before downgrades could apply now.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        credit: Option<Money>,
         /// The discount the invoice takes off, if one applies; absent on events recorded
         /// before coupons.
         #[serde(default, skip_serializing_if = "Option::is_none")]

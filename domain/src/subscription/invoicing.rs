@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use crate::catalog::Plan;
 use crate::error::DomainError;
 use crate::invoice::{InvoiceLine, LineKind};
+use crate::money::Money;
 use crate::period::BillingPeriod;
 use crate::values::SeatCount;
 
@@ -96,6 +97,19 @@ pub(super) fn upgrade_proration_lines(
         charge,
     )?;
     Ok(vec![line])
+}
+
+/// What a downgrade now gives back: the base price difference for the rest of `period`,
+/// prorated once as an upgrade's charge is; `None` when the difference is not positive.
+pub(super) fn downgrade_credit(
+    from: &Plan,
+    to: &Plan,
+    period: &BillingPeriod,
+    now: DateTime<Utc>,
+) -> Result<Option<Money>, DomainError> {
+    let difference = from.base_price.checked_sub(&to.base_price)?;
+    let credit = period.prorate_remaining(&difference, now)?;
+    Ok((credit.amount > 0).then_some(credit))
 }
 
 fn span(from: DateTime<Utc>, to: DateTime<Utc>) -> String {

@@ -148,6 +148,7 @@ impl SubscriptionState {
                 from_plan: self.plan_id.clone(),
                 to_plan: change.plan_id.clone(),
                 proration_lines: Vec::new(),
+                credit: None,
                 discount: None,
                 at: ctx.now,
             });

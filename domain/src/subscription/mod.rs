@@ -270,7 +270,15 @@ impl Subscription {
                 plan_id,
                 confirm_feature_removal,
                 committed_features,
-            } => state.change_plan(&plan_id, confirm_feature_removal, &committed_features, &ctx),
+                downgrade_now,
+            } => {
+                let change = plan_change::Change {
+                    confirm_feature_removal,
+                    committed_features: &committed_features,
+                    downgrade_now,
+                };
+                state.change_plan(&plan_id, change, &ctx)
+            }
             C::CancelSubscription {
                 at_period_end,
                 comment,

@@ -1,25 +1,35 @@
 //! Changing plan. An upgrade (higher rank) applies at once with a prorated charge for the rest of
-//! a paid period; a downgrade waits for the period end, and may not silently take away features
-//! the customer has committed to. During a trial both apply at once: nothing has been paid.
+//! a paid period; a downgrade waits for the period end, or applies now when asked, crediting the
+//! unused part of the old plan to the account's balance (SPEC 11.4). Neither may silently take
+//! away features the customer has committed to. During a trial both apply at once: nothing has
+//! been paid.
 
 use std::collections::BTreeSet;
 
 use super::discount::Billed;
-use super::invoicing::upgrade_proration_lines;
+use super::invoicing::{downgrade_credit, upgrade_proration_lines};
 use super::{Context, SubscriptionEvent, SubscriptionRule, SubscriptionState, SubscriptionStatus};
 use crate::catalog::Plan;
 use crate::error::DomainError;
 use crate::invoice::InvoiceLine;
+use crate::money::Money;
 use crate::values::{FeatureKey, PlanId};
 
 type Events = Result<Vec<SubscriptionEvent>, DomainError>;
+
+/// What a plan change asks besides the plan.
+pub(super) struct Change<'a> {
+    pub confirm_feature_removal: bool,
+    /// Features with usage this period or an explicit commitment.
+    pub committed_features: &'a BTreeSet<FeatureKey>,
+    pub downgrade_now: bool,
+}
 
 impl SubscriptionState {
     pub(super) fn change_plan(
         &self,
         plan_id: &PlanId,
-        confirm_feature_removal: bool,
-        committed_features: &BTreeSet<FeatureKey>,
+        change: Change<'_>,
         ctx: &Context<'_>,
     ) -> Events {
         let to = ctx.plan(plan_id)?;
@@ -47,7 +57,7 @@ impl SubscriptionState {
         if to.rank > from.rank {
             self.upgrade(from, to, ctx)
         } else {
-            self.downgrade(from, to, confirm_feature_removal, committed_features, ctx)
+            self.downgrade(from, to, change, ctx)
         }
     }
 
@@ -65,24 +75,18 @@ impl SubscriptionState {
             }
             _ => Vec::new(),
         };
-        self.plan_changed(from, to, proration_lines, ctx)
+        self.plan_changed(from, to, proration_lines, None, ctx)
     }
 
-    fn downgrade(
-        &self,
-        from: &Plan,
-        to: &Plan,
-        confirm_feature_removal: bool,
-        committed_features: &BTreeSet<FeatureKey>,
-        ctx: &Context<'_>,
-    ) -> Events {
-        if self
+    fn downgrade(&self, from: &Plan, to: &Plan, change: Change<'_>, ctx: &Context<'_>) -> Events {
+        let scheduled = self
             .scheduled_change
             .as_ref()
-            .is_some_and(|change| change.plan_id == to.id)
-        {
+            .is_some_and(|scheduled| scheduled.plan_id == to.id);
+        if scheduled && !change.downgrade_now {
             return Ok(Vec::new());
         }
+        let committed_features = change.committed_features;
         // BTreeSet order: the affected features come out sorted.
         let affected: Vec<FeatureKey> = from
             .features
@@ -90,7 +94,7 @@ impl SubscriptionState {
             .filter(|feature| committed_features.contains(*feature))
             .cloned()
             .collect();
-        if !affected.is_empty() && !confirm_feature_removal {
+        if !affected.is_empty() && !change.confirm_feature_removal {
             return Err(
                 SubscriptionRule::CommittedFeaturesWouldBeRemoved { features: affected }.into(),
             );
@@ -103,9 +107,13 @@ impl SubscriptionState {
             .into());
         }
         if self.status == SubscriptionStatus::Trialing {
-            return self.plan_changed(from, to, Vec::new(), ctx);
+            return self.plan_changed(from, to, Vec::new(), None, ctx);
         }
         let period = self.paid_period("ChangePlan")?;
+        if change.downgrade_now {
+            let credit = downgrade_credit(from, to, &period, ctx.now)?;
+            return self.plan_changed(from, to, Vec::new(), credit, ctx);
+        }
         Ok(vec![SubscriptionEvent::PlanChangeScheduled {
             account_id: self.account_id.clone(),
             from_plan: from.id.clone(),
@@ -115,13 +123,14 @@ impl SubscriptionState {
         }])
     }
 
-    /// The change now, with its proration invoice's discount when there is an invoice; then
-    /// the end of a discount that invoice was the last of.
+    /// The change now, with its proration invoice's discount when there is an invoice, or the
+    /// credit a downgrade now gives back; then the end of a discount that invoice was the last of.
     fn plan_changed(
         &self,
         from: &Plan,
         to: &Plan,
         proration_lines: Vec<InvoiceLine>,
+        credit: Option<Money>,
         ctx: &Context<'_>,
     ) -> Events {
         let (discount, ended) = match proration_lines.is_empty() {
@@ -133,6 +142,7 @@ impl SubscriptionState {
             from_plan: from.id.clone(),
             to_plan: to.id.clone(),
             proration_lines,
+            credit,
             discount,
             at: ctx.now,
         };

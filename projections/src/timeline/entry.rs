@@ -81,10 +81,14 @@ pub(super) fn subscription(subscription_id: &str, event: &SubscriptionEvent) -> 
             json!({"subscription_id": id, "enabled": enabled}),
         ),
         E::PlanChanged {
-            from_plan, to_plan, ..
+            from_plan,
+            to_plan,
+            credit,
+            ..
         } => Entry::new(
             "plan_changed",
-            json!({"subscription_id": id, "from_plan": from_plan, "to_plan": to_plan}),
+            json!({"subscription_id": id, "from_plan": from_plan, "to_plan": to_plan,
+                   "credit": credit.as_ref().map(|credit| credit.amount)}),
         ),
         E::PlanChangeScheduled {
             from_plan,

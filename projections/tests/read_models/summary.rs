@@ -58,6 +58,7 @@ async fn a_subscription_s_life_is_summarised_field_by_field(backend: Backend) {
         plan_id: plan("pro"),
         confirm_feature_removal: false,
         committed_features: Default::default(),
+        downgrade_now: false,
     };
     sub(upgrade).await;
     h.entitlements(
@@ -71,6 +72,7 @@ async fn a_subscription_s_life_is_summarised_field_by_field(backend: Backend) {
         plan_id: plan("starter"),
         confirm_feature_removal: false,
         committed_features: Default::default(),
+        downgrade_now: false,
     };
     sub(downgrade).await;
     let cancel = SubscriptionCommand::CancelSubscription {

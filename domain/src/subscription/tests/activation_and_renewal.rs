@@ -210,6 +210,7 @@ fn a_scheduled_downgrade_is_applied_on_renewal_and_the_new_plan_is_billed() {
                 from_plan: plan("pro"),
                 to_plan: plan("starter"),
                 proration_lines: vec![],
+                credit: None,
                 discount: None,
                 at: now,
             },

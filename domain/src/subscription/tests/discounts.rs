@@ -123,6 +123,7 @@ fn a_once_discount_is_spent_on_the_next_invoice_even_a_proration() {
             plan_id: plan("enterprise"),
             confirm_feature_removal: false,
             committed_features: BTreeSet::new(),
+            downgrade_now: false,
         },
         "2026-04-16T00:00:00Z",
     );
@@ -140,6 +141,7 @@ fn a_proration_under_a_repeating_discount_does_not_use_up_a_period() {
             plan_id: plan("enterprise"),
             confirm_feature_removal: false,
             committed_features: BTreeSet::new(),
+            downgrade_now: false,
         },
         "2026-04-16T00:00:00Z",
     );

@@ -174,6 +174,7 @@ pub(super) fn change_plan(plan_id: &str, confirm: bool, committed: &[&str]) -> S
             .iter()
             .map(|f| crate::testing::feature(f))
             .collect::<BTreeSet<_>>(),
+        downgrade_now: false,
     }
 }
 

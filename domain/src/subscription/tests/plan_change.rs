@@ -15,6 +15,7 @@ fn plan_changed(
         from_plan: plan(from),
         to_plan: plan(to),
         proration_lines: lines,
+        credit: None,
         discount: None,
         at: now,
     }
@@ -337,4 +338,77 @@ fn a_plan_cannot_change_to_another_billing_interval() {
             from: BillingInterval::Month,
             to: BillingInterval::Year,
         }));
+}
+
+fn downgrade_now(plan_id: &str) -> SubscriptionCommand {
+    match change_plan(plan_id, false, &[]) {
+        SubscriptionCommand::ChangePlan {
+            plan_id,
+            confirm_feature_removal,
+            committed_features,
+            ..
+        } => SubscriptionCommand::ChangePlan {
+            plan_id,
+            confirm_feature_removal,
+            committed_features,
+            downgrade_now: true,
+        },
+        other => other,
+    }
+}
+
+#[test]
+fn a_downgrade_now_credits_the_unused_part_of_the_price_difference() {
+    // Half of April left: half of 4900 − 1900 comes back.
+    let now = at("2026-04-16T00:00:00Z");
+    let mut changed = plan_changed("pro", "starter", vec![], now);
+    if let SubscriptionEvent::PlanChanged { credit, .. } = &mut changed {
+        *credit = Some(usd(prorated(4_900 - 1_900, 15 * 86_400, 30 * 86_400)));
+    }
+    given_at(now, active_pro_in_april(3, false))
+        .when(downgrade_now("starter"))
+        .then_expect_events(vec![changed]);
+}
+
+#[test]
+fn a_downgrade_now_replaces_the_same_downgrade_scheduled() {
+    let now = at("2026-04-30T00:00:00Z");
+    let mut history = active_pro_in_april(3, false);
+    history.push(change_scheduled(
+        "pro",
+        "starter",
+        at("2026-04-10T00:00:00Z"),
+    ));
+    let mut changed = plan_changed("pro", "starter", vec![], now);
+    if let SubscriptionEvent::PlanChanged { credit, .. } = &mut changed {
+        *credit = Some(usd(100));
+    }
+    given_at(now, history)
+        .when(downgrade_now("starter"))
+        .then_expect_events(vec![changed]);
+}
+
+#[test]
+fn a_downgrade_now_keeps_the_rules_of_a_downgrade() {
+    given_at(at("2026-04-16T00:00:00Z"), active_pro_in_april(3, false))
+        .when(match downgrade_now("starter") {
+            SubscriptionCommand::ChangePlan {
+                plan_id,
+                committed_features: _,
+                confirm_feature_removal,
+                downgrade_now,
+            } => SubscriptionCommand::ChangePlan {
+                plan_id,
+                confirm_feature_removal,
+                committed_features: BTreeSet::from([crate::testing::feature("analytics")]),
+                downgrade_now,
+            },
+            other => other,
+        })
+        .then_expect_error(
+            SubscriptionRule::CommittedFeaturesWouldBeRemoved {
+                features: vec![crate::testing::feature("analytics")],
+            }
+            .into(),
+        );
 }

@@ -102,6 +102,7 @@ fn renewal_applies_the_new_period_and_clears_what_it_billed() {
             from_plan: plan("pro"),
             to_plan: plan("starter"),
             proration_lines: vec![],
+            credit: None,
             discount: None,
             at: april().end,
         },
