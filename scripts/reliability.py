@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from reliability_checks import check, summarize
 from reliability_processes import Postgres, Server, http, log
 from reliability_stripe import FakeStripe, check_stripe
-from reliability_usage import check_usage
+from reliability_usage import check_balance_payments, check_usage
 from reliability_webhooks import Receiver, check_webhooks
 
 DAY = 24 * 60 * 60
@@ -137,6 +137,11 @@ def account_life(client, account, rng):
         (f"{sub}/add-seats", {"count": 1}),
         (f"{sub}/remove-seats", {"count": 1}),
     ]
+    if rng.random() < 0.3:
+        # Goodwill credit before the activation: the balance pays first (SPEC 11.4).
+        steps.insert(2, (f"/v1/accounts/{account}/balance/adjust",
+                         {"amount": rng.randint(100, 3000), "currency": "usd",
+                          "reason": "crash harness goodwill"}))
     if card != "pm_card_visa" and rng.random() < 0.5:
         steps.append((f"{sub}/attach-billing-account",
                       {"email": f"{account}@example.com", "payment_method": "pm_card_visa"}))
@@ -389,6 +394,7 @@ def main():
         results = check(pg, database, record, args.binary, clock.target)
         results["webhooks"] = check_webhooks(pg, database, receiver)
         results["usage"] = check_usage(pg, database)
+        results["balance"] = check_balance_payments(pg, database)
         if stripe:
             results["stripe"] = check_stripe(pg, database, stripe)
         ok = summarize(results, record, len(kills), lock_samples, died, args.outage)

@@ -8,7 +8,7 @@ import subprocess
 
 from reliability_processes import log
 from reliability_stripe import summarize_stripe
-from reliability_usage import summarize_usage
+from reliability_usage import summarize_balance, summarize_usage
 
 
 def check(pg, database, record, binary, now):
@@ -185,6 +185,8 @@ def summarize(results, record, kills, lock_samples, died, pg_was_down):
         f", notifications {results['notifications']}")
     usage_figures, usage_failures = summarize_usage(results["usage"])
     failures.extend(usage_failures)
+    balance_figures, balance_failures = summarize_balance(results["balance"])
+    failures.extend(balance_failures)
     stripe_figures = ""
     if "stripe" in results:
         stripe_figures, stripe_failures = summarize_stripe(results["stripe"])
@@ -193,7 +195,8 @@ def summarize(results, record, kills, lock_samples, died, pg_was_down):
           f"duplicated={duplicated} mismatches={mismatches} server_errors="
           f"{len(record.server_errors)} webhook_events={hooks['events']} "
           f"webhook_deliveries={hooks['received']} webhook_missing={len(hooks['missing'])} "
-          f"webhook_out_of_order={len(hooks['out_of_order'])}{usage_figures}{stripe_figures}",
+          f"webhook_out_of_order={len(hooks['out_of_order'])}{usage_figures}{balance_figures}"
+          f"{stripe_figures}",
           flush=True)
     for failure in failures:
         log(f"FAIL {failure}")

@@ -38,17 +38,26 @@ pub async fn balance_available_for<L: EventLog>(
     Ok(Money::new(available, amount_due.currency.clone()))
 }
 
-/// Pays what it can of `amount_due` on invoice `invoice_id` of `account` from the account's
-/// balance, and answers how much that was (zero when the balance holds nothing for it).
+/// Pays what it can of invoice `invoice_id` of `account` from the account's balance, and answers
+/// whether anything is left for the card (nothing once the invoice is paid or closed).
 pub async fn pay_from_balance<L: EventLog>(
     bus: &CommandBus<L>,
     services: &BillingServices,
     account: &AccountId,
     invoice_id: Uuid,
-    amount_due: Money,
     context: &CommandContext,
-) -> Result<Money, DispatchError<DomainError>> {
-    let zero = Money::zero(amount_due.currency.clone());
+) -> Result<bool, DispatchError<DomainError>> {
+    let id = invoice_id.to_string();
+    let payment_ref = balance_payment_ref(invoice_id);
+    let invoice = bus.load::<Invoice>(&id).await?.aggregate;
+    // What is due now, not the total: a payment recorded since the issue is not paid twice.
+    let amount_due = match invoice.amount_due() {
+        Some(due) if invoice.is_open() && due.amount > 0 => due,
+        _ => return Ok(false),
+    };
+    if invoice.has_recorded(&payment_ref) {
+        return Ok(true);
+    }
     let balance = bus
         .load::<CustomerBalance>(account.as_str())
         .await?
@@ -56,12 +65,12 @@ pub async fn pay_from_balance<L: EventLog>(
     let holds_credit = balance.balance().is_some_and(|money| money.amount > 0);
     // A debit made before a crash leaves the balance remembering the invoice.
     if !holds_credit && !balance.has_paid(invoice_id) {
-        return Ok(zero);
+        return Ok(true);
     }
     let debit = CustomerBalanceCommand::ApplyBalanceToInvoice {
         account_id: account.clone(),
         invoice_id,
-        amount_due,
+        amount_due: amount_due.clone(),
     };
     let debited = bus
         .execute::<CustomerBalance>(
@@ -72,7 +81,7 @@ pub async fn pay_from_balance<L: EventLog>(
         )
         .await?;
     if debited.record.position.is_none() {
-        return Ok(zero);
+        return Ok(true);
     }
     // The one event the debit appended, whether it ran now or before a crash.
     let after = debited.record.version - 1;
@@ -87,10 +96,9 @@ pub async fn pay_from_balance<L: EventLog>(
     let paid = Money::new(-amount.amount, amount.currency);
     let payment = InvoiceCommand::RecordPayment {
         amount: paid.clone(),
-        payment_ref: balance_payment_ref(invoice_id),
+        payment_ref,
     };
-    let id = invoice_id.to_string();
     bus.execute::<Invoice>(&id, payment, services, &context.step("balance_payment"))
         .await?;
-    Ok(paid)
+    Ok(paid.amount < amount_due.amount)
 }

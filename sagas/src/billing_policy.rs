@@ -20,7 +20,7 @@ use application::{invoicing, UsageBill};
 use domain::customer_balance::{CreditSource, CustomerBalanceCommand};
 use domain::invoice::{CollectionMethod, InvoiceCommand, InvoiceEvent, InvoiceLine};
 use domain::subscription::{CancellationReason, SubscriptionEvent};
-use domain::{AccountId, Money, PlanCatalog};
+use domain::{AccountId, PlanCatalog};
 use uuid::Uuid;
 
 use crate::reaction::Reaction;
@@ -111,8 +111,6 @@ pub fn downgrade_credit_for(
 pub struct Collection {
     pub invoice_id: Uuid,
     pub account_id: AccountId,
-    /// The invoice's total: nothing was paid before its issue.
-    pub amount_due: Money,
     /// `billing_policy:<InvoiceIssued event id>`: the attempt starts once.
     pub command_id: String,
 }
@@ -130,7 +128,6 @@ pub fn collection_for(event_id: Uuid, event: &InvoiceEvent) -> Option<Collection
         } if total.amount > 0 => Some(Collection {
             invoice_id: *invoice_id,
             account_id: account_id.clone(),
-            amount_due: total.clone(),
             command_id: format!("{POLICY}:{event_id}"),
         }),
         _ => None,
@@ -364,11 +361,7 @@ mod tests {
         let automatic = CollectionMethod::Automatic;
         let collection = collection_for(cause, &issued(1900, automatic)).expect("collected");
         assert_eq!(collection.command_id, format!("billing_policy:{cause}"));
-        assert_eq!(
-            collection.amount_due,
-            usd(1900),
-            "the balance is offered the whole total"
-        );
+        assert_eq!(collection.account_id.as_str(), "acct_1", "whose balance pays first");
         let manual = issued(1900, CollectionMethod::Manual);
         assert!(collection_for(cause, &manual).is_none());
         assert!(collection_for(cause, &issued(0, automatic)).is_none());

@@ -130,13 +130,12 @@ impl<L: EventLog + ClaimIndex> BillingPolicyWorker<L> {
             &self.services,
             &collection.account_id,
             collection.invoice_id,
-            collection.amount_due.clone(),
             &context,
         )
         .await;
         match from_balance {
-            Ok(paid) if paid == collection.amount_due => return Ok(()),
-            Ok(_) => {}
+            Ok(false) => return Ok(()),
+            Ok(true) => {}
             // A refusal (a balance in another currency) is logged, and the card pays it all.
             Err(error) => settle(POLICY, cause, &collection.command_id, Err::<(), _>(error))?,
         }

@@ -43,6 +43,12 @@ impl Run {
         events
     }
 
+    /// An upgrade to enterprise halfway through April: a proration invoice.
+    fn upgrade_mid_april(&mut self) -> Vec<SubscriptionEvent> {
+        let upgrade = change_plan("enterprise", false, &[]);
+        self.send(upgrade, "2026-04-16T00:00:00Z")
+    }
+
     fn apply_discount(&mut self, terms: SubscriptionDiscount) {
         self.send(
             SubscriptionCommand::ApplyDiscount { discount: terms },
@@ -118,15 +124,7 @@ fn a_forever_discount_never_ends_and_goes_with_a_cancellation() {
 fn a_once_discount_is_spent_on_the_next_invoice_even_a_proration() {
     let mut run = Run::active_in_april();
     run.apply_discount(quarter_off(CouponDuration::Once));
-    let upgraded = run.send(
-        SubscriptionCommand::ChangePlan {
-            plan_id: plan("enterprise"),
-            confirm_feature_removal: false,
-            committed_features: BTreeSet::new(),
-            downgrade_now: false,
-        },
-        "2026-04-16T00:00:00Z",
-    );
+    let upgraded = run.upgrade_mid_april();
     assert!(discount_of(&upgraded[0]).is_some());
     assert!(ended(&upgraded));
     assert_eq!(run.renew_months(1), vec![(false, false)]);
@@ -136,15 +134,7 @@ fn a_once_discount_is_spent_on_the_next_invoice_even_a_proration() {
 fn a_proration_under_a_repeating_discount_does_not_use_up_a_period() {
     let mut run = Run::active_in_april();
     run.apply_discount(quarter_off(CouponDuration::Repeating { periods: 1 }));
-    let upgraded = run.send(
-        SubscriptionCommand::ChangePlan {
-            plan_id: plan("enterprise"),
-            confirm_feature_removal: false,
-            committed_features: BTreeSet::new(),
-            downgrade_now: false,
-        },
-        "2026-04-16T00:00:00Z",
-    );
+    let upgraded = run.upgrade_mid_april();
     assert!(discount_of(&upgraded[0]).is_some());
     assert!(!ended(&upgraded));
     assert_eq!(run.renew_months(2), vec![(true, true), (false, false)]);
