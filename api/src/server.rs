@@ -30,10 +30,10 @@ use crate::extract::request_id;
 use crate::openapi::ApiDoc;
 use crate::problem::ApiError;
 use crate::routes::{
-    accounts, api_keys, audit, audit_log, audit_state, balance, coupons, dunning_cases,
-    dunning_queue, entitlements, events, health, invoice_documents, invoices, notifications, plans,
-    previews, processor_events, projections_admin, stripe_webhooks, subscriptions, test_clock,
-    timeline, usage, webhook_endpoints,
+    accounts, api_keys, audit, audit_log, audit_state, balance, coupons, credit_notes,
+    dunning_cases, dunning_queue, entitlements, events, health, invoice_documents, invoices,
+    notifications, plans, previews, processor_events, projections_admin, stripe_webhooks,
+    subscriptions, test_clock, timeline, usage, webhook_endpoints,
 };
 use crate::state::AppState;
 use infrastructure::email::{EmailConfigError, EmailOptions, EmailSender, SmtpMailer};
@@ -136,6 +136,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(invoices::record_payment))
         .routes(routes!(invoices::record_payment_failure))
         .routes(routes!(invoices::refund))
+        .routes(routes!(credit_notes::issue))
         .routes(routes!(invoices::void))
         .routes(routes!(dunning_cases::get_case))
         .routes(routes!(dunning_cases::assign))

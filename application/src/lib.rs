@@ -9,6 +9,7 @@ pub mod claims;
 pub mod command_bus;
 pub mod consumer;
 pub mod coupon_redemption;
+pub mod credit_notes;
 pub mod entitlements_suspension;
 pub mod event_log;
 pub mod invoicing;

@@ -100,13 +100,11 @@ pub async fn refund_invoice<L: EventLog>(
 
 /// Whether the invoice would take the refund now: paid, and `amount` within what is left.
 fn refundable(invoice: &Invoice, amount: &Money) -> bool {
-    let paid = invoice.amount_paid().map_or(0, |m| m.amount);
-    let refunded = invoice.amount_refunded().map_or(0, |m| m.amount);
     matches!(
         invoice.status(),
         Some(InvoiceStatus::Paid | InvoiceStatus::Refunded)
     ) && amount.amount > 0
-        && amount.amount <= paid - refunded
+        && amount.amount <= invoice.refundable()
 }
 
 async fn history<L: EventLog>(

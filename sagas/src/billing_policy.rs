@@ -18,7 +18,9 @@
 
 use application::{invoicing, UsageBill};
 use domain::customer_balance::{CreditSource, CustomerBalanceCommand};
-use domain::invoice::{CollectionMethod, InvoiceCommand, InvoiceEvent, InvoiceLine};
+use domain::invoice::{
+    CollectionMethod, CreditNoteOutcome, InvoiceCommand, InvoiceEvent, InvoiceLine,
+};
 use domain::subscription::{CancellationReason, SubscriptionEvent};
 use domain::{AccountId, PlanCatalog};
 use uuid::Uuid;
@@ -103,6 +105,39 @@ pub fn downgrade_credit_for(
     let mut reaction = Reaction::new(POLICY, event_id, account_id.to_string(), command);
     reaction.command_id = format!("{POLICY}:{event_id}:downgrade_credit");
     Some(reaction)
+}
+
+/// The balance credit a credit note with outcome `credit_balance` calls for (SPEC 11.4), once,
+/// under a command id derived from the note's event.
+pub fn credit_note_credit_for(
+    event_id: Uuid,
+    invoice_id: Uuid,
+    event: &InvoiceEvent,
+) -> Option<Reaction<CustomerBalanceCommand>> {
+    let InvoiceEvent::CreditNoteIssued {
+        credit_note_id,
+        account_id,
+        amount,
+        outcome: CreditNoteOutcome::CreditBalance,
+        ..
+    } = event
+    else {
+        return None;
+    };
+    let command = CustomerBalanceCommand::CreditBalance {
+        account_id: account_id.clone(),
+        amount: amount.clone(),
+        source: CreditSource::CreditNote {
+            credit_note_id: *credit_note_id,
+            invoice_id,
+        },
+    };
+    Some(Reaction::new(
+        POLICY,
+        event_id,
+        account_id.to_string(),
+        command,
+    ))
 }
 
 /// How this policy collects an invoice it issued: from the account's credit balance first, then
@@ -361,7 +396,11 @@ mod tests {
         let automatic = CollectionMethod::Automatic;
         let collection = collection_for(cause, &issued(1900, automatic)).expect("collected");
         assert_eq!(collection.command_id, format!("billing_policy:{cause}"));
-        assert_eq!(collection.account_id.as_str(), "acct_1", "whose balance pays first");
+        assert_eq!(
+            collection.account_id.as_str(),
+            "acct_1",
+            "whose balance pays first"
+        );
         let manual = issued(1900, CollectionMethod::Manual);
         assert!(collection_for(cause, &manual).is_none());
         assert!(collection_for(cause, &issued(0, automatic)).is_none());

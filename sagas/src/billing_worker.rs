@@ -20,8 +20,8 @@ use domain::BillingServices;
 use uuid::Uuid;
 
 use crate::billing_policy::{
-    close, closing_for, collection_for, downgrade_credit_for, invoice_for, invoice_id,
-    overpayment_to_refund, usage_bill_command_id, usage_bill_for, POLICY,
+    close, closing_for, collection_for, credit_note_credit_for, downgrade_credit_for, invoice_for,
+    invoice_id, overpayment_to_refund, usage_bill_command_id, usage_bill_for, POLICY,
 };
 use crate::dispatch::{context, decode, execute, settle};
 
@@ -119,6 +119,13 @@ impl<L: EventLog + ClaimIndex> BillingPolicyWorker<L> {
         let event_id = cause.metadata.event_id;
         if let Some(payment_ref) = overpayment_to_refund(&event) {
             return self.refund(cause, payment_ref).await;
+        }
+        let invoice_id = Uuid::parse_str(&cause.aggregate_id)
+            .map_err(|error| ReactionError::at(cause, error.to_string()))?;
+        if let Some(reaction) = credit_note_credit_for(event_id, invoice_id, &event) {
+            let services = &self.services;
+            return execute::<CustomerBalance, _>(&self.bus, services, POLICY, cause, reaction)
+                .await;
         }
         let Some(collection) = collection_for(event_id, &event) else {
             return Ok(());

@@ -89,6 +89,7 @@ const ACCESS: &[(&str, Access)] = &[
         Access::Command,
     ),
     ("POST /v1/invoices/{id}/refund", Access::Command),
+    ("POST /v1/invoices/{id}/credit-notes", Access::Command),
     ("POST /v1/invoices/{id}/void", Access::Command),
     ("GET /v1/dunning-cases/{id}", Access::ResourceOfAccount),
     ("POST /v1/dunning-cases/{id}/assign", Access::Support),

@@ -147,7 +147,7 @@ async fn on_invoice(
 }
 
 /// The invoice's currency, which amounts in request bodies are counted in.
-async fn currency_of(state: &AppState, id: Uuid) -> Result<Currency, ApiError> {
+pub(crate) async fn currency_of(state: &AppState, id: Uuid) -> Result<Currency, ApiError> {
     let invoice = state.bus.load::<Invoice>(&id.to_string()).await?.aggregate;
     invoice
         .currency()

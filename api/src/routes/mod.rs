@@ -11,6 +11,7 @@ pub mod balance;
 mod command_object;
 pub mod commands;
 pub mod coupons;
+pub mod credit_notes;
 pub mod dunning_cases;
 pub mod dunning_queue;
 pub mod entitlements;

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::error::DomainError;
 use crate::invoice::{
-    CollectionMethod, Invoice, InvoiceEvent, InvoiceLine, InvoiceRule, InvoiceStatus,
+    CollectionMethod, CreditNote, Invoice, InvoiceEvent, InvoiceLine, InvoiceRule, InvoiceStatus,
     IssuedInvoice, OverpaymentRefund,
 };
 use crate::money::{Currency, Money, MoneyError};
@@ -46,6 +46,10 @@ pub enum InvoiceCommand {
     RefundInvoice {
         amount: Money,
         reason: String,
+    },
+    /// Idempotent per credit note id.
+    IssueCreditNote {
+        note: CreditNote,
     },
     /// The processor reports a dispute of a payment on this invoice. Idempotent per dispute_id.
     RecordDispute {
@@ -93,6 +97,7 @@ impl Invoice {
                 hard_decline,
             } => invoice.record_failure(reason, code, payment_ref, hard_decline, now),
             InvoiceCommand::RefundInvoice { amount, reason } => invoice.refund(amount, reason, now),
+            InvoiceCommand::IssueCreditNote { note } => invoice.issue_credit_note(note, now),
             InvoiceCommand::RecordDispute {
                 dispute_id,
                 amount,
@@ -199,7 +204,7 @@ impl IssuedInvoice {
     }
 
     /// A positive amount within the bound, in the invoice's currency.
-    fn check_amount(&self, amount: &Money) -> Result<(), DomainError> {
+    pub(super) fn check_amount(&self, amount: &Money) -> Result<(), DomainError> {
         amount.check_bound("amount")?;
         if amount.currency != self.currency {
             return Err(MoneyError::CurrencyMismatch {
@@ -384,7 +389,11 @@ impl IssuedInvoice {
             }
             .into());
         }
-        let refundable = self.amount_paid.checked_sub(&self.amount_refunded)?;
+        // Money a credit note gave to the account's balance is not the card's any more.
+        let refundable = Money::new(
+            self.amount_paid.amount - self.amount_refunded.amount - self.credited.to_balance,
+            self.currency.clone(),
+        );
         if amount.amount > refundable.amount {
             return Err(InvoiceRule::RefundExceedsRefundable { refundable }.into());
         }

@@ -6,7 +6,7 @@ use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::invoice::{CollectionMethod, InvoiceLine};
+use crate::invoice::{CollectionMethod, CreditNoteOutcome, InvoiceLine};
 use crate::money::{Currency, Money};
 use crate::values::{AccountId, PaymentMethodToken};
 
@@ -70,6 +70,16 @@ pub enum InvoiceEvent {
         reason: String,
         at: DateTime<Utc>,
     },
+    /// A credit note on the paid invoice (SPEC 11.4): money refunded, or given to the account's
+    /// balance, which the billing policy credits.
+    CreditNoteIssued {
+        credit_note_id: Uuid,
+        account_id: AccountId,
+        amount: Money,
+        reason: String,
+        outcome: CreditNoteOutcome,
+        at: DateTime<Utc>,
+    },
     InvoiceVoided {
         at: DateTime<Utc>,
     },
@@ -120,6 +130,7 @@ impl DomainEvent for InvoiceEvent {
             InvoiceEvent::PaymentFailed { .. } => "PaymentFailed",
             InvoiceEvent::InvoicePaid { .. } => "InvoicePaid",
             InvoiceEvent::InvoiceRefunded { .. } => "InvoiceRefunded",
+            InvoiceEvent::CreditNoteIssued { .. } => "CreditNoteIssued",
             InvoiceEvent::InvoiceVoided { .. } => "InvoiceVoided",
             InvoiceEvent::InvoiceMarkedUncollectible { .. } => "InvoiceMarkedUncollectible",
             InvoiceEvent::OverpaymentReceived { .. } => "OverpaymentReceived",

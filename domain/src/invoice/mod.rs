@@ -13,6 +13,7 @@
 
 mod collection;
 mod commands;
+mod credit_note;
 mod events;
 pub mod line;
 mod rules;
@@ -36,6 +37,7 @@ use crate::values::AccountId;
 
 pub use collection::CollectionMethod;
 pub use commands::{InvoiceCommand, OverpaymentRefundOutcome};
+pub use credit_note::{CreditNote, CreditNoteOutcome};
 pub use events::{InvoiceEvent, INVOICE_ISSUED_VERSION, PAYMENT_FAILED_VERSION};
 pub use line::{InvoiceLine, LineKind};
 pub use rules::InvoiceRule;
@@ -137,6 +139,11 @@ struct IssuedInvoice {
     /// The processor's ids of the disputes opened on it. Absent from older snapshots (none).
     #[serde(default)]
     disputes: BTreeSet<String>,
+    /// The ids of its credit notes, and what they add up to. Absent from older snapshots (none).
+    #[serde(default)]
+    credit_notes: BTreeSet<Uuid>,
+    #[serde(default)]
+    credited: credit_note::Credited,
 }
 
 impl IssuedInvoice {
@@ -198,6 +205,12 @@ impl IssuedInvoice {
                     self.status = InvoiceStatus::Refunded;
                 }
             }
+            InvoiceEvent::CreditNoteIssued {
+                credit_note_id,
+                amount,
+                outcome,
+                ..
+            } => self.record_credit_note(credit_note_id, &amount, outcome),
             InvoiceEvent::InvoiceVoided { .. } => self.status = InvoiceStatus::Void,
             InvoiceEvent::InvoiceMarkedUncollectible { .. } => {
                 self.status = InvoiceStatus::Uncollectible
@@ -281,6 +294,8 @@ impl Aggregate for Invoice {
                     disputes: BTreeSet::new(),
                     last_attempt: None,
                     overpayments: BTreeMap::new(),
+                    credit_notes: BTreeSet::new(),
+                    credited: Default::default(),
                 });
             }
             (Some(invoice), event) => invoice.apply(event),
@@ -327,6 +342,14 @@ impl Invoice {
 
     pub fn total(&self) -> Option<&Money> {
         self.issued.as_ref().map(|i| &i.total)
+    }
+
+    /// What a refund may still give back, in minor units: paid, less refunded, less what credit
+    /// notes gave to the account's balance.
+    pub fn refundable(&self) -> i64 {
+        self.issued.as_ref().map_or(0, |i| {
+            i.amount_paid.amount - i.amount_refunded.amount - i.credited.to_balance
+        })
     }
 
     pub fn amount_paid(&self) -> Option<&Money> {

@@ -1,7 +1,7 @@
 //! The business rules that can refuse an invoice command (409 `rule_violation`), each with a
 //! stable code and a message in billing words.
 
-use crate::invoice::InvoiceStatus;
+use crate::invoice::{CreditNoteOutcome, InvoiceStatus};
 use crate::money::Money;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -24,6 +24,13 @@ pub enum InvoiceRule {
     PartiallyPaidInvoiceCannotBeVoided { amount_paid: Money },
     #[error("the invoice is already {status}: only an issued or past-due invoice can be voided or marked uncollectible")]
     InvoiceAlreadyClosed { status: InvoiceStatus },
+    #[error("the invoice is {status}: only a paid invoice takes credit notes")]
+    InvoiceNotCreditable { status: InvoiceStatus },
+    #[error("a credit note with outcome {outcome:?} cannot exceed {creditable} on this invoice")]
+    CreditNoteExceedsCreditable {
+        outcome: CreditNoteOutcome,
+        creditable: Money,
+    },
     #[error("no overpayment was received with payment {payment_ref}")]
     NoSuchOverpayment { payment_ref: String },
 }
@@ -44,6 +51,8 @@ impl InvoiceRule {
             }
             InvoiceRule::InvoiceAlreadyClosed { .. } => "invoice_already_closed",
             InvoiceRule::NoSuchOverpayment { .. } => "no_such_overpayment",
+            InvoiceRule::InvoiceNotCreditable { .. } => "invoice_not_creditable",
+            InvoiceRule::CreditNoteExceedsCreditable { .. } => "credit_note_exceeds_creditable",
         }
     }
 }

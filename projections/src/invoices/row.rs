@@ -103,6 +103,9 @@ impl InvoiceRow {
             | E::OverpaymentRefundFailed { .. } => {}
             // The money is held, not returned: the amounts change when a refund is recorded.
             E::DisputeOpened { .. } => {}
+            // A credit note on a paid invoice moves money already paid (refunded, or to the
+            // balance): the refund has its own event, the balance its own stream.
+            E::CreditNoteIssued { .. } => {}
         }
     }
 

@@ -57,7 +57,8 @@ impl InvoiceDue {
             | E::PaymentAttempted { .. }
             | E::InvoiceRefunded { .. }
             | E::OverpaymentRefundFailed { .. }
-            | E::DisputeOpened { .. } => {}
+            | E::DisputeOpened { .. }
+            | E::CreditNoteIssued { .. } => {}
         }
     }
 }

@@ -283,6 +283,18 @@ pub(super) fn invoice(invoice_id: &str, event: &InvoiceEvent) -> Option<Entry> {
             json!({"invoice_id": id, "reason": reason, "amount_refunded": amount_refunded.amount,
                    "fully_refunded": fully_refunded}),
         ),
+        E::CreditNoteIssued {
+            credit_note_id,
+            amount,
+            reason,
+            outcome,
+            ..
+        } => Entry::with_amount(
+            "credit_note_issued",
+            amount,
+            json!({"invoice_id": id, "credit_note_id": credit_note_id, "reason": reason,
+                   "outcome": outcome}),
+        ),
         E::InvoiceVoided { .. } => Entry::new("invoice_voided", json!({"invoice_id": id})),
         E::InvoiceMarkedUncollectible { amount_due, .. } => Entry::with_amount(
             "invoice_marked_uncollectible",

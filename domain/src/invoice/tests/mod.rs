@@ -2,6 +2,7 @@
 
 mod amounts;
 mod closing;
+mod credit_notes;
 mod issue;
 mod overpayments;
 mod payments;
