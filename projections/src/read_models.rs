@@ -52,7 +52,8 @@ impl ReadModels {
         self
     }
 
-    /// The account's summary, with its usage this period and the cost so far; `None` when no
+    /// The account's summary, with its usage this period, the cost so far and its credit
+    /// balance; `None` when no
     /// event has named the account (404).
     pub async fn summary(
         &self,
@@ -62,6 +63,7 @@ impl ReadModels {
             return Ok(None);
         };
         view.usage = feature_access::usage_so_far(&self.access, &self.catalog, account_id).await?;
+        view.credit_balance = customer_balance::credit_balance(&self.pool, account_id).await?;
         Ok(Some(view))
     }
 

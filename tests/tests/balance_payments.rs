@@ -51,6 +51,10 @@ async fn credit_pays_before_the_card(backend: Backend) {
         .await
         .body;
     assert_eq!(summary["in_dunning"], false);
+    assert_eq!(
+        summary["credit_balance"],
+        json!({"amount": 1100, "currency": "usd"})
+    );
 
     // The renewal: the 1100 left pays part, and only the 800 beyond it meets the card.
     let subscription = api.get(&format!("/v1/subscriptions/{id}")).await.body;

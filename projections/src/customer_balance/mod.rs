@@ -191,6 +191,19 @@ pub struct BalanceStatement {
     pub transactions: BalanceTransactionPage,
 }
 
+/// The account's credit balance alone, as the summary shows it: zero with a null currency for an
+/// account never credited.
+pub async fn credit_balance(
+    pool: &Pool,
+    account_id: &AccountId,
+) -> Result<BalanceView, ProjectionError> {
+    let row = table::balance(pool, account_id.as_str()).await?;
+    Ok(BalanceView {
+        amount: row.as_ref().map_or(0, |row| row.amount),
+        currency: row.map(|row| row.currency),
+    })
+}
+
 /// The account's balance and up to `limit` of its transactions, oldest first, after `cursor`.
 pub async fn statement(
     pool: &Pool,

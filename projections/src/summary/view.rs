@@ -38,6 +38,9 @@ pub struct SummaryView {
     pub dunning_case_id: Option<Uuid>,
     /// The redeemed coupon discounting the subscription's invoices.
     pub discount: Option<DiscountView>,
+    /// The account's credit balance (SPEC 11.4), which pays its next invoices before the card.
+    /// Read from the customer balances read model, which may trail the summary by a moment.
+    pub credit_balance: BalanceView,
     /// Each feature the plan prices: its usage this period and what it costs so far, billed in
     /// arrears at period end. Read from the Feature Access View.
     pub usage: Vec<UsageSoFarView>,
@@ -126,6 +129,10 @@ impl TryFrom<SummaryRow> for SummaryView {
             in_dunning: row.in_dunning,
             dunning_case_id: row.dunning_case_id.as_deref().map(uuid).transpose()?,
             discount: row.discount.as_deref().map(discount).transpose()?,
+            credit_balance: BalanceView {
+                amount: 0,
+                currency: None,
+            },
             usage: Vec::new(),
             account_id: row.account_id,
         })
