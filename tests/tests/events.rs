@@ -1,5 +1,5 @@
 //! The public event catalog (SPEC 9.1) over HTTP, on both backends: a few accounts live through
-//! a trial, activation, a seat change, usage up to a limit, refunds, voids, a recovered and an
+//! a trial, activation, a seat change, usage up to a limit, refunds, a credit note, voids, a recovered and an
 //! exhausted dunning case, and the catalog tells every one of its types, in log order, with the
 //! resource exactly as `GET` renders it; `GET /v1/events` pages, filters and keeps account keys
 //! to their own account; a rebuild gives the same bytes. The run also writes `docs/events.md`
@@ -18,7 +18,7 @@ use support::{workspace_root, Api, Server, ADMIN_KEY};
 const DAY: i64 = 24 * 60 * 60;
 
 /// When each type is sent, one line each from SPEC 9.1's table, in catalog order.
-const WHEN: [(&str, &str); 20] = [
+const WHEN: [(&str, &str); 21] = [
     ("subscription.created", "A trial started (`TrialStarted`)."),
     (
         "subscription.activated",
@@ -65,6 +65,12 @@ const WHEN: [(&str, &str); 20] = [
     (
         "invoice.uncollectible",
         "The invoice was written off as uncollectible (`InvoiceMarkedUncollectible`).",
+    ),
+    (
+        "credit_note.created",
+        "A credit note was issued on the paid invoice (`CreditNoteIssued`): money refunded, or \
+         given to the account's credit balance (a `customer_balance.updated` follows). The \
+         object is the invoice after it.",
     ),
     (
         "entitlements.updated",
@@ -201,7 +207,8 @@ fn of_type<'a>(events: &'a [Value], name: &str) -> Vec<&'a Value> {
 
 /// The accounts and resources a run created, with the clock's position at its end.
 struct Run {
-    /// Activated, usage to the limit, a refund, a void, a decline recovered with a new card.
+    /// Activated, usage to the limit, a refund, a credit note, a void, a decline recovered with
+    /// a new card.
     recovered: (&'static str, String),
     /// A trial with a card that expires into an activation.
     trial: (&'static str, String),
@@ -239,6 +246,12 @@ async fn run_every_kind_of_change(api: &Api) -> Run {
         api,
         &format!("/v1/invoices/{first}/refund"),
         json!({"amount": 500, "reason": "goodwill"}),
+    )
+    .await;
+    post(
+        api,
+        &format!("/v1/invoices/{first}/credit-notes"),
+        json!({"amount": 200, "reason": "seats billed twice", "outcome": "credit_balance"}),
     )
     .await;
     let voided = manual_invoice(api, a).await;
@@ -396,7 +409,9 @@ async fn assert_last_objects_are_the_rest_resources(api: &Api, all: &[Value], ru
         let object = &event["data"]["object"];
         let path = match kind(event).split('.').next() {
             Some("subscription") => format!("/v1/subscriptions/{}", object["id"].as_str().unwrap()),
-            Some("invoice") => format!("/v1/invoices/{}", object["id"].as_str().unwrap()),
+            Some("invoice" | "credit_note") => {
+                format!("/v1/invoices/{}", object["id"].as_str().unwrap())
+            }
             Some("dunning_case") => {
                 format!("/v1/dunning-cases/{}", object["id"].as_str().unwrap())
             }

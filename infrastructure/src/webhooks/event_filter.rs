@@ -15,6 +15,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "invoice.refunded",
     "invoice.voided",
     "invoice.uncollectible",
+    "credit_note.created",
     "entitlements.updated",
     "usage.limit_reached",
     "dunning_case.opened",

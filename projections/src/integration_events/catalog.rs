@@ -25,6 +25,7 @@ pub enum EventType {
     InvoiceRefunded,
     InvoiceVoided,
     InvoiceUncollectible,
+    CreditNoteCreated,
     EntitlementsUpdated,
     UsageLimitReached,
     DunningCaseOpened,
@@ -36,7 +37,7 @@ pub enum EventType {
 }
 
 impl EventType {
-    pub const ALL: [EventType; 20] = [
+    pub const ALL: [EventType; 21] = [
         EventType::SubscriptionCreated,
         EventType::SubscriptionActivated,
         EventType::SubscriptionUpdated,
@@ -49,6 +50,7 @@ impl EventType {
         EventType::InvoiceRefunded,
         EventType::InvoiceVoided,
         EventType::InvoiceUncollectible,
+        EventType::CreditNoteCreated,
         EventType::EntitlementsUpdated,
         EventType::UsageLimitReached,
         EventType::DunningCaseOpened,
@@ -74,6 +76,7 @@ impl EventType {
             EventType::InvoiceRefunded => "invoice.refunded",
             EventType::InvoiceVoided => "invoice.voided",
             EventType::InvoiceUncollectible => "invoice.uncollectible",
+            EventType::CreditNoteCreated => "credit_note.created",
             EventType::EntitlementsUpdated => "entitlements.updated",
             EventType::UsageLimitReached => "usage.limit_reached",
             EventType::DunningCaseOpened => "dunning_case.opened",
@@ -130,9 +133,7 @@ impl EventType {
             // Not in the public catalog yet (docs/stripe.md): support sees it on the timeline
             // and in the work queue.
             E::DisputeOpened { .. } => None,
-            // Not in the public catalog yet: `credit_note.created` is issue #16's next step
-            // (docs/billing.md); the timeline shows it.
-            E::CreditNoteIssued { .. } => None,
+            E::CreditNoteIssued { .. } => Some(EventType::CreditNoteCreated),
         }
     }
 
