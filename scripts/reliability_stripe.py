@@ -2,9 +2,9 @@
 tests/src/fake_stripe/; the one permitted fake, since these machines cannot reach Stripe), the
 flags that point the servers at it, and the checks after the kills. Money is right when:
 
-- every invoice the log records as paid with money (`InvoicePaid`, amount > 0) has exactly one
-  succeeded PaymentIntent in the fake, for the amount paid: no card charged twice, none paid
-  without a charge;
+- every invoice the log records as paid with money from the card (`InvoicePaid`, less what the
+  customer balance paid, > 0) has exactly one succeeded PaymentIntent in the fake, for that
+  amount: no card charged twice, none paid without a charge;
 - every succeeded PaymentIntent belongs to an invoice the log records as paid: no money taken
   that Ledgerline does not know about.
 
@@ -52,11 +52,20 @@ class FakeStripe:
 
 def check_stripe(pg, database, fake):
     """The fake's PaymentIntents against the invoices the log records as paid."""
+    # What the card paid: the amount paid, less what the customer balance paid (SPEC 11.4).
     paid = pg.psql(database, """
-        SELECT coalesce(json_object_agg(aggregate_id,
-                                        (payload::json->'InvoicePaid'->'amount_paid'->>'amount')
-                                        ::bigint), '{}')
-          FROM events WHERE aggregate_type = 'invoice' AND event_type = 'InvoicePaid'""")
+        WITH from_balance AS (
+          SELECT aggregate_id,
+                 sum((payload::json->'PaymentRecorded'->'amount'->>'amount')::bigint) AS amount
+            FROM events
+           WHERE aggregate_type = 'invoice' AND event_type = 'PaymentRecorded'
+             AND payload::json->'PaymentRecorded'->>'payment_ref' LIKE 'customer_balance:%'
+           GROUP BY aggregate_id)
+        SELECT coalesce(json_object_agg(e.aggregate_id,
+                 (e.payload::json->'InvoicePaid'->'amount_paid'->>'amount')::bigint
+                 - coalesce(b.amount, 0)), '{}')
+          FROM events e LEFT JOIN from_balance b USING (aggregate_id)
+         WHERE e.aggregate_type = 'invoice' AND e.event_type = 'InvoicePaid'""")
     intents = fake.intents()
     charges = defaultdict(list)
     for intent in intents:
