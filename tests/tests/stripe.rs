@@ -329,6 +329,39 @@ async fn a_refund_goes_back_through_stripe_and_shows_on_the_invoice(backend: Bac
     assert_eq!(amounts, [json!(1000), json!(2800)]);
 }
 
+/// A credit note with outcome `refund` refunds through Stripe (SPEC 11.4), once per request; one
+/// to the balance is money Stripe can no longer be asked to refund.
+async fn a_credit_note_refunds_through_stripe(backend: Backend) {
+    let run = StripeRun::start(backend, &[]).await;
+    let (fake, api) = (&run.fake, &run.api);
+    let invoice = invoice_for(api, "acct_stripe_note", "pm_card_visa").await;
+    assert_eq!(attempt_payment(api, &invoice).await["status"], "succeeded");
+    let intent = fake.charges_for(&invoice)[0].id.clone();
+    let notes = format!("/v1/invoices/{invoice}/credit-notes");
+    let note = |amount: i64, outcome: &str| json!({"amount": amount, "reason": "seats billed twice", "outcome": outcome});
+    for _ in 0..2 {
+        api.post_once(&notes, "note-1", note(700, "refund"))
+            .await
+            .assert_status(200);
+    }
+    let refunds = fake.refunds();
+    assert_eq!(refunds.len(), 1, "a retried note refunds once: {refunds:?}");
+    assert_eq!(
+        (&refunds[0]["payment_intent"], &refunds[0]["amount"]),
+        (&json!(intent), &json!(700))
+    );
+    api.post(&notes, note(3000, "credit_balance"))
+        .await
+        .assert_status(200);
+    // 3800 paid − 700 refunded − 3000 to the balance: 100 is all Stripe may still give back.
+    api.post(&notes, note(101, "refund"))
+        .await
+        .assert_problem(409, "rule_violation");
+    assert_eq!(fake.refunds().len(), 1, "refused before Stripe was asked");
+    let invoice = get(api, &format!("/v1/invoices/{invoice}")).await;
+    assert_eq!(invoice["amount_refunded"], 700);
+}
+
 async fn a_payment_method_stripe_does_not_know_is_refused_before_it_is_kept(backend: Backend) {
     let run = StripeRun::start(backend, &[]).await;
     let (fake, api) = (&run.fake, &run.api);
@@ -376,6 +409,7 @@ async fn a_payment_method_stripe_does_not_know_is_refused_before_it_is_kept(back
 infrastructure::on_both_backends!(
     a_payment_method_stripe_does_not_know_is_refused_before_it_is_kept,
     a_refund_goes_back_through_stripe_and_shows_on_the_invoice,
+    a_credit_note_refunds_through_stripe,
     a_good_card_is_charged_once_with_the_invoice_in_its_metadata,
     a_soft_decline_opens_dunning,
     a_lost_card_escalates_at_once,
