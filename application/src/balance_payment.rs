@@ -47,6 +47,16 @@ pub async fn pay_from_balance<L: EventLog>(
     invoice_id: Uuid,
     context: &CommandContext,
 ) -> Result<bool, DispatchError<DomainError>> {
+    // The balance first: most accounts hold none, and then the invoice need not be read.
+    let balance = bus
+        .load::<CustomerBalance>(account.as_str())
+        .await?
+        .aggregate;
+    let holds_credit = balance.balance().is_some_and(|money| money.amount > 0);
+    // A debit made before a crash leaves the balance remembering the invoice.
+    if !holds_credit && !balance.has_paid(invoice_id) {
+        return Ok(true);
+    }
     let id = invoice_id.to_string();
     let payment_ref = balance_payment_ref(invoice_id);
     let invoice = bus.load::<Invoice>(&id).await?.aggregate;
@@ -56,15 +66,6 @@ pub async fn pay_from_balance<L: EventLog>(
         _ => return Ok(false),
     };
     if invoice.has_recorded(&payment_ref) {
-        return Ok(true);
-    }
-    let balance = bus
-        .load::<CustomerBalance>(account.as_str())
-        .await?
-        .aggregate;
-    let holds_credit = balance.balance().is_some_and(|money| money.amount > 0);
-    // A debit made before a crash leaves the balance remembering the invoice.
-    if !holds_credit && !balance.has_paid(invoice_id) {
         return Ok(true);
     }
     let debit = CustomerBalanceCommand::ApplyBalanceToInvoice {

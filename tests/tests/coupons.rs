@@ -77,8 +77,20 @@ async fn a_repeating_coupon_discounts_exactly_its_periods(backend: Backend) {
         .activated(account, "starter", "pm_card_visa", false)
         .await;
     settle(&api).await;
-    let applied = apply(&api, &id, "QUARTER3").await;
+    let path = format!("/v1/subscriptions/{id}/apply-coupon");
+    let applied = api
+        .post_once(&path, "apply-1", json!({"coupon_id": "QUARTER3"}))
+        .await;
     applied.assert_status(200);
+    // A retried request replays: the coupon counts one redemption, not two.
+    let replayed = api
+        .post_once(&path, "apply-1", json!({"coupon_id": "QUARTER3"}))
+        .await;
+    assert_eq!(replayed.headers["idempotent-replayed"], "true");
+    assert_eq!(
+        api.event_types("coupon", "QUARTER3").await,
+        vec!["CouponCreated", "CouponRedeemed"]
+    );
     assert_eq!(applied.body["object"]["discount"]["coupon_id"], "QUARTER3");
     assert_eq!(applied.body["object"]["discount"]["periods_left"], 3);
     let position = applied.body["position"].as_i64().expect("a position");

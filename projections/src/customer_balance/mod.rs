@@ -198,10 +198,15 @@ pub async fn credit_balance(
     account_id: &AccountId,
 ) -> Result<BalanceView, ProjectionError> {
     let row = table::balance(pool, account_id.as_str()).await?;
-    Ok(BalanceView {
-        amount: row.as_ref().map_or(0, |row| row.amount),
-        currency: row.map(|row| row.currency),
-    })
+    Ok(balance_view(row.as_ref()))
+}
+
+/// The balance a row holds: zero with a null currency when there is none.
+fn balance_view(row: Option<&table::BalanceRow>) -> BalanceView {
+    BalanceView {
+        amount: row.map_or(0, |row| row.amount),
+        currency: row.map(|row| row.currency.clone()),
+    }
 }
 
 /// The account's balance and up to `limit` of its transactions, oldest first, after `cursor`.
@@ -228,10 +233,7 @@ pub async fn statement(
         .transpose()?;
     Ok(BalanceStatement {
         account_id: account_id.to_string(),
-        balance: BalanceView {
-            amount: row.as_ref().map_or(0, |row| row.amount),
-            currency: row.map(|row| row.currency),
-        },
+        balance: balance_view(row.as_ref()),
         updated_at,
         transactions: BalanceTransactionPage { items, next_cursor },
     })
