@@ -102,9 +102,12 @@ pub fn downgrade_credit_for(
             plan_change_event: event_id,
         },
     };
-    let mut reaction = Reaction::new(POLICY, event_id, account_id.to_string(), command);
-    reaction.command_id = format!("{POLICY}:{event_id}:downgrade_credit");
-    Some(reaction)
+    Some(Reaction {
+        aggregate_id: account_id.to_string(),
+        command,
+        command_id: format!("{POLICY}:{event_id}:downgrade_credit"),
+        caused_by: event_id,
+    })
 }
 
 /// The balance credit a credit note with outcome `credit_balance` calls for (SPEC 11.4), once,

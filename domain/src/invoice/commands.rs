@@ -390,10 +390,7 @@ impl IssuedInvoice {
             .into());
         }
         // Money a credit note gave to the account's balance is not the card's any more.
-        let refundable = Money::new(
-            self.amount_paid.amount - self.amount_refunded.amount - self.credited.to_balance,
-            self.currency.clone(),
-        );
+        let refundable = Money::new(self.refundable(), self.currency.clone());
         if amount.amount > refundable.amount {
             return Err(InvoiceRule::RefundExceedsRefundable { refundable }.into());
         }

@@ -59,9 +59,7 @@ impl IssuedInvoice {
         }
         let creditable = match note.outcome {
             CreditNoteOutcome::Refund => self.amount_refunded.amount - self.credited.by_refund,
-            CreditNoteOutcome::CreditBalance => {
-                self.amount_paid.amount - self.amount_refunded.amount - self.credited.to_balance
-            }
+            CreditNoteOutcome::CreditBalance => self.refundable(),
         };
         if note.amount.amount > creditable {
             return Err(InvoiceRule::CreditNoteExceedsCreditable {
@@ -78,6 +76,12 @@ impl IssuedInvoice {
             outcome: note.outcome,
             at: now,
         }])
+    }
+
+    /// What was paid and is still the customer's card's to get back: paid, less refunded, less
+    /// what credit notes gave to the account's balance. A balance note may take it too.
+    pub(super) fn refundable(&self) -> i64 {
+        self.amount_paid.amount - self.amount_refunded.amount - self.credited.to_balance
     }
 
     pub(super) fn record_credit_note(

@@ -347,9 +347,7 @@ impl Invoice {
     /// What a refund may still give back, in minor units: paid, less refunded, less what credit
     /// notes gave to the account's balance.
     pub fn refundable(&self) -> i64 {
-        self.issued.as_ref().map_or(0, |i| {
-            i.amount_paid.amount - i.amount_refunded.amount - i.credited.to_balance
-        })
+        self.issued.as_ref().map_or(0, IssuedInvoice::refundable)
     }
 
     pub fn amount_paid(&self) -> Option<&Money> {
